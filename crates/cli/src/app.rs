@@ -1,0 +1,217 @@
+//! Turning command-line options into a configured [`Agent`], and the error
+//! type that carries an exit status to `main`.
+
+use crate::flags::{SharedOpts, ToolModeArg};
+use interlock_core::config::Layer;
+use interlock_core::{Agent, ConfigFile, Dirs, EnvLayer, Overrides, Settings, ToolMode};
+use interlock_kernels::{DirectBackend, KernelConfig, Kernels};
+use interlock_llm::{ClientConfig, OpenAiClient};
+use secrecy::SecretString;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Exit statuses (documented in `--help`).
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const INTERNAL: i32 = 1;
+    pub const CONFIG: i32 = 2;
+    pub const MODEL: i32 = 3;
+    pub const DECLINED: i32 = 4;
+    pub const MAX_TURNS: i32 = 5;
+    pub const INTERRUPTED: i32 = 130;
+}
+
+/// An error that knows which exit status it deserves.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn config(e: impl fmt::Display) -> Failure {
+        Failure {
+            code: exit::CONFIG,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Where the API key came from (never the key itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource {
+    Flag,
+    Env,
+    None,
+}
+
+/// Everything resolved from flags, environment and files.
+pub struct Loaded {
+    pub settings: Settings,
+    pub dirs: Dirs,
+    pub config_path: PathBuf,
+    pub config_found: bool,
+    pub api_key: Option<SecretString>,
+    pub key_source: KeySource,
+}
+
+/// Reads config and environment and applies precedence.
+pub fn load(opts: &SharedOpts) -> Result<Loaded, Failure> {
+    let home = std::env::var_os("INTERLOCK_HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from);
+    let dirs = Dirs::discover(home.as_deref()).map_err(Failure::config)?;
+    let config_path = opts
+        .config
+        .clone()
+        .unwrap_or_else(|| dirs.config_file.clone());
+    let (file, found) = if opts.config.is_some() || config_path.exists() {
+        (
+            Some(ConfigFile::load(&config_path).map_err(Failure::config)?),
+            true,
+        )
+    } else {
+        (None, false)
+    };
+    let flags = Overrides {
+        layer: Layer {
+            model: opts.model.clone(),
+            api_base: opts.api_base.clone(),
+            provider: opts.provider.map(|_| "openai".to_string()),
+            tool_mode: opts.tool_mode.map(|m| match m {
+                ToolModeArg::Tools => ToolMode::Tools,
+                ToolModeArg::Markdown => ToolMode::Markdown,
+            }),
+            auto_run: opts.auto_run.then_some(true),
+            max_turns: opts.max_turns,
+            max_output: opts.max_output,
+            timeout: opts.timeout,
+            workspace: opts.workspace.clone(),
+            temperature: opts.temperature,
+            max_tokens: opts.max_tokens,
+        },
+        profile: opts.profile.clone(),
+    };
+    let env = EnvLayer::from_lookup(|k| std::env::var(k).ok());
+    let cwd = std::env::current_dir()
+        .map_err(|e| Failure::config(format!("cannot read the current directory: {e}")))?;
+    let settings = Settings::resolve(&flags, &env, file.as_ref(), &cwd).map_err(Failure::config)?;
+    let (api_key, key_source) = match (&opts.api_key, std::env::var("OPENAI_API_KEY")) {
+        (Some(k), _) => (Some(SecretString::from(k.clone())), KeySource::Flag),
+        (None, Ok(k)) if !k.trim().is_empty() => (
+            Some(SecretString::from(k.trim().to_string())),
+            KeySource::Env,
+        ),
+        _ => (None, KeySource::None),
+    };
+    Ok(Loaded {
+        settings,
+        dirs,
+        config_path,
+        config_found: found,
+        api_key,
+        key_source,
+    })
+}
+
+/// Builds the model client, language sessions and agent.
+pub fn build_agent(loaded: &Loaded, no_history: bool) -> Result<Agent, Failure> {
+    let s = &loaded.settings;
+    let client = OpenAiClient::new(ClientConfig {
+        api_base: s.api_base.clone(),
+        api_key: loaded.api_key.clone(),
+        model: s.model.clone(),
+        connect_timeout: Duration::from_secs(10),
+        request_timeout: Duration::from_secs(300),
+        idle_timeout: Duration::from_secs(120),
+        temperature: s.temperature,
+        max_tokens: s.max_tokens,
+        seed: None,
+    })
+    .map_err(|e| Failure {
+        code: exit::MODEL,
+        message: format!("cannot set up the model client: {e}"),
+    })?;
+    let backend = Arc::new(DirectBackend);
+    let executor = {
+        use interlock_kernels::Backend;
+        backend.name()
+    };
+    let kernels = Kernels::new(
+        KernelConfig {
+            workspace: s.workspace.clone(),
+            timeout: s.timeout,
+            ..KernelConfig::default()
+        },
+        backend,
+    );
+    let history_dir = (!no_history).then(|| loaded.dirs.history_dir.clone());
+    Ok(Agent::new(
+        client,
+        kernels,
+        s.clone(),
+        executor,
+        false,
+        history_dir,
+    ))
+}
+
+/// Resolves `--resume[=ID]` to a history file.
+pub fn resume_path(loaded: &Loaded, resume: Option<&str>) -> Result<Option<PathBuf>, Failure> {
+    match resume {
+        None => Ok(None),
+        Some(id) => {
+            let id = (!id.is_empty()).then_some(id);
+            interlock_core::history::find(&loaded.dirs.history_dir, id)
+                .map(Some)
+                .map_err(Failure::config)
+        }
+    }
+}
+
+/// The warnings every session starts with: what is not protected.
+pub fn startup_warnings(loaded: &Loaded) -> Vec<String> {
+    let mut w = vec![
+        "code runs WITHOUT a sandbox in this version: it can read and change anything your user can. Read each block before approving it.".to_string(),
+    ];
+    if loaded.settings.auto_run {
+        w.push(
+            "--auto-run is on and there is no sandbox: code the model writes runs without asking."
+                .to_string(),
+        );
+    }
+    if loaded.key_source == KeySource::Flag {
+        w.push("--api-key exposes the key in process lists and shell history; set OPENAI_API_KEY instead.".to_string());
+    }
+    if loaded.api_key.is_none() && is_openai(&loaded.settings.api_base) {
+        w.push("no API key: set OPENAI_API_KEY, or point --api-base at a local server (Ollama, LM Studio, llama.cpp).".to_string());
+    }
+    w
+}
+
+fn is_openai(base: &str) -> bool {
+    base.contains("api.openai.com")
+}
+
+/// Reads the whole of stdin as a prompt (`exec -`).
+pub fn read_stdin_prompt() -> Result<String, Failure> {
+    use std::io::Read;
+    let mut s = String::new();
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .map_err(|e| Failure::config(format!("cannot read the prompt from stdin: {e}")))?;
+    if s.trim().is_empty() {
+        return Err(Failure::config("the prompt read from stdin is empty"));
+    }
+    Ok(s)
+}

@@ -1,0 +1,292 @@
+//! The two ways to talk to the agent: the interactive chat (`interlock`) and
+//! one-shot tasks (`interlock exec`).
+
+use crate::app::{self, Failure, exit};
+use crate::approve::Asker;
+use crate::flags::SharedOpts;
+use crate::ui::{JsonUi, TerminalUi, want_color};
+use interlock_core::{Agent, AgentError, Frontend, TurnEnd, TurnOutcome};
+use interlock_llm::LlmError;
+use interlock_protocol::{Event, NoticeLevel};
+use reedline::{FileBackedHistory, Prompt, PromptEditMode, PromptHistorySearch, Reedline, Signal};
+use std::borrow::Cow;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use tokio::runtime::Runtime;
+use tokio_util::sync::CancellationToken;
+
+fn runtime() -> Result<Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure {
+            code: exit::INTERNAL,
+            message: format!("cannot start the async runtime: {e}"),
+        })
+}
+
+/// Cancels whatever token is current when SIGINT arrives, so Ctrl-C stops the
+/// running block or model request instead of killing interlock.
+fn install_ctrl_c(rt: &Runtime, slot: Arc<Mutex<CancellationToken>>) {
+    rt.spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if let Ok(token) = slot.lock() {
+                token.cancel();
+            }
+        }
+    });
+}
+
+fn start(
+    agent: &mut Agent,
+    loaded: &app::Loaded,
+    opts: &SharedOpts,
+    frontend: &mut dyn Frontend,
+) -> Result<(), Failure> {
+    let resume = app::resume_path(loaded, opts.resume.as_deref())?;
+    agent
+        .start(resume.as_deref(), frontend)
+        .map_err(|e| Failure::config(e.to_string()))?;
+    for w in app::startup_warnings(loaded) {
+        frontend.event(&Event::Notice {
+            level: NoticeLevel::Warning,
+            message: w,
+        });
+    }
+    Ok(())
+}
+
+/// `interlock exec PROMPT`: one task, then exit with a status saying how it went.
+pub fn exec(opts: &SharedOpts, prompt: &str) -> Result<i32, Failure> {
+    let prompt = if prompt == "-" {
+        app::read_stdin_prompt()?
+    } else if prompt.trim().is_empty() {
+        return Err(Failure::config("the prompt is empty"));
+    } else {
+        prompt.to_string()
+    };
+    let loaded = app::load(opts)?;
+    let rt = runtime()?;
+    let _guard = rt.enter();
+    let mut agent = app::build_agent(&loaded, opts.no_history)?;
+    let asker = Asker::detect(want_color());
+    let mut frontend: Box<dyn Frontend> = if opts.json {
+        Box::new(JsonUi::new(asker))
+    } else {
+        Box::new(TerminalUi::new(asker))
+    };
+    start(&mut agent, &loaded, opts, frontend.as_mut())?;
+    let cancel = CancellationToken::new();
+    install_ctrl_c(&rt, Arc::new(Mutex::new(cancel.clone())));
+    let result = rt.block_on(agent.send(&prompt, frontend.as_mut(), &cancel));
+    rt.block_on(agent.shutdown());
+    Ok(exit_status(&result))
+}
+
+/// Maps how a task ended to the documented exit status.
+fn exit_status(result: &Result<TurnOutcome, AgentError>) -> i32 {
+    match result {
+        Ok(o) => match o.end {
+            TurnEnd::Interrupted => exit::INTERRUPTED,
+            TurnEnd::MaxTurns => exit::MAX_TURNS,
+            TurnEnd::Answered if o.blocks_declined > 0 => exit::DECLINED,
+            TurnEnd::Answered => exit::OK,
+        },
+        Err(AgentError::Llm(LlmError::Cancelled)) => exit::INTERRUPTED,
+        Err(AgentError::Llm(_)) => exit::MODEL,
+        Err(_) => exit::INTERNAL,
+    }
+}
+
+struct ChatPrompt;
+
+impl Prompt for ChatPrompt {
+    fn render_prompt_left(&self) -> Cow<'_, str> {
+        Cow::Borrowed("")
+    }
+    fn render_prompt_right(&self) -> Cow<'_, str> {
+        Cow::Borrowed("")
+    }
+    fn render_prompt_indicator(&self, _mode: PromptEditMode) -> Cow<'_, str> {
+        Cow::Borrowed("> ")
+    }
+    fn render_prompt_multiline_indicator(&self) -> Cow<'_, str> {
+        Cow::Borrowed(". ")
+    }
+    fn render_prompt_history_search_indicator(&self, h: PromptHistorySearch) -> Cow<'_, str> {
+        Cow::Owned(format!("(search: {}) ", h.term))
+    }
+}
+
+const HELP: &str = "\
+Type a request in plain language. Each block of code is shown and runs only if you approve it.
+  %reset        start a new conversation (language sessions restart too)
+  %undo         forget the last message and everything after it
+  %tokens       tokens used in this conversation
+  %save PATH    save the conversation as JSON
+  %load PATH    load a conversation saved with %save
+  %verbose      toggle showing what is sent back to the model
+  %help         this text
+Ctrl-C interrupts the running block or model reply; Ctrl-D quits.";
+
+/// `interlock`: the interactive chat.
+pub fn interactive(opts: &SharedOpts) -> Result<i32, Failure> {
+    if opts.json {
+        return Err(Failure::config(
+            "--json works with `interlock exec PROMPT`, not the interactive chat",
+        ));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::config(
+            "the interactive chat needs a terminal; use `interlock exec PROMPT` (or `interlock exec -` to read the prompt from stdin)",
+        ));
+    }
+    let loaded = app::load(opts)?;
+    let rt = runtime()?;
+    let _guard = rt.enter();
+    let mut agent = app::build_agent(&loaded, opts.no_history)?;
+    let mut ui = TerminalUi::new(Asker::detect(want_color()));
+    start(&mut agent, &loaded, opts, &mut ui)?;
+    if opts.resume.is_some() {
+        ui.info(&format!(
+            "resumed conversation {} ({} messages)",
+            agent.session_id(),
+            agent.messages().len()
+        ));
+    }
+    ui.info("Type a request. %help lists commands; Ctrl-D quits.");
+
+    let slot = Arc::new(Mutex::new(CancellationToken::new()));
+    install_ctrl_c(&rt, slot.clone());
+    let mut editor = Reedline::create();
+    if let Some(h) = line_history(&loaded.dirs.state_dir) {
+        editor = editor.with_history(Box::new(h));
+    }
+    loop {
+        match editor.read_line(&ChatPrompt) {
+            Ok(Signal::Success(line)) => {
+                let line = line.trim();
+                if line.is_empty() {
+                    continue;
+                }
+                if line.starts_with('%') {
+                    if magic(line, &mut agent, &mut ui, &rt) {
+                        break;
+                    }
+                    continue;
+                }
+                let token = CancellationToken::new();
+                if let Ok(mut s) = slot.lock() {
+                    *s = token.clone();
+                }
+                // Errors were already shown as events; the chat goes on.
+                let _ = rt.block_on(agent.send(line, &mut ui, &token));
+            }
+            Ok(Signal::CtrlC) => continue,
+            Ok(Signal::CtrlD) => break,
+            Ok(_) => continue,
+            Err(e) => {
+                ui.info(&format!("line editor failed: {e}"));
+                break;
+            }
+        }
+    }
+    rt.block_on(agent.shutdown());
+    Ok(exit::OK)
+}
+
+/// Reedline's history of typed lines, kept private to the user.
+fn line_history(state_dir: &Path) -> Option<FileBackedHistory> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(state_dir)
+        .ok()?;
+    let path = state_dir.join("prompt-history");
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&path)
+        .ok()?;
+    FileBackedHistory::with_file(1000, path).ok()
+}
+
+/// Runs a `%command`. Returns true to quit.
+fn magic(line: &str, agent: &mut Agent, ui: &mut TerminalUi, rt: &Runtime) -> bool {
+    let (cmd, arg) = match line.split_once(char::is_whitespace) {
+        Some((c, a)) => (c, a.trim()),
+        None => (line, ""),
+    };
+    match cmd {
+        "%help" => ui.info(HELP),
+        "%exit" | "%quit" => return true,
+        "%reset" => match rt.block_on(agent.reset()) {
+            Ok(()) => ui.info(&format!(
+                "new conversation {}; language sessions restarted",
+                agent.session_id()
+            )),
+            Err(e) => ui.info(&format!("reset failed: {e}")),
+        },
+        "%undo" => match agent.undo() {
+            Ok(true) => ui.info(
+                "removed the last message and its replies (variables in the language sessions are kept)",
+            ),
+            Ok(false) => ui.info("nothing to undo"),
+            Err(e) => ui.info(&format!("undo failed: {e}")),
+        },
+        "%tokens" => {
+            let u = agent.usage();
+            ui.info(&format!(
+                "tokens this conversation: {} prompt + {} completion = {} (as reported by the server)",
+                u.prompt_tokens,
+                u.completion_tokens,
+                u.prompt_tokens + u.completion_tokens
+            ));
+        }
+        "%verbose" => {
+            ui.verbose = !ui.verbose;
+            ui.info(if ui.verbose {
+                "verbose: on"
+            } else {
+                "verbose: off"
+            });
+        }
+        "%save" if !arg.is_empty() => match agent.save(Path::new(arg)) {
+            Ok(()) => ui.info(&format!("saved to {arg}")),
+            Err(e) => ui.info(&e.to_string()),
+        },
+        "%load" if !arg.is_empty() => match agent.load(Path::new(arg)) {
+            Ok(n) => ui.info(&format!("loaded {n} messages from {arg}")),
+            Err(e) => ui.info(&e.to_string()),
+        },
+        "%save" | "%load" => ui.info(&format!("usage: {cmd} PATH")),
+        _ => ui.info(&format!("unknown command {cmd}; %help lists them")),
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(end: TurnEnd, declined: usize) -> Result<TurnOutcome, AgentError> {
+        Ok(TurnOutcome {
+            end,
+            blocks_run: 1,
+            blocks_declined: declined,
+        })
+    }
+
+    #[test]
+    fn exit_statuses_match_the_documentation() {
+        assert_eq!(exit_status(&outcome(TurnEnd::Answered, 0)), 0);
+        assert_eq!(exit_status(&outcome(TurnEnd::Answered, 1)), 4);
+        assert_eq!(exit_status(&outcome(TurnEnd::MaxTurns, 0)), 5);
+        assert_eq!(exit_status(&outcome(TurnEnd::Interrupted, 0)), 130);
+        assert_eq!(exit_status(&Err(AgentError::Llm(LlmError::Cancelled))), 130);
+    }
+}

@@ -1,0 +1,182 @@
+//! Every flag and subcommand of `interlock`, defined once. `--help`, the man
+//! page (`interlock man`) and shell completions (`interlock completions SHELL`)
+//! are all generated from these definitions.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const AFTER_HELP: &str = "\
+Exit status:
+  0    success
+  1    unexpected internal error
+  2    usage or configuration error
+  3    the model or its server failed (unreachable, HTTP error, bad stream)
+  4    code was proposed but not run (declined, or no terminal to ask)
+  5    stopped at --max-turns before the model finished
+  130  interrupted with Ctrl-C
+
+Environment:
+  OPENAI_API_KEY    API key for the OpenAI-compatible server (preferred over --api-key)
+  OPENAI_BASE_URL   default for --api-base
+  INTERLOCK_MODEL   default for --model
+  INTERLOCK_HOME    keep config, history and state under this directory
+  EDITOR, VISUAL    editor used by [e]dit at the approval prompt";
+
+/// Let a language model write code and run it on your machine, asking first.
+#[derive(Debug, Parser)]
+#[command(
+    name = "interlock",
+    version,
+    about,
+    long_about = "Let a language model write code and run it on your machine, asking first.\n\n\
+Without a subcommand, starts an interactive chat. The model proposes Python, shell or\n\
+JavaScript; each block is shown with its language and runs only after you approve it,\n\
+in a warm session whose variables and working directory persist between blocks.",
+    after_help = AFTER_HELP,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub opts: SharedOpts,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options every subcommand understands.
+#[derive(Debug, Args, Default)]
+pub struct SharedOpts {
+    /// Model name, e.g. gpt-4o-mini or llama3.1
+    #[arg(long, global = true, value_name = "NAME")]
+    pub model: Option<String>,
+
+    /// Base URL of an OpenAI-compatible API [env: OPENAI_BASE_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    pub api_base: Option<String>,
+
+    /// API key. Discouraged: visible in process lists and shell history; use OPENAI_API_KEY
+    #[arg(long, global = true, value_name = "KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+
+    /// Model provider
+    #[arg(long, global = true, value_enum)]
+    pub provider: Option<Provider>,
+
+    /// How the model proposes code: `tools` (function calling) or `markdown` (fenced blocks)
+    #[arg(long, global = true, value_enum)]
+    pub tool_mode: Option<ToolModeArg>,
+
+    /// Run proposed code without asking
+    #[arg(long, global = true)]
+    pub auto_run: bool,
+
+    /// Directory the code works in [default: the current directory]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+
+    /// Print one JSON event per line instead of the terminal UI
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Read configuration from FILE instead of the default location
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Apply the named [profiles.NAME] table of the config file
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Stop after this many model turns per message [default: 20]
+    #[arg(long, global = true, value_name = "N")]
+    pub max_turns: Option<u32>,
+
+    /// Characters of code output returned to the model (head and tail kept) [default: 4000]
+    #[arg(long, global = true, value_name = "CHARS")]
+    pub max_output: Option<usize>,
+
+    /// Seconds a block may run before it is interrupted [default: 120]
+    #[arg(long, global = true, value_name = "SECS")]
+    pub timeout: Option<u64>,
+
+    /// Sampling temperature sent to the model
+    #[arg(long, global = true, value_name = "T")]
+    pub temperature: Option<f32>,
+
+    /// Maximum tokens per model reply
+    #[arg(long, global = true, value_name = "N")]
+    pub max_tokens: Option<u32>,
+
+    /// Continue the latest conversation, or `--resume=ID` a given one (see `interlock history`)
+    #[arg(long, global = true, value_name = "ID", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub resume: Option<String>,
+
+    /// Do not write this conversation to the history
+    #[arg(long, global = true)]
+    pub no_history: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Provider {
+    /// OpenAI and every server speaking its chat-completions API (Ollama, LM Studio, llama.cpp, vLLM)
+    Openai,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ToolModeArg {
+    Tools,
+    Markdown,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one task and exit (PROMPT `-` reads it from stdin)
+    Exec {
+        /// What to do, in plain language
+        #[arg(value_name = "PROMPT")]
+        prompt: String,
+    },
+    /// List saved conversations, newest first
+    History,
+    /// Inspect configuration
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Print a shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff)
+    Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print the effective configuration and where each value came from (secrets masked)
+    Show,
+    /// Print the path of the config file that would be read
+    Path,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn flags_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn resume_takes_an_optional_id() {
+        let c = Cli::try_parse_from(["interlock", "--resume"]).unwrap();
+        assert_eq!(c.opts.resume.as_deref(), Some(""));
+        let c = Cli::try_parse_from(["interlock", "--resume=abc"]).unwrap();
+        assert_eq!(c.opts.resume.as_deref(), Some("abc"));
+        let c = Cli::try_parse_from(["interlock", "--resume", "exec", "hi", "--json"]).unwrap();
+        assert_eq!(c.opts.resume.as_deref(), Some(""));
+        assert!(c.opts.json);
+        assert!(matches!(c.command, Some(Command::Exec { .. })));
+    }
+}

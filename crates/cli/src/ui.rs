@@ -1,0 +1,293 @@
+//! The two front ends of the command line: the terminal UI (markdown,
+//! highlighted code, spinner, approval prompt) and `--json` (one event per line,
+//! nothing else on stdout).
+
+use crate::approve::Asker;
+use crate::markdown::{MarkdownStream, highlight_block};
+use crate::sanitize::sanitize;
+use indicatif::{ProgressBar, ProgressStyle};
+use interlock_core::{Approval, ApprovalRequest, Frontend};
+use interlock_protocol::{Decider, Event, ExecStatus, NoticeLevel, OutputStream};
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+/// Whether to use colour on stdout: a terminal, and NO_COLOR unset.
+pub fn want_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+fn paint(color: bool, sgr: &str, text: &str) -> String {
+    if color {
+        format!("\x1b[{sgr}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+/// The human-facing terminal front end.
+pub struct TerminalUi {
+    color: bool,
+    md: MarkdownStream,
+    spinner: Option<ProgressBar>,
+    spinner_enabled: bool,
+    asker: Asker,
+    pub verbose: bool,
+    markdown_mode: bool,
+    /// The cursor is at the start of a line.
+    at_bol: bool,
+}
+
+impl TerminalUi {
+    pub fn new(asker: Asker) -> TerminalUi {
+        let color = want_color();
+        TerminalUi {
+            color,
+            md: MarkdownStream::new(color),
+            spinner: None,
+            spinner_enabled: std::io::stderr().is_terminal(),
+            asker,
+            verbose: false,
+            markdown_mode: false,
+            at_bol: true,
+        }
+    }
+
+    fn spin(&mut self, message: &str) {
+        self.stop_spinner();
+        if !self.spinner_enabled {
+            return;
+        }
+        let pb = ProgressBar::new_spinner();
+        pb.set_style(
+            ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        pb.set_message(message.to_string());
+        pb.enable_steady_tick(Duration::from_millis(100));
+        self.spinner = Some(pb);
+    }
+
+    fn stop_spinner(&mut self) {
+        if let Some(pb) = self.spinner.take() {
+            pb.finish_and_clear();
+        }
+    }
+
+    fn out(&mut self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(text.as_bytes());
+        let _ = stdout.flush();
+        self.at_bol = text.ends_with('\n');
+    }
+
+    fn line(&mut self, text: &str) {
+        if !self.at_bol {
+            self.out("\n");
+        }
+        self.out(&format!("{text}\n"));
+    }
+
+    /// Prints a message outside the event stream (magic commands and the like).
+    pub fn info(&mut self, text: &str) {
+        self.stop_spinner();
+        let t = paint(self.color, "2", &sanitize(text));
+        self.line(&t);
+    }
+
+    fn header(&self, title: &str) -> String {
+        let rule = "─".repeat(40usize.saturating_sub(title.chars().count()));
+        paint(self.color, "2", &format!("── {title} {rule}"))
+    }
+}
+
+impl Frontend for TerminalUi {
+    fn event(&mut self, event: &Event) {
+        match event {
+            Event::SessionStarted {
+                model,
+                workspace,
+                executor,
+                tool_mode,
+                ..
+            } => {
+                self.markdown_mode = tool_mode == "markdown";
+                let t = paint(
+                    self.color,
+                    "2",
+                    &sanitize(&format!(
+                        "model {model} · workspace {workspace} · code runs: {executor}"
+                    )),
+                );
+                self.line(&t);
+            }
+            Event::UserMessage { .. } => self.spin("waiting for the model"),
+            Event::AssistantDelta { text } => {
+                self.stop_spinner();
+                let rendered = self.md.push(&sanitize(text));
+                self.out(&rendered);
+            }
+            Event::AssistantMessage { .. } => {
+                let rest = self.md.finish();
+                self.out(&rest);
+            }
+            Event::CodeProposed { language, code, .. } => {
+                self.stop_spinner();
+                let h = self.header(&sanitize(language));
+                self.line(&h);
+                if !self.markdown_mode {
+                    let code = highlight_block(&sanitize(code), language, self.color);
+                    self.out(&code);
+                }
+            }
+            Event::ApprovalRequested { .. } => {}
+            Event::Decision {
+                approved,
+                by,
+                reason,
+                edited_code,
+                ..
+            } => {
+                if let Some(code) = edited_code {
+                    let h = self.header("edited");
+                    self.line(&h);
+                    let code = highlight_block(&sanitize(code), "", self.color);
+                    self.out(&code);
+                }
+                if !approved {
+                    let t = paint(
+                        self.color,
+                        "33",
+                        &format!("✗ not run: {}", sanitize(reason)),
+                    );
+                    self.line(&t);
+                } else if *by == Decider::Auto {
+                    let t = paint(self.color, "2", &format!("auto-approved ({reason})"));
+                    self.line(&t);
+                }
+            }
+            Event::ExecutionStarted { language, .. } => {
+                self.spin(&format!("running {language} (Ctrl-C interrupts)"));
+            }
+            Event::Output { stream, text, .. } => {
+                // The spinner only covers the silence before the first output:
+                // redrawing it would land in the middle of a partial line.
+                self.stop_spinner();
+                let clean = sanitize(text);
+                let shown = match stream {
+                    OutputStream::Stdout => clean,
+                    OutputStream::Stderr => paint(self.color, "31", &clean),
+                };
+                self.out(&shown);
+            }
+            Event::ExecutionFinished {
+                status,
+                duration_ms,
+                note,
+                truncated,
+                ..
+            } => {
+                self.stop_spinner();
+                let (sgr, what) = match status {
+                    ExecStatus::Ok => ("32", "✓ done".to_string()),
+                    ExecStatus::Error => ("31", "✗ failed".to_string()),
+                    ExecStatus::Interrupted => ("33", "■ interrupted".to_string()),
+                    ExecStatus::TimedOut => ("33", "■ timed out".to_string()),
+                    ExecStatus::Crashed => ("31", "✗ interpreter crashed".to_string()),
+                    ExecStatus::Failed => ("31", "✗ could not run".to_string()),
+                };
+                let mut t = format!("{what} in {duration_ms} ms");
+                if *truncated {
+                    t.push_str(" (output cut)");
+                }
+                if let Some(n) = note {
+                    t.push_str(&format!(" — {}", sanitize(n)));
+                }
+                let t = paint(self.color, sgr, &t);
+                self.line(&t);
+            }
+            Event::ToolResult { content, .. } => {
+                if self.verbose {
+                    let t = paint(
+                        self.color,
+                        "2",
+                        &format!("[sent to the model]\n{}", sanitize(content)),
+                    );
+                    self.line(&t);
+                }
+                self.spin("waiting for the model");
+            }
+            Event::Usage {
+                prompt_tokens,
+                completion_tokens,
+            } => {
+                if self.verbose {
+                    let t = paint(
+                        self.color,
+                        "2",
+                        &format!("[tokens: {prompt_tokens} in, {completion_tokens} out]"),
+                    );
+                    self.line(&t);
+                }
+            }
+            Event::Notice { level, message } => {
+                self.stop_spinner();
+                let (sgr, label) = match level {
+                    NoticeLevel::Info => ("2", "note"),
+                    NoticeLevel::Warning => ("33", "warning"),
+                };
+                let t = paint(self.color, sgr, &format!("{label}: {}", sanitize(message)));
+                self.line(&t);
+            }
+            Event::Error { message, .. } => {
+                self.stop_spinner();
+                let rest = self.md.finish();
+                self.out(&rest);
+                let t = paint(self.color, "31", &format!("error: {}", sanitize(message)));
+                self.line(&t);
+            }
+            Event::TurnFinished { .. } => {
+                self.stop_spinner();
+                if !self.md.is_idle() {
+                    let rest = self.md.finish();
+                    self.out(&rest);
+                }
+            }
+        }
+    }
+
+    fn approve(&mut self, request: &ApprovalRequest<'_>) -> Approval {
+        self.stop_spinner();
+        if !self.at_bol {
+            self.out("\n");
+        }
+        let answer = self.asker.ask(request, false);
+        self.at_bol = true;
+        answer
+    }
+}
+
+/// `--json`: every event as one JSON object per line on stdout.
+pub struct JsonUi {
+    asker: Asker,
+}
+
+impl JsonUi {
+    pub fn new(asker: Asker) -> JsonUi {
+        JsonUi { asker }
+    }
+}
+
+impl Frontend for JsonUi {
+    fn event(&mut self, event: &Event) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{}", event.to_json_line());
+        let _ = stdout.flush();
+    }
+
+    fn approve(&mut self, request: &ApprovalRequest<'_>) -> Approval {
+        self.asker.ask(request, true)
+    }
+}

@@ -1,0 +1,376 @@
+//! `interlock exec` end to end: the real binary, a real HTTP server speaking
+//! the OpenAI streaming format, real python3/bash/node.
+
+mod common;
+
+use common::*;
+use interlock_testkit::{Reply, ScriptedServer};
+use serde_json::Value;
+
+fn tool_messages(req: &Value) -> Vec<String> {
+    req["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| m["content"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn approved_code_runs_and_its_output_goes_back_to_the_model() {
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::tool_call_stream("call_1", "python", "x = 41\nprint(x + 1)"),
+        Reply::tool_call_stream("call_2", "python", "x * 2"),
+        Reply::text_stream("The answer is 42."),
+    ]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args(["exec", "--auto-run", "--json", "what is 41+1"]);
+    let out = run(c);
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    let ev = events(&out);
+    let kinds: Vec<&str> = ev.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds[0], "session_started");
+    assert!(kinds.contains(&"code_proposed"));
+    assert_eq!(*kinds.last().unwrap(), "turn_finished");
+    let decisions = of_type(&ev, "decision");
+    assert_eq!(decisions.len(), 2);
+    assert!(
+        decisions
+            .iter()
+            .all(|d| d["approved"] == true && d["by"] == "auto")
+    );
+    let finished = of_type(&ev, "execution_finished");
+    assert!(finished.iter().all(|f| f["status"] == "ok"), "{finished:?}");
+    // The expression statement shows its value, and state persisted (x == 41).
+    assert_eq!(output_text(&ev), "42\n82\n");
+
+    let reqs = srv.chat_requests();
+    assert_eq!(reqs.len(), 3);
+    let tools = &reqs[0].body["tools"];
+    assert_eq!(tools[0]["function"]["name"], "execute");
+    let results = tool_messages(&reqs[2].body);
+    assert_eq!(results, vec!["42\n".to_string(), "82\n".to_string()]);
+    let ids: Vec<&Value> = reqs[2].body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| &m["tool_call_id"])
+        .collect();
+    assert_eq!(ids, vec!["call_1", "call_2"]);
+}
+
+#[test]
+fn without_a_terminal_code_is_declined_and_the_model_is_told() {
+    let env = Env::new();
+    let marker = env.ws().join("ran");
+    let srv = ScriptedServer::start_background(vec![
+        Reply::tool_call_stream("c1", "shell", &format!("touch {}", marker.display())),
+        Reply::text_stream("ok, I will not."),
+    ]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args(["exec", "--json", "make a file"]);
+    let out = run(c);
+    assert_eq!(
+        code(&out),
+        4,
+        "declined code exits 4; stderr: {}",
+        stderr(&out)
+    );
+    assert!(!marker.exists(), "declined code must not run");
+    let ev = events(&out);
+    let d = of_type(&ev, "decision");
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0]["approved"], false);
+    assert_eq!(d[0]["by"], "policy");
+    assert!(of_type(&ev, "execution_started").is_empty());
+    let reqs = srv.chat_requests();
+    let told = tool_messages(&reqs[1].body);
+    assert!(told[0].starts_with("Not run"), "{told:?}");
+}
+
+#[test]
+fn markdown_mode_runs_tagged_fences_only() {
+    let env = Env::new();
+    let text = "Here:\n```\nprint('untagged')\n```\n```python\nprint('tagged')\n```\n";
+    let srv = ScriptedServer::start_background(vec![
+        Reply::text_stream(text),
+        Reply::text_stream("done"),
+    ]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args([
+        "exec",
+        "--auto-run",
+        "--json",
+        "--tool-mode",
+        "markdown",
+        "go",
+    ]);
+    let out = run(c);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let ev = events(&out);
+    assert_eq!(output_text(&ev), "tagged\n");
+    assert_eq!(of_type(&ev, "code_proposed").len(), 1);
+    let reqs = srv.chat_requests();
+    assert!(
+        reqs[0].body.get("tools").is_none(),
+        "markdown mode sends no tools"
+    );
+    let last = reqs[1].body["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["role"], "user");
+    assert!(last["content"].as_str().unwrap().contains("tagged"));
+}
+
+#[test]
+fn secrets_in_interlocks_environment_never_reach_the_code() {
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::tool_call_stream("c1", "shell", "env"),
+        Reply::text_stream("done"),
+    ]);
+    let mut c = env.cmd(&srv.base_url());
+    c.env("OPENAI_API_KEY", "sk-test-DoNotLeak1234567890")
+        .env("GITHUB_TOKEN", "ghp_DoNotLeakEither")
+        .env("MY_PASSWORD", "hunter2hunter2");
+    c.args(["exec", "--auto-run", "--json", "show env"]);
+    let out = run(c);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let ev = events(&out);
+    let shown = output_text(&ev);
+    assert!(shown.contains("PATH="), "env ran: {shown}");
+    for secret in ["DoNotLeak", "hunter2", "OPENAI_API_KEY", "GITHUB_TOKEN"] {
+        assert!(
+            !shown.contains(secret),
+            "{secret} leaked into the code's environment"
+        );
+    }
+    let reqs = srv.chat_requests();
+    assert_eq!(
+        reqs[0].header("authorization"),
+        Some("Bearer sk-test-DoNotLeak1234567890")
+    );
+    // The key is never printed by interlock itself.
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("DoNotLeak"));
+    assert!(!stderr(&out).contains("DoNotLeak"));
+}
+
+#[test]
+fn a_server_error_exits_3_with_the_providers_message() {
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![Reply::http_error(500, "model overloaded")]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args(["exec", "--json", "hi"]);
+    let out = run(c);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let ev = events(&out);
+    let errs = of_type(&ev, "error");
+    assert_eq!(errs.len(), 1);
+    assert!(
+        errs[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("model overloaded")
+    );
+}
+
+#[test]
+fn an_unreachable_server_exits_3_with_a_clear_message() {
+    let env = Env::new();
+    // Port 9 (discard) on loopback: nothing listens.
+    let mut c = env.cmd("http://127.0.0.1:9/v1");
+    c.args(["exec", "hi"]);
+    let out = run(c);
+    assert_eq!(code(&out), 3);
+    assert!(
+        stderr(&out).contains("127.0.0.1:9")
+            || String::from_utf8_lossy(&out.stdout).contains("127.0.0.1:9")
+    );
+}
+
+#[test]
+fn invalid_tool_arguments_are_reported_to_the_model() {
+    let env = Env::new();
+    let bad = Reply::Sse {
+        chunks: vec![
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"execute\",\"arguments\":\"{\\\"language\\\": \\\"python\\\", \\\"co\"}}]}}]}\n\n".to_string(),
+            "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\ndata: [DONE]\n\n".to_string(),
+        ],
+        delay_ms: 0,
+    };
+    let srv = ScriptedServer::start_background(vec![bad, Reply::text_stream("sorry")]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args(["exec", "--auto-run", "--json", "x"]);
+    let out = run(c);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let reqs = srv.chat_requests();
+    let told = tool_messages(&reqs[1].body);
+    assert!(told[0].starts_with("Error: invalid call"), "{told:?}");
+}
+
+#[test]
+fn max_turns_stops_the_loop_with_exit_5() {
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::tool_call_stream("c1", "shell", "echo 1"),
+        Reply::tool_call_stream("c2", "shell", "echo 2"),
+        Reply::tool_call_stream("c3", "shell", "echo 3"),
+    ]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args(["exec", "--auto-run", "--json", "--max-turns", "2", "loop"]);
+    let out = run(c);
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    assert_eq!(srv.chat_requests().len(), 2);
+    assert_eq!(output_text(&events(&out)), "1\n2\n");
+}
+
+#[test]
+fn long_output_is_capped_head_and_tail_for_the_model() {
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::tool_call_stream("c1", "python", "print('HEAD' + 'x' * 100000 + 'TAIL')"),
+        Reply::text_stream("done"),
+    ]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args([
+        "exec",
+        "--auto-run",
+        "--json",
+        "--max-output",
+        "1000",
+        "big",
+    ]);
+    let out = run(c);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let told = tool_messages(&srv.chat_requests()[1].body);
+    assert!(told[0].starts_with("HEAD"));
+    assert!(told[0].trim_end().ends_with("TAIL"));
+    assert!(told[0].contains("cut by interlock"));
+    assert!(told[0].chars().count() < 1200, "{}", told[0].len());
+}
+
+#[test]
+fn the_prompt_can_come_from_stdin() {
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![Reply::text_stream("hello")]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args(["exec", "--json", "-"])
+        .stdin(std::process::Stdio::piped());
+    let mut child = c.stdout(std::process::Stdio::piped()).spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"count the files\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 0);
+    let reqs = srv.chat_requests();
+    let msgs = reqs[0].body["messages"].as_array().unwrap();
+    assert_eq!(msgs[0]["role"], "system");
+    assert_eq!(msgs[1]["content"], "count the files\n");
+}
+
+#[test]
+fn history_is_written_and_resume_continues_it() {
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::text_stream("first answer"),
+        Reply::text_stream("second answer"),
+    ]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args(["exec", "--json", "remember the word banana"]);
+    assert_eq!(code(&run(c)), 0);
+
+    let mut c = env.cmd(&srv.base_url());
+    c.args(["history", "--json"]);
+    let out = run(c);
+    let list = String::from_utf8(out.stdout).unwrap();
+    let first: Value = serde_json::from_str(list.lines().next().unwrap()).unwrap();
+    assert_eq!(first["title"], "remember the word banana");
+    assert_eq!(first["messages"], 2);
+
+    let mut c = env.cmd(&srv.base_url());
+    c.args(["exec", "--json", "--resume", "what was the word?"]);
+    assert_eq!(code(&run(c)), 0);
+    let reqs = srv.chat_requests();
+    let msgs = reqs[1].body["messages"].as_array().unwrap();
+    let contents: Vec<&str> = msgs
+        .iter()
+        .map(|m| m["content"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        &contents[1..],
+        &[
+            "remember the word banana",
+            "first answer",
+            "what was the word?"
+        ]
+    );
+}
+
+#[test]
+fn config_errors_exit_2_and_name_the_key_and_file() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.home()).unwrap();
+    let cfg = env.home().join("config.toml");
+    write(&cfg, "model = \"m\"\nauto_runn = true\n");
+    let mut c = env.cmd("http://127.0.0.1:9/v1");
+    c.args(["exec", "hi"]);
+    let out = run(c);
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    assert!(err.contains("auto_runn"), "{err}");
+    assert!(err.contains(&cfg.display().to_string()), "{err}");
+}
+
+#[test]
+fn config_show_masks_the_key() {
+    let env = Env::new();
+    let mut c = env.cmd("http://127.0.0.1:9/v1");
+    c.env("OPENAI_API_KEY", "sk-visible-ShouldNotShow");
+    c.args(["config", "show"]);
+    let out = run(c);
+    assert_eq!(code(&out), 0);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains("ShouldNotShow"));
+    assert!(text.contains("api_key = \"********\""));
+    assert!(
+        text.contains("api_base = \"http://127.0.0.1:9/v1\"  # flag"),
+        "{text}"
+    );
+}
+
+#[test]
+fn version_completions_and_man_page_work() {
+    let env = Env::new();
+    let out = run({
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_interlock"));
+        c.arg("--version");
+        c
+    });
+    assert_eq!(code(&out), 0);
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("interlock "));
+    for args in [&["completions", "bash"][..], &["man"][..]] {
+        let mut c = env.cmd("http://127.0.0.1:9/v1");
+        c.args(args);
+        let out = run(c);
+        assert_eq!(code(&out), 0);
+        assert!(out.stdout.len() > 500, "{args:?}");
+    }
+}
+
+#[test]
+fn interactive_chat_refuses_without_a_terminal() {
+    let env = Env::new();
+    let out = run(env.cmd("http://127.0.0.1:9/v1"));
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("interlock exec"));
+}

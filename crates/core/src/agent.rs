@@ -1,0 +1,822 @@
+//! The agent loop: user message → model → proposed code → approval →
+//! execution → result back to the model → … until the model answers without
+//! code or the turn limit is reached.
+//!
+//! The loop speaks to its front end only through [`Frontend`]: every step is
+//! an [`Event`], and approval is one question with one answer. The terminal
+//! UI, `--json` and (later) the server are all front ends.
+
+use crate::config::{Settings, ToolMode};
+use crate::fences;
+use crate::history::{self, HistoryError, HistoryWriter, Record};
+use crate::prompt::{PromptFacts, system_prompt};
+use crate::truncate::head_tail;
+use interlock_kernels::{Kernels, RunOutcome};
+use interlock_llm::{ChatRequest, LlmError, OpenAiClient, StreamDelta};
+use interlock_protocol::{
+    Decider, EXECUTE_TOOL, Event, ExecStatus, Language, Message, NoticeLevel, OutputStream,
+    ToolCall, Usage,
+};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// What the agent needs from whoever is watching: a place to send events and
+/// someone to ask before code runs.
+pub trait Frontend: Send {
+    /// Called for every event, in order.
+    fn event(&mut self, event: &Event);
+    /// Called once per runnable block, after `CodeProposed` and
+    /// `ApprovalRequested` were sent. Must not hang when nobody can answer.
+    fn approve(&mut self, request: &ApprovalRequest<'_>) -> Approval;
+}
+
+/// A block waiting for a yes or no.
+#[derive(Debug)]
+pub struct ApprovalRequest<'a> {
+    pub block_id: &'a str,
+    pub language: Language,
+    pub code: &'a str,
+}
+
+/// The answer to an [`ApprovalRequest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Approval {
+    /// Run it as proposed.
+    Run,
+    /// Run this edited code instead.
+    RunEdited(String),
+    /// Run it, and every later block of this session without asking.
+    Always,
+    /// Do not run it.
+    Decline { by: Decider, reason: String },
+}
+
+/// Why a call to [`Agent::send`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnEnd {
+    /// The model answered without (runnable) code.
+    Answered,
+    /// `--max-turns` model calls were made.
+    MaxTurns,
+    /// The user pressed Ctrl-C.
+    Interrupted,
+}
+
+/// Summary of one [`Agent::send`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TurnOutcome {
+    pub end: TurnEnd,
+    pub blocks_run: usize,
+    pub blocks_declined: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("model request failed: {0}")]
+    Llm(#[from] LlmError),
+    #[error(transparent)]
+    History(#[from] HistoryError),
+    #[error("{0}")]
+    Load(String),
+}
+
+/// One conversation with one model, its warm language sessions and its history.
+pub struct Agent {
+    client: OpenAiClient,
+    kernels: Kernels,
+    settings: Settings,
+    languages: Vec<Language>,
+    executor: String,
+    system: Message,
+    messages: Vec<Message>,
+    history: Option<HistoryWriter>,
+    history_dir: Option<PathBuf>,
+    usage: Usage,
+    session_id: String,
+    always: bool,
+    block_seq: u64,
+}
+
+impl Agent {
+    /// Builds an agent. `history_dir` = None disables history (tests, `--no-history`).
+    pub fn new(
+        client: OpenAiClient,
+        kernels: Kernels,
+        settings: Settings,
+        executor: String,
+        sandboxed: bool,
+        history_dir: Option<PathBuf>,
+    ) -> Agent {
+        let languages = Kernels::available();
+        let system = Message::System {
+            content: system_prompt(&PromptFacts {
+                languages: &languages,
+                workspace: &settings.workspace,
+                tool_mode: settings.tool_mode,
+                sandboxed,
+                network: false,
+            }),
+        };
+        Agent {
+            client,
+            kernels,
+            always: settings.auto_run,
+            settings,
+            languages,
+            executor,
+            system,
+            messages: Vec::new(),
+            history: None,
+            history_dir,
+            usage: Usage::default(),
+            session_id: String::new(),
+            block_seq: 0,
+        }
+    }
+
+    /// Emits `session_started` and opens (or resumes) the history file.
+    pub fn start(
+        &mut self,
+        resume: Option<&Path>,
+        frontend: &mut dyn Frontend,
+    ) -> Result<(), AgentError> {
+        if let Some(path) = resume {
+            let conv = history::load(path)?;
+            if conv.skipped_lines > 0 {
+                frontend.event(&Event::Notice {
+                    level: NoticeLevel::Warning,
+                    message: format!(
+                        "{} unreadable line(s) in {} were skipped (probably a turn cut short by a crash)",
+                        conv.skipped_lines,
+                        path.display()
+                    ),
+                });
+            }
+            self.messages = conv.messages;
+            if let Some(dir) = &self.history_dir {
+                self.history = Some(HistoryWriter::reopen(dir, &conv.id)?);
+            }
+            self.session_id = conv.id;
+        } else if let Some(dir) = &self.history_dir {
+            let w = HistoryWriter::create(dir, &self.settings.model, &self.settings.workspace)?;
+            self.session_id = w.id().to_string();
+            self.history = Some(w);
+        } else {
+            self.session_id = format!("ephemeral-{}", std::process::id());
+        }
+        frontend.event(&Event::SessionStarted {
+            session_id: self.session_id.clone(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            model: self.settings.model.clone(),
+            workspace: self.settings.workspace.display().to_string(),
+            tool_mode: self.settings.tool_mode.as_str().to_string(),
+            languages: self.languages.clone(),
+            executor: self.executor.clone(),
+        });
+        Ok(())
+    }
+
+    pub fn session_id(&self) -> &str {
+        &self.session_id
+    }
+
+    pub fn messages(&self) -> &[Message] {
+        &self.messages
+    }
+
+    pub fn usage(&self) -> Usage {
+        self.usage
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    fn record(&mut self, message: Message) -> Result<(), AgentError> {
+        if let Some(h) = &mut self.history {
+            h.message(&message)?;
+        }
+        self.messages.push(message);
+        Ok(())
+    }
+
+    fn sync_history(&mut self) -> Result<(), AgentError> {
+        if let Some(h) = &mut self.history {
+            h.sync()?;
+        }
+        Ok(())
+    }
+
+    /// Handles one user message to completion.
+    pub async fn send(
+        &mut self,
+        text: &str,
+        frontend: &mut dyn Frontend,
+        cancel: &CancellationToken,
+    ) -> Result<TurnOutcome, AgentError> {
+        frontend.event(&Event::UserMessage {
+            text: text.to_string(),
+        });
+        self.record(Message::User {
+            content: text.to_string(),
+        })?;
+        self.sync_history()?;
+        let mut outcome = TurnOutcome {
+            end: TurnEnd::MaxTurns,
+            blocks_run: 0,
+            blocks_declined: 0,
+        };
+        let result = self.turns(frontend, cancel, &mut outcome).await;
+        self.sync_history()?;
+        let reason = match (&result, outcome.end) {
+            (Err(_), _) => "error",
+            (Ok(()), TurnEnd::Answered) => "answered",
+            (Ok(()), TurnEnd::MaxTurns) => "max_turns",
+            (Ok(()), TurnEnd::Interrupted) => "interrupted",
+        };
+        if let Err(e) = &result {
+            frontend.event(&Event::Error {
+                kind: match e {
+                    AgentError::Llm(LlmError::Cancelled) => "cancelled",
+                    AgentError::Llm(_) => "model",
+                    AgentError::History(_) => "history",
+                    AgentError::Load(_) => "load",
+                }
+                .to_string(),
+                message: e.to_string(),
+            });
+        }
+        frontend.event(&Event::TurnFinished {
+            reason: reason.to_string(),
+        });
+        result.map(|()| outcome)
+    }
+
+    async fn turns(
+        &mut self,
+        frontend: &mut dyn Frontend,
+        cancel: &CancellationToken,
+        outcome: &mut TurnOutcome,
+    ) -> Result<(), AgentError> {
+        for _ in 0..self.settings.max_turns {
+            let mut request_messages = Vec::with_capacity(self.messages.len() + 1);
+            request_messages.push(self.system.clone());
+            request_messages.extend(self.messages.iter().cloned());
+            let req = ChatRequest {
+                messages: &request_messages,
+                offer_tools: self.settings.tool_mode == ToolMode::Tools,
+                stream: true,
+            };
+            let mut streamed = String::new();
+            let reply = {
+                let mut on_delta = |d: StreamDelta| {
+                    if let StreamDelta::Text(t) = d {
+                        streamed.push_str(&t);
+                        frontend.event(&Event::AssistantDelta { text: t });
+                    }
+                };
+                self.client.chat(&req, cancel, &mut on_delta).await
+            };
+            let reply = match reply {
+                Ok(r) => r,
+                Err(LlmError::Cancelled) => {
+                    // Keep what the user already saw, so the conversation matches the screen.
+                    if !streamed.is_empty() {
+                        frontend.event(&Event::AssistantMessage {
+                            text: streamed.clone(),
+                        });
+                        self.record(Message::Assistant {
+                            content: format!("{streamed}\n[interrupted by the user]"),
+                            tool_calls: vec![],
+                        })?;
+                    }
+                    outcome.end = TurnEnd::Interrupted;
+                    return Ok(());
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if let Some(u) = reply.usage {
+                self.usage.add(u);
+                frontend.event(&Event::Usage {
+                    prompt_tokens: u.prompt_tokens,
+                    completion_tokens: u.completion_tokens,
+                });
+            }
+            if !reply.text.is_empty() {
+                frontend.event(&Event::AssistantMessage {
+                    text: reply.text.clone(),
+                });
+            }
+            let blocks = self.blocks_of(&reply.text, &reply.tool_calls);
+            let tool_calls = if self.settings.tool_mode == ToolMode::Tools {
+                reply.tool_calls.clone()
+            } else {
+                Vec::new()
+            };
+            self.record(Message::Assistant {
+                content: reply.text.clone(),
+                tool_calls,
+            })?;
+            if blocks.is_empty() {
+                outcome.end = TurnEnd::Answered;
+                return Ok(());
+            }
+            let mut markdown_results = Vec::new();
+            let mut interrupted = false;
+            for block in blocks {
+                let result = if interrupted {
+                    "Not run: the user interrupted the previous block.".to_string()
+                } else {
+                    let (text, status) = self.handle_block(&block, frontend, cancel).await;
+                    match status {
+                        BlockResult::Ran(ExecStatus::Interrupted) => {
+                            outcome.blocks_run += 1;
+                            interrupted = true;
+                        }
+                        BlockResult::Ran(_) => outcome.blocks_run += 1,
+                        BlockResult::Declined => outcome.blocks_declined += 1,
+                        BlockResult::Invalid => {}
+                    }
+                    text
+                };
+                match &block.call_id {
+                    Some(id) => self.record(Message::Tool {
+                        tool_call_id: id.clone(),
+                        content: result,
+                    })?,
+                    None => markdown_results.push(result),
+                }
+            }
+            if !markdown_results.is_empty() {
+                self.record(Message::User {
+                    content: markdown_results.join("\n\n"),
+                })?;
+            }
+            self.sync_history()?;
+            if interrupted || cancel.is_cancelled() {
+                outcome.end = TurnEnd::Interrupted;
+                return Ok(());
+            }
+        }
+        frontend.event(&Event::Notice {
+            level: NoticeLevel::Warning,
+            message: format!(
+                "stopped after {} model turns (--max-turns); send another message to continue",
+                self.settings.max_turns
+            ),
+        });
+        outcome.end = TurnEnd::MaxTurns;
+        Ok(())
+    }
+
+    /// The runnable (or rejectable) blocks of one reply.
+    fn blocks_of(&mut self, text: &str, calls: &[ToolCall]) -> Vec<Block> {
+        let mut out = Vec::new();
+        match self.settings.tool_mode {
+            ToolMode::Tools => {
+                for call in calls {
+                    self.block_seq += 1;
+                    let block_id = format!("b{}", self.block_seq);
+                    let parsed = if call.name != EXECUTE_TOOL {
+                        Err(format!(
+                            "there is no tool named {:?}; the only tool is `execute`",
+                            call.name
+                        ))
+                    } else {
+                        interlock_llm::parse_execute_arguments(&call.arguments)
+                            .map_err(|e| e.to_string())
+                    };
+                    out.push(match parsed {
+                        Ok((language, code)) => Block {
+                            block_id,
+                            call_id: Some(call.id.clone()),
+                            language,
+                            code,
+                            invalid: None,
+                        },
+                        Err(e) => Block {
+                            block_id,
+                            call_id: Some(call.id.clone()),
+                            language: String::new(),
+                            code: call.arguments.clone(),
+                            invalid: Some(e),
+                        },
+                    });
+                }
+            }
+            ToolMode::Markdown => {
+                for fence in fences::extract(text) {
+                    if fence.language.is_none() {
+                        // Shown in the reply text; never run.
+                        continue;
+                    }
+                    self.block_seq += 1;
+                    out.push(Block {
+                        block_id: format!("b{}", self.block_seq),
+                        call_id: None,
+                        language: fence.tag,
+                        code: fence.code,
+                        invalid: None,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    async fn handle_block(
+        &mut self,
+        block: &Block,
+        frontend: &mut dyn Frontend,
+        cancel: &CancellationToken,
+    ) -> (String, BlockResult) {
+        if let Some(problem) = &block.invalid {
+            frontend.event(&Event::Notice {
+                level: NoticeLevel::Warning,
+                message: format!("the model made an invalid tool call: {problem}"),
+            });
+            return (
+                format!(
+                    "Error: invalid call: {problem}. Call `execute` with JSON arguments {{\"language\": \"python\"|\"shell\"|\"javascript\", \"code\": \"...\"}}."
+                ),
+                BlockResult::Invalid,
+            );
+        }
+        frontend.event(&Event::CodeProposed {
+            block_id: block.block_id.clone(),
+            language: block.language.clone(),
+            code: block.code.clone(),
+        });
+        let language = match Language::from_alias(&block.language) {
+            Some(l) if self.languages.contains(&l) => l,
+            _ => {
+                let reason = format!(
+                    "language {:?} is not available here (available: {})",
+                    block.language,
+                    self.languages
+                        .iter()
+                        .map(|l| l.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                frontend.event(&Event::Decision {
+                    block_id: block.block_id.clone(),
+                    approved: false,
+                    by: Decider::Policy,
+                    reason: reason.clone(),
+                    edited_code: None,
+                });
+                return (format!("Not run: {reason}."), BlockResult::Declined);
+            }
+        };
+        let mut code = block.code.clone();
+        let (by, reason, edited) = if self.always {
+            (
+                Decider::Auto,
+                if self.settings.auto_run {
+                    "--auto-run"
+                } else {
+                    "always this session"
+                }
+                .to_string(),
+                None,
+            )
+        } else {
+            frontend.event(&Event::ApprovalRequested {
+                block_id: block.block_id.clone(),
+            });
+            match frontend.approve(&ApprovalRequest {
+                block_id: &block.block_id,
+                language,
+                code: &block.code,
+            }) {
+                Approval::Run => (Decider::User, "approved".to_string(), None),
+                Approval::Always => {
+                    self.always = true;
+                    (
+                        Decider::User,
+                        "approved, and always this session".to_string(),
+                        None,
+                    )
+                }
+                Approval::RunEdited(new) => {
+                    code = new.clone();
+                    (
+                        Decider::User,
+                        "approved after editing".to_string(),
+                        Some(new),
+                    )
+                }
+                Approval::Decline { by, reason } => {
+                    frontend.event(&Event::Decision {
+                        block_id: block.block_id.clone(),
+                        approved: false,
+                        by,
+                        reason: reason.clone(),
+                        edited_code: None,
+                    });
+                    let text = match by {
+                        Decider::User => {
+                            "Not run: the user declined to run this code. Do not run it again; ask what they want instead.".to_string()
+                        }
+                        _ => format!("Not run: {reason}."),
+                    };
+                    return (text, BlockResult::Declined);
+                }
+            }
+        };
+        frontend.event(&Event::Decision {
+            block_id: block.block_id.clone(),
+            approved: true,
+            by,
+            reason,
+            edited_code: edited.clone(),
+        });
+        frontend.event(&Event::ExecutionStarted {
+            block_id: block.block_id.clone(),
+            language,
+        });
+        let started = Instant::now();
+        let mut decoders = [Utf8Carry::default(), Utf8Carry::default()];
+        let block_id = block.block_id.clone();
+        let result = {
+            let mut on_output = |stream: OutputStream, bytes: &[u8]| {
+                let d = &mut decoders[stream as usize];
+                let text = d.push(bytes);
+                if !text.is_empty() {
+                    frontend.event(&Event::Output {
+                        block_id: block_id.clone(),
+                        stream,
+                        text,
+                    });
+                }
+            };
+            self.kernels
+                .run(language, &code, cancel, &mut on_output)
+                .await
+        };
+        for (i, d) in decoders.iter_mut().enumerate() {
+            let rest = d.finish();
+            if !rest.is_empty() {
+                frontend.event(&Event::Output {
+                    block_id: block_id.clone(),
+                    stream: if i == 0 {
+                        OutputStream::Stdout
+                    } else {
+                        OutputStream::Stderr
+                    },
+                    text: rest,
+                });
+            }
+        }
+        let (status, text) = match result {
+            Ok(out) => {
+                frontend.event(&Event::ExecutionFinished {
+                    block_id: block_id.clone(),
+                    status: out.status.clone(),
+                    duration_ms: out.duration.as_millis() as u64,
+                    output_bytes: out.output.total_bytes,
+                    truncated: out.output.truncated,
+                    note: out.note.clone(),
+                });
+                (
+                    out.status.clone(),
+                    tool_result_text(&out, self.settings.max_output, edited.is_some()),
+                )
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                frontend.event(&Event::ExecutionFinished {
+                    block_id: block_id.clone(),
+                    status: ExecStatus::Failed,
+                    duration_ms: started.elapsed().as_millis() as u64,
+                    output_bytes: 0,
+                    truncated: false,
+                    note: Some(msg.clone()),
+                });
+                (ExecStatus::Failed, format!("Could not run the code: {msg}"))
+            }
+        };
+        frontend.event(&Event::ToolResult {
+            block_id,
+            content: text.clone(),
+        });
+        (text, BlockResult::Ran(status))
+    }
+
+    /// Starts a fresh conversation (new history file) and fresh language sessions.
+    pub async fn reset(&mut self) -> Result<(), AgentError> {
+        self.sync_history()?;
+        self.messages.clear();
+        self.usage = Usage::default();
+        self.kernels.reset_all();
+        if let Some(dir) = &self.history_dir {
+            let w = HistoryWriter::create(dir, &self.settings.model, &self.settings.workspace)?;
+            self.session_id = w.id().to_string();
+            self.history = Some(w);
+        }
+        Ok(())
+    }
+
+    /// Removes the last user message and everything after it. Returns false
+    /// when there is nothing to undo. Language session state is not rolled back.
+    pub fn undo(&mut self) -> Result<bool, AgentError> {
+        let Some(pos) = self
+            .messages
+            .iter()
+            .rposition(|m| matches!(m, Message::User { .. }))
+        else {
+            return Ok(false);
+        };
+        self.messages.truncate(pos);
+        if let Some(h) = &mut self.history {
+            h.append(&Record::Truncate { len: pos })?;
+            h.sync()?;
+        }
+        Ok(true)
+    }
+
+    /// Writes the conversation to `path` as JSON (0600).
+    pub fn save(&self, path: &Path) -> Result<(), AgentError> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let doc = serde_json::json!({
+            "interlock_conversation": 1,
+            "model": self.settings.model,
+            "messages": self.messages,
+        });
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| AgentError::Load(format!("cannot write {}: {e}", path.display())))?;
+        f.write_all(serde_json::to_string_pretty(&doc).expect("json").as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(|e| AgentError::Load(format!("cannot write {}: {e}", path.display())))
+    }
+
+    /// Replaces the conversation with one saved by [`Agent::save`].
+    pub fn load(&mut self, path: &Path) -> Result<usize, AgentError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| AgentError::Load(format!("cannot read {}: {e}", path.display())))?;
+        #[derive(serde::Deserialize)]
+        struct Doc {
+            interlock_conversation: u32,
+            messages: Vec<Message>,
+        }
+        let doc: Doc = serde_json::from_str(&text).map_err(|e| {
+            AgentError::Load(format!(
+                "{} is not a saved interlock conversation: {e}",
+                path.display()
+            ))
+        })?;
+        if doc.interlock_conversation != 1 {
+            return Err(AgentError::Load(format!(
+                "{}: unsupported format version {}",
+                path.display(),
+                doc.interlock_conversation
+            )));
+        }
+        let mut messages: Vec<Message> = doc
+            .messages
+            .into_iter()
+            .filter(|m| !matches!(m, Message::System { .. }))
+            .collect();
+        history::repair_dangling_tool_calls(&mut messages);
+        if let Some(h) = &mut self.history {
+            h.append(&Record::Truncate { len: 0 })?;
+            for m in &messages {
+                h.message(m)?;
+            }
+            h.sync()?;
+        }
+        let n = messages.len();
+        self.messages = messages;
+        Ok(n)
+    }
+
+    /// Stops every language session.
+    pub async fn shutdown(&mut self) {
+        let _ = self.sync_history();
+        self.kernels.shutdown().await;
+    }
+}
+
+struct Block {
+    block_id: String,
+    /// The tool call this answers; None for markdown fences.
+    call_id: Option<String>,
+    language: String,
+    code: String,
+    /// Why the call could not be understood.
+    invalid: Option<String>,
+}
+
+enum BlockResult {
+    Ran(ExecStatus),
+    Declined,
+    Invalid,
+}
+
+/// What the model sees after a block ran: capped output plus how it ended.
+fn tool_result_text(out: &RunOutcome, max_output: usize, edited: bool) -> String {
+    let mut text = head_tail(&out.output.text, max_output);
+    if text.trim().is_empty() {
+        text = "(no output)".to_string();
+    }
+    let status = match &out.status {
+        ExecStatus::Ok => None,
+        ExecStatus::Error => Some(match out.exit_code {
+            Some(c) => format!("[the code failed with exit status {c}]"),
+            None => "[the code raised an error]".to_string(),
+        }),
+        ExecStatus::Interrupted => Some("[interrupted by the user]".to_string()),
+        ExecStatus::TimedOut => Some("[stopped: it ran past the time limit]".to_string()),
+        ExecStatus::Crashed => Some("[the interpreter crashed]".to_string()),
+        ExecStatus::Failed => Some("[could not be run]".to_string()),
+    };
+    if edited {
+        text = format!("[the user edited the code before running it]\n{text}");
+    }
+    if let Some(s) = status {
+        text.push('\n');
+        text.push_str(&s);
+    }
+    if let Some(note) = &out.note {
+        text.push_str(&format!("\n[{note}]"));
+    }
+    text
+}
+
+/// Decodes a byte stream as UTF-8 across chunk boundaries: an incomplete
+/// character at the end of a chunk waits for the next one; invalid bytes
+/// become U+FFFD.
+#[derive(Default)]
+struct Utf8Carry {
+    pending: Vec<u8>,
+}
+
+impl Utf8Carry {
+    fn push(&mut self, bytes: &[u8]) -> String {
+        self.pending.extend_from_slice(bytes);
+        let cut = incomplete_tail(&self.pending);
+        let rest = self.pending.split_off(self.pending.len() - cut);
+        let text = String::from_utf8_lossy(&self.pending).into_owned();
+        self.pending = rest;
+        text
+    }
+
+    fn finish(&mut self) -> String {
+        let text = String::from_utf8_lossy(&self.pending).into_owned();
+        self.pending.clear();
+        text
+    }
+}
+
+/// Length of a trailing incomplete (but so far valid) UTF-8 sequence.
+fn incomplete_tail(b: &[u8]) -> usize {
+    for back in 1..=3.min(b.len()) {
+        let byte = b[b.len() - back];
+        if byte & 0xC0 == 0x80 {
+            continue; // continuation byte: keep looking for the lead
+        }
+        let need = match byte {
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF7 => 4,
+            _ => return 0,
+        };
+        return if need > back { back } else { 0 };
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf8_split_across_chunks_is_reassembled() {
+        let mut d = Utf8Carry::default();
+        let s = "añ€😀";
+        let b = s.as_bytes();
+        let mut out = String::new();
+        for chunk in b.chunks(1) {
+            out.push_str(&d.push(chunk));
+        }
+        out.push_str(&d.finish());
+        assert_eq!(out, s);
+    }
+
+    #[test]
+    fn invalid_bytes_become_replacement_characters() {
+        let mut d = Utf8Carry::default();
+        let mut out = d.push(&[b'a', 0xff, b'b']);
+        out.push_str(&d.push(&[0xE2, 0x82]));
+        out.push_str(&d.finish());
+        assert_eq!(out, "a\u{fffd}b\u{fffd}");
+    }
+}

@@ -1,0 +1,666 @@
+//! Configuration: a strict TOML file, named profiles, and the precedence rules
+//! that turn flags, environment, profile, file and defaults into [`Settings`].
+//!
+//! Config is data. Nothing read here is executed or templated into code, unknown
+//! keys and wrong types are errors naming the key and the file, and secrets are
+//! refused outright (they belong in the environment, not in a TOML file).
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Default model when nothing else names one.
+pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
+/// Default OpenAI-compatible endpoint.
+pub const DEFAULT_API_BASE: &str = "https://api.openai.com/v1";
+
+/// How code reaches interlock from the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolMode {
+    /// The model calls the `execute` tool (function calling).
+    #[default]
+    Tools,
+    /// No tool schema is sent; tagged markdown fences in the reply are run.
+    Markdown,
+}
+
+impl ToolMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ToolMode::Tools => "tools",
+            ToolMode::Markdown => "markdown",
+        }
+    }
+}
+
+impl std::str::FromStr for ToolMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "tools" => Ok(ToolMode::Tools),
+            "markdown" => Ok(ToolMode::Markdown),
+            other => Err(format!(
+                "unknown tool mode {other:?} (expected tools or markdown)"
+            )),
+        }
+    }
+}
+
+/// The keys a config file or a profile may set. Every field is optional so a
+/// profile can override just what it names.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Layer {
+    pub model: Option<String>,
+    pub api_base: Option<String>,
+    pub provider: Option<String>,
+    pub tool_mode: Option<ToolMode>,
+    pub auto_run: Option<bool>,
+    pub max_turns: Option<u32>,
+    pub max_output: Option<usize>,
+    /// Per-run timeout in seconds.
+    pub timeout: Option<u64>,
+    pub workspace: Option<PathBuf>,
+    pub temperature: Option<f32>,
+    pub max_tokens: Option<u32>,
+}
+
+/// A whole config file: top-level keys plus `[profiles.NAME]` tables.
+///
+/// The top-level keys repeat [`Layer`]'s fields instead of using
+/// `#[serde(flatten)]`, because flattening loses the line/column of errors and
+/// the list of expected keys in "unknown field" messages.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub model: Option<String>,
+    pub api_base: Option<String>,
+    pub provider: Option<String>,
+    pub tool_mode: Option<ToolMode>,
+    pub auto_run: Option<bool>,
+    pub max_turns: Option<u32>,
+    pub max_output: Option<usize>,
+    pub timeout: Option<u64>,
+    pub workspace: Option<PathBuf>,
+    pub temperature: Option<f32>,
+    pub max_tokens: Option<u32>,
+    /// Profile used when `--profile` is not given.
+    pub default_profile: Option<String>,
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Layer>,
+}
+
+/// A configuration problem, always naming the file or the setting at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error(
+        "{path}: `{key}` is not allowed in a config file; keep API keys out of files that may be shared or committed — set OPENAI_API_KEY in the environment instead"
+    )]
+    SecretInFile { path: PathBuf, key: String },
+    #[error("profile {name:?} is not defined{}", known_profiles(.known))]
+    UnknownProfile { name: String, known: Vec<String> },
+    #[error("{key}: {message}")]
+    Invalid { key: String, message: String },
+    #[error(
+        "cannot find a home directory for interlock's files; set INTERLOCK_HOME to a directory"
+    )]
+    NoHome,
+}
+
+fn known_profiles(known: &[String]) -> String {
+    if known.is_empty() {
+        " (the config file defines no profiles)".to_string()
+    } else {
+        format!(" (defined: {})", known.join(", "))
+    }
+}
+
+/// Keys that look like credentials and are therefore refused anywhere in a file.
+const SECRET_KEYS: &[&str] = &["api_key", "apikey", "token", "secret", "password"];
+
+impl ConfigFile {
+    /// The top-level settings as a layer.
+    pub fn base(&self) -> Layer {
+        Layer {
+            model: self.model.clone(),
+            api_base: self.api_base.clone(),
+            provider: self.provider.clone(),
+            tool_mode: self.tool_mode,
+            auto_run: self.auto_run,
+            max_turns: self.max_turns,
+            max_output: self.max_output,
+            timeout: self.timeout,
+            workspace: self.workspace.clone(),
+            temperature: self.temperature,
+            max_tokens: self.max_tokens,
+        }
+    }
+
+    /// Parses and validates config text. `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
+        // Look for secret-looking keys first so the user gets the specific reason,
+        // not a generic "unknown field".
+        if let Ok(value) = text.parse::<toml::Table>()
+            && let Some(key) = find_secret_key(&value, "")
+        {
+            return Err(ConfigError::SecretInFile {
+                path: path.to_path_buf(),
+                key,
+            });
+        }
+        let file: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: one_line(&e.to_string()),
+        })?;
+        file.base().validate("")?;
+        for (name, layer) in &file.profiles {
+            layer.validate(&format!("profiles.{name}."))?;
+        }
+        if let Some(p) = &file.default_profile
+            && !file.profiles.contains_key(p)
+        {
+            return Err(ConfigError::UnknownProfile {
+                name: p.clone(),
+                known: file.profiles.keys().cloned().collect(),
+            });
+        }
+        Ok(file)
+    }
+
+    /// Reads and parses a file.
+    pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        ConfigFile::parse(&text, path)
+    }
+}
+
+fn find_secret_key(table: &toml::Table, prefix: &str) -> Option<String> {
+    for (k, v) in table {
+        if SECRET_KEYS.contains(&k.to_ascii_lowercase().as_str()) {
+            return Some(format!("{prefix}{k}"));
+        }
+        if let toml::Value::Table(t) = v
+            && let Some(found) = find_secret_key(t, &format!("{prefix}{k}."))
+        {
+            return Some(found);
+        }
+    }
+    None
+}
+
+/// toml's messages span several lines with a source excerpt; keep them but make
+/// sure the first line names the problem.
+fn one_line(s: &str) -> String {
+    s.trim_end().to_string()
+}
+
+impl Layer {
+    fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
+        let bad = |key: &str, message: &str| ConfigError::Invalid {
+            key: format!("{prefix}{key}"),
+            message: message.to_string(),
+        };
+        if let Some(m) = &self.model
+            && m.trim().is_empty()
+        {
+            return Err(bad("model", "must not be empty"));
+        }
+        if let Some(b) = &self.api_base {
+            validate_api_base(b).map_err(|m| bad("api_base", &m))?;
+        }
+        if let Some(p) = &self.provider
+            && p != "openai"
+        {
+            return Err(bad(
+                "provider",
+                "only \"openai\" (any OpenAI-compatible server) is supported so far",
+            ));
+        }
+        if self.max_turns == Some(0) {
+            return Err(bad("max_turns", "must be at least 1"));
+        }
+        if let Some(n) = self.max_output
+            && n < 200
+        {
+            return Err(bad("max_output", "must be at least 200 characters"));
+        }
+        if self.timeout == Some(0) {
+            return Err(bad("timeout", "must be at least 1 second"));
+        }
+        if let Some(t) = self.temperature
+            && !(0.0..=2.0).contains(&t)
+        {
+            return Err(bad("temperature", "must be between 0 and 2"));
+        }
+        if let Some(w) = &self.workspace {
+            validate_workspace(w).map_err(|m| bad("workspace", &m))?;
+        }
+        Ok(())
+    }
+
+    /// Fills every unset field of `self` from `lower`.
+    fn or(self, lower: &Layer) -> Layer {
+        Layer {
+            model: self.model.or_else(|| lower.model.clone()),
+            api_base: self.api_base.or_else(|| lower.api_base.clone()),
+            provider: self.provider.or_else(|| lower.provider.clone()),
+            tool_mode: self.tool_mode.or(lower.tool_mode),
+            auto_run: self.auto_run.or(lower.auto_run),
+            max_turns: self.max_turns.or(lower.max_turns),
+            max_output: self.max_output.or(lower.max_output),
+            timeout: self.timeout.or(lower.timeout),
+            workspace: self.workspace.or_else(|| lower.workspace.clone()),
+            temperature: self.temperature.or(lower.temperature),
+            max_tokens: self.max_tokens.or(lower.max_tokens),
+        }
+    }
+}
+
+fn validate_api_base(b: &str) -> Result<(), String> {
+    let rest = b
+        .strip_prefix("http://")
+        .or_else(|| b.strip_prefix("https://"))
+        .ok_or_else(|| format!("{b:?} must start with http:// or https://"))?;
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(format!("{b:?} has no host"));
+    }
+    if b.contains(char::is_whitespace) {
+        return Err(format!("{b:?} contains whitespace"));
+    }
+    Ok(())
+}
+
+fn validate_workspace(w: &Path) -> Result<(), String> {
+    match std::fs::metadata(w) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(format!("{} is not a directory", w.display())),
+        Err(e) => Err(format!("{}: {e}", w.display())),
+    }
+}
+
+/// Where interlock keeps its files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dirs {
+    pub config_file: PathBuf,
+    pub history_dir: PathBuf,
+    pub state_dir: PathBuf,
+}
+
+impl Dirs {
+    /// `INTERLOCK_HOME` puts everything under one directory; otherwise the XDG
+    /// config, data and state directories are used.
+    pub fn discover(interlock_home: Option<&Path>) -> Result<Dirs, ConfigError> {
+        if let Some(home) = interlock_home {
+            return Ok(Dirs {
+                config_file: home.join("config.toml"),
+                history_dir: home.join("history"),
+                state_dir: home.join("state"),
+            });
+        }
+        use etcetera::BaseStrategy;
+        let base = etcetera::choose_base_strategy().map_err(|_| ConfigError::NoHome)?;
+        let data = base.data_dir().join("interlock");
+        Ok(Dirs {
+            config_file: base.config_dir().join("interlock").join("config.toml"),
+            history_dir: data.join("history"),
+            state_dir: base
+                .state_dir()
+                .map(|d| d.join("interlock"))
+                .unwrap_or_else(|| data.join("state")),
+        })
+    }
+}
+
+/// Values that come from command-line flags (highest precedence).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub layer: Layer,
+    pub profile: Option<String>,
+}
+
+/// Values read from the environment (between flags and files).
+#[derive(Debug, Clone, Default)]
+pub struct EnvLayer {
+    /// `OPENAI_BASE_URL`.
+    pub api_base: Option<String>,
+    /// `INTERLOCK_MODEL`.
+    pub model: Option<String>,
+}
+
+impl EnvLayer {
+    /// Reads the variables interlock understands from a lookup function.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> EnvLayer {
+        let non_empty = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        EnvLayer {
+            api_base: non_empty("OPENAI_BASE_URL"),
+            model: non_empty("INTERLOCK_MODEL"),
+        }
+    }
+}
+
+/// The effective configuration after applying every layer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Settings {
+    pub model: String,
+    pub api_base: String,
+    pub provider: String,
+    pub tool_mode: ToolMode,
+    pub auto_run: bool,
+    pub max_turns: u32,
+    pub max_output: usize,
+    #[serde(serialize_with = "secs")]
+    pub timeout: Duration,
+    pub workspace: PathBuf,
+    pub temperature: Option<f32>,
+    pub max_tokens: Option<u32>,
+    /// The profile that was applied, if any.
+    pub profile: Option<String>,
+    /// Where each value came from, for `config show`.
+    #[serde(skip)]
+    pub sources: BTreeMap<&'static str, Source>,
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_secs())
+}
+
+/// Which layer supplied a setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Flag,
+    Env,
+    Profile,
+    File,
+    Default,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Source::Flag => "flag",
+            Source::Env => "environment",
+            Source::Profile => "profile",
+            Source::File => "config file",
+            Source::Default => "default",
+        })
+    }
+}
+
+impl Settings {
+    /// Applies precedence flag > env > profile > config file > default.
+    ///
+    /// `cwd` is the default workspace. Pure: reads nothing but its arguments
+    /// (and checks that a workspace directory exists).
+    pub fn resolve(
+        flags: &Overrides,
+        env: &EnvLayer,
+        file: Option<&ConfigFile>,
+        cwd: &Path,
+    ) -> Result<Settings, ConfigError> {
+        flags.layer.validate("--")?;
+        let empty = ConfigFile::default();
+        let file = file.unwrap_or(&empty);
+        let profile_name = flags
+            .profile
+            .clone()
+            .or_else(|| file.default_profile.clone());
+        let profile = match &profile_name {
+            Some(name) => Some(file.profiles.get(name).cloned().ok_or_else(|| {
+                ConfigError::UnknownProfile {
+                    name: name.clone(),
+                    known: file.profiles.keys().cloned().collect(),
+                }
+            })?),
+            None => None,
+        };
+        let env_layer = Layer {
+            model: env.model.clone(),
+            api_base: env.api_base.clone(),
+            ..Layer::default()
+        };
+        if let Some(b) = &env_layer.api_base {
+            validate_api_base(b).map_err(|m| ConfigError::Invalid {
+                key: "OPENAI_BASE_URL".into(),
+                message: m,
+            })?;
+        }
+        let profile_layer = profile.clone().unwrap_or_default();
+        let file_layer = file.base();
+        let layers: [(&Layer, Source); 4] = [
+            (&flags.layer, Source::Flag),
+            (&env_layer, Source::Env),
+            (&profile_layer, Source::Profile),
+            (&file_layer, Source::File),
+        ];
+        let mut sources = BTreeMap::new();
+        macro_rules! pick {
+            ($field:ident) => {{
+                let mut found = None;
+                for (layer, src) in &layers {
+                    if layer.$field.is_some() {
+                        sources.insert(stringify!($field), *src);
+                        found = layer.$field.clone();
+                        break;
+                    }
+                }
+                if found.is_none() {
+                    sources.insert(stringify!($field), Source::Default);
+                }
+                found
+            }};
+        }
+        let merged = Layer {
+            model: pick!(model),
+            api_base: pick!(api_base),
+            provider: pick!(provider),
+            tool_mode: pick!(tool_mode),
+            auto_run: pick!(auto_run),
+            max_turns: pick!(max_turns),
+            max_output: pick!(max_output),
+            timeout: pick!(timeout),
+            workspace: pick!(workspace),
+            temperature: pick!(temperature),
+            max_tokens: pick!(max_tokens),
+        };
+        let merged = merged.or(&Layer::default());
+        let workspace = match merged.workspace {
+            Some(w) if w.is_absolute() => w,
+            Some(w) => cwd.join(w),
+            None => cwd.to_path_buf(),
+        };
+        let workspace = workspace.canonicalize().map_err(|e| ConfigError::Invalid {
+            key: "workspace".into(),
+            message: format!("{}: {e}", workspace.display()),
+        })?;
+        Ok(Settings {
+            model: merged.model.unwrap_or_else(|| DEFAULT_MODEL.to_string()),
+            api_base: merged
+                .api_base
+                .unwrap_or_else(|| DEFAULT_API_BASE.to_string())
+                .trim_end_matches('/')
+                .to_string(),
+            provider: merged.provider.unwrap_or_else(|| "openai".to_string()),
+            tool_mode: merged.tool_mode.unwrap_or_default(),
+            auto_run: merged.auto_run.unwrap_or(false),
+            max_turns: merged.max_turns.unwrap_or(20),
+            max_output: merged.max_output.unwrap_or(4000),
+            timeout: Duration::from_secs(merged.timeout.unwrap_or(120)),
+            workspace,
+            temperature: merged.temperature,
+            max_tokens: merged.max_tokens,
+            profile: profile_name,
+            sources,
+        })
+    }
+
+    /// A TOML rendering of the effective settings with the source of each value,
+    /// for `interlock config show`. Holds no secrets by construction; `api_key`
+    /// is shown only as set / not set by the caller.
+    pub fn to_annotated_toml(&self) -> String {
+        let value = toml::Value::try_from(self).expect("settings serialise");
+        let mut out = String::new();
+        if let toml::Value::Table(t) = value {
+            for (k, v) in t {
+                let src = self
+                    .sources
+                    .get(k.as_str())
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "derived".into());
+                out.push_str(&format!("{k} = {v}  # {src}\n"));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p() -> PathBuf {
+        PathBuf::from("/home/u/.config/interlock/config.toml")
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_naming_key_and_file() {
+        let err = ConfigFile::parse("modle = \"x\"\n", &p()).unwrap_err();
+        insta::assert_snapshot!(err.to_string(), @r#"
+        invalid config file /home/u/.config/interlock/config.toml: TOML parse error at line 1, column 1
+          |
+        1 | modle = "x"
+          | ^^^^^
+        unknown field `modle`, expected one of `model`, `api_base`, `provider`, `tool_mode`, `auto_run`, `max_turns`, `max_output`, `timeout`, `workspace`, `temperature`, `max_tokens`, `default_profile`, `profiles`
+        "#);
+    }
+
+    #[test]
+    fn wrong_type_is_an_error_naming_key_and_file() {
+        let err = ConfigFile::parse("max_turns = \"many\"\n", &p()).unwrap_err();
+        insta::assert_snapshot!(err.to_string(), @r#"
+        invalid config file /home/u/.config/interlock/config.toml: TOML parse error at line 1, column 13
+          |
+        1 | max_turns = "many"
+          |             ^^^^^^
+        invalid type: string "many", expected u32
+        "#);
+    }
+
+    #[test]
+    fn unknown_key_in_profile_is_an_error() {
+        let err = ConfigFile::parse("[profiles.local]\nmodel = \"m\"\nautorun = true\n", &p())
+            .unwrap_err();
+        assert!(err.to_string().contains("unknown field `autorun`"), "{err}");
+    }
+
+    #[test]
+    fn api_keys_are_refused_in_files() {
+        let err = ConfigFile::parse("[profiles.x]\napi_key = \"sk-abc\"\n", &p()).unwrap_err();
+        insta::assert_snapshot!(err.to_string(), @"/home/u/.config/interlock/config.toml: `profiles.x.api_key` is not allowed in a config file; keep API keys out of files that may be shared or committed — set OPENAI_API_KEY in the environment instead");
+        assert!(!err.to_string().contains("sk-abc"));
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let err = ConfigFile::parse("api_base = \"ftp://x\"\n", &p()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "api_base: \"ftp://x\" must start with http:// or https://"
+        );
+        let err = ConfigFile::parse("workspace = \"/definitely/not/here\"\n", &p()).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("workspace: /definitely/not/here"),
+            "{err}"
+        );
+        let err = ConfigFile::parse("[profiles.a]\nmax_turns = 0\n", &p()).unwrap_err();
+        assert_eq!(err.to_string(), "profiles.a.max_turns: must be at least 1");
+    }
+
+    #[test]
+    fn precedence_is_flag_env_profile_file_default() {
+        let file = ConfigFile::parse(
+            r#"
+model = "file-model"
+api_base = "http://file/v1"
+max_turns = 7
+timeout = 9
+[profiles.local]
+model = "profile-model"
+api_base = "http://profile/v1"
+"#,
+            &p(),
+        )
+        .unwrap();
+        let cwd = std::env::temp_dir();
+        let env = EnvLayer {
+            api_base: Some("http://env/v1".into()),
+            model: None,
+        };
+        let flags = Overrides {
+            layer: Layer {
+                timeout: Some(3),
+                ..Layer::default()
+            },
+            profile: Some("local".into()),
+        };
+        let s = Settings::resolve(&flags, &env, Some(&file), &cwd).unwrap();
+        assert_eq!(s.timeout, Duration::from_secs(3));
+        assert_eq!(s.sources["timeout"], Source::Flag);
+        assert_eq!(s.api_base, "http://env/v1");
+        assert_eq!(s.sources["api_base"], Source::Env);
+        assert_eq!(s.model, "profile-model");
+        assert_eq!(s.sources["model"], Source::Profile);
+        assert_eq!(s.max_turns, 7);
+        assert_eq!(s.sources["max_turns"], Source::File);
+        assert_eq!(s.max_output, 4000);
+        assert_eq!(s.sources["max_output"], Source::Default);
+        assert_eq!(s.workspace, cwd.canonicalize().unwrap());
+    }
+
+    #[test]
+    fn unknown_profile_lists_known_ones() {
+        let file = ConfigFile::parse("[profiles.a]\n[profiles.b]\n", &p()).unwrap();
+        let flags = Overrides {
+            profile: Some("c".into()),
+            ..Overrides::default()
+        };
+        let err = Settings::resolve(&flags, &EnvLayer::default(), Some(&file), Path::new("/"))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "profile \"c\" is not defined (defined: a, b)"
+        );
+    }
+
+    #[test]
+    fn interlock_home_holds_everything() {
+        let d = Dirs::discover(Some(Path::new("/x"))).unwrap();
+        assert_eq!(d.config_file, PathBuf::from("/x/config.toml"));
+        assert!(d.history_dir.starts_with("/x"));
+        assert!(d.state_dir.starts_with("/x"));
+    }
+
+    #[test]
+    fn env_layer_ignores_empty_values() {
+        let e = EnvLayer::from_lookup(|k| match k {
+            "OPENAI_BASE_URL" => Some("  ".into()),
+            "INTERLOCK_MODEL" => Some("m".into()),
+            _ => None,
+        });
+        assert_eq!(e.api_base, None);
+        assert_eq!(e.model.as_deref(), Some("m"));
+    }
+}

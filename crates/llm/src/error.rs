@@ -1,0 +1,179 @@
+//! The error type, and the scrubbing applied to every text that goes into it.
+
+use std::time::Duration;
+
+/// Why a request to the provider failed. Every message is safe to display:
+/// it never contains the API key (exact occurrences and `Bearer` tokens are
+/// replaced by `[REDACTED]`), request headers or terminal control characters.
+#[derive(Debug, thiserror::Error)]
+pub enum LlmError {
+    /// The client could not be built (bad base URL, unusable key, TLS setup).
+    #[error("invalid LLM client configuration: {0}")]
+    Config(String),
+    /// The provider could not be reached, or the connection broke.
+    #[error("network error talking to {endpoint}: {message}")]
+    Connect { endpoint: String, message: String },
+    /// Nothing arrived in time. `stage` says what was being waited for.
+    #[error("timed out {stage} (limit {})", fmt_duration(*after))]
+    Timeout {
+        stage: &'static str,
+        after: Duration,
+    },
+    /// The provider answered with a non-success HTTP status; `message` is the
+    /// provider's own error message when it sent one (truncated).
+    #[error("provider returned HTTP {status}: {message}")]
+    Http { status: u16, message: String },
+    /// An error object in an otherwise successful response or stream.
+    #[error("provider error: {message}{}", code.as_ref().map(|c| format!(" (code {c})")).unwrap_or_default())]
+    Api {
+        message: String,
+        code: Option<String>,
+    },
+    /// The response could not be understood.
+    #[error("malformed response from provider: {0}")]
+    Protocol(String),
+    /// The cancellation token fired.
+    #[error("request cancelled")]
+    Cancelled,
+}
+
+impl LlmError {
+    /// A short stable name for the kind of error (for events and logs).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LlmError::Config(_) => "config",
+            LlmError::Connect { .. } => "connect",
+            LlmError::Timeout { .. } => "timeout",
+            LlmError::Http { .. } => "http",
+            LlmError::Api { .. } => "api",
+            LlmError::Protocol(_) => "protocol",
+            LlmError::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether trying the same request again may succeed: network failures,
+    /// timeouts, HTTP 408/409/429/5xx and streams cut short. Not used inside
+    /// this crate; it is for the retry loop that wraps `chat`.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            LlmError::Connect { .. } | LlmError::Timeout { .. } => true,
+            LlmError::Http { status, .. } => {
+                matches!(status, 408 | 409 | 429) || (500..600).contains(status)
+            }
+            LlmError::Protocol(m) => m.starts_with(STREAM_ENDED_EARLY),
+            LlmError::Config(_) | LlmError::Api { .. } | LlmError::Cancelled => false,
+        }
+    }
+}
+
+pub(crate) const STREAM_ENDED_EARLY: &str = "stream ended early";
+
+fn fmt_duration(d: Duration) -> String {
+    if d.as_millis() < 10_000 && d.subsec_millis() != 0 {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{} s", d.as_secs())
+    }
+}
+
+/// Longest provider message kept in an error, in characters.
+const MAX_MESSAGE_CHARS: usize = 400;
+
+/// Makes provider-supplied text safe for an error: removes the key and any
+/// bearer token, flattens control characters, truncates.
+pub(crate) fn scrub(text: &str, key: Option<&str>) -> String {
+    let mut s = text.to_string();
+    if let Some(k) = key
+        && k.len() >= 4
+    {
+        s = s.replace(k, "[REDACTED]");
+    }
+    s = redact_bearer(&s);
+    let mut out = String::with_capacity(s.len().min(MAX_MESSAGE_CHARS + 4));
+    let mut n = 0;
+    let mut last_space = false;
+    for c in s.trim().chars() {
+        if n == MAX_MESSAGE_CHARS {
+            out.push('…');
+            break;
+        }
+        let c = if c.is_control() { ' ' } else { c };
+        if c == ' ' && last_space {
+            continue;
+        }
+        last_space = c == ' ';
+        out.push(c);
+        n += 1;
+    }
+    out
+}
+
+/// Replaces the token after every `Bearer ` (any case) with `[REDACTED]`.
+fn redact_bearer(s: &str) -> String {
+    let lower = s.to_ascii_lowercase();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while let Some(p) = lower[i..].find("bearer ") {
+        let start = i + p + "bearer ".len();
+        out.push_str(&s[i..start]);
+        let rest = &s[start..];
+        let tok_len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || "-._~+/=".contains(c)))
+            .unwrap_or(rest.len());
+        if tok_len > 0 && !rest.starts_with("[REDACTED]") {
+            out.push_str("[REDACTED]");
+        } else {
+            out.push_str(&rest[..tok_len]);
+        }
+        i = start + tok_len;
+    }
+    out.push_str(&s[i..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrub_removes_key_and_bearer_tokens() {
+        let s = scrub(
+            "bad key sk-abc123XYZ; authorization: Bearer sk-other.tok=, BEARER zzz",
+            Some("sk-abc123XYZ"),
+        );
+        assert!(!s.contains("sk-abc123XYZ"), "{s}");
+        assert!(!s.contains("sk-other"), "{s}");
+        assert!(!s.contains("zzz"), "{s}");
+        assert_eq!(s.matches("[REDACTED]").count(), 3, "{s}");
+    }
+
+    #[test]
+    fn scrub_flattens_controls_and_truncates() {
+        let s = scrub("a\n\x1b[2Jb", None);
+        assert_eq!(s, "a [2Jb");
+        let long = "x".repeat(1000);
+        let s = scrub(&long, None);
+        assert_eq!(s.chars().count(), MAX_MESSAGE_CHARS + 1);
+    }
+
+    #[test]
+    fn display_mentions_what_timed_out() {
+        let e = LlmError::Timeout {
+            stage: "waiting for stream data",
+            after: Duration::from_millis(300),
+        };
+        assert_eq!(
+            e.to_string(),
+            "timed out waiting for stream data (limit 300 ms)"
+        );
+        assert!(e.is_retryable());
+        assert!(!LlmError::Cancelled.is_retryable());
+        assert!(
+            LlmError::Http {
+                status: 503,
+                message: String::new()
+            }
+            .is_retryable()
+        );
+    }
+}

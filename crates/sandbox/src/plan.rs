@@ -1,0 +1,1100 @@
+//! The pure translation of a [`Policy`] into the exact steps the kernel will be asked to perform.
+//!
+//! Nothing here touches the system: [`plan`] is a function of its two arguments, so every security
+//! property that can be decided up front is unit-tested on the [`Plan`] value. Paths are used as given;
+//! the helper resolves symlinks at run time, immediately before mounting (so a hidden symlink hides its
+//! target, and a symlink inside the workspace that points into a hidden directory leads to the empty
+//! mount).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::SandboxError;
+use crate::policy::{NetworkMode, Policy, PrivateTmp, SandboxMode};
+use crate::support::Support;
+
+/// How the sandbox isolates the program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Isolation {
+    /// User, mount, pid, ipc, uts (and network) namespaces, plus Landlock and seccomp.
+    Namespaces,
+    /// Degraded: Landlock (read allowlist, write allowlist) and seccomp only.
+    LandlockOnly,
+}
+
+/// A namespace to unshare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Namespace {
+    User,
+    Mount,
+    Pid,
+    Ipc,
+    Uts,
+    Net,
+}
+
+/// One mount operation, performed in order inside the new mount namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "op")]
+pub enum MountOp {
+    /// Stop mount propagation between the host and the sandbox (`MS_REC|MS_PRIVATE` on `/`).
+    MakePrivate,
+    /// Clone the host's whole mount tree (`open_tree(OPEN_TREE_CLONE|AT_RECURSIVE)`), make every mount
+    /// in it read-only, nosuid and nodev (`mount_setattr(AT_RECURSIVE)`), and make it the root
+    /// (`pivot_root`), detaching the old root. Sources of later binds are cloned before this step.
+    ReadOnlyRoot,
+    /// A fresh, read-only tmpfs at `/dev` holding only these device nodes (bind-mounted from the host),
+    /// the `/dev/fd`, `/dev/std{in,out,err}` symlinks and a writable `/dev/shm` tmpfs of `shm_bytes`.
+    MinimalDev {
+        devices: Vec<String>,
+        shm_bytes: u64,
+    },
+    /// A fresh read-only procfs for the new pid namespace at `/proc`.
+    FreshProc,
+    /// A fresh tmpfs of at most `size_bytes` at `/tmp`.
+    TmpfsTmp { size_bytes: u64 },
+    /// The caller's private tmp directory bind-mounted read-write at `/tmp`.
+    BindTmp { source: PathBuf },
+    /// Bind the host path read-write at the same path (writable root).
+    BindWritable { path: PathBuf },
+    /// Bind a directory onto itself so it cannot be renamed or removed (it becomes a mount point).
+    Pin { path: PathBuf },
+    /// Bind a path onto itself read-only.
+    BindReadOnly { path: PathBuf },
+    /// Cover the path (when it exists) with an empty read-only directory (tmpfs) or file.
+    Hide { path: PathBuf },
+}
+
+/// Access granted by a Landlock rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FsAccess {
+    /// Execute, read files, list directories.
+    Read,
+    /// Everything the Landlock ABI offers.
+    ReadWrite,
+    /// Read, write (no create/remove) and ioctl: for device files.
+    Device,
+}
+
+/// One Landlock path rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LandlockRule {
+    pub path: PathBuf,
+    pub access: FsAccess,
+    /// Sub-paths excluded from this rule: at run time the rule is expanded into rules for the
+    /// siblings along the way, so an excluded path gets no access at all (its parent directories get
+    /// only `ReadDir`, so names are visible, contents are not).
+    pub except: Vec<PathBuf>,
+}
+
+/// The Landlock part of the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LandlockPlan {
+    /// If true the helper fails when Landlock cannot be enforced (fallback mode: it is the only wall).
+    pub required: bool,
+    pub rules: Vec<LandlockRule>,
+    /// Handle TCP bind/connect with no port allowed (ABI >= 4).
+    pub deny_tcp: bool,
+    /// Scope abstract unix sockets and signals to the sandbox (ABI >= 6).
+    pub scope_abstract_unix: bool,
+    pub scope_signals: bool,
+}
+
+/// Which `socket(2)` calls the seccomp filter allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SocketPolicy {
+    /// Any family (network `full`).
+    Any,
+    /// No `socket(2)` at all; `socketpair(2)` still works. Blocking `AF_UNIX` too is deliberate: a
+    /// pathname unix socket on a read-only mount can still be connected to, and host sockets (docker,
+    /// tmux, X11, the systemd user manager, ssh-agent) are ways out of any sandbox.
+    None,
+}
+
+/// The seccomp part of the plan. The filter returns `EPERM` for what it denies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeccompPlan {
+    /// Syscalls denied outright, by name.
+    pub deny: Vec<String>,
+    pub sockets: SocketPolicy,
+    /// `ioctl(TIOCSTI)` and `ioctl(TIOCLINUX)` (terminal input injection).
+    pub deny_tty_injection: bool,
+    /// `personality(2)` with anything but a query or `PER_LINUX`.
+    pub deny_personality: bool,
+    /// `clone(2)` with any `CLONE_NEW*` flag; `clone3(2)` returns `ENOSYS` so libc falls back to clone.
+    pub deny_namespace_clone: bool,
+    /// Syscalls of the x32 ABI and of foreign architectures (i386 `int 0x80`) are refused.
+    pub deny_foreign_abi: bool,
+}
+
+/// A resource limit (soft = hard).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Resource {
+    Core,
+    Data,
+    Cpu,
+    Nproc,
+    Fsize,
+    Nofile,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rlimit {
+    pub resource: Resource,
+    pub value: u64,
+}
+
+/// A cgroup created for the sandbox (by the helper, before any namespace) and removed after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CgroupPlan {
+    pub version: String,
+    pub pids_parent: Option<PathBuf>,
+    pub pids_max: Option<u64>,
+    pub memory_parent: Option<PathBuf>,
+    pub memory_max: Option<u64>,
+}
+
+/// Everything the helper will do, in order: cgroup, namespaces, uid/gid identity map, mounts,
+/// hostname, then in the final child: new session, rlimits, no_new_privs, capability drop, Landlock,
+/// seccomp, close inherited fds above 4, exec.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub mode: SandboxMode,
+    pub isolation: Isolation,
+    pub namespaces: Vec<Namespace>,
+    /// Map the caller's uid/gid to themselves inside the user namespace (files keep their owners).
+    pub identity_map: bool,
+    pub hostname: Option<String>,
+    pub mounts: Vec<MountOp>,
+    pub landlock: LandlockPlan,
+    pub seccomp: SeccompPlan,
+    pub rlimits: Vec<Rlimit>,
+    pub cgroup: Option<CgroupPlan>,
+    pub no_new_privs: bool,
+    pub drop_capabilities: bool,
+    pub new_session: bool,
+    /// The sandbox is killed when the process that started the helper dies (`PR_SET_PDEATHSIG`).
+    pub die_with_parent: bool,
+    /// Human-readable notes about what is weaker than the policy asks (non-empty = degraded).
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    /// True when the plan enforces less than the policy asked for.
+    pub fn degraded(&self) -> bool {
+        !self.notes.is_empty()
+    }
+}
+
+/// Device nodes in the sandbox's `/dev`. No `ptmx`/`pts`: interpreter sessions talk over pipes, and a
+/// pseudo-terminal is not needed to run code; no block or other character devices.
+/// `tty` is present because programs probe it, but after `setsid` the sandbox has no controlling
+/// terminal, so opening it fails with `ENXIO`.
+pub const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
+
+/// Syscalls the seccomp filter denies in every mode.
+pub const DENIED_SYSCALLS: &[&str] = &[
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "unshare",
+    "setns",
+    "mount_setattr",
+    "open_tree",
+    "move_mount",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "swapon",
+    "swapoff",
+    "reboot",
+    "acct",
+    "syslog",
+    "iopl",
+    "ioperm",
+];
+
+/// Turn a policy into a plan for a kernel with `support`. Pure.
+pub fn plan(policy: &Policy, support: &Support) -> Result<Plan, SandboxError> {
+    if let NetworkMode::Allowlist(_) = policy.network {
+        return Err(SandboxError::AllowlistUnsupported);
+    }
+    for p in policy
+        .readable_roots
+        .iter()
+        .chain(&policy.writable_roots)
+        .chain(&policy.read_only_paths)
+        .chain(&policy.hidden_paths)
+    {
+        if !p.is_absolute() {
+            return Err(SandboxError::RelativePath(p.clone()));
+        }
+    }
+    if let PrivateTmp::HostDir(d) = &policy.private_tmp
+        && !d.is_absolute()
+    {
+        return Err(SandboxError::RelativePath(d.clone()));
+    }
+    for w in &policy.writable_roots {
+        if let Some(h) = policy.hidden_paths.iter().find(|h| w.starts_with(h)) {
+            return Err(SandboxError::WritableInsideHidden {
+                writable: w.clone(),
+                hidden: h.clone(),
+            });
+        }
+    }
+    if !support.seccomp {
+        return Err(SandboxError::NoSeccomp);
+    }
+    if !matches!(support.arch.as_str(), "x86_64" | "aarch64") {
+        return Err(SandboxError::UnsupportedArch(support.arch.clone()));
+    }
+
+    let isolation = if support.user_namespaces {
+        Isolation::Namespaces
+    } else if support.landlock_abi >= 1 {
+        Isolation::LandlockOnly
+    } else {
+        return Err(SandboxError::Unsupported {
+            missing: format!(
+                "{}, and Landlock is not available (needs Linux >= 5.13 with lsm=landlock)",
+                support
+                    .user_namespaces_reason
+                    .as_deref()
+                    .unwrap_or("user namespaces are unavailable")
+            ),
+        });
+    };
+
+    let mut notes = Vec::new();
+    let net_off = policy.network == NetworkMode::None;
+    let abi = support.landlock_abi;
+    let writable_roots: Vec<PathBuf> = match policy.mode {
+        SandboxMode::ReadOnly => Vec::new(),
+        SandboxMode::WorkspaceWrite => policy.writable_roots.clone(),
+    };
+
+    let mut namespaces = Vec::new();
+    let mut mounts = Vec::new();
+    let mut rules = Vec::new();
+    match isolation {
+        Isolation::Namespaces => {
+            namespaces.extend([
+                Namespace::User,
+                Namespace::Mount,
+                Namespace::Pid,
+                Namespace::Ipc,
+                Namespace::Uts,
+            ]);
+            if net_off {
+                namespaces.push(Namespace::Net);
+            }
+            let tmp_bytes = match &policy.private_tmp {
+                PrivateTmp::Tmpfs { size_bytes } => *size_bytes,
+                PrivateTmp::HostDir(_) => 1 << 30,
+            };
+            mounts.push(MountOp::MakePrivate);
+            mounts.push(MountOp::ReadOnlyRoot);
+            mounts.push(MountOp::MinimalDev {
+                devices: DEVICES.iter().map(|s| s.to_string()).collect(),
+                shm_bytes: tmp_bytes,
+            });
+            mounts.push(MountOp::FreshProc);
+            mounts.push(match &policy.private_tmp {
+                PrivateTmp::Tmpfs { size_bytes } => MountOp::TmpfsTmp {
+                    size_bytes: *size_bytes,
+                },
+                PrivateTmp::HostDir(d) => MountOp::BindTmp { source: d.clone() },
+            });
+            for w in &writable_roots {
+                mounts.push(MountOp::BindWritable { path: w.clone() });
+            }
+            // Read-only paths inside writable roots: pin every directory between the root and the path
+            // (so `.git` cannot be renamed away and replaced), then bind the path read-only.
+            for ro in &policy.read_only_paths {
+                if let Some(root) = writable_roots.iter().find(|w| ro.starts_with(w)) {
+                    for anc in ancestors_between(root, ro) {
+                        let op = MountOp::Pin { path: anc };
+                        if !mounts.contains(&op) {
+                            mounts.push(op);
+                        }
+                    }
+                    mounts.push(MountOp::BindReadOnly { path: ro.clone() });
+                }
+                // Outside every writable root it is read-only already.
+            }
+            // Hidden paths last, so they cover anything bound above, including writable roots.
+            for h in &policy.hidden_paths {
+                mounts.push(MountOp::Hide { path: h.clone() });
+            }
+
+            // Landlock as a second wall: read everywhere (the mount tree already hides), write only to
+            // the writable roots, the private tmp and /dev/shm; device access to /dev.
+            rules.push(rule("/", FsAccess::Read));
+            rules.push(rule("/dev", FsAccess::Device));
+            rules.push(rule("/dev/shm", FsAccess::ReadWrite));
+            rules.push(rule("/tmp", FsAccess::ReadWrite));
+            for w in &writable_roots {
+                rules.push(rule(w, FsAccess::ReadWrite));
+            }
+            if abi == 0 {
+                notes.push(
+                    "Landlock is unavailable: the mount namespace is the only filesystem wall"
+                        .into(),
+                );
+            }
+        }
+        Isolation::LandlockOnly => {
+            notes.push(format!(
+                "{}; running with Landlock and seccomp only: reads are limited to system directories \
+                 and the workspace, there are no pid/ipc/network namespaces, and the host's /proc \
+                 (process list and command lines) stays visible",
+                support
+                    .user_namespaces_reason
+                    .as_deref()
+                    .unwrap_or("user namespaces are unavailable")
+            ));
+            // Read allowlist; hidden paths below a readable root are carved out of it.
+            for r in &policy.readable_roots {
+                let except: Vec<PathBuf> = policy
+                    .hidden_paths
+                    .iter()
+                    .filter(|h| h.starts_with(r) && *h != r)
+                    .cloned()
+                    .collect();
+                if policy.hidden_paths.iter().any(|h| r.starts_with(h)) {
+                    continue; // the whole root is hidden
+                }
+                rules.push(LandlockRule {
+                    path: r.clone(),
+                    access: FsAccess::Read,
+                    except,
+                });
+            }
+            for d in DEVICES {
+                rules.push(rule(Path::new("/dev").join(d), FsAccess::Device));
+            }
+            for w in &writable_roots {
+                let except: Vec<PathBuf> = policy
+                    .hidden_paths
+                    .iter()
+                    .filter(|h| h.starts_with(w))
+                    .cloned()
+                    .collect();
+                rules.push(LandlockRule {
+                    path: w.clone(),
+                    access: FsAccess::ReadWrite,
+                    except,
+                });
+            }
+            if policy.mode == SandboxMode::WorkspaceWrite && !policy.read_only_paths.is_empty() {
+                notes.push(format!(
+                    "Landlock cannot make {} read-only inside a writable workspace; they are writable \
+                     in this mode",
+                    list(&policy.read_only_paths)
+                ));
+            }
+            match &policy.private_tmp {
+                PrivateTmp::HostDir(d) => rules.push(rule(d, FsAccess::ReadWrite)),
+                PrivateTmp::Tmpfs { .. } => notes
+                    .push("no private /tmp without a mount namespace: /tmp is not writable".into()),
+            }
+            if policy.limits.processes.is_some() && support.cgroup.is_none() {
+                notes.push(
+                    "process count is not limited: RLIMIT_NPROC would count all of your processes \
+                     without a user namespace, and no cgroup is available"
+                        .into(),
+                );
+            }
+            if abi < 6 {
+                notes.push(format!(
+                    "Landlock ABI {abi} cannot scope signals and abstract unix sockets (needs ABI 6, \
+                     Linux 6.12): sandboxed code can signal your other processes"
+                ));
+            }
+        }
+    }
+
+    let seccomp = SeccompPlan {
+        deny: DENIED_SYSCALLS.iter().map(|s| s.to_string()).collect(),
+        sockets: if net_off {
+            SocketPolicy::None
+        } else {
+            SocketPolicy::Any
+        },
+        deny_tty_injection: true,
+        deny_personality: true,
+        deny_namespace_clone: true,
+        deny_foreign_abi: true,
+    };
+
+    let l = &policy.limits;
+    let mut rlimits = vec![Rlimit {
+        resource: Resource::Core,
+        value: 0,
+    }];
+    let mut push = |resource, v: Option<u64>| {
+        if let Some(value) = v {
+            rlimits.push(Rlimit { resource, value });
+        }
+    };
+    push(Resource::Data, l.memory_bytes);
+    push(Resource::Cpu, l.cpu_seconds);
+    if isolation == Isolation::Namespaces {
+        push(Resource::Nproc, l.processes);
+    }
+    push(Resource::Fsize, l.file_size_bytes);
+    push(Resource::Nofile, l.open_files);
+
+    let cgroup = support.cgroup.as_ref().and_then(|c| {
+        let pids = c.pids_parent.clone().filter(|_| l.processes.is_some());
+        let mem = c.memory_parent.clone().filter(|_| l.memory_bytes.is_some());
+        (pids.is_some() || mem.is_some()).then(|| CgroupPlan {
+            version: c.version.clone(),
+            pids_max: pids.as_ref().and(l.processes),
+            pids_parent: pids,
+            memory_max: mem.as_ref().and(l.memory_bytes),
+            memory_parent: mem,
+        })
+    });
+
+    Ok(Plan {
+        mode: policy.mode,
+        isolation,
+        namespaces,
+        identity_map: isolation == Isolation::Namespaces,
+        hostname: (isolation == Isolation::Namespaces).then(|| "interlock-sandbox".to_string()),
+        mounts,
+        landlock: LandlockPlan {
+            required: isolation == Isolation::LandlockOnly,
+            rules,
+            deny_tcp: net_off,
+            scope_abstract_unix: true,
+            scope_signals: true,
+        },
+        seccomp,
+        rlimits,
+        cgroup,
+        no_new_privs: true,
+        drop_capabilities: true,
+        new_session: true,
+        die_with_parent: true,
+        notes,
+    })
+}
+
+fn rule(path: impl Into<PathBuf>, access: FsAccess) -> LandlockRule {
+    LandlockRule {
+        path: path.into(),
+        access,
+        except: Vec::new(),
+    }
+}
+
+/// Directories strictly between `root` and `path` (e.g. root `/w`, path `/w/.git/hooks` -> `/w/.git`).
+fn ancestors_between(root: &Path, path: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = path
+        .ancestors()
+        .skip(1)
+        .take_while(|a| a.starts_with(root) && *a != root)
+        .map(Path::to_path_buf)
+        .collect();
+    v.reverse();
+    v
+}
+
+fn list(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A human-readable description of the effective policy and of what this kernel supports, for
+/// `interlock sandbox --explain`.
+pub fn explain(policy: &Policy, support: &Support) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(s, "Kernel support:");
+    let _ = writeln!(
+        s,
+        "  user namespaces: {}",
+        if support.user_namespaces {
+            "yes".to_string()
+        } else {
+            format!(
+                "no ({})",
+                support.user_namespaces_reason.as_deref().unwrap_or("?")
+            )
+        }
+    );
+    let _ = writeln!(
+        s,
+        "  Landlock: {}",
+        if support.landlock_abi == 0 {
+            "no".to_string()
+        } else {
+            format!("ABI {}", support.landlock_abi)
+        }
+    );
+    let _ = writeln!(
+        s,
+        "  seccomp: {}",
+        if support.seccomp { "yes" } else { "no" }
+    );
+    let _ = writeln!(
+        s,
+        "  cgroups: {} ({})",
+        support.cgroup_version,
+        match &support.cgroup {
+            Some(c) => format!(
+                "sandbox cgroups usable ({}{}{})",
+                c.version,
+                if c.pids_parent.is_some() {
+                    ", pids"
+                } else {
+                    ""
+                },
+                if c.memory_parent.is_some() {
+                    ", memory"
+                } else {
+                    ""
+                }
+            ),
+            None => "not delegated to this user: rlimits only".to_string(),
+        }
+    );
+    let _ = writeln!(s, "  arch: {}", support.arch);
+    let _ = writeln!(s, "\nPolicy:");
+    let _ = writeln!(s, "  mode: {:?}", policy.mode);
+    let _ = writeln!(s, "  network: {:?}", policy.network);
+    let _ = writeln!(s, "  writable: {}", list(&policy.writable_roots));
+    let _ = writeln!(
+        s,
+        "  read-only inside writable: {}",
+        list(&policy.read_only_paths)
+    );
+    let _ = writeln!(s, "  private tmp: {:?}", policy.private_tmp);
+    let _ = writeln!(s, "  hidden: {}", list(&policy.hidden_paths));
+    let _ = writeln!(s, "  limits: {:?}", policy.limits);
+    match plan(policy, support) {
+        Ok(p) => {
+            let _ = writeln!(s, "\nEffective sandbox: {:?}", p.isolation);
+            if !p.namespaces.is_empty() {
+                let _ = writeln!(s, "  namespaces: {:?}", p.namespaces);
+            }
+            if p.isolation == Isolation::LandlockOnly {
+                let readable: Vec<PathBuf> = p
+                    .landlock
+                    .rules
+                    .iter()
+                    .filter(|r| r.access == FsAccess::Read)
+                    .map(|r| r.path.clone())
+                    .collect();
+                let _ = writeln!(s, "  readable (allowlist): {}", list(&readable));
+            }
+            let _ = writeln!(
+                s,
+                "  seccomp: deny {} ; sockets: {:?}",
+                p.seccomp.deny.join(" "),
+                p.seccomp.sockets
+            );
+            let _ = writeln!(s, "  rlimits: {:?}", p.rlimits);
+            if let Some(c) = &p.cgroup {
+                let _ = writeln!(s, "  cgroup: {c:?}");
+            }
+            for n in &p.notes {
+                let _ = writeln!(s, "  DEGRADED: {n}");
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(s, "\nNo sandbox possible: {e}");
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Limits;
+
+    fn ws() -> PathBuf {
+        PathBuf::from("/home/u/proj")
+    }
+    fn pol(mode: SandboxMode) -> Policy {
+        Policy::for_workspace(
+            mode,
+            &ws(),
+            Path::new("/home/u"),
+            &[PathBuf::from("/home/u/.config/interlock")],
+            &[PathBuf::from("/srv/secret")],
+        )
+    }
+    fn full() -> Support {
+        Support::full()
+    }
+    fn fallback() -> Support {
+        Support::full().without_user_namespaces("test: no userns")
+    }
+    fn idx(p: &Plan, op: &MountOp) -> usize {
+        p.mounts
+            .iter()
+            .position(|m| m == op)
+            .unwrap_or_else(|| panic!("{op:?} missing from {:#?}", p.mounts))
+    }
+
+    #[test]
+    fn default_hidden_list_covers_credential_stores() {
+        let p = pol(SandboxMode::WorkspaceWrite);
+        for h in [
+            ".ssh",
+            ".aws",
+            ".gnupg",
+            ".config/gcloud",
+            ".azure",
+            ".kube",
+            ".docker",
+            ".netrc",
+            ".git-credentials",
+            ".password-store",
+            ".mozilla",
+            ".config/google-chrome",
+            ".config/chromium",
+            ".config/BraveSoftware",
+            ".var/app",
+        ] {
+            assert!(
+                p.hidden_paths.contains(&Path::new("/home/u").join(h)),
+                "{h}"
+            );
+        }
+        assert!(
+            p.hidden_paths
+                .contains(&PathBuf::from("/home/u/.config/interlock"))
+        );
+        assert!(p.hidden_paths.contains(&PathBuf::from("/srv/secret")));
+        assert!(p.hidden_paths.contains(&PathBuf::from("/run/user")));
+        assert!(p.hidden_paths.contains(&PathBuf::from("/etc/shadow")));
+    }
+
+    #[test]
+    fn namespace_plan_unshares_everything_with_net_off() {
+        let p = plan(&pol(SandboxMode::WorkspaceWrite), &full()).unwrap();
+        assert_eq!(p.isolation, Isolation::Namespaces);
+        for ns in [
+            Namespace::User,
+            Namespace::Mount,
+            Namespace::Pid,
+            Namespace::Ipc,
+            Namespace::Uts,
+            Namespace::Net,
+        ] {
+            assert!(p.namespaces.contains(&ns), "{ns:?}");
+        }
+        assert!(p.identity_map && p.no_new_privs && p.drop_capabilities && p.new_session);
+        assert!(p.die_with_parent);
+        assert!(!p.degraded(), "{:?}", p.notes);
+    }
+
+    #[test]
+    fn network_none_blocks_sockets_tcp_and_unshares_net() {
+        let p = plan(&pol(SandboxMode::WorkspaceWrite), &full()).unwrap();
+        assert_eq!(p.seccomp.sockets, SocketPolicy::None);
+        assert!(p.landlock.deny_tcp);
+        assert!(p.namespaces.contains(&Namespace::Net));
+    }
+
+    #[test]
+    fn network_full_keeps_host_network() {
+        let mut pol = pol(SandboxMode::WorkspaceWrite);
+        pol.network = NetworkMode::Full;
+        let p = plan(&pol, &full()).unwrap();
+        assert!(!p.namespaces.contains(&Namespace::Net));
+        assert_eq!(p.seccomp.sockets, SocketPolicy::Any);
+        assert!(!p.landlock.deny_tcp);
+        // abstract unix sockets and signals stay scoped even with the network on
+        assert!(p.landlock.scope_abstract_unix && p.landlock.scope_signals);
+    }
+
+    #[test]
+    fn allowlist_is_rejected_clearly() {
+        let mut pol = pol(SandboxMode::WorkspaceWrite);
+        pol.network = NetworkMode::Allowlist(vec!["pypi.org".into()]);
+        let e = plan(&pol, &full()).unwrap_err();
+        assert_eq!(e, SandboxError::AllowlistUnsupported);
+        assert!(e.to_string().contains("not supported yet"));
+    }
+
+    #[test]
+    fn mount_order_root_dev_proc_tmp_writable_then_hidden() {
+        let p = plan(&pol(SandboxMode::WorkspaceWrite), &full()).unwrap();
+        let private = idx(&p, &MountOp::MakePrivate);
+        let root = idx(&p, &MountOp::ReadOnlyRoot);
+        let proc_ = idx(&p, &MountOp::FreshProc);
+        let w = idx(&p, &MountOp::BindWritable { path: ws() });
+        let h = idx(
+            &p,
+            &MountOp::Hide {
+                path: "/home/u/.ssh".into(),
+            },
+        );
+        assert!(private < root && root < proc_ && proc_ < w && w < h);
+        assert_eq!(p.mounts[0], MountOp::MakePrivate);
+        assert!(
+            p.mounts
+                .iter()
+                .any(|m| matches!(m, MountOp::TmpfsTmp { .. }))
+        );
+    }
+
+    #[test]
+    fn hidden_path_under_writable_root_is_still_hidden() {
+        let home = PathBuf::from("/home/u");
+        // workspace == $HOME: ~/.ssh lies inside the writable root
+        let pol = Policy::for_workspace(SandboxMode::WorkspaceWrite, &home, &home, &[], &[]);
+        let p = plan(&pol, &full()).unwrap();
+        let w = idx(&p, &MountOp::BindWritable { path: home.clone() });
+        let h = idx(
+            &p,
+            &MountOp::Hide {
+                path: home.join(".ssh"),
+            },
+        );
+        assert!(w < h, "hide must come after the writable bind");
+        // and in the fallback it is carved out of the writable Landlock rule
+        let p = plan(&pol, &fallback()).unwrap();
+        let r = p
+            .landlock
+            .rules
+            .iter()
+            .find(|r| r.path == home && r.access == FsAccess::ReadWrite)
+            .unwrap();
+        assert!(r.except.contains(&home.join(".ssh")));
+    }
+
+    #[test]
+    fn git_hooks_and_config_read_only_and_git_dir_pinned() {
+        let p = plan(&pol(SandboxMode::WorkspaceWrite), &full()).unwrap();
+        let w = idx(&p, &MountOp::BindWritable { path: ws() });
+        let pin = idx(
+            &p,
+            &MountOp::Pin {
+                path: ws().join(".git"),
+            },
+        );
+        let hooks = idx(
+            &p,
+            &MountOp::BindReadOnly {
+                path: ws().join(".git/hooks"),
+            },
+        );
+        let cfg = idx(
+            &p,
+            &MountOp::BindReadOnly {
+                path: ws().join(".git/config"),
+            },
+        );
+        assert!(w < pin && pin < hooks && pin < cfg);
+        // pinned once only
+        assert_eq!(
+            p.mounts
+                .iter()
+                .filter(|m| matches!(m, MountOp::Pin { .. }))
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn read_only_mode_has_no_writable_roots() {
+        let p = plan(&pol(SandboxMode::ReadOnly), &full()).unwrap();
+        assert!(!p.mounts.iter().any(|m| matches!(
+            m,
+            MountOp::BindWritable { .. } | MountOp::BindReadOnly { .. } | MountOp::Pin { .. }
+        )));
+        let rw: Vec<_> = p
+            .landlock
+            .rules
+            .iter()
+            .filter(|r| r.access == FsAccess::ReadWrite)
+            .map(|r| r.path.clone())
+            .collect();
+        assert_eq!(rw, vec![PathBuf::from("/dev/shm"), PathBuf::from("/tmp")]);
+        // even if the policy lists writable roots, read-only mode ignores them
+        let mut pol = pol(SandboxMode::ReadOnly);
+        pol.writable_roots.push(ws());
+        let p = plan(&pol, &full()).unwrap();
+        assert!(
+            !p.mounts
+                .iter()
+                .any(|m| matches!(m, MountOp::BindWritable { .. }))
+        );
+    }
+
+    #[test]
+    fn landlock_writes_only_to_writable_roots_in_namespace_mode() {
+        let p = plan(&pol(SandboxMode::WorkspaceWrite), &full()).unwrap();
+        let rw: Vec<_> = p
+            .landlock
+            .rules
+            .iter()
+            .filter(|r| r.access == FsAccess::ReadWrite)
+            .map(|r| r.path.clone())
+            .collect();
+        assert_eq!(
+            rw,
+            vec![PathBuf::from("/dev/shm"), PathBuf::from("/tmp"), ws()]
+        );
+        assert!(
+            p.landlock
+                .rules
+                .iter()
+                .any(|r| r.path == Path::new("/") && r.access == FsAccess::Read)
+        );
+        assert!(!p.landlock.required);
+    }
+
+    #[test]
+    fn fallback_without_userns_is_landlock_allowlist_and_degraded() {
+        let p = plan(&pol(SandboxMode::WorkspaceWrite), &fallback()).unwrap();
+        assert_eq!(p.isolation, Isolation::LandlockOnly);
+        assert!(p.namespaces.is_empty() && p.mounts.is_empty());
+        assert!(p.landlock.required);
+        assert!(p.degraded());
+        assert!(p.notes[0].contains("test: no userns"));
+        assert!(p.notes[0].contains("Landlock and seccomp only"));
+        // no rule for / or for $HOME: reads are an allowlist
+        assert!(
+            !p.landlock
+                .rules
+                .iter()
+                .any(|r| r.path == Path::new("/") || r.path == Path::new("/home/u"))
+        );
+        assert!(
+            p.landlock
+                .rules
+                .iter()
+                .any(|r| r.path == Path::new("/usr") && r.access == FsAccess::Read)
+        );
+        assert!(
+            p.landlock
+                .rules
+                .iter()
+                .any(|r| r.path == ws() && r.access == FsAccess::ReadWrite)
+        );
+        // .git protection cannot be expressed: said so
+        assert!(p.notes.iter().any(|n| n.contains(".git/hooks")));
+        // RLIMIT_NPROC is not used without a user namespace
+        assert!(!p.rlimits.iter().any(|r| r.resource == Resource::Nproc));
+        assert_eq!(p.seccomp.sockets, SocketPolicy::None);
+    }
+
+    #[test]
+    fn fallback_carves_hidden_paths_out_of_readable_roots() {
+        let p = plan(&pol(SandboxMode::WorkspaceWrite), &fallback()).unwrap();
+        let etc = p
+            .landlock
+            .rules
+            .iter()
+            .find(|r| r.path == Path::new("/etc"))
+            .unwrap();
+        assert!(etc.except.contains(&PathBuf::from("/etc/shadow")));
+        assert!(
+            etc.except
+                .contains(&PathBuf::from("/etc/ssh/ssh_host_ed25519_key"))
+        );
+    }
+
+    #[test]
+    fn no_userns_and_no_landlock_fails_closed() {
+        let mut s = fallback();
+        s.landlock_abi = 0;
+        let e = plan(&pol(SandboxMode::WorkspaceWrite), &s).unwrap_err();
+        match &e {
+            SandboxError::Unsupported { missing } => {
+                assert!(missing.contains("test: no userns") && missing.contains("Landlock"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(e.to_string().contains("Refusing to run code unsandboxed"));
+    }
+
+    #[test]
+    fn no_seccomp_fails_closed() {
+        let mut s = full();
+        s.seccomp = false;
+        assert_eq!(
+            plan(&pol(SandboxMode::WorkspaceWrite), &s).unwrap_err(),
+            SandboxError::NoSeccomp
+        );
+    }
+
+    #[test]
+    fn namespaces_without_landlock_are_degraded_but_allowed() {
+        let mut s = full();
+        s.landlock_abi = 0;
+        let p = plan(&pol(SandboxMode::WorkspaceWrite), &s).unwrap();
+        assert!(p.degraded());
+        assert_eq!(p.isolation, Isolation::Namespaces);
+    }
+
+    #[test]
+    fn seccomp_denies_the_dangerous_syscalls() {
+        let p = plan(&pol(SandboxMode::WorkspaceWrite), &full()).unwrap();
+        for s in [
+            "ptrace",
+            "process_vm_readv",
+            "process_vm_writev",
+            "io_uring_setup",
+            "bpf",
+            "perf_event_open",
+            "keyctl",
+            "add_key",
+            "request_key",
+            "kexec_load",
+            "init_module",
+            "finit_module",
+            "delete_module",
+            "mount",
+            "umount2",
+            "pivot_root",
+            "unshare",
+            "setns",
+            "mount_setattr",
+            "open_tree",
+            "move_mount",
+            "fsopen",
+        ] {
+            assert!(p.seccomp.deny.iter().any(|d| d == s), "{s}");
+        }
+        assert!(
+            p.seccomp.deny_tty_injection
+                && p.seccomp.deny_personality
+                && p.seccomp.deny_namespace_clone
+                && p.seccomp.deny_foreign_abi
+        );
+    }
+
+    #[test]
+    fn rlimits_follow_limits_and_core_is_zero() {
+        let mut pol = pol(SandboxMode::WorkspaceWrite);
+        pol.limits = Limits {
+            memory_bytes: Some(1 << 28),
+            cpu_seconds: Some(5),
+            processes: Some(64),
+            file_size_bytes: Some(1 << 20),
+            open_files: None,
+        };
+        let p = plan(&pol, &full()).unwrap();
+        let get = |r| p.rlimits.iter().find(|x| x.resource == r).map(|x| x.value);
+        assert_eq!(get(Resource::Core), Some(0));
+        assert_eq!(get(Resource::Data), Some(1 << 28));
+        assert_eq!(get(Resource::Cpu), Some(5));
+        assert_eq!(get(Resource::Nproc), Some(64));
+        assert_eq!(get(Resource::Fsize), Some(1 << 20));
+        assert_eq!(get(Resource::Nofile), None);
+    }
+
+    #[test]
+    fn cgroup_used_when_support_offers_it() {
+        let mut s = full();
+        s.cgroup = Some(crate::support::CgroupSupport {
+            version: "v1".into(),
+            pids_parent: Some("/sys/fs/cgroup/pids/x".into()),
+            memory_parent: None,
+        });
+        let p = plan(&pol(SandboxMode::WorkspaceWrite), &s).unwrap();
+        let c = p.cgroup.unwrap();
+        assert_eq!(c.pids_max, Some(1024));
+        assert_eq!(c.memory_max, None);
+        assert!(
+            plan(&pol(SandboxMode::WorkspaceWrite), &full())
+                .unwrap()
+                .cgroup
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn relative_paths_and_writable_inside_hidden_are_rejected() {
+        let mut p = pol(SandboxMode::WorkspaceWrite);
+        p.hidden_paths.push("relative/x".into());
+        assert!(matches!(
+            plan(&p, &full()),
+            Err(SandboxError::RelativePath(_))
+        ));
+        let mut p = pol(SandboxMode::WorkspaceWrite);
+        p.writable_roots.push("/home/u/.ssh/work".into());
+        assert!(matches!(
+            plan(&p, &full()),
+            Err(SandboxError::WritableInsideHidden { .. })
+        ));
+    }
+
+    #[test]
+    fn private_host_tmp_dir_is_bound_at_tmp_and_writable_in_fallback() {
+        let mut pol = pol(SandboxMode::WorkspaceWrite);
+        pol.private_tmp = PrivateTmp::HostDir("/var/tmp/il-1".into());
+        let p = plan(&pol, &full()).unwrap();
+        assert!(p.mounts.contains(&MountOp::BindTmp {
+            source: "/var/tmp/il-1".into()
+        }));
+        let p = plan(&pol, &fallback()).unwrap();
+        assert!(
+            p.landlock
+                .rules
+                .iter()
+                .any(|r| r.path == Path::new("/var/tmp/il-1") && r.access == FsAccess::ReadWrite)
+        );
+    }
+
+    #[test]
+    fn plan_and_policy_round_trip_through_json() {
+        let pol = pol(SandboxMode::WorkspaceWrite);
+        let s = serde_json::to_string(&pol).unwrap();
+        assert_eq!(serde_json::from_str::<Policy>(&s).unwrap(), pol);
+        let p = plan(&pol, &full()).unwrap();
+        let s = serde_json::to_string(&p).unwrap();
+        assert_eq!(serde_json::from_str::<Plan>(&s).unwrap(), p);
+    }
+
+    #[test]
+    fn explain_mentions_support_and_degradation() {
+        let e = explain(&pol(SandboxMode::WorkspaceWrite), &fallback());
+        assert!(e.contains("user namespaces: no (test: no userns)"));
+        assert!(e.contains("Landlock: ABI 7"));
+        assert!(e.contains("DEGRADED"));
+        let mut s = fallback();
+        s.landlock_abi = 0;
+        assert!(explain(&pol(SandboxMode::WorkspaceWrite), &s).contains("No sandbox possible"));
+    }
+}

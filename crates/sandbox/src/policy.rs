@@ -1,0 +1,244 @@
+//! The sandbox policy: plain, serializable data describing what sandboxed code may see and do.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// How much of the workspace the sandboxed code may change. (`off` never reaches this crate.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SandboxMode {
+    /// Nothing on the host is writable; only the private temp dir.
+    ReadOnly,
+    /// The workspace (minus protected paths such as `.git/hooks`) and the private temp dir are writable.
+    WorkspaceWrite,
+}
+
+/// What the sandboxed code may do on the network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NetworkMode {
+    /// No network at all: own network namespace (loopback only, down), no `socket(2)` of any family
+    /// (`socketpair(2)` still works), Landlock TCP rules where supported.
+    None,
+    /// The host network, unchanged.
+    Full,
+    /// Egress through a filtering proxy to these domains. Reserved: rejected by [`crate::plan`] until
+    /// the proxy exists.
+    Allowlist(Vec<String>),
+}
+
+/// Where the sandbox's private `/tmp` comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrivateTmp {
+    /// A fresh tmpfs of at most this many bytes at `/tmp` (namespace mode only; gone when the sandbox ends).
+    Tmpfs { size_bytes: u64 },
+    /// A host directory (created and owned by the caller), mounted at `/tmp` in namespace mode and
+    /// writable at its own path in the Landlock-only fallback.
+    HostDir(PathBuf),
+}
+
+/// Resource limits. `None` means "leave the inherited limit alone".
+///
+/// Memory is bounded with `RLIMIT_DATA`, not `RLIMIT_AS`: since Linux 4.7 `RLIMIT_DATA` counts the
+/// private writable mappings a process actually commits to (heap, anonymous `mmap`), while `RLIMIT_AS`
+/// also counts address space that is merely reserved. Node/V8 reserves several GiB of `PROT_NONE` address
+/// space for its pointer-compression cage, Go and ASan do the same, and OpenBLAS/numpy threads reserve
+/// large stacks; an `RLIMIT_AS` low enough to stop a memory bomb breaks them. Shared mappings (tmpfs,
+/// memfd) are not counted by either; the private `/tmp` and `/dev/shm` are size-limited tmpfs, and a
+/// cgroup memory limit is added where the host lets us create one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// `RLIMIT_DATA` per process (and cgroup `memory` limit for the whole sandbox when available).
+    pub memory_bytes: Option<u64>,
+    /// `RLIMIT_CPU` per process. Default: unlimited, because a warm interpreter session lives for hours
+    /// and `RLIMIT_CPU` is cumulative over a process's life; runaway blocks are stopped by the per-run
+    /// wall-clock timeout of the kernels instead.
+    pub cpu_seconds: Option<u64>,
+    /// `RLIMIT_NPROC` (counted per user namespace, so only the sandbox's own tasks count) and the cgroup
+    /// `pids.max` when available.
+    pub processes: Option<u64>,
+    /// `RLIMIT_FSIZE`: the largest file a process may write. There is no total disk quota.
+    pub file_size_bytes: Option<u64>,
+    /// `RLIMIT_NOFILE`.
+    pub open_files: Option<u64>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_bytes: Some(4 << 30),
+            cpu_seconds: None,
+            processes: Some(1024),
+            file_size_bytes: Some(4 << 30),
+            open_files: Some(4096),
+        }
+    }
+}
+
+/// The complete sandbox policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    pub mode: SandboxMode,
+    /// Readable hierarchies in the Landlock-only fallback (in namespace mode the whole filesystem is
+    /// readable, read-only, minus `hidden_paths`).
+    pub readable_roots: Vec<PathBuf>,
+    /// Writable hierarchies (the workspace in `workspace-write` mode).
+    pub writable_roots: Vec<PathBuf>,
+    /// Paths inside writable roots that stay read-only (`.git/hooks`, `.git/config`). Their parent
+    /// directories inside the writable root are pinned so they cannot be renamed away.
+    pub read_only_paths: Vec<PathBuf>,
+    /// Paths that must be invisible: an empty read-only directory or file is mounted over them.
+    pub hidden_paths: Vec<PathBuf>,
+    pub private_tmp: PrivateTmp,
+    pub network: NetworkMode,
+    pub limits: Limits,
+}
+
+/// Credential stores and other secrets under `$HOME` hidden by default.
+pub const DEFAULT_HIDDEN_IN_HOME: &[&str] = &[
+    ".ssh",
+    ".aws",
+    ".gnupg",
+    ".config/gcloud",
+    ".azure",
+    ".kube",
+    ".docker",
+    ".netrc",
+    ".git-credentials",
+    ".password-store",
+    ".config/gh",
+    ".config/hub",
+    ".npmrc",
+    ".pypirc",
+    ".cargo/credentials",
+    ".cargo/credentials.toml",
+    ".local/share/keyrings",
+    ".pki",
+    ".vault-token",
+    ".terraform.d/credentials.tfrc.json",
+    // browser profiles
+    ".mozilla",
+    ".thunderbird",
+    ".config/google-chrome",
+    ".config/google-chrome-beta",
+    ".config/chromium",
+    ".config/BraveSoftware",
+    ".config/microsoft-edge",
+    ".config/vivaldi",
+    ".config/opera",
+    ".var/app",
+    "snap/firefox",
+    "snap/chromium",
+];
+
+/// Host paths hidden by default: other secrets readable by root, and sockets of host daemons through
+/// which sandboxed code could run commands outside the sandbox (docker, systemd user manager, D-Bus,
+/// terminal multiplexers...).
+pub const DEFAULT_HIDDEN_SYSTEM: &[&str] = &[
+    "/etc/shadow",
+    "/etc/shadow-",
+    "/etc/gshadow",
+    "/etc/gshadow-",
+    "/etc/sudoers",
+    "/etc/sudoers.d",
+    "/etc/ssh/ssh_host_rsa_key",
+    "/etc/ssh/ssh_host_ecdsa_key",
+    "/etc/ssh/ssh_host_ed25519_key",
+    "/etc/ssh/ssh_host_dsa_key",
+    "/run/user",
+    "/run/dbus",
+    "/run/docker.sock",
+    "/run/docker",
+    "/run/containerd",
+    "/run/podman",
+    "/run/libvirt",
+    "/run/snapd.socket",
+    "/run/snapd-snap.socket",
+    "/run/screen",
+    "/run/systemd/private",
+    "/var/run/docker.sock",
+];
+
+/// Readable hierarchies for the Landlock-only fallback (missing ones are skipped at run time).
+pub const DEFAULT_READABLE_SYSTEM: &[&str] = &[
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/etc",
+    "/opt",
+    "/proc",
+    "/sys/devices/system/cpu",
+    "/var/lib/locales",
+];
+
+/// Readable hierarchies under `$HOME` for the Landlock-only fallback (user-installed interpreters and
+/// packages).
+pub const DEFAULT_READABLE_IN_HOME: &[&str] = &[".local/lib", ".pyenv", ".nvm"];
+
+impl Policy {
+    /// The default policy for a workspace: everything read-only except the workspace (in
+    /// `WorkspaceWrite` mode) and a private tmp; credential stores, browser profiles, interlock's own
+    /// config/state/history (`interlock_dirs`) and `extra_hidden` hidden; `.git/hooks` and `.git/config`
+    /// of the workspace read-only; no network.
+    ///
+    /// Paths are taken as given (symlinks are resolved by the helper at run time, so a hidden symlink
+    /// hides its target).
+    pub fn for_workspace(
+        mode: SandboxMode,
+        workspace: &Path,
+        home: &Path,
+        interlock_dirs: &[PathBuf],
+        extra_hidden: &[PathBuf],
+    ) -> Policy {
+        let mut readable_roots: Vec<PathBuf> =
+            DEFAULT_READABLE_SYSTEM.iter().map(PathBuf::from).collect();
+        readable_roots.extend(DEFAULT_READABLE_IN_HOME.iter().map(|p| home.join(p)));
+        readable_roots.push(workspace.to_path_buf());
+
+        let writable_roots = match mode {
+            SandboxMode::ReadOnly => Vec::new(),
+            SandboxMode::WorkspaceWrite => vec![workspace.to_path_buf()],
+        };
+        let read_only_paths = match mode {
+            SandboxMode::ReadOnly => Vec::new(),
+            SandboxMode::WorkspaceWrite => {
+                vec![workspace.join(".git/hooks"), workspace.join(".git/config")]
+            }
+        };
+
+        let mut hidden_paths: Vec<PathBuf> = DEFAULT_HIDDEN_IN_HOME
+            .iter()
+            .map(|p| home.join(p))
+            .collect();
+        hidden_paths.extend(DEFAULT_HIDDEN_SYSTEM.iter().map(PathBuf::from));
+        hidden_paths.extend(interlock_dirs.iter().cloned());
+        hidden_paths.extend(extra_hidden.iter().cloned());
+        dedup(&mut hidden_paths);
+
+        Policy {
+            mode,
+            readable_roots,
+            writable_roots,
+            read_only_paths,
+            hidden_paths,
+            private_tmp: PrivateTmp::Tmpfs {
+                size_bytes: 1 << 30,
+            },
+            network: NetworkMode::None,
+            limits: Limits::default(),
+        }
+    }
+}
+
+fn dedup(v: &mut Vec<PathBuf>) {
+    let mut seen = std::collections::HashSet::new();
+    v.retain(|p| seen.insert(p.clone()));
+}

@@ -1,0 +1,200 @@
+//! What the running kernel offers for sandboxing.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The kernel features the sandbox can use. Build one with [`probe`], or by hand in tests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Support {
+    /// Unprivileged user namespaces (with mount namespaces and the new mount API) are usable.
+    pub user_namespaces: bool,
+    /// Why not, when `user_namespaces` is false.
+    pub user_namespaces_reason: Option<String>,
+    /// Landlock ABI version, 0 when Landlock is unavailable.
+    pub landlock_abi: u32,
+    /// seccomp filters are available.
+    pub seccomp: bool,
+    /// CPU architecture (`std::env::consts::ARCH`).
+    pub arch: String,
+    /// cgroup hierarchy this process may create a child cgroup in, if any.
+    pub cgroup: Option<CgroupSupport>,
+    /// cgroup version(s) mounted, for `--explain` ("v1", "v2", "hybrid", "none").
+    pub cgroup_version: String,
+}
+
+/// Where sandbox cgroups can be created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CgroupSupport {
+    /// "v1" or "v2".
+    pub version: String,
+    /// Directory under which a child cgroup with `pids.max` can be created.
+    pub pids_parent: Option<PathBuf>,
+    /// Directory under which a child cgroup with a memory limit can be created.
+    pub memory_parent: Option<PathBuf>,
+}
+
+impl Support {
+    /// Everything this crate can use (for tests of [`crate::plan`]).
+    pub fn full() -> Support {
+        Support {
+            user_namespaces: true,
+            user_namespaces_reason: None,
+            landlock_abi: 7,
+            seccomp: true,
+            arch: std::env::consts::ARCH.to_string(),
+            cgroup: None,
+            cgroup_version: "none".into(),
+        }
+    }
+
+    /// This support with user namespaces marked unavailable: [`crate::plan`] then produces the
+    /// Landlock-only fallback. The only way to select the fallback is through `Support`, which is
+    /// never read from the environment.
+    pub fn without_user_namespaces(mut self, reason: &str) -> Support {
+        self.user_namespaces = false;
+        self.user_namespaces_reason = Some(reason.to_string());
+        self
+    }
+}
+
+/// Probe the running kernel. Cheap (well under a millisecond): reads a few sysctls, asks Landlock for
+/// its ABI version, and forks one short-lived child that tries to create a user + mount namespace.
+pub fn probe() -> Support {
+    let (user_namespaces, user_namespaces_reason) = match probe_userns() {
+        Ok(()) => (true, None),
+        Err(reason) => (false, Some(reason)),
+    };
+    let (cgroup_version, cgroup) = probe_cgroup();
+    Support {
+        user_namespaces,
+        user_namespaces_reason,
+        landlock_abi: crate::sys::landlock_abi(),
+        seccomp: crate::sys::seccomp_available(),
+        arch: std::env::consts::ARCH.to_string(),
+        cgroup,
+        cgroup_version,
+    }
+}
+
+fn read_trim(path: &str) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+fn probe_userns() -> Result<(), String> {
+    if read_trim("/proc/sys/user/max_user_namespaces").as_deref() == Some("0") {
+        return Err("user namespaces are disabled (user.max_user_namespaces=0)".into());
+    }
+    if read_trim("/proc/sys/kernel/unprivileged_userns_clone").as_deref() == Some("0") {
+        return Err(
+            "unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone=0)".into(),
+        );
+    }
+    match crate::sys::probe_userns_child() {
+        0 => Ok(()),
+        1 => Err("unshare(CLONE_NEWUSER|CLONE_NEWNS) failed; unprivileged user namespaces are \
+                  disabled or restricted (user.max_user_namespaces, kernel.unprivileged_userns_clone)"
+            .into()),
+        2 => Err("cannot write the user namespace's uid/gid map".into()),
+        3 => {
+            let apparmor =
+                read_trim("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref()
+                    == Some("1");
+            if apparmor {
+                Err("user namespaces are restricted by AppArmor \
+                     (kernel.apparmor_restrict_unprivileged_userns=1): mounting inside one is denied"
+                    .into())
+            } else {
+                Err("mounting inside a user namespace is denied (an LSM restricts user namespaces)"
+                    .into())
+            }
+        }
+        4 => Err("the kernel lacks the new mount API (open_tree/mount_setattr, Linux >= 5.12)".into()),
+        n => Err(format!("user namespace probe failed (code {n})")),
+    }
+}
+
+fn probe_cgroup() -> (String, Option<CgroupSupport>) {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let mut v1: Vec<(PathBuf, Vec<String>)> = Vec::new();
+    let mut v2: Option<PathBuf> = None;
+    for line in mounts.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() < 4 {
+            continue;
+        }
+        match f[2] {
+            "cgroup2" => v2 = Some(PathBuf::from(f[1])),
+            "cgroup" => v1.push((
+                PathBuf::from(f[1]),
+                f[3].split(',').map(str::to_string).collect(),
+            )),
+            _ => {}
+        }
+    }
+    let version = match (v1.is_empty(), v2.is_some()) {
+        (true, false) => "none",
+        (true, true) => "v2",
+        (false, false) => "v1",
+        (false, true) => "hybrid",
+    }
+    .to_string();
+
+    // v1: a controller hierarchy is usable when our own cgroup directory in it is writable.
+    let own_v1 = |controller: &str| -> Option<PathBuf> {
+        let (mnt, _) = v1
+            .iter()
+            .find(|(_, opts)| opts.iter().any(|o| o == controller))?;
+        let rel = own.lines().find_map(|l| {
+            let mut it = l.splitn(3, ':');
+            let (_, ctrls, path) = (it.next()?, it.next()?, it.next()?);
+            ctrls
+                .split(',')
+                .any(|c| c == controller)
+                .then(|| path.to_string())
+        })?;
+        let dir = mnt.join(rel.trim_start_matches('/'));
+        writable_dir(&dir).then_some(dir)
+    };
+    let pids = own_v1("pids");
+    let memory = own_v1("memory");
+    if pids.is_some() || memory.is_some() {
+        return (
+            version,
+            Some(CgroupSupport {
+                version: "v1".into(),
+                pids_parent: pids,
+                memory_parent: memory,
+            }),
+        );
+    }
+    // v2: only the root of the hierarchy is exempt from the "no internal processes" rule, so a child
+    // cgroup of our own (non-root) cgroup cannot hold us while controllers are enabled. Use the root
+    // when it is writable (we are root) and already delegates pids/memory to its children.
+    if let Some(root) = v2 {
+        let ctl = std::fs::read_to_string(root.join("cgroup.subtree_control")).unwrap_or_default();
+        if writable_dir(&root) {
+            let has = |c: &str| ctl.split_whitespace().any(|x| x == c);
+            let pids = has("pids").then(|| root.clone());
+            let memory = has("memory").then(|| root.clone());
+            if pids.is_some() || memory.is_some() {
+                return (
+                    version,
+                    Some(CgroupSupport {
+                        version: "v2".into(),
+                        pids_parent: pids,
+                        memory_parent: memory,
+                    }),
+                );
+            }
+        }
+    }
+    (version, None)
+}
+
+fn writable_dir(dir: &Path) -> bool {
+    crate::sys::writable(dir)
+}

@@ -1,15 +1,16 @@
 //! Turning command-line options into a configured [`Agent`], and the error
 //! type that carries an exit status to `main`.
 
-use crate::flags::{SharedOpts, ToolModeArg};
+use crate::flags::{SandboxArg, SharedOpts, ToolModeArg};
 use interlock_core::config::Layer;
-use interlock_core::{Agent, ConfigFile, Dirs, EnvLayer, Overrides, Settings, ToolMode};
-use interlock_kernels::{DirectBackend, KernelConfig, Kernels};
+use interlock_core::{
+    Agent, ConfigFile, Dirs, EnvLayer, Executor, Overrides, SandboxSetting, Settings, ToolMode,
+};
+use interlock_kernels::{KernelConfig, Kernels};
 use interlock_llm::{ClientConfig, OpenAiClient};
 use secrecy::SecretString;
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Exit statuses (documented in `--help`).
@@ -58,6 +59,7 @@ pub enum KeySource {
 /// Everything resolved from flags, environment and files.
 pub struct Loaded {
     pub settings: Settings,
+    pub interlock_home: Option<PathBuf>,
     pub dirs: Dirs,
     pub config_path: PathBuf,
     pub config_found: bool,
@@ -99,6 +101,18 @@ pub fn load(opts: &SharedOpts) -> Result<Loaded, Failure> {
             workspace: opts.workspace.clone(),
             temperature: opts.temperature,
             max_tokens: opts.max_tokens,
+            sandbox: opts.sandbox.map(|m| match m {
+                SandboxArg::ReadOnly => SandboxSetting::ReadOnly,
+                SandboxArg::WorkspaceWrite => SandboxSetting::WorkspaceWrite,
+                SandboxArg::Off => SandboxSetting::Off,
+            }),
+            dangerously_disable_sandbox: opts.dangerously_disable_sandbox.then_some(true),
+            hide: (!opts.hide.is_empty()).then(|| absolute(&opts.hide)),
+            limit_memory: opts.limit_memory.clone(),
+            limit_cpu: opts.limit_cpu,
+            limit_procs: opts.limit_procs,
+            limit_fsize: opts.limit_fsize.clone(),
+            limit_nofile: opts.limit_nofile,
         },
         profile: opts.profile.clone(),
     };
@@ -116,6 +130,7 @@ pub fn load(opts: &SharedOpts) -> Result<Loaded, Failure> {
     };
     Ok(Loaded {
         settings,
+        interlock_home: home,
         dirs,
         config_path,
         config_found: found,
@@ -124,9 +139,66 @@ pub fn load(opts: &SharedOpts) -> Result<Loaded, Failure> {
     })
 }
 
-/// Builds the model client, language sessions and agent.
-pub fn build_agent(loaded: &Loaded, no_history: bool) -> Result<Agent, Failure> {
+fn absolute(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    paths
+        .iter()
+        .map(|p| {
+            if p.is_absolute() {
+                p.clone()
+            } else {
+                cwd.join(p)
+            }
+        })
+        .collect()
+}
+
+/// The user's home directory (whose credential stores are hidden).
+pub fn home_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/root"))
+}
+
+/// interlock's own files, hidden from sandboxed code.
+pub fn interlock_dirs(loaded: &Loaded) -> Vec<PathBuf> {
+    if let Some(home) = &loaded.interlock_home {
+        return vec![home.clone()];
+    }
+    let d = &loaded.dirs;
+    [
+        d.config_file.parent(),
+        d.history_dir.parent(),
+        Some(d.state_dir.as_path()),
+    ]
+    .into_iter()
+    .flatten()
+    .map(PathBuf::from)
+    .collect()
+}
+
+/// Chooses the executor (the sandbox unless explicitly turned off), failing
+/// closed when the sandbox cannot be set up.
+pub fn executor(loaded: &Loaded) -> Result<Executor, Failure> {
+    let support = interlock_sandbox::probe();
+    interlock_core::executor::choose(
+        &loaded.settings,
+        &home_dir(),
+        &interlock_dirs(loaded),
+        &support,
+    )
+    .map_err(Failure::config)
+}
+
+/// Builds the model client, language sessions and agent. The returned
+/// [`Executor`] must live as long as the agent.
+pub fn build_agent(loaded: &Loaded, no_history: bool) -> Result<(Agent, Executor), Failure> {
     let s = &loaded.settings;
+    let executor = executor(loaded)?;
+    if !executor.sandboxed && s.auto_run {
+        confirm_unsandboxed_auto_run()?;
+    }
     let client = OpenAiClient::new(ClientConfig {
         api_base: s.api_base.clone(),
         api_key: loaded.api_key.clone(),
@@ -142,28 +214,54 @@ pub fn build_agent(loaded: &Loaded, no_history: bool) -> Result<Agent, Failure> 
         code: exit::MODEL,
         message: format!("cannot set up the model client: {e}"),
     })?;
-    let backend = Arc::new(DirectBackend);
-    let executor = {
-        use interlock_kernels::Backend;
-        backend.name()
-    };
     let kernels = Kernels::new(
         KernelConfig {
             workspace: s.workspace.clone(),
             timeout: s.timeout,
             ..KernelConfig::default()
         },
-        backend,
+        executor.backend.clone(),
     );
     let history_dir = (!no_history).then(|| loaded.dirs.history_dir.clone());
-    Ok(Agent::new(
+    let agent = Agent::new(
         client,
         kernels,
         s.clone(),
-        executor,
-        false,
+        executor.backend.name(),
+        executor.sandboxed,
         history_dir,
-    ))
+    );
+    Ok((agent, executor))
+}
+
+/// `--auto-run` with the sandbox off runs whatever the model writes with the
+/// user's full rights: ask once more, and refuse when nobody can answer.
+fn confirm_unsandboxed_auto_run() -> Result<(), Failure> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let refuse = || {
+        Failure::config(
+            "--auto-run with the sandbox off must be confirmed at a terminal; refusing to run model-written code unsandboxed and unreviewed",
+        )
+    };
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(refuse());
+    }
+    let mut err = std::io::stderr();
+    let _ = write!(
+        err,
+        "WARNING: the sandbox is off AND --auto-run is on: code the model writes will run with all of your rights, without asking.\nType \"run unsandboxed\" to continue: "
+    );
+    let _ = err.flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|_| refuse())?;
+    if line.trim() == "run unsandboxed" {
+        Ok(())
+    } else {
+        Err(refuse())
+    }
 }
 
 /// Resolves `--resume[=ID]` to a history file.
@@ -180,16 +278,8 @@ pub fn resume_path(loaded: &Loaded, resume: Option<&str>) -> Result<Option<PathB
 }
 
 /// The warnings every session starts with: what is not protected.
-pub fn startup_warnings(loaded: &Loaded) -> Vec<String> {
-    let mut w = vec![
-        "code runs WITHOUT a sandbox in this version: it can read and change anything your user can. Read each block before approving it.".to_string(),
-    ];
-    if loaded.settings.auto_run {
-        w.push(
-            "--auto-run is on and there is no sandbox: code the model writes runs without asking."
-                .to_string(),
-        );
-    }
+pub fn startup_warnings(loaded: &Loaded, executor: &Executor) -> Vec<String> {
+    let mut w = executor.warnings.clone();
     if loaded.key_source == KeySource::Flag {
         w.push("--api-key exposes the key in process lists and shell history; set OPENAI_API_KEY instead.".to_string());
     }

@@ -5,7 +5,7 @@ use crate::app::{self, Failure, exit};
 use crate::approve::Asker;
 use crate::flags::SharedOpts;
 use crate::ui::{JsonUi, TerminalUi, want_color};
-use interlock_core::{Agent, AgentError, Frontend, TurnEnd, TurnOutcome};
+use interlock_core::{Agent, AgentError, Executor, Frontend, TurnEnd, TurnOutcome};
 use interlock_llm::LlmError;
 use interlock_protocol::{Event, NoticeLevel};
 use reedline::{FileBackedHistory, Prompt, PromptEditMode, PromptHistorySearch, Reedline, Signal};
@@ -42,6 +42,7 @@ fn install_ctrl_c(rt: &Runtime, slot: Arc<Mutex<CancellationToken>>) {
 fn start(
     agent: &mut Agent,
     loaded: &app::Loaded,
+    executor: &Executor,
     opts: &SharedOpts,
     frontend: &mut dyn Frontend,
 ) -> Result<(), Failure> {
@@ -49,7 +50,7 @@ fn start(
     agent
         .start(resume.as_deref(), frontend)
         .map_err(|e| Failure::config(e.to_string()))?;
-    for w in app::startup_warnings(loaded) {
+    for w in app::startup_warnings(loaded, executor) {
         frontend.event(&Event::Notice {
             level: NoticeLevel::Warning,
             message: w,
@@ -70,14 +71,14 @@ pub fn exec(opts: &SharedOpts, prompt: &str) -> Result<i32, Failure> {
     let loaded = app::load(opts)?;
     let rt = runtime()?;
     let _guard = rt.enter();
-    let mut agent = app::build_agent(&loaded, opts.no_history)?;
+    let (mut agent, executor) = app::build_agent(&loaded, opts.no_history)?;
     let asker = Asker::detect(want_color());
     let mut frontend: Box<dyn Frontend> = if opts.json {
         Box::new(JsonUi::new(asker))
     } else {
         Box::new(TerminalUi::new(asker))
     };
-    start(&mut agent, &loaded, opts, frontend.as_mut())?;
+    start(&mut agent, &loaded, &executor, opts, frontend.as_mut())?;
     let cancel = CancellationToken::new();
     install_ctrl_c(&rt, Arc::new(Mutex::new(cancel.clone())));
     let result = rt.block_on(agent.send(&prompt, frontend.as_mut(), &cancel));
@@ -146,9 +147,9 @@ pub fn interactive(opts: &SharedOpts) -> Result<i32, Failure> {
     let loaded = app::load(opts)?;
     let rt = runtime()?;
     let _guard = rt.enter();
-    let mut agent = app::build_agent(&loaded, opts.no_history)?;
+    let (mut agent, executor) = app::build_agent(&loaded, opts.no_history)?;
     let mut ui = TerminalUi::new(Asker::detect(want_color()));
-    start(&mut agent, &loaded, opts, &mut ui)?;
+    start(&mut agent, &loaded, &executor, opts, &mut ui)?;
     if opts.resume.is_some() {
         ui.info(&format!(
             "resumed conversation {} ({} messages)",

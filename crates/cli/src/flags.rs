@@ -19,7 +19,7 @@ Environment:
   OPENAI_API_KEY    API key for the OpenAI-compatible server (preferred over --api-key)
   OPENAI_BASE_URL   default for --api-base
   INTERLOCK_MODEL   default for --model
-  INTERLOCK_HOME    keep config, history and state under this directory
+  INTERLOCK_HOME    keep config, history and state under this directory (hidden from sandboxed code)
   EDITOR, VISUAL    editor used by [e]dit at the approval prompt";
 
 /// Let a language model write code and run it on your machine, asking first.
@@ -112,6 +112,48 @@ pub struct SharedOpts {
     /// Do not write this conversation to the history
     #[arg(long, global = true)]
     pub no_history: bool,
+
+    /// How code is isolated: read-only, workspace-write (default) or off
+    #[arg(long, global = true, value_enum, value_name = "MODE")]
+    pub sandbox: Option<SandboxArg>,
+
+    /// Allow `--sandbox off`: approved code then runs with all of your user's rights
+    #[arg(long, global = true)]
+    pub dangerously_disable_sandbox: bool,
+
+    /// Also hide PATH from sandboxed code (repeatable)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub hide: Vec<PathBuf>,
+
+    /// Memory per sandboxed process, e.g. 2G [default: 4G]
+    #[arg(long, global = true, value_name = "SIZE")]
+    pub limit_memory: Option<String>,
+
+    /// CPU seconds per sandboxed process [default: unlimited; the timeout bounds each block]
+    #[arg(long, global = true, value_name = "SECS")]
+    pub limit_cpu: Option<u64>,
+
+    /// Processes in the sandbox [default: 1024]
+    #[arg(long, global = true, value_name = "N")]
+    pub limit_procs: Option<u64>,
+
+    /// Largest file sandboxed code may write, e.g. 1G [default: 4G]
+    #[arg(long, global = true, value_name = "SIZE")]
+    pub limit_fsize: Option<String>,
+
+    /// Open files per sandboxed process [default: 4096]
+    #[arg(long, global = true, value_name = "N")]
+    pub limit_nofile: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SandboxArg {
+    /// Nothing on the host is writable, only a private temp dir
+    ReadOnly,
+    /// The workspace and a private temp dir are writable
+    WorkspaceWrite,
+    /// No isolation at all (needs --dangerously-disable-sandbox)
+    Off,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -133,6 +175,18 @@ pub enum Command {
         /// What to do, in plain language
         #[arg(value_name = "PROMPT")]
         prompt: String,
+    },
+    /// Run any command in the same sandbox code from the model runs in
+    ///
+    /// The exit status is the command's (128+N when it was killed by signal N,
+    /// 125 when the sandbox could not be set up).
+    Sandbox {
+        /// Print the effective policy and what this kernel supports, then exit
+        #[arg(long)]
+        explain: bool,
+        /// The command and its arguments, after `--`
+        #[arg(last = true, value_name = "CMD")]
+        command: Vec<std::ffi::OsString>,
     },
     /// List saved conversations, newest first
     History,

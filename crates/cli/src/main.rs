@@ -7,6 +7,7 @@ mod approve;
 mod chat;
 mod flags;
 mod markdown;
+mod sandbox_cmd;
 mod sanitize;
 mod ui;
 
@@ -16,6 +17,15 @@ use flags::{Cli, Command, ConfigAction};
 use std::io::Write;
 
 fn main() {
+    // interlock re-executes itself as its own sandbox helper. This must come
+    // before anything else starts (threads, the async runtime).
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args
+        .get(1)
+        .is_some_and(|a| a == interlock_sandbox::HELPER_ARG)
+    {
+        interlock_sandbox::helper_main(&args);
+    }
     let cli = Cli::parse();
     let code = match run(cli) {
         Ok(code) => code,
@@ -36,6 +46,10 @@ fn run(cli: Cli) -> Result<i32, Failure> {
     match cli.command {
         None => chat::interactive(&cli.opts),
         Some(Command::Exec { ref prompt }) => chat::exec(&cli.opts, prompt),
+        Some(Command::Sandbox {
+            explain,
+            ref command,
+        }) => sandbox_cmd::run(&cli.opts, explain, command),
         Some(Command::History) => history(&cli.opts),
         Some(Command::Config { action }) => config(&cli.opts, action),
         Some(Command::Completions { shell }) => {

@@ -49,6 +49,64 @@ impl std::str::FromStr for ToolMode {
     }
 }
 
+/// How code is isolated. `off` needs an explicit, separate opt-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum SandboxSetting {
+    /// Nothing on the host is writable, only a private temp dir.
+    ReadOnly,
+    /// The workspace and a private temp dir are writable.
+    #[default]
+    WorkspaceWrite,
+    /// No sandbox at all (requires `dangerously_disable_sandbox`).
+    Off,
+}
+
+impl SandboxSetting {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SandboxSetting::ReadOnly => "read-only",
+            SandboxSetting::WorkspaceWrite => "workspace-write",
+            SandboxSetting::Off => "off",
+        }
+    }
+}
+
+/// Resource limits for sandboxed code; `None` keeps interlock's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LimitSettings {
+    pub memory_bytes: Option<u64>,
+    pub cpu_seconds: Option<u64>,
+    pub processes: Option<u64>,
+    pub file_size_bytes: Option<u64>,
+    pub open_files: Option<u64>,
+}
+
+/// Parses a size such as `512M`, `4G`, `1048576` (bytes), `64K`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m: u64 = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'T' => 1 << 40,
+                _ => return Err(format!("{s:?}: unknown size suffix (use K, M, G or T)")),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    let n: u64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (examples: 512M, 4G, 1048576)"))?;
+    n.checked_mul(mult)
+        .filter(|v| *v > 0)
+        .ok_or_else(|| format!("{s:?} is out of range"))
+}
+
 /// The keys a config file or a profile may set. Every field is optional so a
 /// profile can override just what it names.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -66,6 +124,21 @@ pub struct Layer {
     pub workspace: Option<PathBuf>,
     pub temperature: Option<f32>,
     pub max_tokens: Option<u32>,
+    pub sandbox: Option<SandboxSetting>,
+    /// Required (and only honoured) together with `sandbox = "off"`.
+    pub dangerously_disable_sandbox: Option<bool>,
+    /// Extra paths hidden from sandboxed code.
+    pub hide: Option<Vec<PathBuf>>,
+    /// Memory per process, e.g. "4G".
+    pub limit_memory: Option<String>,
+    /// CPU seconds per process.
+    pub limit_cpu: Option<u64>,
+    /// Processes in the sandbox.
+    pub limit_procs: Option<u64>,
+    /// Largest file a process may write, e.g. "1G".
+    pub limit_fsize: Option<String>,
+    /// Open files per process.
+    pub limit_nofile: Option<u64>,
 }
 
 /// A whole config file: top-level keys plus `[profiles.NAME]` tables.
@@ -87,6 +160,14 @@ pub struct ConfigFile {
     pub workspace: Option<PathBuf>,
     pub temperature: Option<f32>,
     pub max_tokens: Option<u32>,
+    pub sandbox: Option<SandboxSetting>,
+    pub dangerously_disable_sandbox: Option<bool>,
+    pub hide: Option<Vec<PathBuf>>,
+    pub limit_memory: Option<String>,
+    pub limit_cpu: Option<u64>,
+    pub limit_procs: Option<u64>,
+    pub limit_fsize: Option<String>,
+    pub limit_nofile: Option<u64>,
     /// Profile used when `--profile` is not given.
     pub default_profile: Option<String>,
     #[serde(default)]
@@ -143,6 +224,14 @@ impl ConfigFile {
             workspace: self.workspace.clone(),
             temperature: self.temperature,
             max_tokens: self.max_tokens,
+            sandbox: self.sandbox,
+            dangerously_disable_sandbox: self.dangerously_disable_sandbox,
+            hide: self.hide.clone(),
+            limit_memory: self.limit_memory.clone(),
+            limit_cpu: self.limit_cpu,
+            limit_procs: self.limit_procs,
+            limit_fsize: self.limit_fsize.clone(),
+            limit_nofile: self.limit_nofile,
         }
     }
 
@@ -248,6 +337,33 @@ impl Layer {
         if let Some(w) = &self.workspace {
             validate_workspace(w).map_err(|m| bad("workspace", &m))?;
         }
+        for (key, v) in [
+            ("limit_memory", &self.limit_memory),
+            ("limit_fsize", &self.limit_fsize),
+        ] {
+            if let Some(v) = v {
+                parse_size(v).map_err(|m| bad(key, &m))?;
+            }
+        }
+        for (key, v) in [
+            ("limit_cpu", self.limit_cpu),
+            ("limit_procs", self.limit_procs),
+            ("limit_nofile", self.limit_nofile),
+        ] {
+            if v == Some(0) {
+                return Err(bad(key, "must be at least 1"));
+            }
+        }
+        if let Some(hide) = &self.hide {
+            for p in hide {
+                if !p.is_absolute() {
+                    return Err(bad(
+                        "hide",
+                        &format!("{} must be an absolute path", p.display()),
+                    ));
+                }
+            }
+        }
         Ok(())
     }
 
@@ -265,6 +381,16 @@ impl Layer {
             workspace: self.workspace.or_else(|| lower.workspace.clone()),
             temperature: self.temperature.or(lower.temperature),
             max_tokens: self.max_tokens.or(lower.max_tokens),
+            sandbox: self.sandbox.or(lower.sandbox),
+            dangerously_disable_sandbox: self
+                .dangerously_disable_sandbox
+                .or(lower.dangerously_disable_sandbox),
+            hide: self.hide.or_else(|| lower.hide.clone()),
+            limit_memory: self.limit_memory.or_else(|| lower.limit_memory.clone()),
+            limit_cpu: self.limit_cpu.or(lower.limit_cpu),
+            limit_procs: self.limit_procs.or(lower.limit_procs),
+            limit_fsize: self.limit_fsize.or_else(|| lower.limit_fsize.clone()),
+            limit_nofile: self.limit_nofile.or(lower.limit_nofile),
         }
     }
 }
@@ -366,6 +492,11 @@ pub struct Settings {
     pub workspace: PathBuf,
     pub temperature: Option<f32>,
     pub max_tokens: Option<u32>,
+    pub sandbox: SandboxSetting,
+    pub dangerously_disable_sandbox: bool,
+    /// Extra hidden paths: every layer's list, combined.
+    pub hide: Vec<PathBuf>,
+    pub limits: LimitSettings,
     /// The profile that was applied, if any.
     pub profile: Option<String>,
     /// Where each value came from, for `config show`.
@@ -474,6 +605,39 @@ impl Settings {
             workspace: pick!(workspace),
             temperature: pick!(temperature),
             max_tokens: pick!(max_tokens),
+            sandbox: pick!(sandbox),
+            dangerously_disable_sandbox: pick!(dangerously_disable_sandbox),
+            hide: None,
+            limit_memory: pick!(limit_memory),
+            limit_cpu: pick!(limit_cpu),
+            limit_procs: pick!(limit_procs),
+            limit_fsize: pick!(limit_fsize),
+            limit_nofile: pick!(limit_nofile),
+        };
+        // Hidden paths add up across layers: a profile cannot un-hide what the file hides.
+        let mut hide = Vec::new();
+        for (layer, _) in &layers {
+            for p in layer.hide.iter().flatten() {
+                if !hide.contains(p) {
+                    hide.push(p.clone());
+                }
+            }
+        }
+        let size = |key: &str, v: &Option<String>| -> Result<Option<u64>, ConfigError> {
+            v.as_deref()
+                .map(parse_size)
+                .transpose()
+                .map_err(|m| ConfigError::Invalid {
+                    key: key.to_string(),
+                    message: m,
+                })
+        };
+        let limits = LimitSettings {
+            memory_bytes: size("limit_memory", &merged.limit_memory)?,
+            cpu_seconds: merged.limit_cpu,
+            processes: merged.limit_procs,
+            file_size_bytes: size("limit_fsize", &merged.limit_fsize)?,
+            open_files: merged.limit_nofile,
         };
         let merged = merged.or(&Layer::default());
         let workspace = match merged.workspace {
@@ -501,6 +665,10 @@ impl Settings {
             workspace,
             temperature: merged.temperature,
             max_tokens: merged.max_tokens,
+            sandbox: merged.sandbox.unwrap_or_default(),
+            dangerously_disable_sandbox: merged.dangerously_disable_sandbox.unwrap_or(false),
+            hide,
+            limits,
             profile: profile_name,
             sources,
         })
@@ -542,7 +710,7 @@ mod tests {
           |
         1 | modle = "x"
           | ^^^^^
-        unknown field `modle`, expected one of `model`, `api_base`, `provider`, `tool_mode`, `auto_run`, `max_turns`, `max_output`, `timeout`, `workspace`, `temperature`, `max_tokens`, `default_profile`, `profiles`
+        unknown field `modle`, expected one of `model`, `api_base`, `provider`, `tool_mode`, `auto_run`, `max_turns`, `max_output`, `timeout`, `workspace`, `temperature`, `max_tokens`, `sandbox`, `dangerously_disable_sandbox`, `hide`, `limit_memory`, `limit_cpu`, `limit_procs`, `limit_fsize`, `limit_nofile`, `default_profile`, `profiles`
         "#);
     }
 
@@ -643,6 +811,42 @@ api_base = "http://profile/v1"
             err.to_string(),
             "profile \"c\" is not defined (defined: a, b)"
         );
+    }
+
+    #[test]
+    fn sizes_parse_with_suffixes() {
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("4g"), Ok(4 << 30));
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert!(parse_size("4X").is_err());
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("lots").is_err());
+    }
+
+    #[test]
+    fn sandbox_settings_and_hidden_paths_combine() {
+        let file = ConfigFile::parse(
+            "sandbox = \"read-only\"\nhide = [\"/srv/a\"]\nlimit_memory = \"1G\"\n[profiles.p]\nhide = [\"/srv/b\"]\n",
+            &p(),
+        )
+        .unwrap();
+        let flags = Overrides {
+            profile: Some("p".into()),
+            ..Overrides::default()
+        };
+        let s =
+            Settings::resolve(&flags, &EnvLayer::default(), Some(&file), Path::new("/")).unwrap();
+        assert_eq!(s.sandbox, SandboxSetting::ReadOnly);
+        assert_eq!(
+            s.hide,
+            vec![PathBuf::from("/srv/b"), PathBuf::from("/srv/a")]
+        );
+        assert_eq!(s.limits.memory_bytes, Some(1 << 30));
+        assert!(!s.dangerously_disable_sandbox);
+        let err = ConfigFile::parse("sandbox = \"none\"\n", &p()).unwrap_err();
+        assert!(err.to_string().contains("unknown variant `none`"), "{err}");
+        let err = ConfigFile::parse("hide = [\"relative\"]\n", &p()).unwrap_err();
+        assert_eq!(err.to_string(), "hide: relative must be an absolute path");
     }
 
     #[test]

@@ -9,10 +9,14 @@
 
 pub mod agent;
 pub mod config;
+pub mod executor;
 pub mod fences;
 pub mod history;
 pub mod prompt;
 pub mod truncate;
 
 pub use agent::{Agent, AgentError, Approval, ApprovalRequest, Frontend, TurnEnd, TurnOutcome};
-pub use config::{ConfigError, ConfigFile, Dirs, EnvLayer, Overrides, Settings, ToolMode};
+pub use config::{
+    ConfigError, ConfigFile, Dirs, EnvLayer, Overrides, SandboxSetting, Settings, ToolMode,
+};
+pub use executor::{Executor, ExecutorError};

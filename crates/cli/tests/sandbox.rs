@@ -1,0 +1,257 @@
+//! The sandbox as users meet it: code from the model (through the chat
+//! kernels) and `interlock sandbox -- CMD` attempt real attacks and fail.
+
+mod common;
+
+use common::*;
+use interlock_testkit::{Reply, ScriptedServer};
+use std::io::Read;
+use std::net::TcpListener;
+use std::time::Duration;
+
+const SECRET: &str = "PLANTED-PRIVATE-KEY-9f8e7d";
+
+fn plant(env: &Env) {
+    let home = env.dir.path().join("home");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    std::fs::create_dir_all(home.join(".aws")).unwrap();
+    write(&home.join(".ssh/id_ed25519"), SECRET);
+    write(&home.join(".aws/credentials"), SECRET);
+}
+
+/// Runs one shell block through `interlock exec --auto-run` and returns its output.
+fn run_block(env: &Env, language: &str, code: &str, extra: &[&str]) -> (String, i32) {
+    let srv = ScriptedServer::start_background(vec![
+        Reply::tool_call_stream("c1", language, code),
+        Reply::text_stream("done"),
+    ]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args(["exec", "--auto-run", "--json"])
+        .args(extra)
+        .arg("attack");
+    let out = run(c);
+    let ev = events(&out);
+    (output_text(&ev), code_of(&out))
+}
+
+fn code_of(out: &std::process::Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+#[test]
+fn model_code_cannot_read_planted_credentials() {
+    let env = Env::new();
+    plant(&env);
+    let (out, status) = run_block(
+        &env,
+        "shell",
+        "cat ~/.ssh/id_ed25519 ~/.aws/credentials; ln -s ~/.ssh/id_ed25519 link; cat link; echo END",
+        &[],
+    );
+    assert_eq!(status, 0);
+    assert!(out.contains("END"), "the block ran: {out}");
+    assert!(!out.contains(SECRET), "secret leaked: {out}");
+}
+
+#[test]
+fn model_code_cannot_read_interlocks_own_history() {
+    let env = Env::new();
+    // The first conversation writes history with a recognisable prompt.
+    let srv = ScriptedServer::start_background(vec![Reply::text_stream("ok")]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args(["exec", "--json", "HISTORY-MARKER-41414"]);
+    assert_eq!(code(&run(c)), 0);
+    let il = env.home();
+    let (out, _) = run_block(
+        &env,
+        "shell",
+        &format!(
+            "cat {}/history/*.jsonl; ls -la {}; echo END",
+            il.display(),
+            il.display()
+        ),
+        &[],
+    );
+    assert!(out.contains("END"));
+    assert!(!out.contains("HISTORY-MARKER-41414"), "{out}");
+}
+
+#[test]
+fn model_code_writes_the_workspace_but_not_home_or_git_hooks() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.ws().join(".git/hooks")).unwrap();
+    let home = env.dir.path().join("home");
+    let (out, _) = run_block(
+        &env,
+        "python",
+        "import os\n\
+         for p in ['ok.txt', os.path.expanduser('~/.bashrc'), '.git/hooks/pre-commit', '/etc/evil']:\n\
+         \ttry:\n\
+         \t\topen(p, 'w').write('x')\n\
+         \t\tprint('WROTE', p)\n\
+         \texcept OSError as e:\n\
+         \t\tprint('DENIED', p, e.errno)\n",
+        &[],
+    );
+    assert!(out.contains("WROTE ok.txt"), "{out}");
+    assert!(env.ws().join("ok.txt").exists());
+    assert!(!home.join(".bashrc").exists(), "{out}");
+    assert!(!env.ws().join(".git/hooks/pre-commit").exists(), "{out}");
+    assert!(!std::path::Path::new("/etc/evil").exists());
+    assert_eq!(out.matches("DENIED").count(), 3, "{out}");
+}
+
+#[test]
+fn model_code_has_no_network() {
+    let env = Env::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (out, _) = run_block(
+        &env,
+        "python",
+        &format!(
+            "import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=3).sendall(b'EXFIL')\n    print('CONNECTED')\nexcept OSError as e:\n    print('BLOCKED', e)\n"
+        ),
+        &[],
+    );
+    assert!(out.contains("BLOCKED"), "{out}");
+    std::thread::sleep(Duration::from_millis(200));
+    match listener.accept() {
+        Ok((mut s, _)) => {
+            let mut buf = String::new();
+            let _ = s.read_to_string(&mut buf);
+            panic!("the listener got a connection: {buf:?}");
+        }
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock),
+    }
+}
+
+#[test]
+fn the_session_start_names_the_sandbox() {
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![Reply::text_stream("hi")]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args(["exec", "--json", "hello"]);
+    let out = run(c);
+    let ev = events(&out);
+    let started = of_type(&ev, "session_started")[0];
+    assert!(
+        started["executor"]
+            .as_str()
+            .unwrap()
+            .starts_with("sandbox (workspace-write"),
+        "{started}"
+    );
+    let srv2 = ScriptedServer::start_background(vec![Reply::text_stream("hi")]);
+    let mut c = env.cmd(&srv2.base_url());
+    c.args(["exec", "--json", "hello"]);
+    let _ = run(c);
+    let system = srv2.chat_requests()[0].body["messages"][0]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(system.contains("Code runs in a sandbox"), "{system}");
+}
+
+#[test]
+fn sandbox_off_needs_explicit_consent_and_is_warned_about() {
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![Reply::text_stream("hi")]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args(["exec", "--sandbox", "off", "hello"]);
+    let out = run(c);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("--dangerously-disable-sandbox"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(srv.chat_requests().is_empty(), "nothing was sent");
+
+    let mut c = env.cmd(&srv.base_url());
+    c.args([
+        "exec",
+        "--json",
+        "--sandbox",
+        "off",
+        "--dangerously-disable-sandbox",
+        "hello",
+    ]);
+    let out = run(c);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let ev = events(&out);
+    let notices = of_type(&ev, "notice");
+    assert!(
+        notices
+            .iter()
+            .any(|n| n["message"].as_str().unwrap().contains("sandbox is OFF")),
+        "{notices:?}"
+    );
+
+    // --auto-run on top of it needs a confirmation nobody can give here.
+    let mut c = env.cmd(&srv.base_url());
+    c.args([
+        "exec",
+        "--auto-run",
+        "--sandbox",
+        "off",
+        "--dangerously-disable-sandbox",
+        "hello",
+    ]);
+    let out = run(c);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("confirmed at a terminal"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn sandbox_subcommand_passes_exit_status_and_signals() {
+    let env = Env::new();
+    let mut c = env.cmd("http://127.0.0.1:9/v1");
+    c.args(["sandbox", "--", "sh", "-c", "exit 7"]);
+    assert_eq!(code(&run(c)), 7);
+    let mut c = env.cmd("http://127.0.0.1:9/v1");
+    c.args(["sandbox", "--", "sh", "-c", "kill -9 $$"]);
+    let out = run(c);
+    assert_eq!(code(&out), 128 + 9);
+    assert!(stderr(&out).contains("signal 9"));
+    let mut c = env.cmd("http://127.0.0.1:9/v1");
+    c.args(["sandbox", "--", "no-such-program-xyz"]);
+    assert_eq!(code(&run(c)), 127);
+}
+
+#[test]
+fn sandbox_subcommand_hides_secrets_and_extra_paths() {
+    let env = Env::new();
+    plant(&env);
+    let extra = env.dir.path().join("extra-secret");
+    write(&extra, SECRET);
+    let mut c = env.cmd("http://127.0.0.1:9/v1");
+    c.arg("--hide")
+        .arg(&extra)
+        .args(["sandbox", "--", "sh", "-c"]);
+    c.arg(format!(
+        "cat $HOME/.ssh/id_ed25519 $HOME/.aws/credentials {} 2>&1; echo END",
+        extra.display()
+    ));
+    let out = run(c);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("END"), "{text}");
+    assert!(!text.contains(SECRET), "{text}");
+}
+
+#[test]
+fn sandbox_explain_describes_policy_and_kernel() {
+    let env = Env::new();
+    let mut c = env.cmd("http://127.0.0.1:9/v1");
+    c.args(["sandbox", "--explain"]);
+    let out = run(c);
+    assert_eq!(code(&out), 0);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Landlock"), "{text}");
+    assert!(text.contains(".ssh"), "{text}");
+}

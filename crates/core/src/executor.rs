@@ -1,0 +1,243 @@
+//! Choosing how code runs: the sandbox by default, fail closed, and "off"
+//! only when the user asked for it twice.
+//!
+//! The policy is built here from settings (pure), the sandbox crate turns it
+//! into a plan, and [`SandboxBackend`] plugs that plan into the kernels'
+//! `Backend` seam so every interpreter starts inside it.
+
+use crate::config::{SandboxSetting, Settings};
+use interlock_kernels::{Backend, DirectBackend, LaunchSpec};
+use interlock_sandbox::{Limits, Plan, Policy, PrivateTmp, SandboxMode, Support};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Why code cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutorError {
+    #[error(
+        "the sandbox is turned off in the settings but --dangerously-disable-sandbox (or `dangerously_disable_sandbox = true`) was not given; interlock will not run code without a sandbox unless you ask for it explicitly"
+    )]
+    OffWithoutConsent,
+    #[error(
+        "cannot set up the sandbox, so no code will run: {0}\nRun `interlock sandbox --explain` to see what this kernel supports. To run code without any isolation (not recommended), pass --sandbox off --dangerously-disable-sandbox."
+    )]
+    Unsupported(String),
+    #[error("cannot find interlock's own executable to start the sandbox: {0}")]
+    NoHelper(std::io::Error),
+    #[error("cannot create the sandbox's private temp dir: {0}")]
+    TempDir(std::io::Error),
+}
+
+/// The executor chosen for a session.
+pub struct Executor {
+    pub backend: Arc<dyn Backend>,
+    /// True when a sandbox (even a degraded one) is in force.
+    pub sandboxed: bool,
+    /// What the user must be told at every start (degradation, sandbox off).
+    pub warnings: Vec<String>,
+    /// Keeps the fallback mode's private temp dir alive for the session.
+    _tmp: Option<tempfile::TempDir>,
+}
+
+/// Builds the sandbox policy for these settings (pure).
+///
+/// `home` is the user's home (credential stores under it are hidden) and
+/// `interlock_dirs` are interlock's own config/history/state locations.
+pub fn policy(settings: &Settings, home: &Path, interlock_dirs: &[PathBuf]) -> Option<Policy> {
+    let mode = match settings.sandbox {
+        SandboxSetting::Off => return None,
+        SandboxSetting::ReadOnly => SandboxMode::ReadOnly,
+        SandboxSetting::WorkspaceWrite => SandboxMode::WorkspaceWrite,
+    };
+    let mut p = Policy::for_workspace(
+        mode,
+        &settings.workspace,
+        home,
+        interlock_dirs,
+        &settings.hide,
+    );
+    let d = Limits::default();
+    let l = &settings.limits;
+    p.limits = Limits {
+        memory_bytes: l.memory_bytes.or(d.memory_bytes),
+        cpu_seconds: l.cpu_seconds.or(d.cpu_seconds),
+        processes: l.processes.or(d.processes),
+        file_size_bytes: l.file_size_bytes.or(d.file_size_bytes),
+        open_files: l.open_files.or(d.open_files),
+    };
+    Some(p)
+}
+
+/// Picks the executor: the sandbox planned for this kernel, or — only with
+/// explicit consent — none. Never falls back silently.
+pub fn choose(
+    settings: &Settings,
+    home: &Path,
+    interlock_dirs: &[PathBuf],
+    support: &Support,
+) -> Result<Executor, ExecutorError> {
+    let Some(mut policy) = policy(settings, home, interlock_dirs) else {
+        if !settings.dangerously_disable_sandbox {
+            return Err(ExecutorError::OffWithoutConsent);
+        }
+        return Ok(Executor {
+            backend: Arc::new(DirectBackend),
+            sandboxed: false,
+            warnings: vec![
+                "the sandbox is OFF (--dangerously-disable-sandbox): approved code can read, change and send anything your user can.".to_string(),
+            ],
+            _tmp: None,
+        });
+    };
+    let mut tmp = None;
+    if !support.user_namespaces {
+        // No mount namespace, so no private tmpfs: give the code its own host dir.
+        let dir = tempfile::Builder::new()
+            .prefix("interlock-sandbox-")
+            .tempdir()
+            .map_err(ExecutorError::TempDir)?;
+        policy.private_tmp = PrivateTmp::HostDir(dir.path().to_path_buf());
+        tmp = Some(dir);
+    }
+    let plan = interlock_sandbox::plan(&policy, support)
+        .map_err(|e| ExecutorError::Unsupported(e.to_string()))?;
+    let helper = std::env::current_exe().map_err(ExecutorError::NoHelper)?;
+    let mut warnings = Vec::new();
+    if plan.degraded() {
+        warnings.push(format!(
+            "the sandbox is running in a weaker mode: {}",
+            plan.notes.join("; ")
+        ));
+    }
+    let name = format!(
+        "sandbox ({}, {}, no network)",
+        settings.sandbox.as_str(),
+        if support.user_namespaces {
+            "namespaces + Landlock + seccomp"
+        } else {
+            "Landlock + seccomp only"
+        }
+    );
+    Ok(Executor {
+        backend: Arc::new(SandboxBackend { plan, helper, name }),
+        sandboxed: true,
+        warnings,
+        _tmp: tmp,
+    })
+}
+
+/// Starts every interpreter through the sandbox helper.
+pub struct SandboxBackend {
+    plan: Plan,
+    helper: PathBuf,
+    name: String,
+}
+
+impl SandboxBackend {
+    pub fn new(plan: Plan, helper: PathBuf, name: String) -> SandboxBackend {
+        SandboxBackend { plan, helper, name }
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+}
+
+impl Backend for SandboxBackend {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn command(&self, spec: &LaunchSpec) -> std::io::Result<std::process::Command> {
+        Ok(interlock_sandbox::command(
+            &self.plan,
+            &spec.program,
+            &spec.args,
+            &spec.env,
+            &spec.cwd,
+            &self.helper,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{EnvLayer, Overrides};
+
+    fn settings(sandbox: SandboxSetting, consent: bool) -> Settings {
+        let mut s = Settings::resolve(
+            &Overrides::default(),
+            &EnvLayer::default(),
+            None,
+            &std::env::temp_dir(),
+        )
+        .unwrap();
+        s.sandbox = sandbox;
+        s.dangerously_disable_sandbox = consent;
+        s
+    }
+
+    #[test]
+    fn off_requires_consent() {
+        let s = settings(SandboxSetting::Off, false);
+        assert!(matches!(
+            choose(&s, Path::new("/home/u"), &[], &Support::full()),
+            Err(ExecutorError::OffWithoutConsent)
+        ));
+        let s = settings(SandboxSetting::Off, true);
+        let e = choose(&s, Path::new("/home/u"), &[], &Support::full()).unwrap();
+        assert!(!e.sandboxed);
+        assert!(e.warnings[0].contains("OFF"));
+    }
+
+    #[test]
+    fn consent_alone_does_not_turn_the_sandbox_off() {
+        let s = settings(SandboxSetting::WorkspaceWrite, true);
+        let e = choose(&s, Path::new("/home/u"), &[], &Support::full()).unwrap();
+        assert!(e.sandboxed);
+    }
+
+    #[test]
+    fn no_userns_and_no_landlock_refuses_to_run_code() {
+        let s = settings(SandboxSetting::WorkspaceWrite, false);
+        let mut support = Support::full().without_user_namespaces("test");
+        support.landlock_abi = 0;
+        match choose(&s, Path::new("/home/u"), &[], &support) {
+            Err(ExecutorError::Unsupported(m)) => assert!(!m.is_empty()),
+            Err(e) => panic!("wrong error: {e}"),
+            Ok(_) => panic!("must refuse"),
+        }
+    }
+
+    #[test]
+    fn fallback_is_announced() {
+        let s = settings(SandboxSetting::WorkspaceWrite, false);
+        let support = Support::full().without_user_namespaces("test");
+        let e = choose(&s, Path::new("/home/u"), &[], &support).unwrap();
+        assert!(e.sandboxed);
+        assert!(
+            e.warnings.iter().any(|w| w.contains("weaker")),
+            "{:?}",
+            e.warnings
+        );
+        assert!(e.backend.name().contains("Landlock + seccomp only"));
+    }
+
+    #[test]
+    fn policy_hides_interlock_dirs_and_user_paths_and_applies_limits() {
+        let mut s = settings(SandboxSetting::ReadOnly, false);
+        s.hide = vec![PathBuf::from("/srv/secret")];
+        s.limits.processes = Some(7);
+        let p = policy(&s, Path::new("/home/u"), &[PathBuf::from("/home/u/.il")]).unwrap();
+        assert!(p.hidden_paths.contains(&PathBuf::from("/home/u/.ssh")));
+        assert!(p.hidden_paths.contains(&PathBuf::from("/home/u/.il")));
+        assert!(p.hidden_paths.contains(&PathBuf::from("/srv/secret")));
+        assert!(
+            p.writable_roots.is_empty(),
+            "read-only mode writes nothing on the host"
+        );
+        assert_eq!(p.limits.processes, Some(7));
+        assert_eq!(p.limits.open_files, Limits::default().open_files);
+    }
+}

@@ -223,6 +223,11 @@ pub fn build_agent(loaded: &Loaded, no_history: bool) -> Result<(Agent, Executor
         executor.backend.clone(),
     );
     let history_dir = (!no_history).then(|| loaded.dirs.history_dir.clone());
+    let context = serde_json::json!({
+        "sandboxed": executor.sandboxed,
+        "sandbox_plan": executor.plan,
+        "warnings": executor.warnings,
+    });
     let agent = Agent::new(
         client,
         kernels,
@@ -230,7 +235,8 @@ pub fn build_agent(loaded: &Loaded, no_history: bool) -> Result<(Agent, Executor
         executor.backend.name(),
         executor.sandboxed,
         history_dir,
-    );
+    )
+    .with_audit(loaded.dirs.state_dir.clone(), context);
     Ok((agent, executor))
 }
 

@@ -188,6 +188,11 @@ pub enum Command {
         #[arg(last = true, value_name = "CMD")]
         command: Vec<std::ffi::OsString>,
     },
+    /// Check, read or export the tamper-evident audit log
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// List saved conversations, newest first
     History,
     /// Inspect configuration
@@ -202,6 +207,26 @@ pub enum Command {
     },
     /// Print the man page (roff)
     Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Verify the hash chain: exit 0 when intact, 1 naming the first damaged record, 2 on errors
+    Verify {
+        /// A log file or directory [default: interlock's state directory]
+        path: Option<PathBuf>,
+    },
+    /// Print a readable timeline
+    Show {
+        /// Only this session (id or prefix)
+        #[arg(long, value_name = "ID")]
+        session: Option<String>,
+        /// Only records since T (2026-11-30, 2026-11-30T10:00Z, 90m, 2d)
+        #[arg(long, value_name = "T")]
+        since: Option<String>,
+    },
+    /// Print every record as JSONL, for shipping to a log system
+    Export,
 }
 
 #[derive(Debug, Subcommand)]

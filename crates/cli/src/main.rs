@@ -13,7 +13,7 @@ mod ui;
 
 use app::{Failure, exit};
 use clap::{CommandFactory, Parser};
-use flags::{Cli, Command, ConfigAction};
+use flags::{AuditAction, Cli, Command, ConfigAction};
 use std::io::Write;
 
 fn main() {
@@ -50,6 +50,7 @@ fn run(cli: Cli) -> Result<i32, Failure> {
             explain,
             ref command,
         }) => sandbox_cmd::run(&cli.opts, explain, command),
+        Some(Command::Audit { action }) => audit(&cli.opts, action),
         Some(Command::History) => history(&cli.opts),
         Some(Command::Config { action }) => config(&cli.opts, action),
         Some(Command::Completions { shell }) => {
@@ -101,6 +102,62 @@ fn history(opts: &flags::SharedOpts) -> Result<i32, Failure> {
         let _ = writeln!(out, "\ncontinue one with: interlock --resume=ID");
     }
     Ok(exit::OK)
+}
+
+/// `interlock audit verify|show|export`.
+fn audit(opts: &flags::SharedOpts, action: AuditAction) -> Result<i32, Failure> {
+    let loaded = app::load(opts)?;
+    let state = loaded.dirs.state_dir.clone();
+    let io = |e: interlock_audit::AuditError| Failure {
+        code: 2,
+        message: e.to_string(),
+    };
+    let mut out = std::io::stdout().lock();
+    match action {
+        AuditAction::Verify { path } => {
+            let path = path.unwrap_or_else(|| state.clone());
+            let key = state.join(interlock_audit::KEY_FILE);
+            let key = key.exists().then_some(key);
+            let report = interlock_audit::verify(&path, key.as_deref()).map_err(io)?;
+            for note in report.notes() {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "interlock: note: {}",
+                    sanitize::sanitize(&note)
+                );
+            }
+            let _ = writeln!(out, "{}", sanitize::sanitize(&report.to_string()));
+            Ok(if report.is_ok() { exit::OK } else { 1 })
+        }
+        AuditAction::Show { session, since } => {
+            let since = match since {
+                Some(t) => Some(
+                    interlock_audit::parse_since(&t, std::time::SystemTime::now()).ok_or_else(
+                        || Failure::config(format!("--since {t:?}: use a date like 2026-11-30, a time like 2026-11-30T10:00Z, or an age like 90m or 2d")),
+                    )?,
+                ),
+                None => None,
+            };
+            let filter = interlock_audit::Filter { session, since };
+            let all = interlock_audit::read(&state).map_err(io)?;
+            let records: Vec<interlock_audit::Record> =
+                filter.apply(&all).into_iter().cloned().collect();
+            if opts.json {
+                for r in &records {
+                    let _ = writeln!(out, "{}", r.to_json_line());
+                }
+            } else {
+                let _ = write!(out, "{}", interlock_audit::format_timeline(&records));
+            }
+            Ok(exit::OK)
+        }
+        AuditAction::Export => {
+            for r in interlock_audit::read(&state).map_err(io)? {
+                let _ = writeln!(out, "{}", r.to_json_line());
+            }
+            Ok(exit::OK)
+        }
+    }
 }
 
 /// `interlock config show|path`.

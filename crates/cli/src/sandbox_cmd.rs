@@ -42,8 +42,15 @@ pub fn run(opts: &SharedOpts, explain: bool, command: &[OsString]) -> Result<i32
     for w in &executor.warnings {
         let _ = writeln!(std::io::stderr(), "interlock: warning: {}", sanitize(w));
     }
+    // The command starts in the current directory when it is inside the
+    // workspace; elsewhere it might not exist in the sandbox (a private /tmp
+    // covers the host's), so it starts in the workspace.
+    let workspace = &loaded.settings.workspace;
     let cwd = std::env::current_dir()
-        .map_err(|e| Failure::config(format!("cannot read the current directory: {e}")))?;
+        .ok()
+        .and_then(|d| d.canonicalize().ok())
+        .filter(|d| d.starts_with(workspace))
+        .unwrap_or_else(|| workspace.clone());
     let spec = LaunchSpec {
         program: PathBuf::from(program),
         args: args.to_vec(),

@@ -35,6 +35,8 @@ pub struct TerminalUi {
     markdown_mode: bool,
     /// The cursor is at the start of a line.
     at_bol: bool,
+    /// Proposed code waiting for its risk report, so findings print above it.
+    pending_code: Option<(String, String)>,
 }
 
 impl TerminalUi {
@@ -49,6 +51,7 @@ impl TerminalUi {
             verbose: false,
             markdown_mode: false,
             at_bol: true,
+            pending_code: None,
         }
     }
 
@@ -103,8 +106,30 @@ impl TerminalUi {
     }
 }
 
+impl TerminalUi {
+    fn flush_code(&mut self) {
+        if let Some((language, code)) = self.pending_code.take()
+            && !self.markdown_mode
+        {
+            let code = highlight_block(&sanitize(&code), &language, self.color);
+            self.out(&code);
+        }
+    }
+}
+
+fn risk_sgr(risk: &str) -> &'static str {
+    match risk {
+        "none" | "low" => "32",
+        "medium" => "33",
+        _ => "1;31",
+    }
+}
+
 impl Frontend for TerminalUi {
     fn event(&mut self, event: &Event) {
+        if !matches!(event, Event::RiskAssessed { .. }) {
+            self.flush_code();
+        }
         match event {
             Event::SessionStarted {
                 model,
@@ -137,10 +162,26 @@ impl Frontend for TerminalUi {
                 self.stop_spinner();
                 let h = self.header(&sanitize(language));
                 self.line(&h);
-                if !self.markdown_mode {
-                    let code = highlight_block(&sanitize(code), language, self.color);
-                    self.out(&code);
+                self.pending_code = Some((language.clone(), code.clone()));
+            }
+            Event::RiskAssessed { risk, findings, .. } => {
+                let t = paint(self.color, risk_sgr(risk), &format!("risk: {risk}"));
+                self.line(&t);
+                for f in findings {
+                    let t = paint(
+                        self.color,
+                        risk_sgr(&f.risk),
+                        &format!(
+                            "  {} (line {}) {} [{}]",
+                            f.risk,
+                            f.line,
+                            sanitize(&f.message),
+                            f.rule
+                        ),
+                    );
+                    self.line(&t);
                 }
+                self.flush_code();
             }
             Event::ApprovalRequested { .. } => {}
             Event::Decision {
@@ -260,6 +301,7 @@ impl Frontend for TerminalUi {
 
     fn approve(&mut self, request: &ApprovalRequest<'_>) -> Approval {
         self.stop_spinner();
+        self.flush_code();
         if !self.at_bol {
             self.out("\n");
         }

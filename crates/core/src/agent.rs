@@ -11,12 +11,15 @@ use crate::fences;
 use crate::history::{self, HistoryError, HistoryWriter, Record};
 use crate::prompt::{PromptFacts, system_prompt};
 use crate::truncate::head_tail;
+use interlock_audit::AuditLog;
 use interlock_kernels::{Kernels, RunOutcome};
 use interlock_llm::{ChatRequest, LlmError, OpenAiClient, StreamDelta};
 use interlock_protocol::{
     Decider, EXECUTE_TOOL, Event, ExecStatus, Language, Message, NoticeLevel, OutputStream,
     ToolCall, Usage,
 };
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -79,6 +82,8 @@ pub enum AgentError {
     History(#[from] HistoryError),
     #[error("{0}")]
     Load(String),
+    #[error("cannot open the audit log: {0}")]
+    Audit(#[from] interlock_audit::AuditError),
 }
 
 /// One conversation with one model, its warm language sessions and its history.
@@ -96,6 +101,13 @@ pub struct Agent {
     session_id: String,
     always: bool,
     block_seq: u64,
+    audit_dir: Option<PathBuf>,
+    audit: Option<AuditLog>,
+    audit_failed: bool,
+    /// Extra facts for the audit's session record (policy, sandbox support).
+    audit_context: Value,
+    /// How many messages the model has already been sent (for audit digests).
+    sent_messages: usize,
 }
 
 impl Agent {
@@ -132,7 +144,43 @@ impl Agent {
             usage: Usage::default(),
             session_id: String::new(),
             block_seq: 0,
+            audit_dir: None,
+            audit: None,
+            audit_failed: false,
+            audit_context: Value::Null,
+            sent_messages: 0,
         }
+    }
+
+    /// Keeps a tamper-evident audit log under `dir` (interlock's state dir,
+    /// hidden from sandboxed code). `context` is recorded with the session
+    /// start (effective policy, sandbox support).
+    pub fn with_audit(mut self, dir: PathBuf, context: Value) -> Agent {
+        self.audit_dir = Some(dir);
+        self.audit_context = context;
+        self
+    }
+
+    /// Appends one audit record. A failing audit log (disk full, say) is
+    /// reported once and does not end the session.
+    fn audit(&mut self, frontend: &mut dyn Frontend, kind: &str, payload: Value) {
+        let Some(log) = &mut self.audit else { return };
+        if let Err(e) = log.append(kind, payload)
+            && !self.audit_failed
+        {
+            self.audit_failed = true;
+            frontend.event(&Event::Notice {
+                level: NoticeLevel::Warning,
+                message: format!("the audit log could not be written: {e}"),
+            });
+        }
+    }
+
+    /// Sends an event to the front end and records it in the audit log.
+    fn emit(&mut self, frontend: &mut dyn Frontend, event: Event) {
+        let payload = serde_json::to_value(&event).unwrap_or(Value::Null);
+        self.audit(frontend, event.kind(), payload);
+        frontend.event(&event);
     }
 
     /// Emits `session_started` and opens (or resumes) the history file.
@@ -144,7 +192,7 @@ impl Agent {
         if let Some(path) = resume {
             let conv = history::load(path)?;
             if conv.skipped_lines > 0 {
-                frontend.event(&Event::Notice {
+                self.emit(frontend, Event::Notice {
                     level: NoticeLevel::Warning,
                     message: format!(
                         "{} unreadable line(s) in {} were skipped (probably a turn cut short by a crash)",
@@ -165,15 +213,35 @@ impl Agent {
         } else {
             self.session_id = format!("ephemeral-{}", std::process::id());
         }
-        frontend.event(&Event::SessionStarted {
-            session_id: self.session_id.clone(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            model: self.settings.model.clone(),
-            workspace: self.settings.workspace.display().to_string(),
-            tool_mode: self.settings.tool_mode.as_str().to_string(),
-            languages: self.languages.clone(),
-            executor: self.executor.clone(),
-        });
+        if let Some(dir) = &self.audit_dir {
+            let mut log = AuditLog::open(dir, &self.session_id)?;
+            log.append(
+                "session_start",
+                json!({
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "model": self.settings.model,
+                    "provider": self.settings.provider,
+                    "api_base": self.settings.api_base,
+                    "settings": self.settings,
+                    "executor": self.executor,
+                    "context": self.audit_context,
+                    "resumed": resume.map(|p| p.display().to_string()),
+                }),
+            )?;
+            self.audit = Some(log);
+        }
+        self.emit(
+            frontend,
+            Event::SessionStarted {
+                session_id: self.session_id.clone(),
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                model: self.settings.model.clone(),
+                workspace: self.settings.workspace.display().to_string(),
+                tool_mode: self.settings.tool_mode.as_str().to_string(),
+                languages: self.languages.clone(),
+                executor: self.executor.clone(),
+            },
+        );
         Ok(())
     }
 
@@ -202,6 +270,10 @@ impl Agent {
     }
 
     fn sync_history(&mut self) -> Result<(), AgentError> {
+        if let Some(log) = &mut self.audit {
+            // Best effort: a failing audit log was already reported.
+            let _ = log.sync();
+        }
         if let Some(h) = &mut self.history {
             h.sync()?;
         }
@@ -215,9 +287,12 @@ impl Agent {
         frontend: &mut dyn Frontend,
         cancel: &CancellationToken,
     ) -> Result<TurnOutcome, AgentError> {
-        frontend.event(&Event::UserMessage {
-            text: text.to_string(),
-        });
+        self.emit(
+            frontend,
+            Event::UserMessage {
+                text: text.to_string(),
+            },
+        );
         self.record(Message::User {
             content: text.to_string(),
         })?;
@@ -236,20 +311,27 @@ impl Agent {
             (Ok(()), TurnEnd::Interrupted) => "interrupted",
         };
         if let Err(e) = &result {
-            frontend.event(&Event::Error {
-                kind: match e {
-                    AgentError::Llm(LlmError::Cancelled) => "cancelled",
-                    AgentError::Llm(_) => "model",
-                    AgentError::History(_) => "history",
-                    AgentError::Load(_) => "load",
-                }
-                .to_string(),
-                message: e.to_string(),
-            });
+            self.emit(
+                frontend,
+                Event::Error {
+                    kind: match e {
+                        AgentError::Llm(LlmError::Cancelled) => "cancelled",
+                        AgentError::Llm(_) => "model",
+                        AgentError::History(_) => "history",
+                        AgentError::Load(_) => "load",
+                        AgentError::Audit(_) => "audit",
+                    }
+                    .to_string(),
+                    message: e.to_string(),
+                },
+            );
         }
-        frontend.event(&Event::TurnFinished {
-            reason: reason.to_string(),
-        });
+        self.emit(
+            frontend,
+            Event::TurnFinished {
+                reason: reason.to_string(),
+            },
+        );
         result.map(|()| outcome)
     }
 
@@ -268,6 +350,16 @@ impl Agent {
                 offer_tools: self.settings.tool_mode == ToolMode::Tools,
                 stream: true,
             };
+            let new_part = &request_messages[1 + self.sent_messages.min(self.messages.len())..];
+            let payload = json!({
+                "model": self.settings.model,
+                "messages": request_messages.len(),
+                "sha256": digest(&serde_json::to_string(&request_messages).unwrap_or_default()),
+                "new": new_part,
+                "tools": req.offer_tools,
+            });
+            self.audit(frontend, "model_request", payload);
+            self.sent_messages = self.messages.len();
             let mut streamed = String::new();
             let reply = {
                 let mut on_delta = |d: StreamDelta| {
@@ -283,9 +375,12 @@ impl Agent {
                 Err(LlmError::Cancelled) => {
                     // Keep what the user already saw, so the conversation matches the screen.
                     if !streamed.is_empty() {
-                        frontend.event(&Event::AssistantMessage {
-                            text: streamed.clone(),
-                        });
+                        self.emit(
+                            frontend,
+                            Event::AssistantMessage {
+                                text: streamed.clone(),
+                            },
+                        );
                         self.record(Message::Assistant {
                             content: format!("{streamed}\n[interrupted by the user]"),
                             tool_calls: vec![],
@@ -296,17 +391,30 @@ impl Agent {
                 }
                 Err(e) => return Err(e.into()),
             };
+            let payload = json!({
+                "text": reply.text,
+                "tool_calls": reply.tool_calls,
+                "finish_reason": reply.finish_reason,
+                "usage": reply.usage,
+            });
+            self.audit(frontend, "model_response", payload);
             if let Some(u) = reply.usage {
                 self.usage.add(u);
-                frontend.event(&Event::Usage {
-                    prompt_tokens: u.prompt_tokens,
-                    completion_tokens: u.completion_tokens,
-                });
+                self.emit(
+                    frontend,
+                    Event::Usage {
+                        prompt_tokens: u.prompt_tokens,
+                        completion_tokens: u.completion_tokens,
+                    },
+                );
             }
             if !reply.text.is_empty() {
-                frontend.event(&Event::AssistantMessage {
-                    text: reply.text.clone(),
-                });
+                self.emit(
+                    frontend,
+                    Event::AssistantMessage {
+                        text: reply.text.clone(),
+                    },
+                );
             }
             let blocks = self.blocks_of(&reply.text, &reply.tool_calls);
             let tool_calls = if self.settings.tool_mode == ToolMode::Tools {
@@ -359,13 +467,16 @@ impl Agent {
                 return Ok(());
             }
         }
-        frontend.event(&Event::Notice {
-            level: NoticeLevel::Warning,
-            message: format!(
-                "stopped after {} model turns (--max-turns); send another message to continue",
-                self.settings.max_turns
-            ),
-        });
+        self.emit(
+            frontend,
+            Event::Notice {
+                level: NoticeLevel::Warning,
+                message: format!(
+                    "stopped after {} model turns (--max-turns); send another message to continue",
+                    self.settings.max_turns
+                ),
+            },
+        );
         outcome.end = TurnEnd::MaxTurns;
         Ok(())
     }
@@ -432,10 +543,13 @@ impl Agent {
         cancel: &CancellationToken,
     ) -> (String, BlockResult) {
         if let Some(problem) = &block.invalid {
-            frontend.event(&Event::Notice {
-                level: NoticeLevel::Warning,
-                message: format!("the model made an invalid tool call: {problem}"),
-            });
+            self.emit(
+                frontend,
+                Event::Notice {
+                    level: NoticeLevel::Warning,
+                    message: format!("the model made an invalid tool call: {problem}"),
+                },
+            );
             return (
                 format!(
                     "Error: invalid call: {problem}. Call `execute` with JSON arguments {{\"language\": \"python\"|\"shell\"|\"javascript\", \"code\": \"...\"}}."
@@ -443,11 +557,14 @@ impl Agent {
                 BlockResult::Invalid,
             );
         }
-        frontend.event(&Event::CodeProposed {
-            block_id: block.block_id.clone(),
-            language: block.language.clone(),
-            code: block.code.clone(),
-        });
+        self.emit(
+            frontend,
+            Event::CodeProposed {
+                block_id: block.block_id.clone(),
+                language: block.language.clone(),
+                code: block.code.clone(),
+            },
+        );
         let language = match Language::from_alias(&block.language) {
             Some(l) if self.languages.contains(&l) => l,
             _ => {
@@ -460,13 +577,16 @@ impl Agent {
                         .collect::<Vec<_>>()
                         .join(", ")
                 );
-                frontend.event(&Event::Decision {
-                    block_id: block.block_id.clone(),
-                    approved: false,
-                    by: Decider::Policy,
-                    reason: reason.clone(),
-                    edited_code: None,
-                });
+                self.emit(
+                    frontend,
+                    Event::Decision {
+                        block_id: block.block_id.clone(),
+                        approved: false,
+                        by: Decider::Policy,
+                        reason: reason.clone(),
+                        edited_code: None,
+                    },
+                );
                 return (format!("Not run: {reason}."), BlockResult::Declined);
             }
         };
@@ -483,9 +603,12 @@ impl Agent {
                 None,
             )
         } else {
-            frontend.event(&Event::ApprovalRequested {
-                block_id: block.block_id.clone(),
-            });
+            self.emit(
+                frontend,
+                Event::ApprovalRequested {
+                    block_id: block.block_id.clone(),
+                },
+            );
             match frontend.approve(&ApprovalRequest {
                 block_id: &block.block_id,
                 language,
@@ -509,13 +632,16 @@ impl Agent {
                     )
                 }
                 Approval::Decline { by, reason } => {
-                    frontend.event(&Event::Decision {
-                        block_id: block.block_id.clone(),
-                        approved: false,
-                        by,
-                        reason: reason.clone(),
-                        edited_code: None,
-                    });
+                    self.emit(
+                        frontend,
+                        Event::Decision {
+                            block_id: block.block_id.clone(),
+                            approved: false,
+                            by,
+                            reason: reason.clone(),
+                            edited_code: None,
+                        },
+                    );
                     let text = match by {
                         Decider::User => {
                             "Not run: the user declined to run this code. Do not run it again; ask what they want instead.".to_string()
@@ -526,17 +652,23 @@ impl Agent {
                 }
             }
         };
-        frontend.event(&Event::Decision {
-            block_id: block.block_id.clone(),
-            approved: true,
-            by,
-            reason,
-            edited_code: edited.clone(),
-        });
-        frontend.event(&Event::ExecutionStarted {
-            block_id: block.block_id.clone(),
-            language,
-        });
+        self.emit(
+            frontend,
+            Event::Decision {
+                block_id: block.block_id.clone(),
+                approved: true,
+                by,
+                reason,
+                edited_code: edited.clone(),
+            },
+        );
+        self.emit(
+            frontend,
+            Event::ExecutionStarted {
+                block_id: block.block_id.clone(),
+                language,
+            },
+        );
         let started = Instant::now();
         let mut decoders = [Utf8Carry::default(), Utf8Carry::default()];
         let block_id = block.block_id.clone();
@@ -572,14 +704,24 @@ impl Agent {
         }
         let (status, text) = match result {
             Ok(out) => {
-                frontend.event(&Event::ExecutionFinished {
-                    block_id: block_id.clone(),
-                    status: out.status.clone(),
-                    duration_ms: out.duration.as_millis() as u64,
-                    output_bytes: out.output.total_bytes,
-                    truncated: out.output.truncated,
-                    note: out.note.clone(),
+                let payload = json!({
+                    "block_id": block_id,
+                    "exit_code": out.exit_code,
+                    "output_sha256": digest(&out.output.text),
+                    "output_bytes": out.output.total_bytes,
                 });
+                self.audit(frontend, "execution_output", payload);
+                self.emit(
+                    frontend,
+                    Event::ExecutionFinished {
+                        block_id: block_id.clone(),
+                        status: out.status.clone(),
+                        duration_ms: out.duration.as_millis() as u64,
+                        output_bytes: out.output.total_bytes,
+                        truncated: out.output.truncated,
+                        note: out.note.clone(),
+                    },
+                );
                 (
                     out.status.clone(),
                     tool_result_text(&out, self.settings.max_output, edited.is_some()),
@@ -587,21 +729,27 @@ impl Agent {
             }
             Err(e) => {
                 let msg = e.to_string();
-                frontend.event(&Event::ExecutionFinished {
-                    block_id: block_id.clone(),
-                    status: ExecStatus::Failed,
-                    duration_ms: started.elapsed().as_millis() as u64,
-                    output_bytes: 0,
-                    truncated: false,
-                    note: Some(msg.clone()),
-                });
+                self.emit(
+                    frontend,
+                    Event::ExecutionFinished {
+                        block_id: block_id.clone(),
+                        status: ExecStatus::Failed,
+                        duration_ms: started.elapsed().as_millis() as u64,
+                        output_bytes: 0,
+                        truncated: false,
+                        note: Some(msg.clone()),
+                    },
+                );
                 (ExecStatus::Failed, format!("Could not run the code: {msg}"))
             }
         };
-        frontend.event(&Event::ToolResult {
-            block_id,
-            content: text.clone(),
-        });
+        self.emit(
+            frontend,
+            Event::ToolResult {
+                block_id,
+                content: text.clone(),
+            },
+        );
         (text, BlockResult::Ran(status))
     }
 
@@ -609,6 +757,7 @@ impl Agent {
     pub async fn reset(&mut self) -> Result<(), AgentError> {
         self.sync_history()?;
         self.messages.clear();
+        self.sent_messages = 0;
         self.usage = Usage::default();
         self.kernels.reset_all();
         if let Some(dir) = &self.history_dir {
@@ -695,6 +844,7 @@ impl Agent {
         }
         let n = messages.len();
         self.messages = messages;
+        self.sent_messages = 0;
         Ok(n)
     }
 
@@ -719,6 +869,12 @@ enum BlockResult {
     Ran(ExecStatus),
     Declined,
     Invalid,
+}
+
+fn digest(text: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(text.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What the model sees after a block ran: capped output plus how it ended.

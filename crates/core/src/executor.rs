@@ -35,6 +35,8 @@ pub struct Executor {
     pub sandboxed: bool,
     /// What the user must be told at every start (degradation, sandbox off).
     pub warnings: Vec<String>,
+    /// The sandbox plan in force (None when the sandbox is off), for the audit log.
+    pub plan: Option<Plan>,
     /// Keeps the fallback mode's private temp dir alive for the session.
     _tmp: Option<tempfile::TempDir>,
 }
@@ -86,6 +88,7 @@ pub fn choose(
             warnings: vec![
                 "the sandbox is OFF (--dangerously-disable-sandbox): approved code can read, change and send anything your user can.".to_string(),
             ],
+            plan: None,
             _tmp: None,
         });
     };
@@ -119,9 +122,14 @@ pub fn choose(
         }
     );
     Ok(Executor {
-        backend: Arc::new(SandboxBackend { plan, helper, name }),
+        backend: Arc::new(SandboxBackend {
+            plan: plan.clone(),
+            helper,
+            name,
+        }),
         sandboxed: true,
         warnings,
+        plan: Some(plan),
         _tmp: tmp,
     })
 }

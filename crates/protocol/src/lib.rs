@@ -181,6 +181,21 @@ pub enum Decider {
     Policy,
 }
 
+/// One reason the guard gave for a block's risk (a copy of the guard's
+/// finding in protocol terms, so every front end can show it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RiskFinding {
+    /// Stable rule id, e.g. `shell.download-exec`.
+    pub rule: String,
+    /// none, low, medium, high or critical.
+    pub risk: String,
+    /// One line a person understands.
+    pub message: String,
+    /// 1-based position in the code.
+    pub line: usize,
+    pub column: usize,
+}
+
 /// Severity of a [`Event::Notice`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -221,6 +236,13 @@ pub enum Event {
         block_id: String,
         language: String,
         code: String,
+    },
+    /// The guard's static analysis of a proposed block, before any decision.
+    RiskAssessed {
+        block_id: String,
+        /// none, low, medium, high or critical.
+        risk: String,
+        findings: Vec<RiskFinding>,
     },
     /// The user is being asked whether to run a block.
     ApprovalRequested {
@@ -287,6 +309,7 @@ impl Event {
             Event::AssistantDelta { .. } => "assistant_delta",
             Event::AssistantMessage { .. } => "assistant_message",
             Event::CodeProposed { .. } => "code_proposed",
+            Event::RiskAssessed { .. } => "risk_assessed",
             Event::ApprovalRequested { .. } => "approval_requested",
             Event::Decision { .. } => "decision",
             Event::ExecutionStarted { .. } => "execution_started",
@@ -297,6 +320,46 @@ impl Event {
             Event::Notice { .. } => "notice",
             Event::Error { .. } => "error",
             Event::TurnFinished { .. } => "turn_finished",
+        }
+    }
+
+    /// Applies `f` to every free-text field (model text, code, output,
+    /// messages): used to redact secrets before an event leaves the process.
+    pub fn map_text(&mut self, mut f: impl FnMut(&str) -> String) {
+        let mut apply = |s: &mut String| *s = f(s);
+        match self {
+            Event::SessionStarted { workspace, .. } => apply(workspace),
+            Event::UserMessage { text }
+            | Event::AssistantDelta { text }
+            | Event::AssistantMessage { text }
+            | Event::Output { text, .. } => apply(text),
+            Event::CodeProposed { code, .. } => apply(code),
+            Event::RiskAssessed { findings, .. } => {
+                for finding in findings {
+                    apply(&mut finding.message);
+                }
+            }
+            Event::ApprovalRequested { .. }
+            | Event::ExecutionStarted { .. }
+            | Event::Usage { .. } => {}
+            Event::Decision {
+                reason,
+                edited_code,
+                ..
+            } => {
+                apply(reason);
+                if let Some(code) = edited_code {
+                    apply(code);
+                }
+            }
+            Event::ExecutionFinished { note, .. } => {
+                if let Some(n) = note {
+                    apply(n);
+                }
+            }
+            Event::ToolResult { content, .. } => apply(content),
+            Event::Notice { message, .. } | Event::Error { message, .. } => apply(message),
+            Event::TurnFinished { reason } => apply(reason),
         }
     }
 
@@ -348,6 +411,26 @@ mod tests {
         assert!(v.get("edited_code").is_none());
         let back: Event = serde_json::from_value(v).unwrap();
         assert_eq!(back, ev);
+    }
+
+    #[test]
+    fn map_text_reaches_every_free_text_field() {
+        let mut ev = Event::Decision {
+            block_id: "b1".into(),
+            approved: true,
+            by: Decider::User,
+            reason: "SECRET".into(),
+            edited_code: Some("print('SECRET')".into()),
+        };
+        ev.map_text(|s| s.replace("SECRET", "[R]"));
+        assert!(!ev.to_json_line().contains("SECRET"));
+        let mut ev = Event::Output {
+            block_id: "b1".into(),
+            stream: OutputStream::Stdout,
+            text: "SECRET\n".into(),
+        };
+        ev.map_text(|s| s.replace("SECRET", "[R]"));
+        assert!(!ev.to_json_line().contains("SECRET"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use interlock_core::{
     Agent, ConfigFile, Dirs, EnvLayer, Executor, Overrides, SandboxSetting, Settings, ToolMode,
 };
 use interlock_kernels::{KernelConfig, Kernels};
-use interlock_llm::{ClientConfig, OpenAiClient};
+use interlock_llm::{Client, ClientConfig, Provider};
 use secrecy::SecretString;
 use std::fmt;
 use std::path::PathBuf;
@@ -89,7 +89,13 @@ pub fn load(opts: &SharedOpts) -> Result<Loaded, Failure> {
         layer: Layer {
             model: opts.model.clone(),
             api_base: opts.api_base.clone(),
-            provider: opts.provider.map(|_| "openai".to_string()),
+            provider: opts.provider.map(|p| {
+                match p {
+                    crate::flags::Provider::Openai => "openai",
+                    crate::flags::Provider::Anthropic => "anthropic",
+                }
+                .to_string()
+            }),
             tool_mode: opts.tool_mode.map(|m| match m {
                 ToolModeArg::Tools => ToolMode::Tools,
                 ToolModeArg::Markdown => ToolMode::Markdown,
@@ -113,6 +119,14 @@ pub fn load(opts: &SharedOpts) -> Result<Loaded, Failure> {
             limit_procs: opts.limit_procs,
             limit_fsize: opts.limit_fsize.clone(),
             limit_nofile: opts.limit_nofile,
+            auto_run_max_risk: opts
+                .auto_run_max_risk
+                .as_deref()
+                .and_then(interlock_guard::analysis::Risk::from_name),
+            refuse_critical: opts.allow_critical.then_some(false),
+            allow_commands: None,
+            deny_commands: None,
+            deny_paths: None,
         },
         profile: opts.profile.clone(),
     };
@@ -120,7 +134,12 @@ pub fn load(opts: &SharedOpts) -> Result<Loaded, Failure> {
     let cwd = std::env::current_dir()
         .map_err(|e| Failure::config(format!("cannot read the current directory: {e}")))?;
     let settings = Settings::resolve(&flags, &env, file.as_ref(), &cwd).map_err(Failure::config)?;
-    let (api_key, key_source) = match (&opts.api_key, std::env::var("OPENAI_API_KEY")) {
+    let key_var = if settings.provider == "anthropic" {
+        "ANTHROPIC_API_KEY"
+    } else {
+        "OPENAI_API_KEY"
+    };
+    let (api_key, key_source) = match (&opts.api_key, std::env::var(key_var)) {
         (Some(k), _) => (Some(SecretString::from(k.clone())), KeySource::Flag),
         (None, Ok(k)) if !k.trim().is_empty() => (
             Some(SecretString::from(k.trim().to_string())),
@@ -199,17 +218,24 @@ pub fn build_agent(loaded: &Loaded, no_history: bool) -> Result<(Agent, Executor
     if !executor.sandboxed && s.auto_run {
         confirm_unsandboxed_auto_run()?;
     }
-    let client = OpenAiClient::new(ClientConfig {
-        api_base: s.api_base.clone(),
-        api_key: loaded.api_key.clone(),
-        model: s.model.clone(),
-        connect_timeout: Duration::from_secs(10),
-        request_timeout: Duration::from_secs(300),
-        idle_timeout: Duration::from_secs(120),
-        temperature: s.temperature,
-        max_tokens: s.max_tokens,
-        seed: None,
-    })
+    let provider = match s.provider.as_str() {
+        "anthropic" => Provider::Anthropic,
+        _ => Provider::OpenAi,
+    };
+    let client = Client::new(
+        provider,
+        ClientConfig {
+            api_base: s.api_base.clone(),
+            api_key: loaded.api_key.clone(),
+            model: s.model.clone(),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(300),
+            idle_timeout: Duration::from_secs(120),
+            temperature: s.temperature,
+            max_tokens: s.max_tokens,
+            seed: None,
+        },
+    )
     .map_err(|e| Failure {
         code: exit::MODEL,
         message: format!("cannot set up the model client: {e}"),
@@ -286,11 +312,20 @@ pub fn resume_path(loaded: &Loaded, resume: Option<&str>) -> Result<Option<PathB
 /// The warnings every session starts with: what is not protected.
 pub fn startup_warnings(loaded: &Loaded, executor: &Executor) -> Vec<String> {
     let mut w = executor.warnings.clone();
+    if !loaded.settings.guard.refuse_critical {
+        w.push(
+            "--allow-critical: blocks rated critical are asked about instead of refused."
+                .to_string(),
+        );
+    }
     if loaded.key_source == KeySource::Flag {
         w.push("--api-key exposes the key in process lists and shell history; set OPENAI_API_KEY instead.".to_string());
     }
     if loaded.api_key.is_none() && is_openai(&loaded.settings.api_base) {
         w.push("no API key: set OPENAI_API_KEY, or point --api-base at a local server (Ollama, LM Studio, llama.cpp).".to_string());
+    }
+    if loaded.api_key.is_none() && loaded.settings.provider == "anthropic" {
+        w.push("no API key: set ANTHROPIC_API_KEY.".to_string());
     }
     w
 }

@@ -46,7 +46,16 @@ impl Asker {
         };
         let mut err = std::io::stderr();
         if show_code {
-            let _ = writeln!(err, "── {} ──", req.language);
+            let _ = writeln!(err, "── {} ── risk: {}", req.language, req.risk);
+            for f in req.findings {
+                let _ = writeln!(
+                    err,
+                    "  {} (line {}) {}",
+                    f.risk,
+                    f.line,
+                    sanitize(&f.message)
+                );
+            }
             let _ = write!(
                 err,
                 "{}",

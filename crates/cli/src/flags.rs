@@ -17,6 +17,7 @@ Exit status:
 
 Environment:
   OPENAI_API_KEY    API key for the OpenAI-compatible server (preferred over --api-key)
+  ANTHROPIC_API_KEY API key when the provider is anthropic
   OPENAI_BASE_URL   default for --api-base
   INTERLOCK_MODEL   default for --model
   INTERLOCK_HOME    keep config, history and state under this directory (hidden from sandboxed code)
@@ -57,7 +58,7 @@ pub struct SharedOpts {
     #[arg(long, global = true, value_name = "KEY", hide_env_values = true)]
     pub api_key: Option<String>,
 
-    /// Model provider
+    /// Model provider [default: inferred from --api-base and --model]
     #[arg(long, global = true, value_enum)]
     pub provider: Option<Provider>,
 
@@ -144,6 +145,14 @@ pub struct SharedOpts {
     /// Open files per sandboxed process [default: 4096]
     #[arg(long, global = true, value_name = "N")]
     pub limit_nofile: Option<u64>,
+
+    /// Highest risk --auto-run runs without asking: none, low (default), medium or high
+    #[arg(long, global = true, value_name = "RISK", value_parser = ["none", "low", "medium", "high"])]
+    pub auto_run_max_risk: Option<String>,
+
+    /// Ask about blocks rated critical instead of refusing them
+    #[arg(long, global = true)]
+    pub allow_critical: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -160,6 +169,8 @@ pub enum SandboxArg {
 pub enum Provider {
     /// OpenAI and every server speaking its chat-completions API (Ollama, LM Studio, llama.cpp, vLLM)
     Openai,
+    /// Anthropic's Messages API (key from ANTHROPIC_API_KEY)
+    Anthropic,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -187,6 +198,17 @@ pub enum Command {
         /// The command and its arguments, after `--`
         #[arg(last = true, value_name = "CMD")]
         command: Vec<std::ffi::OsString>,
+    },
+    /// Rate the risk of code without running it
+    ///
+    /// Exit status: 0 none or low, 1 medium, 2 high, 3 critical, 4 usage or input error.
+    Check {
+        /// python, shell or javascript [default: guessed from the extension or shebang]
+        #[arg(long, value_name = "L")]
+        language: Option<String>,
+        /// The file to check, or - for stdin
+        #[arg(value_name = "FILE", default_value = "-")]
+        file: PathBuf,
     },
     /// Check, read or export the tamper-evident audit log
     Audit {

@@ -26,7 +26,20 @@ fn main() {
     {
         interlock_sandbox::helper_main(&args);
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // `interlock check` reserves 1-3 for risk levels: its usage errors are 4.
+            let is_check = args.iter().skip(1).any(|a| a == "check");
+            let failed = e.use_stderr();
+            let _ = e.print();
+            std::process::exit(match (failed, is_check) {
+                (false, _) => exit::OK,
+                (true, true) => 4,
+                (true, false) => exit::CONFIG,
+            });
+        }
+    };
     let code = match run(cli) {
         Ok(code) => code,
         Err(f) => {
@@ -50,6 +63,10 @@ fn run(cli: Cli) -> Result<i32, Failure> {
             explain,
             ref command,
         }) => sandbox_cmd::run(&cli.opts, explain, command),
+        Some(Command::Check {
+            ref language,
+            ref file,
+        }) => check(&cli.opts, language.as_deref(), file),
         Some(Command::Audit { action }) => audit(&cli.opts, action),
         Some(Command::History) => history(&cli.opts),
         Some(Command::Config { action }) => config(&cli.opts, action),
@@ -102,6 +119,72 @@ fn history(opts: &flags::SharedOpts) -> Result<i32, Failure> {
         let _ = writeln!(out, "\ncontinue one with: interlock --resume=ID");
     }
     Ok(exit::OK)
+}
+
+/// `interlock check`: the guard's report on a file, without running it.
+/// Exit status: 0 none/low, 1 medium, 2 high, 3 critical, 4 usage or input error.
+fn check(
+    opts: &flags::SharedOpts,
+    language: Option<&str>,
+    file: &std::path::Path,
+) -> Result<i32, Failure> {
+    use interlock_guard::analysis::{self, Risk};
+    let usage = |message: String| Failure { code: 4, message };
+    let code = if file == std::path::Path::new("-") {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .map_err(|e| usage(format!("cannot read stdin: {e}")))?;
+        s
+    } else {
+        let bytes = std::fs::read(file).map_err(|e| usage(format!("{}: {e}", file.display())))?;
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    // The rules from config apply; a broken config is a usage error here.
+    let rules = app::load(opts)
+        .map(|l| l.settings.guard.rules)
+        .map_err(|f| usage(f.message))?;
+    let path = (file != std::path::Path::new("-")).then_some(file);
+    let report = match language {
+        Some(l) => {
+            let lang = interlock_protocol::Language::from_alias(l).ok_or_else(|| {
+                usage(format!(
+                    "unknown language {l:?} (python, shell or javascript)"
+                ))
+            })?;
+            analysis::analyze_with(lang, &code, &rules)
+        }
+        None => match analysis::guess_language(path, &code) {
+            Some(lang) => analysis::analyze_with(lang, &code, &rules),
+            None => {
+                return Err(usage(
+                    "cannot tell the language from the file name or a shebang; pass --language python|shell|javascript".into(),
+                ));
+            }
+        },
+    };
+    let mut out = std::io::stdout().lock();
+    if opts.json {
+        let _ = writeln!(out, "{}", serde_json::to_string(&report).expect("json"));
+    } else {
+        let _ = writeln!(out, "risk: {} ({})", report.risk, report.language);
+        for f in &report.findings {
+            let _ = writeln!(
+                out,
+                "  {:<8} line {}:{}  {}  [{}]",
+                f.risk.as_str(),
+                f.span.start_line,
+                f.span.start_col,
+                sanitize::sanitize(&f.message),
+                f.rule
+            );
+        }
+    }
+    Ok(match report.risk {
+        Risk::None | Risk::Low => 0,
+        Risk::Medium => 1,
+        Risk::High => 2,
+        Risk::Critical => 3,
+    })
 }
 
 /// `interlock audit verify|show|export`.
@@ -183,7 +266,9 @@ fn config(opts: &flags::SharedOpts, action: ConfigAction) -> Result<i32, Failure
             let _ = write!(out, "{}", loaded.settings.to_annotated_toml());
             let key = match loaded.key_source {
                 app::KeySource::Flag => "\"********\"  # flag --api-key (discouraged)",
-                app::KeySource::Env => "\"********\"  # environment OPENAI_API_KEY",
+                app::KeySource::Env => {
+                    "\"********\"  # environment (OPENAI_API_KEY or ANTHROPIC_API_KEY)"
+                }
                 app::KeySource::None => "\"\"  # not set",
             };
             let _ = writeln!(out, "api_key = {key}");

@@ -164,7 +164,8 @@ fn secrets_in_interlocks_environment_never_reach_the_code() {
 #[test]
 fn a_server_error_exits_3_with_the_providers_message() {
     let env = Env::new();
-    let srv = ScriptedServer::start_background(vec![Reply::http_error(500, "model overloaded")]);
+    // 400 is not retried: the provider's message is shown at once.
+    let srv = ScriptedServer::start_background(vec![Reply::http_error(400, "model not found")]);
     let mut c = env.cmd(&srv.base_url());
     c.args(["exec", "--json", "hi"]);
     let out = run(c);
@@ -176,8 +177,32 @@ fn a_server_error_exits_3_with_the_providers_message() {
         errs[0]["message"]
             .as_str()
             .unwrap()
-            .contains("model overloaded")
+            .contains("model not found")
     );
+    assert_eq!(srv.chat_requests().len(), 1);
+}
+
+#[test]
+fn a_failing_server_is_retried_and_the_user_is_told() {
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::http_error(500, "overloaded"),
+        Reply::text_stream("fine now"),
+    ]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args(["exec", "--json", "hi"]);
+    let out = run(c);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let ev = events(&out);
+    let notices = of_type(&ev, "notice");
+    assert!(
+        notices
+            .iter()
+            .any(|n| n["message"].as_str().unwrap().contains("overloaded")),
+        "{notices:?}"
+    );
+    assert_eq!(srv.chat_requests().len(), 2);
+    assert_eq!(of_type(&ev, "assistant_message")[0]["text"], "fine now");
 }
 
 #[test]

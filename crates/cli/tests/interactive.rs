@@ -252,8 +252,21 @@ fn ctrl_c_interrupts_the_block_not_interlock() {
     t.wait_for("Run this code?");
     t.keys(&["y"]);
     t.wait_for("sleeping");
-    t.keys(&["C-c"]);
-    t.wait_for("interrupted");
+    // Under heavy load the first keystroke can land before the terminal is
+    // back in cooked mode; press again (a second Ctrl-C is harmless).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        t.keys(&["C-c"]);
+        std::thread::sleep(Duration::from_millis(1500));
+        if t.screen().contains("interrupted") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Ctrl-C never interrupted:\n{}",
+            t.screen()
+        );
+    }
     // The chat goes on and the python session still works.
     t.keys(&["again", "Enter"]);
     t.wait_for("Run this code?");

@@ -19,16 +19,25 @@ fn plant(env: &Env) {
     write(&home.join(".aws/credentials"), SECRET);
 }
 
-/// Runs one shell block through `interlock exec --auto-run` and returns its output.
+/// Runs one block through `interlock exec --auto-run` and returns its output.
+///
+/// `--auto-run-max-risk high` lets attack code the guard rates high through
+/// without a terminal: these tests check the sandbox underneath the guard.
 fn run_block(env: &Env, language: &str, code: &str, extra: &[&str]) -> (String, i32) {
     let srv = ScriptedServer::start_background(vec![
         Reply::tool_call_stream("c1", language, code),
         Reply::text_stream("done"),
     ]);
     let mut c = env.cmd(&srv.base_url());
-    c.args(["exec", "--auto-run", "--json"])
-        .args(extra)
-        .arg("attack");
+    c.args([
+        "exec",
+        "--auto-run",
+        "--auto-run-max-risk",
+        "high",
+        "--json",
+    ])
+    .args(extra)
+    .arg("attack");
     let out = run(c);
     let ev = events(&out);
     (output_text(&ev), code_of(&out))

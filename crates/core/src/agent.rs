@@ -12,11 +12,12 @@ use crate::history::{self, HistoryError, HistoryWriter, Record};
 use crate::prompt::{PromptFacts, system_prompt};
 use crate::truncate::head_tail;
 use interlock_audit::AuditLog;
+use interlock_guard::analysis::{self, Report, Risk};
 use interlock_kernels::{Kernels, RunOutcome};
-use interlock_llm::{ChatRequest, LlmError, OpenAiClient, StreamDelta};
+use interlock_llm::{ChatRequest, Client, LlmError, StreamDelta};
 use interlock_protocol::{
     Decider, EXECUTE_TOOL, Event, ExecStatus, Language, Message, NoticeLevel, OutputStream,
-    ToolCall, Usage,
+    RiskFinding, ToolCall, Usage,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -40,6 +41,9 @@ pub struct ApprovalRequest<'a> {
     pub block_id: &'a str,
     pub language: Language,
     pub code: &'a str,
+    /// The guard's rating and reasons (also sent as `risk_assessed`).
+    pub risk: Risk,
+    pub findings: &'a [RiskFinding],
 }
 
 /// The answer to an [`ApprovalRequest`].
@@ -88,7 +92,7 @@ pub enum AgentError {
 
 /// One conversation with one model, its warm language sessions and its history.
 pub struct Agent {
-    client: OpenAiClient,
+    client: Client,
     kernels: Kernels,
     settings: Settings,
     languages: Vec<Language>,
@@ -113,7 +117,7 @@ pub struct Agent {
 impl Agent {
     /// Builds an agent. `history_dir` = None disables history (tests, `--no-history`).
     pub fn new(
-        client: OpenAiClient,
+        client: Client,
         kernels: Kernels,
         settings: Settings,
         executor: String,
@@ -363,10 +367,25 @@ impl Agent {
             let mut streamed = String::new();
             let reply = {
                 let mut on_delta = |d: StreamDelta| {
-                    if let StreamDelta::Text(t) = d {
+                    match d {
+                    StreamDelta::Text(t) => {
                         streamed.push_str(&t);
                         frontend.event(&Event::AssistantDelta { text: t });
                     }
+                    StreamDelta::Retrying {
+                        attempt,
+                        max_attempts,
+                        delay,
+                        reason,
+                    } => frontend.event(&Event::Notice {
+                        level: NoticeLevel::Warning,
+                        message: format!(
+                            "the model server failed ({reason}); retry {attempt} of {max_attempts} in {:.1} s",
+                            delay.as_secs_f64()
+                        ),
+                    }),
+                    _ => {}
+                }
                 };
                 self.client.chat(&req, cancel, &mut on_delta).await
             };
@@ -388,6 +407,23 @@ impl Agent {
                     }
                     outcome.end = TurnEnd::Interrupted;
                     return Ok(());
+                }
+                Err(LlmError::Interrupted { partial, cause }) => {
+                    // The reply was cut after the user saw part of it: keep
+                    // that part (marked) and never run half a tool call.
+                    if !partial.text.is_empty() {
+                        self.emit(
+                            frontend,
+                            Event::AssistantMessage {
+                                text: partial.text.clone(),
+                            },
+                        );
+                        self.record(Message::Assistant {
+                            content: format!("{}\n[reply cut off: {cause}]", partial.text),
+                            tool_calls: vec![],
+                        })?;
+                    }
+                    return Err(LlmError::Interrupted { partial, cause }.into());
                 }
                 Err(e) => return Err(e.into()),
             };
@@ -591,15 +627,24 @@ impl Agent {
             }
         };
         let mut code = block.code.clone();
-        let (by, reason, edited) = if self.always {
+        let report = self.assess(frontend, &block.block_id, language, &code);
+        if let Some(refusal) = self.refusal(&report) {
+            return self.refuse(frontend, &block.block_id, refusal);
+        }
+        let auto_ok = self.always && report.risk <= self.settings.guard.auto_run_max_risk;
+        let (by, reason, edited) = if auto_ok {
             (
                 Decider::Auto,
-                if self.settings.auto_run {
-                    "--auto-run"
-                } else {
-                    "always this session"
-                }
-                .to_string(),
+                format!(
+                    "{} (risk {} is within the auto-run limit {})",
+                    if self.settings.auto_run {
+                        "--auto-run"
+                    } else {
+                        "always this session"
+                    },
+                    report.risk,
+                    self.settings.guard.auto_run_max_risk
+                ),
                 None,
             )
         } else {
@@ -609,10 +654,13 @@ impl Agent {
                     block_id: block.block_id.clone(),
                 },
             );
+            let findings = risk_findings(&report);
             match frontend.approve(&ApprovalRequest {
                 block_id: &block.block_id,
                 language,
                 code: &block.code,
+                risk: report.risk,
+                findings: &findings,
             }) {
                 Approval::Run => (Decider::User, "approved".to_string(), None),
                 Approval::Always => {
@@ -624,6 +672,11 @@ impl Agent {
                     )
                 }
                 Approval::RunEdited(new) => {
+                    // The edited code is what runs, so it is checked again.
+                    let report = self.assess(frontend, &block.block_id, language, &new);
+                    if let Some(refusal) = self.refusal(&report) {
+                        return self.refuse(frontend, &block.block_id, refusal);
+                    }
                     code = new.clone();
                     (
                         Decider::User,
@@ -753,6 +806,65 @@ impl Agent {
         (text, BlockResult::Ran(status))
     }
 
+    /// Runs the guard's static analysis and reports it.
+    fn assess(
+        &mut self,
+        frontend: &mut dyn Frontend,
+        block_id: &str,
+        language: Language,
+        code: &str,
+    ) -> Report {
+        let report = analysis::analyze_with(language, code, &self.settings.guard.rules);
+        self.emit(
+            frontend,
+            Event::RiskAssessed {
+                block_id: block_id.to_string(),
+                risk: report.risk.as_str().to_string(),
+                findings: risk_findings(&report),
+            },
+        );
+        report
+    }
+
+    /// Why policy refuses this block outright, if it does.
+    fn refusal(&self, report: &Report) -> Option<String> {
+        if report.risk != Risk::Critical || !self.settings.guard.refuse_critical {
+            return None;
+        }
+        let why: Vec<&str> = report
+            .findings_at_least(Risk::Critical)
+            .map(|f| f.message.as_str())
+            .collect();
+        Some(format!(
+            "refused: rated critical ({}); interlock does not run critical code (--allow-critical asks instead)",
+            why.join("; ")
+        ))
+    }
+
+    fn refuse(
+        &mut self,
+        frontend: &mut dyn Frontend,
+        block_id: &str,
+        reason: String,
+    ) -> (String, BlockResult) {
+        self.emit(
+            frontend,
+            Event::Decision {
+                block_id: block_id.to_string(),
+                approved: false,
+                by: Decider::Policy,
+                reason: reason.clone(),
+                edited_code: None,
+            },
+        );
+        (
+            format!(
+                "Not run: {reason}. Do not try to work around this; explain to the user what you wanted to do."
+            ),
+            BlockResult::Declined,
+        )
+    }
+
     /// Starts a fresh conversation (new history file) and fresh language sessions.
     pub async fn reset(&mut self) -> Result<(), AgentError> {
         self.sync_history()?;
@@ -869,6 +981,20 @@ enum BlockResult {
     Ran(ExecStatus),
     Declined,
     Invalid,
+}
+
+fn risk_findings(report: &Report) -> Vec<RiskFinding> {
+    report
+        .findings
+        .iter()
+        .map(|f| RiskFinding {
+            rule: f.rule.to_string(),
+            risk: f.risk.as_str().to_string(),
+            message: f.message.clone(),
+            line: f.span.start_line,
+            column: f.span.start_col,
+        })
+        .collect()
 }
 
 fn digest(text: &str) -> String {

@@ -5,6 +5,7 @@
 //! keys and wrong types are errors naming the key and the file, and secrets are
 //! refused outright (they belong in the environment, not in a TOML file).
 
+use interlock_guard::analysis::{Risk, Rules};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,6 +16,8 @@ use std::time::Duration;
 pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
 /// Default OpenAI-compatible endpoint.
 pub const DEFAULT_API_BASE: &str = "https://api.openai.com/v1";
+/// Default endpoint when the provider is Anthropic.
+pub const DEFAULT_ANTHROPIC_API_BASE: &str = "https://api.anthropic.com/v1";
 
 /// How code reaches interlock from the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -82,6 +85,17 @@ pub struct LimitSettings {
     pub open_files: Option<u64>,
 }
 
+/// How the guard's rating turns into decisions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GuardSettings {
+    /// `--auto-run` (and "always this session") run blocks up to this risk
+    /// without asking; riskier ones are asked about.
+    pub auto_run_max_risk: Risk,
+    /// Critical blocks are refused without asking (override: `--allow-critical`).
+    pub refuse_critical: bool,
+    pub rules: Rules,
+}
+
 /// Parses a size such as `512M`, `4G`, `1048576` (bytes), `64K`.
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
@@ -139,6 +153,16 @@ pub struct Layer {
     pub limit_fsize: Option<String>,
     /// Open files per process.
     pub limit_nofile: Option<u64>,
+    /// Highest risk `--auto-run` runs without asking (none, low, medium, high).
+    pub auto_run_max_risk: Option<Risk>,
+    /// Refuse critical blocks outright instead of asking (default true).
+    pub refuse_critical: Option<bool>,
+    /// Command prefixes whose own findings are dropped (not critical ones).
+    pub allow_commands: Option<Vec<String>>,
+    /// Command prefixes that are always critical.
+    pub deny_commands: Option<Vec<String>>,
+    /// Paths whose use is always critical.
+    pub deny_paths: Option<Vec<PathBuf>>,
 }
 
 /// A whole config file: top-level keys plus `[profiles.NAME]` tables.
@@ -168,6 +192,11 @@ pub struct ConfigFile {
     pub limit_procs: Option<u64>,
     pub limit_fsize: Option<String>,
     pub limit_nofile: Option<u64>,
+    pub auto_run_max_risk: Option<Risk>,
+    pub refuse_critical: Option<bool>,
+    pub allow_commands: Option<Vec<String>>,
+    pub deny_commands: Option<Vec<String>>,
+    pub deny_paths: Option<Vec<PathBuf>>,
     /// Profile used when `--profile` is not given.
     pub default_profile: Option<String>,
     #[serde(default)]
@@ -232,6 +261,11 @@ impl ConfigFile {
             limit_procs: self.limit_procs,
             limit_fsize: self.limit_fsize.clone(),
             limit_nofile: self.limit_nofile,
+            auto_run_max_risk: self.auto_run_max_risk,
+            refuse_critical: self.refuse_critical,
+            allow_commands: self.allow_commands.clone(),
+            deny_commands: self.deny_commands.clone(),
+            deny_paths: self.deny_paths.clone(),
         }
     }
 
@@ -312,10 +346,11 @@ impl Layer {
         }
         if let Some(p) = &self.provider
             && p != "openai"
+            && p != "anthropic"
         {
             return Err(bad(
                 "provider",
-                "only \"openai\" (any OpenAI-compatible server) is supported so far",
+                "must be \"openai\" (OpenAI and every compatible server) or \"anthropic\"",
             ));
         }
         if self.max_turns == Some(0) {
@@ -354,6 +389,12 @@ impl Layer {
                 return Err(bad(key, "must be at least 1"));
             }
         }
+        if self.auto_run_max_risk == Some(Risk::Critical) {
+            return Err(bad(
+                "auto_run_max_risk",
+                "critical blocks are never run without asking; use high at most",
+            ));
+        }
         if let Some(hide) = &self.hide {
             for p in hide {
                 if !p.is_absolute() {
@@ -391,6 +432,11 @@ impl Layer {
             limit_procs: self.limit_procs.or(lower.limit_procs),
             limit_fsize: self.limit_fsize.or_else(|| lower.limit_fsize.clone()),
             limit_nofile: self.limit_nofile.or(lower.limit_nofile),
+            auto_run_max_risk: self.auto_run_max_risk.or(lower.auto_run_max_risk),
+            refuse_critical: self.refuse_critical.or(lower.refuse_critical),
+            allow_commands: self.allow_commands.or_else(|| lower.allow_commands.clone()),
+            deny_commands: self.deny_commands.or_else(|| lower.deny_commands.clone()),
+            deny_paths: self.deny_paths.or_else(|| lower.deny_paths.clone()),
         }
     }
 }
@@ -497,6 +543,8 @@ pub struct Settings {
     /// Extra hidden paths: every layer's list, combined.
     pub hide: Vec<PathBuf>,
     pub limits: LimitSettings,
+    /// How the guard's risk rating is applied.
+    pub guard: GuardSettings,
     /// The profile that was applied, if any.
     pub profile: Option<String>,
     /// Where each value came from, for `config show`.
@@ -613,7 +661,31 @@ impl Settings {
             limit_procs: pick!(limit_procs),
             limit_fsize: pick!(limit_fsize),
             limit_nofile: pick!(limit_nofile),
+            auto_run_max_risk: pick!(auto_run_max_risk),
+            refuse_critical: pick!(refuse_critical),
+            allow_commands: None,
+            deny_commands: None,
+            deny_paths: None,
         };
+        // Rules add up across layers, like hidden paths.
+        let mut rules = Rules::default();
+        for (layer, _) in &layers {
+            for c in layer.allow_commands.iter().flatten() {
+                if !rules.allow_commands.contains(c) {
+                    rules.allow_commands.push(c.clone());
+                }
+            }
+            for c in layer.deny_commands.iter().flatten() {
+                if !rules.deny_commands.contains(c) {
+                    rules.deny_commands.push(c.clone());
+                }
+            }
+            for p in layer.deny_paths.iter().flatten() {
+                if !rules.deny_paths.contains(p) {
+                    rules.deny_paths.push(p.clone());
+                }
+            }
+        }
         // Hidden paths add up across layers: a profile cannot un-hide what the file hides.
         let mut hide = Vec::new();
         for (layer, _) in &layers {
@@ -640,6 +712,29 @@ impl Settings {
             open_files: merged.limit_nofile,
         };
         let merged = merged.or(&Layer::default());
+        // The provider is inferred from the base URL or model name when not given,
+        // and an Anthropic provider gets Anthropic's endpoint by default.
+        let model = merged
+            .model
+            .clone()
+            .unwrap_or_else(|| DEFAULT_MODEL.to_string());
+        let provider = merged.provider.clone().unwrap_or_else(|| {
+            interlock_llm::infer_provider(merged.api_base.as_deref().unwrap_or(""), &model)
+                .as_str()
+                .to_string()
+        });
+        let api_base = merged
+            .api_base
+            .clone()
+            .unwrap_or_else(|| {
+                if provider == "anthropic" {
+                    DEFAULT_ANTHROPIC_API_BASE.to_string()
+                } else {
+                    DEFAULT_API_BASE.to_string()
+                }
+            })
+            .trim_end_matches('/')
+            .to_string();
         let workspace = match merged.workspace {
             Some(w) if w.is_absolute() => w,
             Some(w) => cwd.join(w),
@@ -650,13 +745,9 @@ impl Settings {
             message: format!("{}: {e}", workspace.display()),
         })?;
         Ok(Settings {
-            model: merged.model.unwrap_or_else(|| DEFAULT_MODEL.to_string()),
-            api_base: merged
-                .api_base
-                .unwrap_or_else(|| DEFAULT_API_BASE.to_string())
-                .trim_end_matches('/')
-                .to_string(),
-            provider: merged.provider.unwrap_or_else(|| "openai".to_string()),
+            model: model.clone(),
+            api_base: api_base.clone(),
+            provider,
             tool_mode: merged.tool_mode.unwrap_or_default(),
             auto_run: merged.auto_run.unwrap_or(false),
             max_turns: merged.max_turns.unwrap_or(20),
@@ -669,6 +760,11 @@ impl Settings {
             dangerously_disable_sandbox: merged.dangerously_disable_sandbox.unwrap_or(false),
             hide,
             limits,
+            guard: GuardSettings {
+                auto_run_max_risk: merged.auto_run_max_risk.unwrap_or(Risk::Low),
+                refuse_critical: merged.refuse_critical.unwrap_or(true),
+                rules,
+            },
             profile: profile_name,
             sources,
         })
@@ -710,7 +806,7 @@ mod tests {
           |
         1 | modle = "x"
           | ^^^^^
-        unknown field `modle`, expected one of `model`, `api_base`, `provider`, `tool_mode`, `auto_run`, `max_turns`, `max_output`, `timeout`, `workspace`, `temperature`, `max_tokens`, `sandbox`, `dangerously_disable_sandbox`, `hide`, `limit_memory`, `limit_cpu`, `limit_procs`, `limit_fsize`, `limit_nofile`, `default_profile`, `profiles`
+        unknown field `modle`, expected one of `model`, `api_base`, `provider`, `tool_mode`, `auto_run`, `max_turns`, `max_output`, `timeout`, `workspace`, `temperature`, `max_tokens`, `sandbox`, `dangerously_disable_sandbox`, `hide`, `limit_memory`, `limit_cpu`, `limit_procs`, `limit_fsize`, `limit_nofile`, `auto_run_max_risk`, `refuse_critical`, `allow_commands`, `deny_commands`, `deny_paths`, `default_profile`, `profiles`
         "#);
     }
 
@@ -847,6 +943,37 @@ api_base = "http://profile/v1"
         assert!(err.to_string().contains("unknown variant `none`"), "{err}");
         let err = ConfigFile::parse("hide = [\"relative\"]\n", &p()).unwrap_err();
         assert_eq!(err.to_string(), "hide: relative must be an absolute path");
+    }
+
+    #[test]
+    fn guard_settings_default_safe_and_rules_combine() {
+        let s = Settings::resolve(
+            &Overrides::default(),
+            &EnvLayer::default(),
+            None,
+            Path::new("/"),
+        )
+        .unwrap();
+        assert_eq!(s.guard.auto_run_max_risk, Risk::Low);
+        assert!(s.guard.refuse_critical);
+        let file = ConfigFile::parse(
+            "deny_commands = [\"git push\"]\nauto_run_max_risk = \"medium\"\n[profiles.p]\ndeny_commands = [\"docker\"]\n",
+            &p(),
+        )
+        .unwrap();
+        let flags = Overrides {
+            profile: Some("p".into()),
+            ..Overrides::default()
+        };
+        let s =
+            Settings::resolve(&flags, &EnvLayer::default(), Some(&file), Path::new("/")).unwrap();
+        assert_eq!(
+            s.guard.rules.deny_commands,
+            vec!["docker".to_string(), "git push".to_string()]
+        );
+        assert_eq!(s.guard.auto_run_max_risk, Risk::Medium);
+        let err = ConfigFile::parse("auto_run_max_risk = \"critical\"\n", &p()).unwrap_err();
+        assert!(err.to_string().starts_with("auto_run_max_risk:"), "{err}");
     }
 
     #[test]

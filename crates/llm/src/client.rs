@@ -1,126 +1,85 @@
-//! The HTTP client: one attempt per call, timeouts, cancellation, and safe
-//! error messages.
+//! The OpenAI-compatible adapter: one attempt per [`OpenAiClient::chat_once`],
+//! wrapped in the retry loop by [`OpenAiClient::chat`].
 
-use crate::error::{LlmError, scrub};
+use crate::error::LlmError;
+use crate::retry::{self, Attempt, RetryPolicy};
 use crate::sse::SseParser;
+use crate::transport::{Failure, MAX_BODY, Stage, Transport, is_json};
 use crate::wire::{Assembler, error_body_message, request_body};
 use crate::{ChatRequest, ChatResponse, ClientConfig, StreamDelta};
-use futures_util::StreamExt;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
-use secrecy::ExposeSecret;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use std::fmt;
-use std::future::Future;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-
-/// Most bytes of an error body that are read.
-const MAX_ERROR_BODY: usize = 64 * 1024;
-/// Most bytes of a non-streaming response body.
-const MAX_BODY: usize = 64 * 1024 * 1024;
 
 /// A client for one OpenAI-compatible endpoint and model. Cheap to share by
 /// reference; holds a connection pool.
 pub struct OpenAiClient {
-    http: reqwest::Client,
-    cfg: ClientConfig,
+    t: Transport,
     chat_url: String,
     models_url: String,
-    /// `scheme://host[:port]`, what errors name.
-    endpoint: String,
     /// The prepared `Authorization` value, marked sensitive.
     auth: Option<HeaderValue>,
+    retry: RetryPolicy,
 }
 
 impl fmt::Debug for OpenAiClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OpenAiClient")
-            .field("endpoint", &self.endpoint)
-            .field("model", &self.cfg.model)
+            .field("endpoint", &self.t.endpoint)
+            .field("model", &self.t.cfg.model)
             .field("authenticated", &self.auth.is_some())
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
-}
-
-enum Stage {
-    Headers,
-    Body,
 }
 
 impl OpenAiClient {
     /// Validates the configuration and builds the HTTP client (rustls with the
     /// ring provider, installed process-wide if no provider is yet).
+    ///
+    /// The client makes **one attempt** per `chat` (as it always did) until a
+    /// retry policy is set with [`OpenAiClient::with_retry_policy`];
+    /// [`crate::Client::new`] sets [`RetryPolicy::default`].
     pub fn new(cfg: ClientConfig) -> Result<Self, LlmError> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-
-        let mut base = cfg.api_base.trim().trim_end_matches('/').to_string();
-        for suffix in ["/chat/completions", "/models"] {
-            if let Some(stripped) = base.strip_suffix(suffix) {
-                base = stripped.to_string();
-            }
-        }
-        let url = reqwest::Url::parse(&base)
-            .map_err(|e| LlmError::Config(format!("api_base {:?} is not a URL: {e}", base)))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(LlmError::Config(format!(
-                "api_base must be an http:// or https:// URL, got scheme {:?}",
-                url.scheme()
-            )));
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(LlmError::Config(
-                "api_base must not contain credentials; set the API key instead".into(),
-            ));
-        }
-        let endpoint = match url.port() {
-            Some(p) => format!("{}://{}:{p}", url.scheme(), url.host_str().unwrap_or("")),
-            None => format!("{}://{}", url.scheme(), url.host_str().unwrap_or("")),
-        };
-        if cfg.model.trim().is_empty() {
-            return Err(LlmError::Config("no model name given".into()));
-        }
-        let auth = match &cfg.api_key {
-            Some(key) if !key.expose_secret().is_empty() => {
-                let mut v = HeaderValue::from_str(&format!("Bearer {}", key.expose_secret()))
-                    .map_err(|_| {
-                        LlmError::Config(
-                            "the API key contains characters not allowed in an HTTP header".into(),
-                        )
-                    })?;
-                v.set_sensitive(true);
-                Some(v)
-            }
-            _ => None,
-        };
-        let http = reqwest::Client::builder()
-            .connect_timeout(cfg.connect_timeout)
-            .user_agent(concat!("interlock/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| LlmError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let t = Transport::new(cfg, &["/chat/completions", "/models"])?;
+        let auth = t.key_header("Bearer ")?;
         Ok(OpenAiClient {
-            http,
-            chat_url: format!("{base}/chat/completions"),
-            models_url: format!("{base}/models"),
-            endpoint,
+            chat_url: format!("{}/chat/completions", t.base),
+            models_url: format!("{}/models", t.base),
             auth,
-            cfg,
+            t,
+            retry: RetryPolicy::none(),
         })
     }
 
+    /// Sets how failed requests are retried by [`OpenAiClient::chat`].
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
     pub fn config(&self) -> &ClientConfig {
-        &self.cfg
+        &self.t.cfg
     }
 
     /// The JSON body `chat` would send for this request.
     pub fn request_body(&self, req: &ChatRequest<'_>) -> serde_json::Value {
-        request_body(&self.cfg, req)
+        request_body(&self.t.cfg, req)
     }
 
-    /// Sends the request once. With `stream: true`, calls `on_delta` for every
-    /// delta as it arrives; either way returns the assembled response.
+    /// Sends the request, retrying as the client's [`RetryPolicy`] allows
+    /// (see the crate docs for what is retried). With `stream: true`, calls
+    /// `on_delta` for every delta as it arrives, and before each retry with
+    /// [`StreamDelta::Retrying`]; either way returns the assembled response.
     ///
     /// Streaming waits at most `idle_timeout` for the response headers and
     /// between reads; non-streaming waits at most `request_timeout` in all.
-    /// Cancelling the token ends the call promptly with [`LlmError::Cancelled`].
+    /// Cancelling the token ends the call promptly with [`LlmError::Cancelled`],
+    /// also during a wait between attempts.
     /// A server that ignores `stream: true` and answers with plain JSON is
     /// accepted (its content is delivered as deltas in one go).
     pub async fn chat(
@@ -129,33 +88,59 @@ impl OpenAiClient {
         cancel: &CancellationToken,
         on_delta: &mut (dyn FnMut(StreamDelta) + Send),
     ) -> Result<ChatResponse, LlmError> {
+        retry::run(self, &self.retry, req, cancel, on_delta).await
+    }
+
+    /// Exactly one attempt, whatever the retry policy.
+    pub async fn chat_once(
+        &self,
+        req: &ChatRequest<'_>,
+        cancel: &CancellationToken,
+        on_delta: &mut (dyn FnMut(StreamDelta) + Send),
+    ) -> Result<ChatResponse, LlmError> {
+        self.attempt(req, cancel, on_delta)
+            .await
+            .map_err(|f| f.error)
+    }
+
+    async fn attempt_inner(
+        &self,
+        req: &ChatRequest<'_>,
+        cancel: &CancellationToken,
+        on_delta: &mut (dyn FnMut(StreamDelta) + Send),
+    ) -> Result<ChatResponse, Failure> {
+        let t = &self.t;
         let body = self.request_body(req);
-        let mut builder = self.http.post(&self.chat_url).json(&body);
+        let mut builder = t.http.post(&self.chat_url).json(&body);
         if let Some(auth) = &self.auth {
             builder = builder.header(AUTHORIZATION, auth.clone());
         }
         if req.stream {
             builder = builder.header(reqwest::header::ACCEPT, "text/event-stream");
-            let idle = self.cfg.idle_timeout;
-            let resp = self
+            let idle = t.cfg.idle_timeout;
+            let resp = t
                 .guard(cancel, idle, "waiting for the response", builder.send())
                 .await?
-                .map_err(|e| self.transport_error(e, Stage::Headers))?;
-            let resp = self.check_status(resp, cancel, idle).await?;
+                .map_err(|e| t.transport_error(e, Stage::Headers))?;
+            let resp = t
+                .check_status(resp, cancel, idle, error_body_message)
+                .await?;
             if is_json(&resp) {
-                let text = self.read_body(resp, cancel, idle).await?;
-                return self.parse_completion(&text, on_delta);
+                let text = t.read_limited(resp, cancel, idle, MAX_BODY).await?;
+                return Ok(self.parse_completion(&text, on_delta)?);
             }
-            self.read_stream(resp, cancel, on_delta).await
+            Ok(self.read_stream(resp, cancel, on_delta).await?)
         } else {
-            let timeout = self.cfg.request_timeout;
+            let timeout = t.cfg.request_timeout;
             let work = async {
                 let resp = builder
                     .send()
                     .await
-                    .map_err(|e| self.transport_error(e, Stage::Headers))?;
-                let resp = self.check_status(resp, cancel, timeout).await?;
-                let text = self.read_body(resp, cancel, timeout).await?;
+                    .map_err(|e| t.transport_error(e, Stage::Headers))?;
+                let resp = t
+                    .check_status(resp, cancel, timeout, error_body_message)
+                    .await?;
+                let text = t.read_limited(resp, cancel, timeout, MAX_BODY).await?;
                 if text.trim_start().starts_with("data:") {
                     // A server that streams although we did not ask.
                     let mut asm = Assembler::default();
@@ -167,131 +152,26 @@ impl OpenAiClient {
                         .map_err(LlmError::Protocol)?;
                     for ev in events {
                         asm.on_event(ev.event.as_deref(), &ev.data, on_delta)
-                            .map_err(|e| self.scrub_error(e))?;
+                            .map_err(|e| t.scrub_error(e))?;
                     }
-                    return asm.finish();
+                    return Ok(asm.finish()?);
                 }
-                self.parse_completion(&text, on_delta)
+                Ok(self.parse_completion(&text, on_delta)?)
             };
-            self.guard(cancel, timeout, "waiting for the response", work)
+            t.guard(cancel, timeout, "waiting for the response", work)
                 .await?
         }
     }
 
     /// The model ids the endpoint lists (`GET {api_base}/models`).
     pub async fn list_models(&self) -> Result<Vec<String>, LlmError> {
-        let mut builder = self.http.get(&self.models_url);
+        let mut headers = HeaderMap::new();
         if let Some(auth) = &self.auth {
-            builder = builder.header(AUTHORIZATION, auth.clone());
+            headers.insert(AUTHORIZATION, auth.clone());
         }
-        let never = CancellationToken::new();
-        let timeout = self.cfg.request_timeout;
-        let work = async {
-            let resp = builder
-                .send()
-                .await
-                .map_err(|e| self.transport_error(e, Stage::Headers))?;
-            let resp = self.check_status(resp, &never, timeout).await?;
-            let text = self.read_body(resp, &never, timeout).await?;
-            let v: serde_json::Value = serde_json::from_str(&text)
-                .map_err(|e| LlmError::Protocol(format!("cannot parse the model list: {e}")))?;
-            let list = v
-                .get("data")
-                .or_else(|| v.get("models"))
-                .and_then(|d| d.as_array())
-                .ok_or_else(|| LlmError::Protocol("the model list has no \"data\" array".into()))?;
-            Ok(list
-                .iter()
-                .filter_map(|m| {
-                    m.get("id")
-                        .or_else(|| m.get("name"))
-                        .and_then(|i| i.as_str())
-                        .map(str::to_string)
-                })
-                .collect())
-        };
-        self.guard(&never, timeout, "listing models", work).await?
-    }
-
-    /// Runs `fut` unless cancelled or out of time.
-    async fn guard<T>(
-        &self,
-        cancel: &CancellationToken,
-        limit: Duration,
-        stage: &'static str,
-        fut: impl Future<Output = T>,
-    ) -> Result<T, LlmError> {
-        tokio::select! {
-            biased;
-            _ = cancel.cancelled() => Err(LlmError::Cancelled),
-            r = tokio::time::timeout(limit, fut) => r.map_err(|_| LlmError::Timeout { stage, after: limit }),
-        }
-    }
-
-    /// Turns a non-success response into [`LlmError::Http`].
-    async fn check_status(
-        &self,
-        resp: reqwest::Response,
-        cancel: &CancellationToken,
-        limit: Duration,
-    ) -> Result<reqwest::Response, LlmError> {
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(resp);
-        }
-        let body = self
-            .read_limited(resp, cancel, limit, MAX_ERROR_BODY)
+        self.t
+            .list_models(&self.models_url, headers, error_body_message)
             .await
-            .unwrap_or_default();
-        let message = error_body_message(&body)
-            .filter(|m| !m.trim().is_empty())
-            .or_else(|| {
-                let t = body.trim();
-                (!t.is_empty() && !t.starts_with('<')).then(|| t.to_string())
-            })
-            .unwrap_or_else(|| {
-                status
-                    .canonical_reason()
-                    .unwrap_or("no error message")
-                    .to_string()
-            });
-        Err(LlmError::Http {
-            status: status.as_u16(),
-            message: self.scrub(&message),
-        })
-    }
-
-    async fn read_body(
-        &self,
-        resp: reqwest::Response,
-        cancel: &CancellationToken,
-        limit: Duration,
-    ) -> Result<String, LlmError> {
-        self.read_limited(resp, cancel, limit, MAX_BODY).await
-    }
-
-    /// Reads a body up to `max` bytes, each read within `limit`.
-    async fn read_limited(
-        &self,
-        resp: reqwest::Response,
-        cancel: &CancellationToken,
-        limit: Duration,
-        max: usize,
-    ) -> Result<String, LlmError> {
-        let mut stream = resp.bytes_stream();
-        let mut buf = Vec::new();
-        while let Some(chunk) = self
-            .guard(cancel, limit, "reading the response", stream.next())
-            .await?
-        {
-            let chunk = chunk.map_err(|e| self.transport_error(e, Stage::Body))?;
-            buf.extend_from_slice(&chunk);
-            if buf.len() >= max {
-                buf.truncate(max);
-                break;
-            }
-        }
-        Ok(String::from_utf8_lossy(&buf).into_owned())
     }
 
     fn parse_completion(
@@ -301,7 +181,7 @@ impl OpenAiClient {
     ) -> Result<ChatResponse, LlmError> {
         let mut asm = Assembler::default();
         asm.on_completion(text, on_delta)
-            .map_err(|e| self.scrub_error(e))?;
+            .map_err(|e| self.t.scrub_error(e))?;
         asm.finish()
     }
 
@@ -311,95 +191,21 @@ impl OpenAiClient {
         cancel: &CancellationToken,
         on_delta: &mut (dyn FnMut(StreamDelta) + Send),
     ) -> Result<ChatResponse, LlmError> {
-        let idle = self.cfg.idle_timeout;
-        let mut stream = resp.bytes_stream();
-        let mut parser = SseParser::default();
-        let mut asm = Assembler::default();
-        let mut events = Vec::new();
-        loop {
-            let next = self
-                .guard(cancel, idle, "waiting for stream data", stream.next())
-                .await?;
-            let ended = next.is_none();
-            match next {
-                None => {
-                    parser.finish(&mut events).map_err(LlmError::Protocol)?;
-                }
-                Some(Err(e)) => {
-                    if asm.has_finished() {
-                        break; // everything needed arrived; ignore a messy close
-                    }
-                    return Err(self.transport_error(e, Stage::Body));
-                }
-                Some(Ok(bytes)) => {
-                    parser
-                        .feed(&bytes, &mut events)
-                        .map_err(LlmError::Protocol)?;
-                }
-            }
-            for ev in events.drain(..) {
-                asm.on_event(ev.event.as_deref(), &ev.data, on_delta)
-                    .map_err(|e| self.scrub_error(e))?;
-                if asm.is_done() {
-                    break;
-                }
-            }
-            if asm.is_done() || ended {
-                break;
-            }
-        }
-        asm.finish()
-    }
-
-    fn scrub(&self, text: &str) -> String {
-        scrub(text, self.cfg.api_key.as_ref().map(|k| k.expose_secret()))
-    }
-
-    /// Scrubs provider text inside an error.
-    fn scrub_error(&self, e: LlmError) -> LlmError {
-        match e {
-            LlmError::Api { message, code } => LlmError::Api {
-                message: self.scrub(&message),
-                code: code.map(|c| self.scrub(&c)),
-            },
-            LlmError::Protocol(m) => LlmError::Protocol(self.scrub(&m)),
-            other => other,
-        }
-    }
-
-    /// Maps a reqwest failure without its URL, with its cause chain.
-    fn transport_error(&self, e: reqwest::Error, stage: Stage) -> LlmError {
-        if e.is_timeout() && e.is_connect() {
-            return LlmError::Timeout {
-                stage: "connecting",
-                after: self.cfg.connect_timeout,
-            };
-        }
-        let mut parts: Vec<String> = Vec::new();
-        if matches!(stage, Stage::Body) {
-            parts.push("connection lost while reading the response".into());
-        }
-        let e = e.without_url();
-        let mut cur: Option<&dyn std::error::Error> = Some(&e);
-        while let Some(err) = cur {
-            let s = err.to_string();
-            if !s.is_empty() && parts.last() != Some(&s) {
-                parts.push(s);
-            }
-            cur = err.source();
-        }
-        LlmError::Connect {
-            endpoint: self.endpoint.clone(),
-            message: self.scrub(&parts.join(": ")),
-        }
+        self.t
+            .read_sse(resp, cancel, Assembler::default(), on_delta)
+            .await
     }
 }
 
-fn is_json(resp: &reqwest::Response) -> bool {
-    resp.headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"))
+impl Attempt for OpenAiClient {
+    async fn attempt(
+        &self,
+        req: &ChatRequest<'_>,
+        cancel: &CancellationToken,
+        on_delta: &mut (dyn FnMut(StreamDelta) + Send),
+    ) -> Result<ChatResponse, Failure> {
+        self.attempt_inner(req, cancel, on_delta).await
+    }
 }
 
 #[cfg(test)]
@@ -415,7 +221,7 @@ mod tests {
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("sk-live"), "{dbg}");
         assert_eq!(c.chat_url, "https://api.example.com/v1/chat/completions");
-        assert_eq!(c.endpoint, "https://api.example.com");
+        assert_eq!(c.t.endpoint, "https://api.example.com");
     }
 
     #[test]
@@ -441,6 +247,6 @@ mod tests {
         .unwrap();
         assert_eq!(c.chat_url, "http://localhost:11434/v1/chat/completions");
         assert_eq!(c.models_url, "http://localhost:11434/v1/models");
-        assert_eq!(c.endpoint, "http://localhost:11434");
+        assert_eq!(c.t.endpoint, "http://localhost:11434");
     }
 }

@@ -1,5 +1,6 @@
 //! The error type, and the scrubbing applied to every text that goes into it.
 
+use crate::ChatResponse;
 use std::time::Duration;
 
 /// Why a request to the provider failed. Every message is safe to display:
@@ -35,6 +36,21 @@ pub enum LlmError {
     /// The cancellation token fired.
     #[error("request cancelled")]
     Cancelled,
+    /// The response was cut off (connection lost, idle timeout, stream ended
+    /// early) *after* part of it had already been delivered as deltas, so it
+    /// was not retried. `partial` holds what arrived, assembled from those
+    /// deltas: the text shown so far and any tool calls begun (their
+    /// arguments may be incomplete: never execute them). `finish_reason` and
+    /// `usage` are `None`. `cause` is the underlying failure.
+    ///
+    /// A caller that keeps history should record `partial.text` (marked as
+    /// cut off) so the conversation matches what the user saw, and end the
+    /// turn with a message saying the answer was interrupted.
+    #[error("the response was cut off after part of it arrived: {cause}")]
+    Interrupted {
+        partial: ChatResponse,
+        cause: Box<LlmError>,
+    },
 }
 
 impl LlmError {
@@ -48,12 +64,15 @@ impl LlmError {
             LlmError::Api { .. } => "api",
             LlmError::Protocol(_) => "protocol",
             LlmError::Cancelled => "cancelled",
+            LlmError::Interrupted { .. } => "interrupted",
         }
     }
 
     /// Whether trying the same request again may succeed: network failures,
-    /// timeouts, HTTP 408/409/429/5xx and streams cut short. Not used inside
-    /// this crate; it is for the retry loop that wraps `chat`.
+    /// timeouts, HTTP 408/409/429/5xx (and Anthropic's 529), streams cut
+    /// short, and in-stream error events that say the provider is overloaded
+    /// (`overloaded_error`, `rate_limit_error`, `api_error`, `server_error`).
+    /// [`LlmError::Interrupted`] is not: something was already shown.
     pub fn is_retryable(&self) -> bool {
         match self {
             LlmError::Connect { .. } | LlmError::Timeout { .. } => true,
@@ -61,7 +80,22 @@ impl LlmError {
                 matches!(status, 408 | 409 | 429) || (500..600).contains(status)
             }
             LlmError::Protocol(m) => m.starts_with(STREAM_ENDED_EARLY),
-            LlmError::Config(_) | LlmError::Api { .. } | LlmError::Cancelled => false,
+            LlmError::Api { code, .. } => matches!(
+                code.as_deref(),
+                Some("overloaded_error" | "rate_limit_error" | "api_error" | "server_error")
+            ),
+            LlmError::Config(_) | LlmError::Cancelled | LlmError::Interrupted { .. } => false,
+        }
+    }
+
+    /// Whether this is the response being cut off (as opposed to refused or
+    /// misunderstood): a lost connection, a timeout, or a stream that ended
+    /// before its end marker.
+    pub(crate) fn is_cut(&self) -> bool {
+        match self {
+            LlmError::Connect { .. } | LlmError::Timeout { .. } => true,
+            LlmError::Protocol(m) => m.starts_with(STREAM_ENDED_EARLY),
+            _ => false,
         }
     }
 }

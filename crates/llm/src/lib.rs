@@ -1,8 +1,10 @@
-//! Provider adapter: OpenAI-compatible chat completions.
+//! Provider adapters: OpenAI-compatible chat completions and Anthropic Messages.
 //!
 //! This crate owns everything between interlock's provider-neutral
 //! [`Message`]s and a model server speaking the OpenAI chat-completions API
-//! (OpenAI itself, and Ollama, LM Studio, llama.cpp, vLLM, ... which copy it):
+//! (OpenAI itself, and Ollama, LM Studio, llama.cpp, vLLM, ... which copy it)
+//! or the Anthropic Messages API ([`AnthropicClient`]; [`Client`] holds
+//! either, [`infer_provider`] picks one):
 //!
 //! * the request body (messages in OpenAI form, the single `execute` tool,
 //!   sampling options) — see [`OpenAiClient::request_body`];
@@ -13,9 +15,18 @@
 //! * turning provider failures into an [`LlmError`] that is safe to show: the
 //!   API key is never part of a message, a `Debug` output or a log line.
 //!
-//! It does not decide anything about the conversation (that is `core`), and it
-//! makes exactly one attempt per [`OpenAiClient::chat`] call; a retry policy
-//! can wrap that call (see [`LlmError::is_retryable`]).
+//! It does not decide anything about the conversation (that is `core`).
+//!
+//! ## Retries and partial answers
+//! `chat` runs attempts under a [`RetryPolicy`] (module `retry` explains what
+//! is retried and how long it waits; the adapters' own constructors default
+//! to a single attempt for compatibility, [`Client::new`] to
+//! [`RetryPolicy::default`]: 4 attempts within 90 s). Each retry is announced
+//! to the caller as [`StreamDelta::Retrying`] before the wait. A retry only
+//! happens while nothing has been delivered; a response cut off after some of
+//! it was delivered ends as [`LlmError::Interrupted`], an `Err` that carries
+//! the partial [`ChatResponse`], so a caller that treats every `Err` as a
+//! failed turn stays correct, and one that wants to keep the partial text can.
 //!
 //! The SSE parser is a small hand-written one rather than `eventsource-stream`:
 //! it splits lines on bytes and decodes UTF-8 only for complete lines (so a
@@ -23,15 +34,30 @@
 //! CR, LF and CRLF, tolerates a final event without its blank line, and lets
 //! the read loop own the idle timeout and cancellation directly.
 
+mod anthropic;
 mod args;
 mod client;
+mod context;
 mod error;
+mod local;
+mod provider;
+mod retry;
 mod sse;
+mod transport;
 mod wire;
 
+pub use anthropic::{
+    ANTHROPIC_VERSION, AnthropicClient, DEFAULT_MAX_TOKENS, anthropic_tool_schema,
+};
 pub use args::{ArgumentsError, parse_execute_arguments};
 pub use client::OpenAiClient;
+pub use context::{
+    Trimmed, cost_usd, estimate_tokens, estimate_total, price_per_million, trim_to_window,
+};
 pub use error::LlmError;
+pub use local::{DEFAULT_LOCAL_PORTS, LocalServer, discover_local, no_local_server_message};
+pub use provider::{Client, Provider, infer_provider};
+pub use retry::RetryPolicy;
 
 use interlock_protocol::{Language, Message, ToolCall, Usage};
 use secrecy::SecretString;
@@ -116,6 +142,16 @@ pub enum StreamDelta {
     },
     /// More of a tool call's JSON arguments text; fragments may split anything.
     ToolCallArguments { index: usize, fragment: String },
+    /// The last attempt failed before anything was delivered; attempt number
+    /// `attempt` (2 for the first retry) of at most `max_attempts` starts
+    /// after `delay`. `reason` is the failure, safe to show (no key, no
+    /// headers). Show it to the user; it is not part of the answer.
+    Retrying {
+        attempt: u32,
+        max_attempts: u32,
+        delay: Duration,
+        reason: String,
+    },
 }
 
 /// A complete response, streamed or not.

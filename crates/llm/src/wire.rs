@@ -425,7 +425,27 @@ impl Assembler {
     }
 }
 
-fn bad_chunk(e: &serde_json::Error, data: &str) -> LlmError {
+impl crate::transport::SseSink for Assembler {
+    fn on_event(
+        &mut self,
+        event: Option<&str>,
+        data: &str,
+        emit: &mut (dyn FnMut(StreamDelta) + Send),
+    ) -> Result<(), LlmError> {
+        Assembler::on_event(self, event, data, emit)
+    }
+    fn is_done(&self) -> bool {
+        Assembler::is_done(self)
+    }
+    fn has_finished(&self) -> bool {
+        Assembler::has_finished(self)
+    }
+    fn finish(self) -> Result<ChatResponse, LlmError> {
+        Assembler::finish(self)
+    }
+}
+
+pub(crate) fn bad_chunk(e: &serde_json::Error, data: &str) -> LlmError {
     let mut snippet: String = data.chars().take(120).collect();
     if snippet.len() < data.len() {
         snippet.push('…');

@@ -42,6 +42,26 @@ async fn stream_without_done_or_finish_reason_ended_early() {
         delay_ms: 0,
     })
     .await;
+    // Text was already delivered, so the cut is reported with what arrived.
+    match out.err() {
+        LlmError::Interrupted { partial, cause } => {
+            assert_eq!(partial.text, "and then");
+            assert!(cause.to_string().contains("stream ended early"), "{cause}");
+            assert!(cause.is_retryable());
+        }
+        e => panic!("wrong error {e:?}"),
+    }
+    assert!(!out.err().is_retryable());
+}
+
+#[tokio::test]
+async fn stream_ending_early_before_any_text_is_retryable() {
+    let chunks = vec![chunk(json!({"role": "assistant", "content": ""}), None)];
+    let out = stream(Reply::Sse {
+        chunks,
+        delay_ms: 0,
+    })
+    .await;
     match out.err() {
         LlmError::Protocol(m) => assert!(m.contains("stream ended early"), "{m}"),
         e => panic!("wrong error {e:?}"),
@@ -171,7 +191,13 @@ async fn silence_mid_stream_is_an_idle_timeout() {
     )
     .await;
     match out.err() {
-        LlmError::Timeout { stage, .. } => assert!(stage.contains("stream"), "{stage}"),
+        LlmError::Interrupted { partial, cause } => match &**cause {
+            LlmError::Timeout { stage, .. } => {
+                assert!(stage.contains("stream"), "{stage}");
+                assert_eq!(partial.text, "thinking");
+            }
+            e => panic!("wrong cause {e:?}"),
+        },
         e => panic!("wrong error {e:?}"),
     }
     assert_eq!(out.text_deltas(), "thinking");
@@ -193,7 +219,7 @@ async fn slow_chunks_trip_the_idle_timeout() {
     )
     .await;
     assert!(
-        matches!(out.err(), LlmError::Timeout { .. }),
+        matches!(out.err(), LlmError::Interrupted { cause, .. } if matches!(**cause, LlmError::Timeout { .. })),
         "{:?}",
         out.err()
     );
@@ -271,12 +297,14 @@ async fn connection_cut_mid_stream_is_a_network_error() {
         chunks: vec![chunk(json!({"content": "par"}), None)],
     })
     .await;
-    assert!(
-        matches!(out.err(), LlmError::Connect { .. }),
-        "{:?}",
-        out.err()
-    );
-    assert!(out.err().is_retryable());
+    match out.err() {
+        LlmError::Interrupted { partial, cause } => {
+            assert_eq!(partial.text, "par");
+            assert!(matches!(**cause, LlmError::Connect { .. }), "{cause:?}");
+            assert!(cause.is_retryable());
+        }
+        e => panic!("wrong error {e:?}"),
+    }
     assert_eq!(out.text_deltas(), "par");
 }
 

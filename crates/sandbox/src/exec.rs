@@ -921,6 +921,29 @@ fn apply_landlock(l: &LandlockPlan) -> Result<(), String> {
     Ok(())
 }
 
+/// Removes the cgroups of sandbox helpers that no longer exist. A helper that
+/// is SIGKILLed (the kernels kill a session's process group) cannot remove its
+/// own; without this sweep they pile up, and a reused pid would collide.
+/// `rmdir` of a cgroup that still has tasks fails, so live sandboxes are safe.
+fn remove_stale_cgroups(parent: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("interlock-sandbox-"))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir(entry.path());
+        }
+    }
+}
+
 /// A cgroup created for the sandbox; moved out of and removed on drop.
 struct CgroupGuard {
     dirs: Vec<(PathBuf, PathBuf)>, // (parent, child)
@@ -941,6 +964,9 @@ impl CgroupGuard {
                 "memory.limit_in_bytes"
             };
             settings.push((p.clone(), file, v));
+        }
+        for (parent, _, _) in &settings {
+            remove_stale_cgroups(parent);
         }
         for (parent, file, value) in settings {
             let dir = parent.join(&name);

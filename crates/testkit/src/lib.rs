@@ -9,9 +9,14 @@
 //! split mid-escape and mid-character, interleaved tool calls) so that the
 //! client is exercised the way real providers exercise it.
 //!
+//! `POST /v1/messages` is answered in the Anthropic Messages format: the
+//! shorthand replies resolve to Anthropic streams (see [`anthropic`]), raw
+//! replies are sent as they are.
+//!
 //! The `interlock-scripted-server` binary serves a script read from a JSON
 //! file, for tmux-driven tests of the interactive CLI and for demos.
 
+pub mod anthropic;
 mod reply;
 mod server;
 

@@ -57,6 +57,15 @@ pub enum Reply {
         status: u16,
         body: Value,
     },
+    /// A plain JSON response with any status and extra response headers
+    /// (e.g. `Retry-After`, rate-limit headers).
+    Custom {
+        #[serde(default = "ok_status")]
+        status: u16,
+        #[serde(default)]
+        headers: Vec<(String, String)>,
+        body: Value,
+    },
     /// Read the request and never answer (the connection stays open).
     Hang,
     /// Read the request and close the connection without any response.
@@ -224,6 +233,18 @@ impl Reply {
         }
     }
 
+    /// HTTP 429 with an OpenAI-style error body and, when given, a
+    /// `Retry-After` header (seconds or an HTTP date, verbatim).
+    pub fn rate_limited(retry_after: Option<&str>) -> Reply {
+        Reply::Custom {
+            status: 429,
+            headers: retry_after
+                .map(|v| vec![("Retry-After".to_string(), v.to_string())])
+                .unwrap_or_default(),
+            body: error_body("Rate limit reached for requests"),
+        }
+    }
+
     /// A stream that sends some text, then an `{"error": {...}}` object.
     pub fn stream_error(partial_text: &str, message: &str) -> Reply {
         let mut chunks = vec![role_event()];
@@ -237,6 +258,42 @@ impl Reply {
         Reply::Sse {
             chunks,
             delay_ms: 0,
+        }
+    }
+
+    /// Turns a shorthand into the raw reply actually sent, in the Anthropic
+    /// Messages format (the server uses this for `POST /v1/messages`).
+    pub fn resolve_anthropic(&self, streaming: bool, seq: usize) -> Reply {
+        let calls = |specs: &[ToolCallSpec]| -> Vec<(String, String, String)> {
+            specs
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let id = c.id.clone().unwrap_or_else(|| format!("toolu_{seq}_{i}"));
+                    (id, c.language.clone(), c.code.clone())
+                })
+                .collect()
+        };
+        let reply = |text: &str, calls: Vec<(String, String, String)>| {
+            let borrowed: Vec<(&str, &str, &str)> = calls
+                .iter()
+                .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
+                .collect();
+            if streaming {
+                crate::anthropic::stream(text, &borrowed)
+            } else {
+                crate::anthropic::message_json(text, &borrowed)
+            }
+        };
+        match self {
+            Reply::Text(t) => reply(t, vec![]),
+            Reply::Fenced { language, code } => reply(&fenced_text(language, code), vec![]),
+            Reply::ToolCall(spec) => reply("", calls(std::slice::from_ref(spec))),
+            Reply::ToolCalls(specs) => reply("", calls(specs)),
+            Reply::Error { status, message } => {
+                crate::anthropic::http_error(*status, "api_error", message)
+            }
+            other => other.clone(),
         }
     }
 
@@ -286,7 +343,7 @@ pub fn execute_arguments(language: &str, code: &str) -> String {
     )
 }
 
-fn fenced_text(language: &str, code: &str) -> String {
+pub(crate) fn fenced_text(language: &str, code: &str) -> String {
     format!("Here is the code:\n\n```{language}\n{code}\n```\n")
 }
 
@@ -332,7 +389,7 @@ pub fn awkward_fragments(s: &str) -> Vec<String> {
 }
 
 /// Splits a text into pieces of the given character counts, cycling.
-fn split_chars(text: &str, sizes: &[usize]) -> Vec<String> {
+pub(crate) fn split_chars(text: &str, sizes: &[usize]) -> Vec<String> {
     let chars: Vec<char> = text.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
@@ -349,7 +406,7 @@ fn split_chars(text: &str, sizes: &[usize]) -> Vec<String> {
 /// Turns whole SSE events into writes: some events are split in two (inside
 /// a multi-byte character when there is one, else mid-JSON or between the two
 /// final newlines), some are coalesced with the previous write.
-fn split_writes(events: &[String]) -> Vec<Vec<u8>> {
+pub(crate) fn split_writes(events: &[String]) -> Vec<Vec<u8>> {
     let mut writes: Vec<Vec<u8>> = Vec::new();
     for (i, ev) in events.iter().enumerate() {
         let b = ev.as_bytes();

@@ -38,14 +38,19 @@ impl RecordedRequest {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Whether this is a chat-completions request.
+    /// Whether this is a chat request: OpenAI chat completions or Anthropic
+    /// messages.
     pub fn is_chat(&self) -> bool {
-        self.method == "POST" && is_chat_path(&self.path)
+        self.method == "POST" && (is_chat_path(&self.path) || is_messages_path(&self.path))
     }
 }
 
 fn is_chat_path(path: &str) -> bool {
     path == "/v1/chat/completions" || path == "/chat/completions"
+}
+
+fn is_messages_path(path: &str) -> bool {
+    path == "/v1/messages" || path == "/messages"
 }
 
 /// Called for each request as it is recorded (the binary uses it to log).
@@ -63,6 +68,7 @@ struct State {
     script: Mutex<VecDeque<Reply>>,
     requests: Mutex<Vec<RecordedRequest>>,
     chat_seq: Mutex<usize>,
+    models: Mutex<Option<Value>>,
     on_request: Option<RequestHook>,
 }
 
@@ -92,6 +98,9 @@ impl Shared {
     fn remaining(&self) -> usize {
         self.state.script.lock().unwrap().len()
     }
+    fn set_models(&self, body: Value) {
+        *self.state.models.lock().unwrap() = Some(body);
+    }
 }
 
 /// A scripted OpenAI-compatible server running on the caller's tokio runtime.
@@ -117,6 +126,7 @@ impl ScriptedServer {
             script: Mutex::new(script.into()),
             requests: Mutex::new(Vec::new()),
             chat_seq: Mutex::new(0),
+            models: Mutex::new(None),
             on_request: opts.on_request,
         });
         let task = tokio::spawn(accept_loop(listener, state.clone()));
@@ -154,6 +164,11 @@ impl ScriptedServer {
     /// Replies not yet played.
     pub fn remaining(&self) -> usize {
         self.shared.remaining()
+    }
+    /// Replaces the body of `GET /v1/models` (to imitate Ollama, LM Studio,
+    /// llama.cpp, ...).
+    pub fn set_models(&self, body: Value) {
+        self.shared.set_models(body)
     }
 }
 
@@ -228,6 +243,9 @@ impl BackgroundServer {
     }
     pub fn remaining(&self) -> usize {
         self.shared.remaining()
+    }
+    pub fn set_models(&self, body: Value) {
+        self.shared.set_models(body)
     }
 }
 
@@ -345,13 +363,16 @@ async fn handle(mut sock: TcpStream, state: Arc<State>) -> io::Result<()> {
 
     match (recorded.method.as_str(), recorded.path.as_str()) {
         ("GET", "/v1/models" | "/models") => {
-            let body = json!({"object": "list", "data": [
-                {"id": MODEL_NAME, "object": "model", "owned_by": "interlock-testkit"},
-                {"id": "scripted-model-2", "object": "model", "owned_by": "interlock-testkit"},
-            ]});
+            let custom = state.models.lock().unwrap().clone();
+            let body = custom.unwrap_or_else(|| {
+                json!({"object": "list", "data": [
+                    {"id": MODEL_NAME, "object": "model", "owned_by": "interlock-testkit"},
+                    {"id": "scripted-model-2", "object": "model", "owned_by": "interlock-testkit"},
+                ]})
+            });
             write_json(&mut sock, 200, &body).await
         }
-        ("POST", p) if is_chat_path(p) => {
+        ("POST", p) if is_chat_path(p) || is_messages_path(p) => {
             let seq = {
                 let mut s = state.chat_seq.lock().unwrap();
                 *s += 1;
@@ -360,7 +381,12 @@ async fn handle(mut sock: TcpStream, state: Arc<State>) -> io::Result<()> {
             let next = state.script.lock().unwrap().pop_front();
             let reply = next.unwrap_or_else(|| Reply::Text(EXHAUSTED_TEXT.into()));
             let streaming = recorded.body.get("stream") == Some(&Value::Bool(true));
-            play(&mut sock, reply.resolve(streaming, seq), &recorded).await
+            let reply = if is_messages_path(p) {
+                reply.resolve_anthropic(streaming, seq)
+            } else {
+                reply.resolve(streaming, seq)
+            };
+            play(&mut sock, reply, &recorded).await
         }
         _ => write_json(&mut sock, 404, &error_body("no such endpoint")).await,
     }
@@ -374,6 +400,11 @@ async fn play(sock: &mut TcpStream, reply: Reply, req: &RecordedRequest) -> io::
         }
         Reply::SseBytes { chunks, delay_ms } => write_sse(sock, chunks, delay_ms, true).await,
         Reply::Json { status, body } => write_json(sock, status, &body).await,
+        Reply::Custom {
+            status,
+            headers,
+            body,
+        } => write_json_with(sock, status, &headers, &body).await,
         Reply::Hang => std::future::pending().await,
         Reply::Close => sock.shutdown().await,
         Reply::Cut { chunks } => {
@@ -414,6 +445,7 @@ fn reason(status: u16) -> &'static str {
         429 => "Too Many Requests",
         500 => "Internal Server Error",
         502 => "Bad Gateway",
+        529 => "Overloaded",
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
         _ => "Status",
@@ -421,9 +453,22 @@ fn reason(status: u16) -> &'static str {
 }
 
 async fn write_json(sock: &mut TcpStream, status: u16, body: &Value) -> io::Result<()> {
+    write_json_with(sock, status, &[], body).await
+}
+
+async fn write_json_with(
+    sock: &mut TcpStream,
+    status: u16,
+    headers: &[(String, String)],
+    body: &Value,
+) -> io::Result<()> {
     let body = body.to_string();
+    let extra: String = headers
+        .iter()
+        .map(|(n, v)| format!("{n}: {v}\r\n"))
+        .collect();
     let head = format!(
-        "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
         reason(status),
         body.len()
     );

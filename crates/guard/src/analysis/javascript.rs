@@ -1,0 +1,1141 @@
+//! JavaScript (Node.js) analysis.
+//!
+//! Calls are resolved through `require`/`import` bindings (including
+//! destructuring and `process.mainModule.require`), computed member names
+//! with constant keys (`cp['exec' + 'Sync']`) and global lookups
+//! (`global['ev' + 'al']`). A small evaluator computes constant strings and
+//! paths (`os.homedir()`, `path.join`, template strings, `process.env.HOME`,
+//! base64 literals) and tracks data from files, the environment, decoding and
+//! the network. Literal shell commands given to `child_process` are
+//! re-analysed with the shell rules.
+
+use super::{Ctx, Risk, paths, text};
+use interlock_protocol::Language;
+use std::collections::HashMap;
+use std::ops::Range;
+use tree_sitter::Node;
+
+const JS: Language = Language::Javascript;
+
+const T_DOWNLOAD: u16 = 1;
+const T_DECODE: u16 = 2;
+const T_INPUT: u16 = 4;
+const T_FILE: u16 = 8;
+const T_ENV: u16 = 16;
+const T_CRED: u16 = 32;
+
+#[derive(Debug, Clone, Default)]
+struct Val {
+    text: Option<String>,
+    taint: u16,
+    /// A module or a member of one (`child_process`, `fs.rmSync`).
+    module: Option<String>,
+    indirect: bool,
+    /// An object literal with `recursive: true` / `shell: true`.
+    recursive: bool,
+    shell: bool,
+}
+
+impl Val {
+    fn text(s: impl Into<String>) -> Val {
+        Val {
+            text: Some(s.into()),
+            ..Val::default()
+        }
+    }
+    fn taint(t: u16) -> Val {
+        Val {
+            taint: t,
+            ..Val::default()
+        }
+    }
+    fn module(m: impl Into<String>, indirect: bool) -> Val {
+        Val {
+            module: Some(m.into()),
+            indirect,
+            ..Val::default()
+        }
+    }
+}
+
+#[derive(Default)]
+struct Facts {
+    net_socket: Option<Range<usize>>,
+    shell_spawned: bool,
+    network: bool,
+    pipes: bool,
+}
+
+struct Js<'c, 'a> {
+    cx: &'c mut Ctx<'a>,
+    src: &'c str,
+    vars: HashMap<String, Val>,
+    facts: Facts,
+    too_deep: bool,
+}
+
+pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
+    let Some(tree) = super::parse(JS, code) else {
+        cx.push(
+            "input.unparsable",
+            Risk::Medium,
+            "the JavaScript code could not be parsed, so it could not be checked".into(),
+            JS,
+            0..code.len(),
+        );
+        return;
+    };
+    let root = tree.root_node();
+    let mut js = Js {
+        cx,
+        src: code,
+        vars: HashMap::new(),
+        facts: Facts::default(),
+        too_deep: false,
+    };
+    if root.has_error() {
+        let at = super::first_error(root)
+            .map(|n| n.byte_range())
+            .unwrap_or(0..0);
+        js.cx.push(
+            "input.parse-error",
+            Risk::Medium,
+            "part of the JavaScript code could not be parsed, so it may not have been fully checked"
+                .into(),
+            JS,
+            at,
+        );
+    }
+    js.walk(root);
+    js.finish();
+    if js.too_deep {
+        js.cx.push(
+            "input.too-deep",
+            Risk::Medium,
+            "the code is nested too deeply to be checked completely".into(),
+            JS,
+            0..0,
+        );
+    }
+}
+
+fn norm_module(m: &str) -> String {
+    let m = m.strip_prefix("node:").unwrap_or(m);
+    match m {
+        "fs/promises" | "fs-extra" | "graceful-fs" => "fs".into(),
+        "child-process-promise" => "child_process".into(),
+        _ => m.to_string(),
+    }
+}
+
+fn join_path(parts: &[String]) -> String {
+    let mut out = String::new();
+    for p in parts {
+        if p.starts_with('/') || out.is_empty() {
+            out = p.clone();
+        } else if p.is_empty() {
+            continue;
+        } else if out.ends_with('/') {
+            out.push_str(p);
+        } else {
+            out.push('/');
+            out.push_str(p);
+        }
+    }
+    out
+}
+
+const NET_PREFIXES: &[&str] = &[
+    "net.",
+    "tls.",
+    "dgram.",
+    "http.",
+    "https.",
+    "http2.",
+    "axios",
+    "got",
+    "node-fetch",
+    "superagent",
+    "request",
+    "undici",
+    "ws",
+    "socket.io-client",
+    "ftp",
+    "ssh2",
+];
+
+impl<'c, 'a> Js<'c, 'a> {
+    fn text(&self, n: Node) -> &'c str {
+        self.src.get(n.byte_range()).unwrap_or("")
+    }
+
+    fn push(&mut self, rule: &'static str, risk: Risk, msg: String, range: Range<usize>) {
+        self.cx.push(rule, risk, msg, JS, range);
+    }
+
+    fn walk(&mut self, n: Node) {
+        if self.cx.nest >= super::MAX_TREE_DEPTH {
+            self.too_deep = true;
+            return;
+        }
+        self.cx.nest += 1;
+        self.walk_inner(n);
+        self.cx.nest -= 1;
+    }
+
+    fn walk_inner(&mut self, n: Node) {
+        match n.kind() {
+            "variable_declarator" => {
+                self.walk_children(n);
+                self.declarator(n);
+            }
+            "assignment_expression" => {
+                self.walk_children(n);
+                if let (Some(l), Some(r)) = (
+                    n.child_by_field_name("left"),
+                    n.child_by_field_name("right"),
+                ) && l.kind() == "identifier"
+                {
+                    let v = self.eval(r);
+                    self.vars.insert(self.text(l).to_string(), v);
+                }
+            }
+            "import_statement" => self.import(n),
+            "call_expression" | "new_expression" => {
+                // The call first: callbacks passed to it run after it starts
+                // (`net.connect(…, () => c.end(data))`).
+                self.call(n);
+                self.walk_children(n);
+            }
+            "identifier" => {
+                if self.text(n) == "eval"
+                    && let Some(p) = n.parent()
+                    && p.kind() == "arguments"
+                {
+                    self.push(
+                        "exec.dynamic-code",
+                        Risk::Medium,
+                        "passes eval as a function: runs code built at run time".into(),
+                        n.byte_range(),
+                    );
+                }
+            }
+            "member_expression" => {
+                self.walk_children(n);
+                if self.text(n) == "process.env"
+                    && n.parent().is_some_and(|p| p.kind() == "arguments")
+                {
+                    // Handled at the sink (call) level.
+                }
+            }
+            _ => self.walk_children(n),
+        }
+    }
+
+    fn walk_children(&mut self, n: Node) {
+        // A cursor instead of a collected Vec: no allocation per node.
+        let mut cur = n.walk();
+        if !cur.goto_first_child() {
+            return;
+        }
+        loop {
+            let ch = cur.node();
+            if ch.is_named() {
+                self.walk(ch);
+            }
+            if !cur.goto_next_sibling() {
+                break;
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(r) = self.facts.net_socket.clone()
+            && self.facts.shell_spawned
+            && self.facts.pipes
+        {
+            self.push(
+                "javascript.reverse-shell",
+                Risk::Critical,
+                "pipes a network socket into a shell (a reverse shell: someone else gets control of this machine)".into(),
+                r,
+            );
+        }
+    }
+
+    fn import(&mut self, n: Node) {
+        let Some(source) = n.child_by_field_name("source") else {
+            return;
+        };
+        let module = norm_module(&self.eval(source).text.unwrap_or_default());
+        let mut stack = vec![n];
+        while let Some(x) = stack.pop() {
+            match x.kind() {
+                "import_clause" => {
+                    let mut c = x.walk();
+                    for ch in x.named_children(&mut c) {
+                        if ch.kind() == "identifier" {
+                            self.vars.insert(
+                                self.text(ch).to_string(),
+                                Val::module(module.clone(), false),
+                            );
+                        } else {
+                            stack.push(ch);
+                        }
+                    }
+                }
+                "namespace_import" => {
+                    let mut c = x.walk();
+                    for ch in x.named_children(&mut c) {
+                        if ch.kind() == "identifier" {
+                            self.vars.insert(
+                                self.text(ch).to_string(),
+                                Val::module(module.clone(), false),
+                            );
+                        }
+                    }
+                }
+                "import_specifier" => {
+                    let name = x
+                        .child_by_field_name("name")
+                        .map(|n| self.text(n).to_string());
+                    let alias = x
+                        .child_by_field_name("alias")
+                        .map(|n| self.text(n).to_string());
+                    if let Some(name) = name {
+                        let local = alias.unwrap_or_else(|| name.clone());
+                        self.vars
+                            .insert(local, Val::module(format!("{module}.{name}"), false));
+                    }
+                }
+                _ => {
+                    let mut c = x.walk();
+                    for ch in x.named_children(&mut c) {
+                        stack.push(ch);
+                    }
+                }
+            }
+        }
+    }
+
+    fn declarator(&mut self, n: Node) {
+        let (Some(name), Some(value)) = (
+            n.child_by_field_name("name"),
+            n.child_by_field_name("value"),
+        ) else {
+            return;
+        };
+        let v = self.eval(value);
+        match name.kind() {
+            "identifier" => {
+                self.vars.insert(self.text(name).to_string(), v);
+            }
+            "object_pattern" => {
+                let base = v.module.clone();
+                let mut c = name.walk();
+                let kids: Vec<Node> = name.named_children(&mut c).collect();
+                for k in kids {
+                    let (prop, local) = match k.kind() {
+                        "shorthand_property_identifier_pattern" => {
+                            let t = self.text(k).to_string();
+                            (t.clone(), t)
+                        }
+                        "pair_pattern" => {
+                            let key = k
+                                .child_by_field_name("key")
+                                .map(|x| self.text(x).to_string());
+                            let val = k
+                                .child_by_field_name("value")
+                                .map(|x| self.text(x).to_string());
+                            match (key, val) {
+                                (Some(a), Some(b)) => (a, b),
+                                _ => continue,
+                            }
+                        }
+                        _ => continue,
+                    };
+                    let val = match &base {
+                        Some(m) => Val::module(format!("{m}.{prop}"), v.indirect),
+                        None => Val::taint(v.taint),
+                    };
+                    self.vars.insert(local, val);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // -----------------------------------------------------------------
+    // Evaluation
+    // -----------------------------------------------------------------
+
+    fn eval(&mut self, n: Node) -> Val {
+        if self.cx.nest >= super::MAX_TREE_DEPTH {
+            self.too_deep = true;
+            return Val::default();
+        }
+        self.cx.nest += 1;
+        let out = self.eval_inner(n);
+        self.cx.nest -= 1;
+        out
+    }
+
+    fn eval_inner(&mut self, n: Node) -> Val {
+        match n.kind() {
+            "string" => {
+                let raw = self.text(n);
+                let mut chars = raw.chars();
+                chars.next();
+                chars.next_back();
+                let inner = chars.as_str();
+                Val::text(text::unescape_c(inner))
+            }
+            "template_string" => {
+                let mut out = String::new();
+                let mut known = true;
+                let mut taint = 0;
+                let mut c = n.walk();
+                let kids: Vec<Node> = n.named_children(&mut c).collect();
+                for k in kids {
+                    match k.kind() {
+                        "string_fragment" => out.push_str(self.text(k)),
+                        "escape_sequence" => out.push_str(&text::unescape_c(self.text(k))),
+                        "template_substitution" => {
+                            let v = k.named_child(0).map(|e| self.eval(e)).unwrap_or_default();
+                            taint |= v.taint;
+                            match v.text {
+                                Some(t) => out.push_str(&t),
+                                None => known = false,
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                Val {
+                    text: known.then_some(out),
+                    taint,
+                    ..Val::default()
+                }
+            }
+            "binary_expression" => {
+                let (Some(l), Some(r)) = (
+                    n.child_by_field_name("left"),
+                    n.child_by_field_name("right"),
+                ) else {
+                    return Val::default();
+                };
+                let op = n
+                    .child_by_field_name("operator")
+                    .map(|o| self.text(o))
+                    .unwrap_or("");
+                let a = self.eval(l);
+                let b = self.eval(r);
+                let text = match (op, a.text, b.text) {
+                    ("+", Some(x), Some(y)) => Some(x + &y),
+                    _ => None,
+                };
+                Val {
+                    text,
+                    taint: a.taint | b.taint,
+                    ..Val::default()
+                }
+            }
+            "parenthesized_expression" | "await_expression" => {
+                n.named_child(0).map(|x| self.eval(x)).unwrap_or_default()
+            }
+            "identifier" => {
+                let t = self.text(n);
+                if let Some(v) = self.vars.get(t) {
+                    return v.clone();
+                }
+                match t {
+                    "__dirname" | "__filename" => Val::text("."),
+                    "global" | "globalThis" | "window" | "self" => Val::module("global", false),
+                    "Buffer" | "JSON" | "Object" | "String" | "process" | "console" | "Math"
+                    | "Promise" | "fetch" | "atob" | "btoa" | "eval" | "Function" | "require"
+                    | "setTimeout" | "setInterval" | "XMLHttpRequest" | "WebSocket" | "Reflect"
+                    | "module" => Val::module(t, false),
+                    _ => Val::default(),
+                }
+            }
+            "member_expression" => {
+                let t = self.text(n);
+                match t {
+                    "process.env.HOME" | "process.env.USERPROFILE" => return Val::text("~"),
+                    "process.env" => return Val::taint(T_ENV),
+                    "process.argv" => return Val::taint(T_INPUT),
+                    "process.mainModule.require" | "module.require" => {
+                        return Val::module("require", false);
+                    }
+                    _ => {}
+                }
+                let (Some(obj), Some(prop)) = (
+                    n.child_by_field_name("object"),
+                    n.child_by_field_name("property"),
+                ) else {
+                    return Val::default();
+                };
+                let o = self.eval(obj);
+                let p = self.text(prop).to_string();
+                if let Some(m) = o.module {
+                    let q = if m == "global" { p } else { format!("{m}.{p}") };
+                    return Val::module(q, o.indirect);
+                }
+                if t.starts_with("process.env.") {
+                    return Val::taint(T_ENV);
+                }
+                Val::taint(o.taint)
+            }
+            "subscript_expression" => {
+                let (Some(obj), Some(idx)) = (
+                    n.child_by_field_name("object"),
+                    n.child_by_field_name("index"),
+                ) else {
+                    return Val::default();
+                };
+                let o = self.eval(obj);
+                let k = self.eval(idx);
+                if let (Some(m), Some(key)) = (&o.module, &k.text) {
+                    let q = if m == "global" {
+                        key.clone()
+                    } else {
+                        format!("{m}.{key}")
+                    };
+                    return Val::module(q, true);
+                }
+                if self.text(obj) == "process.env" {
+                    return if k.text.as_deref() == Some("HOME") {
+                        Val::text("~")
+                    } else {
+                        Val::taint(T_ENV)
+                    };
+                }
+                Val::taint(o.taint | k.taint)
+            }
+            "call_expression" => self.eval_call(n),
+            "new_expression" => {
+                let c = n
+                    .child_by_field_name("constructor")
+                    .map(|c| self.eval(c))
+                    .unwrap_or_default();
+                let mut v = Val::taint(c.taint);
+                if let Some(m) = c.module {
+                    v.module = Some(format!("new {m}"));
+                }
+                v
+            }
+            "object" => {
+                let mut v = Val::default();
+                let mut c = n.walk();
+                let kids: Vec<Node> = n.named_children(&mut c).collect();
+                for k in kids {
+                    if k.kind() == "pair" {
+                        let key = k
+                            .child_by_field_name("key")
+                            .map(|x| self.text(x).trim_matches(['"', '\'']).to_string())
+                            .unwrap_or_default();
+                        let val_node = k.child_by_field_name("value");
+                        let val_text = val_node.map(|x| self.text(x)).unwrap_or("");
+                        if key == "recursive" && val_text == "true" {
+                            v.recursive = true;
+                        }
+                        if key == "shell" && val_text != "false" {
+                            v.shell = true;
+                        }
+                        if let Some(vn) = val_node {
+                            v.taint |= self.eval(vn).taint;
+                        }
+                    } else {
+                        v.taint |= self.eval(k).taint;
+                    }
+                }
+                v
+            }
+            "array" | "arguments" | "spread_element" => {
+                let mut taint = 0;
+                let mut c = n.walk();
+                let kids: Vec<Node> = n.named_children(&mut c).collect();
+                for k in kids {
+                    taint |= self.eval(k).taint;
+                }
+                Val::taint(taint)
+            }
+            "ternary_expression" => Val::default(),
+            _ => Val::default(),
+        }
+    }
+
+    fn callee(&mut self, n: Node) -> Val {
+        let f = n
+            .child_by_field_name("function")
+            .or_else(|| n.child_by_field_name("constructor"));
+        match f {
+            Some(f) => {
+                let v = self.eval(f);
+                if v.module.is_none() && f.kind() == "identifier" {
+                    return Val::module(self.text(f), false);
+                }
+                v
+            }
+            None => Val::default(),
+        }
+    }
+
+    fn arg_nodes<'t>(&self, n: Node<'t>) -> Vec<Node<'t>> {
+        let mut out = Vec::new();
+        if let Some(a) = n.child_by_field_name("arguments") {
+            let mut c = a.walk();
+            out.extend(a.named_children(&mut c).filter(|x| x.kind() != "comment"));
+        }
+        out
+    }
+
+    fn eval_call(&mut self, n: Node) -> Val {
+        let c = self.callee(n);
+        let q = c.module.clone().unwrap_or_default();
+        let args = self.arg_nodes(n);
+        let a0 = args.first().map(|a| self.eval(*a)).unwrap_or_default();
+        let mut all = 0;
+        for a in &args {
+            all |= self.eval(*a).taint;
+        }
+        let method = q.rsplit('.').next().unwrap_or("").to_string();
+        match q.as_str() {
+            "require" => {
+                return match a0.text {
+                    Some(m) => Val::module(norm_module(&m), c.indirect),
+                    None => Val::default(),
+                };
+            }
+            "os.homedir" => return Val::text("~"),
+            "os.tmpdir" => return Val::text("/tmp"),
+            "process.cwd" => return Val::text("."),
+            "path.join" | "path.resolve" | "path.posix.join" => {
+                let mut parts = Vec::new();
+                for a in &args {
+                    match self.eval(*a).text {
+                        Some(t) => parts.push(t),
+                        None => return Val::default(),
+                    }
+                }
+                return Val::text(join_path(&parts));
+            }
+            "path.normalize" | "String" => return a0,
+            "Buffer.from" => {
+                let enc = args
+                    .get(1)
+                    .and_then(|e| self.eval(*e).text)
+                    .unwrap_or_default();
+                if enc == "base64" || enc == "hex" {
+                    let decoded = a0.text.as_deref().and_then(|t| {
+                        if enc == "base64" {
+                            text::base64_decode(t)
+                        } else {
+                            text::hex_decode(t)
+                        }
+                    });
+                    return Val {
+                        text: decoded.and_then(|b| text::printable(&b)),
+                        taint: T_DECODE | a0.taint,
+                        ..Val::default()
+                    };
+                }
+                return a0;
+            }
+            "atob" => {
+                return Val {
+                    text: a0
+                        .text
+                        .as_deref()
+                        .and_then(text::base64_decode)
+                        .and_then(|b| text::printable(&b)),
+                    taint: T_DECODE | a0.taint,
+                    ..Val::default()
+                };
+            }
+            "JSON.stringify" | "JSON.parse" | "encodeURIComponent" | "Object.entries"
+            | "Object.assign" => {
+                return Val::taint(all);
+            }
+            "fetch" => return Val::taint(T_DOWNLOAD),
+            _ => {}
+        }
+        if q.starts_with("fs.")
+            && matches!(
+                method.as_str(),
+                "readFileSync" | "readFile" | "createReadStream"
+            )
+        {
+            let cred = a0
+                .text
+                .as_deref()
+                .is_some_and(|p| paths::classify(p).credential);
+            return Val::taint(T_FILE | if cred { T_CRED } else { 0 } | a0.taint);
+        }
+        if NET_PREFIXES.iter().any(|p| q.starts_with(p)) {
+            return Val::taint(T_DOWNLOAD);
+        }
+        // Method calls on values: keep the receiver's data.
+        if let Some(f) = n.child_by_field_name("function")
+            && f.kind() == "member_expression"
+            && let Some(obj) = f.child_by_field_name("object")
+        {
+            let o = self.eval(obj);
+            let prop = f
+                .child_by_field_name("property")
+                .map(|p| self.text(p))
+                .unwrap_or("");
+            return match prop {
+                "toString" | "trim" | "text" | "json" | "then" => Val {
+                    text: if prop == "toString" || prop == "trim" {
+                        o.text
+                    } else {
+                        None
+                    },
+                    taint: o.taint | all,
+                    ..Val::default()
+                },
+                _ => Val::taint(o.taint | all),
+            };
+        }
+        Val::taint(all)
+    }
+
+    // -----------------------------------------------------------------
+    // Calls
+    // -----------------------------------------------------------------
+
+    fn call(&mut self, n: Node) {
+        let range = n.byte_range();
+        let c = self.callee(n);
+        let q = c.module.clone().unwrap_or_default();
+        let q = q.strip_prefix("new ").map(str::to_string).unwrap_or(q);
+        let args = self.arg_nodes(n);
+        let vals: Vec<Val> = args.iter().map(|a| self.eval(*a)).collect();
+        let method = match n.child_by_field_name("function") {
+            Some(f) if f.kind() == "member_expression" => f
+                .child_by_field_name("property")
+                .map(|p| self.text(p).to_string())
+                .unwrap_or_default(),
+            _ => q.rsplit('.').next().unwrap_or("").to_string(),
+        };
+        let module = q.split('.').next().unwrap_or("").to_string();
+
+        for v in &vals {
+            if let Some(t) = &v.text {
+                self.cx.check_denied_path(t, JS, range.clone());
+            }
+        }
+        if let Some(cred) = vals
+            .iter()
+            .filter_map(|v| v.text.as_deref())
+            .find(|t| t.len() < 300 && paths::classify(t).credential)
+        {
+            self.push(
+                "cred.read",
+                Risk::High,
+                format!("accesses {cred}, which holds credentials"),
+                range.clone(),
+            );
+        }
+        if c.indirect && is_sensitive(&q) {
+            self.push(
+                "javascript.indirect-call",
+                Risk::High,
+                format!("calls {q} through a computed name (hides what really runs)"),
+                range.clone(),
+            );
+        }
+
+        // Unknown module names.
+        if q == "require" && vals.first().is_some_and(|v| v.text.is_none()) {
+            self.push(
+                "javascript.dynamic-require",
+                Risk::Medium,
+                "loads a module whose name is computed at run time".into(),
+                range.clone(),
+            );
+        }
+        if let Some(f) = n.child_by_field_name("function")
+            && f.kind() == "subscript_expression"
+            && let Some(idx) = f.child_by_field_name("index")
+            && self.eval(idx).text.is_none()
+            && let Some(obj) = f.child_by_field_name("object")
+            && self.eval(obj).module.is_some()
+        {
+            self.push(
+                "javascript.dynamic-member",
+                Risk::Medium,
+                "calls a module function chosen at run time".into(),
+                range.clone(),
+            );
+        }
+
+        if module == "child_process" {
+            self.child_process(&method, &args, &vals, &range);
+            return;
+        }
+        if module == "fs" {
+            self.fs(&method, &vals, &range);
+        }
+        // Code evaluation.
+        match q.as_str() {
+            "eval" => {
+                let v = vals.first().cloned().unwrap_or_default();
+                let at = args
+                    .first()
+                    .map(|a| a.byte_range())
+                    .unwrap_or(range.clone());
+                self.dynamic_code("eval", &v, at, &range);
+            }
+            "Function" => {
+                let v = vals.last().cloned().unwrap_or_default();
+                let at = args.last().map(|a| a.byte_range()).unwrap_or(range.clone());
+                self.dynamic_code("Function", &v, at, &range);
+            }
+            "setTimeout" | "setInterval" => {
+                if let Some(v) = vals.first()
+                    && let Some(t) = &v.text
+                {
+                    let at = args[0].byte_range();
+                    self.cx.nested(JS, &t.clone(), at);
+                }
+            }
+            _ => {}
+        }
+        if module == "vm" && !method.is_empty() && method != "vm" {
+            let v = vals.first().cloned().unwrap_or_default();
+            let at = args
+                .first()
+                .map(|a| a.byte_range())
+                .unwrap_or(range.clone());
+            self.push(
+                "exec.dynamic-code",
+                Risk::Medium,
+                format!("vm.{method} runs code in a context that is not a security boundary"),
+                range.clone(),
+            );
+            if let Some(t) = v.text {
+                self.cx.nested(JS, &t, at);
+            }
+        }
+        // Network.
+        let is_net = q == "fetch"
+            || q == "XMLHttpRequest"
+            || q == "WebSocket"
+            || NET_PREFIXES
+                .iter()
+                .any(|p| q.starts_with(p) && q != "request");
+        if is_net {
+            self.facts.network = true;
+            if q.starts_with("net.") || q.starts_with("tls.") || q.starts_with("dgram.") {
+                self.facts.net_socket.get_or_insert(range.clone());
+                self.push(
+                    "net.socket",
+                    Risk::Medium,
+                    "opens a raw network connection".into(),
+                    range.clone(),
+                );
+            } else if method == "createServer" {
+                self.push(
+                    "net.server",
+                    Risk::Medium,
+                    "starts a network server".into(),
+                    range.clone(),
+                );
+            } else {
+                let url = vals
+                    .first()
+                    .and_then(|v| v.text.clone())
+                    .unwrap_or_else(|| "a remote server".into());
+                self.push(
+                    "net.request",
+                    Risk::Medium,
+                    format!("uses the network: {url}"),
+                    range.clone(),
+                );
+            }
+        }
+        // Data leaving.
+        let sender = matches!(
+            method.as_str(),
+            "write" | "end" | "send" | "post" | "put" | "patch" | "request"
+        ) || q == "fetch"
+            || q.starts_with("axios");
+        if sender && (self.facts.network || is_net) {
+            let skip =
+                usize::from(matches!(method.as_str(), "post" | "put" | "patch") || q == "fetch");
+            let mut taint = 0;
+            for v in vals.iter().skip(skip) {
+                taint |= v.taint;
+            }
+            if taint & T_CRED != 0 {
+                self.push(
+                    "exfil.credentials",
+                    Risk::Critical,
+                    "sends the contents of a credentials file to another machine".into(),
+                    range.clone(),
+                );
+            } else if taint & (T_FILE | T_ENV) != 0 {
+                self.push(
+                    "exfil.upload",
+                    Risk::High,
+                    if taint & T_ENV != 0 {
+                        "sends the environment variables (often secrets) to another machine".into()
+                    } else {
+                        "sends the contents of a file to another machine".into()
+                    },
+                    range.clone(),
+                );
+            }
+        }
+        if method == "pipe" {
+            self.facts.pipes = true;
+        }
+    }
+
+    fn child_process(&mut self, method: &str, args: &[Node], vals: &[Val], range: &Range<usize>) {
+        let Some(first) = vals.first() else { return };
+        let opts_shell = vals.iter().skip(1).any(|v| v.shell);
+        let cmd: Option<String> = match method {
+            "exec" | "execSync" => first.text.clone(),
+            "spawn" | "spawnSync" | "execFile" | "execFileSync" | "fork" => {
+                let mut words = vec![first.text.clone()];
+                if let Some(arr) = args.get(1)
+                    && arr.kind() == "array"
+                {
+                    let mut c = arr.walk();
+                    let elems: Vec<Node> = arr.named_children(&mut c).collect();
+                    for e in elems {
+                        words.push(self.eval(e).text);
+                    }
+                }
+                if words.iter().all(|w| w.is_some()) {
+                    let words: Vec<String> = words.into_iter().flatten().collect();
+                    let prog = words[0].rsplit('/').next().unwrap_or("").to_string();
+                    if matches!(
+                        prog.as_str(),
+                        "sh" | "bash" | "zsh" | "dash" | "cmd.exe" | "powershell"
+                    ) {
+                        self.facts.shell_spawned = true;
+                    }
+                    if method == "fork" {
+                        Some(format!("node {}", text::shell_quote(&words[0])))
+                    } else if opts_shell {
+                        Some(words.join(" "))
+                    } else {
+                        Some(
+                            words
+                                .iter()
+                                .map(|w| text::shell_quote(w))
+                                .collect::<Vec<_>>()
+                                .join(" "),
+                        )
+                    }
+                } else {
+                    None
+                }
+            }
+            _ => return,
+        };
+        match cmd {
+            Some(cmd) => {
+                self.push(
+                    "javascript.shell",
+                    Risk::Low,
+                    format!("runs a command: {}", first_line(&cmd)),
+                    range.clone(),
+                );
+                let at = args
+                    .first()
+                    .map(|a| a.byte_range())
+                    .unwrap_or(range.clone());
+                self.cx.nested(Language::Shell, &cmd, at);
+            }
+            None => {
+                let taint = vals.iter().fold(0, |t, v| t | v.taint);
+                let (risk, rule, msg) = if taint & T_DOWNLOAD != 0 {
+                    (
+                        Risk::High,
+                        "exec.download-and-run",
+                        format!(
+                            "child_process.{method} runs a command downloaded from the network"
+                        ),
+                    )
+                } else if taint & T_DECODE != 0 {
+                    (
+                        Risk::High,
+                        "exec.decode-and-run",
+                        format!("child_process.{method} runs a decoded (hidden) command"),
+                    )
+                } else {
+                    (
+                        Risk::Medium,
+                        "javascript.dynamic-command",
+                        format!(
+                            "child_process.{method} runs a command built at run time, which cannot be checked"
+                        ),
+                    )
+                };
+                self.push(rule, risk, msg, range.clone());
+            }
+        }
+    }
+
+    fn fs(&mut self, method: &str, vals: &[Val], range: &Range<usize>) {
+        let m = method.trim_end_matches("Sync");
+        let path = vals.first().and_then(|v| v.text.clone());
+        match m {
+            "rm" | "rmdir" | "remove" | "emptyDir" | "unlink" => {
+                let recursive =
+                    matches!(m, "remove" | "emptyDir") || vals.iter().skip(1).any(|v| v.recursive);
+                match path {
+                    Some(p) => {
+                        let (risk, rule, msg) = paths::deletion_risk(&p, recursive);
+                        if risk > Risk::None {
+                            self.push(rule, risk, msg, range.clone());
+                        }
+                    }
+                    None if recursive => self.push(
+                        "destroy.dynamic-target",
+                        Risk::Medium,
+                        format!("fs.{method} deletes a directory known only at run time"),
+                        range.clone(),
+                    ),
+                    None => {}
+                }
+            }
+            "writeFile" | "appendFile" | "createWriteStream" | "outputFile" | "mkdir" => {
+                if let Some(p) = path
+                    && m != "mkdir"
+                {
+                    self.write_target(&p, range, "writes to");
+                }
+            }
+            "copyFile" | "rename" | "symlink" | "link" | "copy" | "cp" | "move" => {
+                if let Some(dst) = vals.get(1).and_then(|v| v.text.clone()) {
+                    self.write_target(&dst, range, "writes to");
+                }
+            }
+            "chmod" => {
+                if let (Some(p), Some(mode)) = (path, vals.get(1)) {
+                    let _ = mode;
+                    let c = paths::classify(&p);
+                    if matches!(
+                        c.scope,
+                        paths::Scope::System | paths::Scope::SystemTop | paths::Scope::Root
+                    ) {
+                        self.push(
+                            "privilege.chmod-system",
+                            Risk::High,
+                            format!("changes permissions of the system path {p}"),
+                            range.clone(),
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn write_target(&mut self, p: &str, range: &Range<usize>, verb: &str) {
+        let c = paths::classify(p);
+        use paths::Scope;
+        let (risk, rule, msg) = if c.history || c.log {
+            (
+                Risk::High,
+                "tamper.history-or-log",
+                format!("{verb} {p}, a history or log file"),
+            )
+        } else if c.privilege {
+            (
+                Risk::Critical,
+                "privilege.system-auth",
+                format!(
+                    "{verb} {p}, which controls users, privileges or every program's libraries"
+                ),
+            )
+        } else if let Some(what) = c.persistence {
+            (
+                Risk::High,
+                "persist.file",
+                format!("{verb} {p}, {what}: code placed there runs again later"),
+            )
+        } else if c.credential {
+            (
+                Risk::High,
+                "cred.write",
+                format!("{verb} {p}, which holds credentials"),
+            )
+        } else if c.scope == Scope::Device {
+            (
+                Risk::Critical,
+                "destroy.device",
+                format!("{verb} the disk device {p}"),
+            )
+        } else if matches!(c.scope, Scope::System | Scope::SystemTop | Scope::Root) {
+            (
+                Risk::High,
+                "system.write",
+                format!("{verb} {p}, a system file"),
+            )
+        } else {
+            return;
+        };
+        self.push(rule, risk, msg, range.clone());
+    }
+
+    fn dynamic_code(&mut self, what: &str, v: &Val, at: Range<usize>, range: &Range<usize>) {
+        if v.taint & T_DOWNLOAD != 0 {
+            self.push(
+                "exec.download-and-run",
+                Risk::High,
+                format!("{what} runs code downloaded from the network"),
+                range.clone(),
+            );
+        } else if v.taint & T_DECODE != 0 {
+            self.push(
+                "exec.decode-and-run",
+                Risk::High,
+                format!("{what} runs decoded (hidden) code"),
+                range.clone(),
+            );
+        }
+        match &v.text {
+            Some(code) => {
+                self.push(
+                    "javascript.eval-string",
+                    Risk::Low,
+                    format!("{what} runs code from a string"),
+                    range.clone(),
+                );
+                self.cx.nested(JS, code, at);
+            }
+            None if v.taint & (T_DOWNLOAD | T_DECODE) == 0 => self.push(
+                "exec.dynamic-code",
+                Risk::Medium,
+                format!("{what} runs code built at run time, which cannot be checked"),
+                range.clone(),
+            ),
+            None => {}
+        }
+    }
+}
+
+fn is_sensitive(q: &str) -> bool {
+    q.starts_with("child_process")
+        || matches!(q, "eval" | "Function" | "require")
+        || q.starts_with("fs.")
+        || q.starts_with("vm.")
+        || q.starts_with("net.")
+}
+
+fn first_line(s: &str) -> String {
+    let l = s.lines().next().unwrap_or("");
+    if l.chars().count() > 80 {
+        let t: String = l.chars().take(77).collect();
+        format!("{t}...")
+    } else {
+        l.to_string()
+    }
+}

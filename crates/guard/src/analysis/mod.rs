@@ -1,0 +1,617 @@
+//! Static pre-execution risk analysis of shell, Python and JavaScript.
+//!
+//! [`analyze`] parses a code block with tree-sitter (never regexes alone),
+//! walks the syntax tree and reports a [`Risk`] with [`Finding`]s a user can
+//! read: a rule id, one line of explanation, the language and the span.
+//!
+//! What it understands, in short:
+//! - **shell**: every command wherever it occurs (pipelines, `$(…)`, backticks,
+//!   subshells, process substitution, `xargs`, `find -exec`, and the wrappers
+//!   `sudo`/`env`/`nohup`/`timeout`/`nice`/`command`/`exec`/…), with words
+//!   normalised (quotes and backslashes removed, statically known variables
+//!   substituted); nested code (`bash -c`, `python -c`, `node -e`, `eval`,
+//!   heredocs and here-strings fed to interpreters, statically decodable
+//!   `base64 -d` payloads) is analysed recursively with the right language.
+//! - **python** / **javascript**: calls resolved through imports, aliases,
+//!   `__import__`/`importlib`/`getattr`/`require` indirection, with a small
+//!   constant evaluator for strings and paths; literal shell commands handed to
+//!   `subprocess`/`child_process` are re-analysed with the shell rules.
+//!
+//! Before parsing, zero-width and bidirectional-control characters are removed
+//! (and reported). Code that does not parse is analysed as far as possible and
+//! is rated at least [`Risk::Medium`].
+//!
+//! Everything here is a pure function of its input: no I/O, no environment.
+//! Parsers are cached per thread.
+
+use interlock_protocol::Language;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+mod javascript;
+mod paths;
+mod python;
+mod shell;
+mod text;
+
+/// How risky a block of code is, from harmless to must-not-run.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Risk {
+    /// Nothing notable.
+    #[default]
+    None,
+    /// Ordinary work: reads and writes in the workspace, deleting named files.
+    Low,
+    /// Worth a look: network access, package installs, code that cannot be
+    /// fully analysed, running code built at run time.
+    Medium,
+    /// Likely harmful or sensitive: credentials, persistence, exfiltration,
+    /// download-and-execute, privilege changes, log tampering.
+    High,
+    /// Destroys data or hands over the machine: `rm -rf ~`, disk wipes,
+    /// reverse shells, fork bombs, credential exfiltration.
+    Critical,
+}
+
+impl Risk {
+    /// Lowercase name, as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Risk::None => "none",
+            Risk::Low => "low",
+            Risk::Medium => "medium",
+            Risk::High => "high",
+            Risk::Critical => "critical",
+        }
+    }
+
+    /// Parses the lowercase name.
+    pub fn from_name(name: &str) -> Option<Risk> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "none" => Some(Risk::None),
+            "low" => Some(Risk::Low),
+            "medium" => Some(Risk::Medium),
+            "high" => Some(Risk::High),
+            "critical" => Some(Risk::Critical),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Risk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A region of the analysed code. Lines and columns are 1-based; columns count
+/// characters (not bytes); the end is exclusive. Findings inside nested code
+/// (`bash -c '…'`, `os.system("…")`) carry the span of the enclosing string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Span {
+    pub start_line: usize,
+    pub start_col: usize,
+    pub end_line: usize,
+    pub end_col: usize,
+}
+
+/// One reason for the risk of a block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable rule id, e.g. `shell.rm-recursive-broad` (compare with `==` or
+    /// `as_ref()`; owned only after deserialising).
+    pub rule: Cow<'static, str>,
+    pub risk: Risk,
+    /// One line a user understands.
+    pub message: String,
+    /// Language of the code the rule fired in (nested code has its own).
+    pub language: Language,
+    pub span: Span,
+}
+
+/// The result of analysing one block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// Maximum of the findings' risks ([`Risk::None`] when there are none).
+    pub risk: Risk,
+    /// Sorted by descending risk, then position.
+    pub findings: Vec<Finding>,
+    pub language: Language,
+}
+
+impl Report {
+    /// The findings at or above `risk`.
+    pub fn findings_at_least(&self, risk: Risk) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(move |f| f.risk >= risk)
+    }
+}
+
+/// User rules from the configuration (data only).
+///
+/// - `deny_commands`: command prefixes (`"git push"`, `"docker"`). A shell
+///   command whose words start with the prefix's words — after wrappers like
+///   `sudo`/`env`/`xargs` are removed and the program name is reduced to its
+///   base name — gets a critical `user.denied-command` finding. This also
+///   applies to commands inside nested shell code and to literal commands
+///   passed to Python `subprocess`/`os.system` or JavaScript `child_process`.
+/// - `deny_paths`: any statically known path in the code (shell words and
+///   redirections, Python/JavaScript string values) equal to or below a denied
+///   path gets a critical `user.denied-path` finding. `~`, `$HOME` and
+///   `${HOME}` are treated as the same home directory on both sides.
+/// - `allow_commands`: command prefixes matched the same way. For a matching
+///   command, the findings that the command raises *by itself* (from its own
+///   name, options and arguments: installs, network access, `sudo`, deletions,
+///   chmod, …) are dropped **unless they are critical**. Never suppressed:
+///   critical findings, findings that come from combining commands (pipelines
+///   like download-and-execute or decode-and-execute, reverse shells,
+///   exfiltration of piped data), redirections, and anything found in code
+///   nested inside the command (`bash -c '…'`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Rules {
+    pub allow_commands: Vec<String>,
+    pub deny_commands: Vec<String>,
+    pub deny_paths: Vec<PathBuf>,
+}
+
+/// Analyses `code` written in `language` with no user rules.
+pub fn analyze(language: Language, code: &str) -> Report {
+    analyze_with(language, code, &Rules::default())
+}
+
+/// Analyses `code` written in `language`, applying the user's rules.
+pub fn analyze_with(language: Language, code: &str, rules: &Rules) -> Report {
+    let norm = text::normalize(code);
+    let mut cx = Ctx::new(rules, code, &norm);
+    if let Some(first) = norm.first_removed {
+        cx.push_at_offset(
+            "input.invisible-characters",
+            Risk::High,
+            format!(
+                "contains {} invisible or text-direction character(s) that can hide what really runs; they were removed before checking",
+                norm.removed_count
+            ),
+            language,
+            first,
+        );
+    }
+    cx.analyze_code(language, &norm.text);
+    cx.into_report(language)
+}
+
+/// Analyses code whose language is unknown: it is checked with the shell
+/// rules (the most common untagged block), and a medium
+/// `input.unknown-language` finding says the language could not be determined.
+pub fn analyze_unknown(code: &str, rules: &Rules) -> Report {
+    let mut report = analyze_with(Language::Shell, code, rules);
+    report.findings.push(Finding {
+        rule: Cow::Borrowed("input.unknown-language"),
+        risk: Risk::Medium,
+        message: "the language of this code is unknown, so it could not be checked properly".into(),
+        language: Language::Shell,
+        span: Span {
+            start_line: 1,
+            start_col: 1,
+            end_line: 1,
+            end_col: 1,
+        },
+    });
+    report.risk = report.risk.max(Risk::Medium);
+    sort_findings(&mut report.findings);
+    report
+}
+
+/// Guesses the language from a file extension, then from a shebang line.
+pub fn guess_language(path: Option<&Path>, code: &str) -> Option<Language> {
+    if let Some(ext) = path.and_then(|p| p.extension()).and_then(|e| e.to_str()) {
+        let ext = ext.to_ascii_lowercase();
+        let by_ext = match ext.as_str() {
+            "sh" | "bash" | "zsh" | "ksh" | "dash" | "command" => Some(Language::Shell),
+            "py" | "pyw" | "py3" => Some(Language::Python),
+            "js" | "mjs" | "cjs" => Some(Language::Javascript),
+            _ => None,
+        };
+        if by_ext.is_some() {
+            return by_ext;
+        }
+    }
+    let first = code.trim_start_matches('\u{feff}').lines().next()?;
+    let rest = first.strip_prefix("#!")?.trim();
+    let mut words = rest.split_whitespace();
+    let mut prog = words.next()?;
+    if prog.rsplit('/').next() == Some("env") {
+        prog = words.find(|w| !w.starts_with('-') && !w.contains('='))?;
+    }
+    let base = prog.rsplit('/').next().unwrap_or(prog);
+    if matches!(
+        base,
+        "sh" | "bash" | "zsh" | "dash" | "ksh" | "ash" | "busybox"
+    ) {
+        return Some(Language::Shell);
+    }
+    if base.starts_with("python") || base == "pypy" || base == "pypy3" {
+        return Some(Language::Python);
+    }
+    if matches!(base, "node" | "nodejs" | "deno" | "bun") {
+        return Some(Language::Javascript);
+    }
+    None
+}
+
+// ---------------------------------------------------------------------------
+// Shared machinery
+// ---------------------------------------------------------------------------
+
+/// How deep nested code (`bash -c "python -c '…'"`) is followed.
+const MAX_DEPTH: usize = 6;
+
+/// How deep the syntax tree is walked recursively (keeps stack use bounded;
+/// deeper code gets a medium `input.too-deep` finding).
+pub(crate) const MAX_TREE_DEPTH: usize = 160;
+
+/// The first ERROR or MISSING node, found without recursion.
+pub(crate) fn first_error(root: tree_sitter::Node) -> Option<tree_sitter::Node> {
+    let mut n = root;
+    'outer: loop {
+        if n.is_error() || n.is_missing() {
+            return Some(n);
+        }
+        let mut c = n.walk();
+        for ch in n.children(&mut c) {
+            if ch.has_error() || ch.is_missing() {
+                n = ch;
+                continue 'outer;
+            }
+        }
+        return None;
+    }
+}
+
+thread_local! {
+    static PARSERS: RefCell<[Option<tree_sitter::Parser>; 3]> = const { RefCell::new([None, None, None]) };
+}
+
+/// Parses `code` with a per-thread cached parser.
+pub(crate) fn parse(language: Language, code: &str) -> Option<tree_sitter::Tree> {
+    let idx = match language {
+        Language::Shell => 0,
+        Language::Python => 1,
+        Language::Javascript => 2,
+    };
+    PARSERS.with(|cell| {
+        let mut parsers = cell.borrow_mut();
+        if parsers[idx].is_none() {
+            let mut p = tree_sitter::Parser::new();
+            let lang: tree_sitter::Language = match language {
+                Language::Shell => tree_sitter_bash::LANGUAGE.into(),
+                Language::Python => tree_sitter_python::LANGUAGE.into(),
+                Language::Javascript => tree_sitter_javascript::LANGUAGE.into(),
+            };
+            p.set_language(&lang).ok()?;
+            parsers[idx] = Some(p);
+        }
+        let p = parsers[idx].as_mut()?;
+        p.reset();
+        p.parse(code, None)
+    })
+}
+
+/// Where the findings being produced are placed.
+#[derive(Clone, Copy)]
+enum Placement {
+    /// Top-level code: byte ranges map to the original text.
+    Top,
+    /// Nested code: everything is placed on the enclosing node.
+    Fixed(Span),
+}
+
+struct RawFinding {
+    rule: &'static str,
+    risk: Risk,
+    message: String,
+    language: Language,
+    span: Span,
+}
+
+/// Analysis context shared by the language analysers.
+pub(crate) struct Ctx<'a> {
+    rules: &'a Rules,
+    original: &'a str,
+    norm: &'a text::Normalized,
+    placement: Placement,
+    depth: usize,
+    findings: Vec<RawFinding>,
+    /// While > 0, findings below critical are being suppressed (allowed command).
+    suppress: usize,
+    /// Current recursion depth of the tree walks (across nested code).
+    pub(crate) nest: usize,
+    /// Byte offsets where lines of `original` start (computed on first use).
+    line_starts: Vec<usize>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(rules: &'a Rules, original: &'a str, norm: &'a text::Normalized) -> Self {
+        Ctx {
+            rules,
+            original,
+            norm,
+            placement: Placement::Top,
+            depth: 0,
+            findings: Vec::new(),
+            suppress: 0,
+            nest: 0,
+            line_starts: Vec::new(),
+        }
+    }
+
+    fn analyze_code(&mut self, language: Language, code: &str) {
+        match language {
+            Language::Shell => shell::analyze(self, code),
+            Language::Python => python::analyze(self, code),
+            Language::Javascript => javascript::analyze(self, code),
+        }
+    }
+
+    /// Analyses nested code found at `range` (a byte range of the code being
+    /// analysed now) in `language`; its findings are placed on `range`.
+    pub(crate) fn nested(&mut self, language: Language, code: &str, range: std::ops::Range<usize>) {
+        if self.depth >= MAX_DEPTH {
+            self.push(
+                "input.nesting-too-deep",
+                Risk::Medium,
+                "code is nested too deeply to be checked completely".into(),
+                language,
+                range,
+            );
+            return;
+        }
+        let span = self.span_of(range);
+        let saved = self.placement;
+        let saved_suppress = self.suppress;
+        self.placement = Placement::Fixed(span);
+        self.suppress = 0;
+        self.depth += 1;
+        let cleaned = text::normalize(code);
+        if cleaned.removed_count > 0 {
+            self.push(
+                "input.invisible-characters",
+                Risk::High,
+                "nested code contains invisible or text-direction characters that can hide what really runs".into(),
+                language,
+                0..0,
+            );
+        }
+        self.analyze_code(language, &cleaned.text);
+        self.depth -= 1;
+        self.placement = saved;
+        self.suppress = saved_suppress;
+    }
+
+    pub(crate) fn rules(&self) -> &'a Rules {
+        self.rules
+    }
+
+    fn span_of(&mut self, range: std::ops::Range<usize>) -> Span {
+        match self.placement {
+            Placement::Fixed(span) => span,
+            Placement::Top => {
+                let start = self.norm.original_offset(range.start);
+                let end = self.norm.original_offset(range.end.max(range.start));
+                if self.line_starts.is_empty() {
+                    self.line_starts.push(0);
+                    self.line_starts
+                        .extend(self.original.match_indices('\n').map(|(i, _)| i + 1));
+                }
+                let (sl, sc) = line_col_fast(self.original, &self.line_starts, start);
+                let (el, ec) = line_col_fast(self.original, &self.line_starts, end);
+                Span {
+                    start_line: sl,
+                    start_col: sc,
+                    end_line: el,
+                    end_col: ec,
+                }
+            }
+        }
+    }
+
+    /// Records a finding at a byte range of the code currently analysed.
+    pub(crate) fn push(
+        &mut self,
+        rule: &'static str,
+        risk: Risk,
+        message: String,
+        language: Language,
+        range: std::ops::Range<usize>,
+    ) {
+        if self.suppress > 0 && risk < Risk::Critical {
+            return;
+        }
+        let span = self.span_of(range);
+        self.findings.push(RawFinding {
+            rule,
+            risk,
+            message,
+            language,
+            span,
+        });
+    }
+
+    /// Records a finding at a byte offset of the *original* text.
+    fn push_at_offset(
+        &mut self,
+        rule: &'static str,
+        risk: Risk,
+        message: String,
+        language: Language,
+        offset: usize,
+    ) {
+        let (l, c) = line_col(self.original, offset);
+        self.findings.push(RawFinding {
+            rule,
+            risk,
+            message,
+            language,
+            span: Span {
+                start_line: l,
+                start_col: c,
+                end_line: l,
+                end_col: c + 1,
+            },
+        });
+    }
+
+    /// Starts suppressing non-critical findings (an allowed command).
+    pub(crate) fn begin_suppress(&mut self) {
+        self.suppress += 1;
+    }
+
+    pub(crate) fn end_suppress(&mut self) {
+        self.suppress = self.suppress.saturating_sub(1);
+    }
+
+    /// Checks a statically known path against the user's denied paths.
+    pub(crate) fn check_denied_path(
+        &mut self,
+        value: &str,
+        language: Language,
+        range: std::ops::Range<usize>,
+    ) {
+        if self.rules.deny_paths.is_empty() || value.is_empty() {
+            return;
+        }
+        let v = paths::canonical_home(value);
+        let mut hit = None;
+        for deny in &self.rules.deny_paths {
+            let d = deny.to_string_lossy();
+            let d = paths::canonical_home(&d);
+            let d = d.trim_end_matches('/');
+            if d.is_empty() {
+                continue;
+            }
+            let v = v.trim_end_matches('/');
+            if v == d || v.starts_with(&format!("{d}/")) {
+                hit = Some(deny.display().to_string());
+                break;
+            }
+        }
+        if let Some(d) = hit {
+            let saved = self.suppress;
+            self.suppress = 0;
+            self.push(
+                "user.denied-path",
+                Risk::Critical,
+                format!("denied by your rule: path {d} (used as {value})"),
+                language,
+                range,
+            );
+            self.suppress = saved;
+        }
+    }
+
+    fn into_report(self, language: Language) -> Report {
+        let mut findings: Vec<Finding> = Vec::with_capacity(self.findings.len());
+        for f in self.findings {
+            let dup = findings
+                .iter()
+                .any(|g| g.rule == f.rule && g.span == f.span && g.message == f.message);
+            if !dup {
+                findings.push(Finding {
+                    rule: Cow::Borrowed(f.rule),
+                    risk: f.risk,
+                    message: f.message,
+                    language: f.language,
+                    span: f.span,
+                });
+            }
+        }
+        sort_findings(&mut findings);
+        let risk = findings.iter().map(|f| f.risk).max().unwrap_or(Risk::None);
+        Report {
+            risk,
+            findings,
+            language,
+        }
+    }
+}
+
+fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        b.risk
+            .cmp(&a.risk)
+            .then(a.span.start_line.cmp(&b.span.start_line))
+            .then(a.span.start_col.cmp(&b.span.start_col))
+    });
+}
+
+/// [`line_col`] with precomputed line starts.
+fn line_col_fast(text: &str, line_starts: &[usize], offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let line = line_starts.partition_point(|&s| s <= offset).max(1);
+    let start = line_starts[line - 1];
+    let col = text
+        .get(start..offset)
+        .map(|s| s.chars().count())
+        .unwrap_or(0)
+        + 1;
+    (line, col)
+}
+
+/// 1-based line and character column of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let col = before[line_start..].chars().count() + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guesses_language() {
+        assert_eq!(
+            guess_language(Some(Path::new("a.py")), ""),
+            Some(Language::Python)
+        );
+        assert_eq!(
+            guess_language(None, "#!/usr/bin/env bash\nls"),
+            Some(Language::Shell)
+        );
+        assert_eq!(
+            guess_language(None, "#!/usr/bin/env -S node --x\n"),
+            Some(Language::Javascript)
+        );
+        assert_eq!(
+            guess_language(None, "#!/usr/bin/python3\n"),
+            Some(Language::Python)
+        );
+        assert_eq!(guess_language(Some(Path::new("x.txt")), "hello"), None);
+    }
+
+    #[test]
+    fn line_col_counts_chars() {
+        assert_eq!(line_col("ab\ncé d", 7), (2, 4));
+        assert_eq!(line_col("", 0), (1, 1));
+        let t = "ab\ncé d\n";
+        let starts = [0, 3, 10];
+        for off in 0..t.len() {
+            if t.is_char_boundary(off) {
+                assert_eq!(line_col_fast(t, &starts, off), line_col(t, off), "{off}");
+            }
+        }
+    }
+}

@@ -1,0 +1,651 @@
+//! Classification of statically known paths: how broad a deletion target is,
+//! and whether a path holds credentials, makes code run later (persistence),
+//! is a history/log file, a raw device or a system location.
+
+use super::Risk;
+
+/// How much a path covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// `/`, `/*`.
+    Root,
+    /// The home directory itself (`~`, `$HOME`, `/root`, `/home/u`, `~/*`).
+    Home,
+    /// Every user's home (`/home`, `/Users`).
+    AllHomes,
+    /// The parent of the workspace (`..`, `../*`).
+    Parent,
+    /// Everything in the current directory (`*`, `.`, `./*`).
+    Cwd,
+    /// A top-level system directory itself (`/etc`, `/usr`, `/usr/*`).
+    SystemTop,
+    /// Something under a system directory.
+    System,
+    /// A raw disk or memory device.
+    Device,
+    /// Something under the home directory.
+    HomeSub,
+    /// Under /tmp or /var/tmp.
+    Tmp,
+    /// Harmless special files (`/dev/null`, `/dev/stdout`, …).
+    Special,
+    /// Another absolute path.
+    Outside,
+    /// A path relative to the workspace.
+    Relative,
+    /// Known only at run time (an unresolved variable or substitution).
+    Dynamic,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PathClass {
+    pub scope: Scope,
+    /// Holds secrets (keys, tokens, browser profiles, /etc/shadow).
+    pub credential: bool,
+    /// Writing here makes code run later (rc files, cron, systemd, hooks, …).
+    pub persistence: Option<&'static str>,
+    /// Writing here changes who may do what (sudoers, passwd, ld.so.preload).
+    pub privilege: bool,
+    /// A shell/REPL history file.
+    pub history: bool,
+    /// A system log.
+    pub log: bool,
+}
+
+const SYSTEM_DIRS: &[&str] = &[
+    "etc",
+    "usr",
+    "bin",
+    "sbin",
+    "lib",
+    "lib32",
+    "lib64",
+    "libx32",
+    "boot",
+    "var",
+    "opt",
+    "sys",
+    "proc",
+    "dev",
+    "srv",
+    "snap",
+    "mnt",
+    "media",
+    "System",
+    "Library",
+    "Applications",
+    "private",
+    "Volumes",
+];
+
+const CRED_HOME: &[&str] = &[
+    ".ssh",
+    ".aws",
+    ".gnupg",
+    ".config/gcloud",
+    ".azure",
+    ".kube",
+    ".docker/config.json",
+    ".netrc",
+    ".git-credentials",
+    ".pgpass",
+    ".my.cnf",
+    ".npmrc",
+    ".pypirc",
+    ".config/gh",
+    ".config/hub",
+    ".local/share/keyrings",
+    ".password-store",
+    ".mozilla",
+    ".config/google-chrome",
+    ".config/chromium",
+    ".config/BraveSoftware",
+    ".config/microsoft-edge",
+    ".config/vivaldi",
+    ".config/opera",
+    "snap/firefox",
+    "Library/Keychains",
+    "Library/Cookies",
+    "Library/Application Support/Google/Chrome",
+    "Library/Application Support/Firefox",
+    "Library/Application Support/BraveSoftware",
+    "Library/Safari",
+    ".vault-token",
+    ".terraform.d/credentials.tfrc.json",
+    ".cargo/credentials",
+    ".cargo/credentials.toml",
+    ".gem/credentials",
+    ".boto",
+    ".s3cfg",
+    ".config/rclone",
+    ".config/interlock",
+    ".local/share/interlock",
+    ".pki",
+    ".thunderbird",
+    ".electrum",
+    ".bitcoin/wallet.dat",
+];
+
+const CRED_ABS: &[&str] = &[
+    "/etc/shadow",
+    "/etc/gshadow",
+    "/etc/shadow-",
+    "/etc/sudoers",
+    "/etc/ssh/ssh_host_",
+    "/etc/ssl/private",
+    "/proc/self/environ",
+    "/run/secrets",
+    "/var/run/secrets",
+    "/etc/krb5.keytab",
+    "/var/lib/docker",
+];
+
+const CRED_NAMES: &[&str] = &[
+    "id_rsa",
+    "id_dsa",
+    "id_ecdsa",
+    "id_ed25519",
+    "id_ecdsa_sk",
+    "id_ed25519_sk",
+    "Login Data",
+    "key4.db",
+    "key3.db",
+    "logins.json",
+    "cookies.sqlite",
+    ".git-credentials",
+    ".netrc",
+    ".pgpass",
+    "wallet.dat",
+    "login.keyring",
+];
+
+const PERSIST_HOME: &[(&str, &str)] = &[
+    (".bashrc", "a shell startup file"),
+    (".bash_profile", "a shell startup file"),
+    (".bash_login", "a shell startup file"),
+    (".bash_logout", "a shell startup file"),
+    (".profile", "a shell startup file"),
+    (".zshrc", "a shell startup file"),
+    (".zshenv", "a shell startup file"),
+    (".zprofile", "a shell startup file"),
+    (".zlogin", "a shell startup file"),
+    (".kshrc", "a shell startup file"),
+    (".cshrc", "a shell startup file"),
+    (".tcshrc", "a shell startup file"),
+    (".config/fish", "a shell startup file"),
+    (".xinitrc", "a session startup file"),
+    (".xprofile", "a session startup file"),
+    (".xsession", "a session startup file"),
+    (".pam_environment", "the login environment"),
+    (".config/environment.d", "the login environment"),
+    (".config/autostart", "desktop autostart"),
+    (".config/systemd", "a systemd user unit"),
+    (".local/share/systemd", "a systemd user unit"),
+    (".ssh/authorized_keys", "SSH authorized_keys (remote login)"),
+    (
+        ".ssh/authorized_keys2",
+        "SSH authorized_keys (remote login)",
+    ),
+    (".ssh/rc", "an SSH login script"),
+    (".ssh/config", "the SSH client configuration"),
+    ("Library/LaunchAgents", "a launchd agent"),
+    (".gitconfig", "the global git configuration"),
+    (".config/git/config", "the global git configuration"),
+    (".vimrc", "an editor startup file"),
+    (".pythonrc", "a Python startup file"),
+    (".npmrc", "the npm configuration"),
+    (".pip/pip.conf", "the pip configuration"),
+    (".config/pip/pip.conf", "the pip configuration"),
+];
+
+const PERSIST_ABS: &[(&str, &str)] = &[
+    ("/etc/profile", "a system shell startup file"),
+    ("/etc/bash.bashrc", "a system shell startup file"),
+    ("/etc/bashrc", "a system shell startup file"),
+    ("/etc/zsh", "a system shell startup file"),
+    ("/etc/environment", "the system environment"),
+    ("/etc/cron", "a cron job"),
+    ("/etc/crontab", "a cron job"),
+    ("/var/spool/cron", "a cron job"),
+    ("/etc/anacrontab", "a cron job"),
+    ("/etc/systemd", "a systemd unit"),
+    ("/lib/systemd", "a systemd unit"),
+    ("/usr/lib/systemd", "a systemd unit"),
+    ("/run/systemd", "a systemd unit"),
+    ("/etc/init.d", "an init script"),
+    ("/etc/init", "an init script"),
+    ("/etc/rc.local", "an init script"),
+    ("/etc/rc", "an init script"),
+    ("/etc/xdg/autostart", "desktop autostart"),
+    ("/etc/update-motd.d", "a login script"),
+    ("/etc/udev/rules.d", "a udev rule"),
+    ("/etc/ld.so.preload", "the dynamic loader preload list"),
+    ("/etc/ld.so.conf", "the dynamic loader configuration"),
+    ("/etc/ssh/sshd_config", "the SSH server configuration"),
+    ("/etc/pam.d", "the PAM login configuration"),
+    ("/Library/LaunchDaemons", "a launchd daemon"),
+    ("/Library/LaunchAgents", "a launchd agent"),
+    ("/etc/apt/sources.list", "the package sources"),
+];
+
+const PRIV_ABS: &[&str] = &[
+    "/etc/sudoers",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/shadow",
+    "/etc/gshadow",
+    "/etc/ld.so.preload",
+    "/etc/security",
+    "/etc/pam.d",
+];
+
+const HISTORY_NAMES: &[&str] = &[
+    ".bash_history",
+    ".zsh_history",
+    ".zhistory",
+    ".sh_history",
+    ".history",
+    ".python_history",
+    ".node_repl_history",
+    ".mysql_history",
+    ".psql_history",
+    ".sqlite_history",
+    ".lesshst",
+    ".viminfo",
+    ".rediscli_history",
+    "fish_history",
+];
+
+const LOG_ABS: &[&str] = &[
+    "/var/log",
+    "/var/run/utmp",
+    "/run/utmp",
+    "/var/adm",
+    "/var/audit",
+    "/private/var/log",
+];
+
+const SPECIAL_DEVS: &[&str] = &[
+    "/dev/null",
+    "/dev/zero",
+    "/dev/stdout",
+    "/dev/stderr",
+    "/dev/stdin",
+    "/dev/tty",
+    "/dev/random",
+    "/dev/urandom",
+    "/dev/full",
+    "/dev/ptmx",
+];
+
+const DISK_DEVS: &[&str] = &[
+    "/dev/sd",
+    "/dev/hd",
+    "/dev/vd",
+    "/dev/xvd",
+    "/dev/nvme",
+    "/dev/mmcblk",
+    "/dev/md",
+    "/dev/dm-",
+    "/dev/mapper/",
+    "/dev/disk",
+    "/dev/rdisk",
+    "/dev/mem",
+    "/dev/kmem",
+    "/dev/port",
+    "/dev/loop",
+    "/dev/sr",
+    "/dev/fd0",
+    "/dev/root",
+    "/dev/nbd",
+    "/dev/zd",
+    "/dev/bcache",
+];
+
+/// Rewrites a leading `$HOME`, `${HOME}` or `~` to `~`.
+pub(crate) fn canonical_home(p: &str) -> String {
+    for prefix in ["${HOME}", "$HOME", "~"] {
+        if let Some(rest) = p.strip_prefix(prefix)
+            && (rest.is_empty() || rest.starts_with('/'))
+        {
+            return format!("~{rest}");
+        }
+    }
+    p.to_string()
+}
+
+/// Collapses `//`, `/./` and trailing slashes (keeps a lone `/`).
+fn tidy(p: &str) -> String {
+    let mut out = String::with_capacity(p.len());
+    let absolute = p.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in p.split('/') {
+        if part.is_empty() || (part == "." && !parts.is_empty()) {
+            continue;
+        }
+        parts.push(part);
+    }
+    if absolute {
+        out.push('/');
+    }
+    out.push_str(&parts.join("/"));
+    if out.is_empty() {
+        out.push('.');
+    }
+    out
+}
+
+/// The part of `p` below the home directory ("" for home itself).
+fn home_rel(p: &str) -> Option<&str> {
+    if p == "~" {
+        return Some("");
+    }
+    if let Some(rest) = p.strip_prefix("~/") {
+        return Some(rest);
+    }
+    if p == "/root" {
+        return Some("");
+    }
+    if let Some(rest) = p.strip_prefix("/root/") {
+        return Some(rest);
+    }
+    for base in ["/home/", "/Users/"] {
+        if let Some(rest) = p.strip_prefix(base) {
+            return match rest.find('/') {
+                Some(i) => Some(&rest[i + 1..]),
+                None => Some(""),
+            };
+        }
+    }
+    None
+}
+
+fn under(p: &str, prefix: &str) -> bool {
+    match p.strip_prefix(prefix) {
+        Some(rest) => rest.is_empty() || rest.starts_with('/') || prefix.ends_with('/'),
+        None => false,
+    }
+}
+
+fn is_glob_all(s: &str) -> bool {
+    matches!(s, "*" | ".*" | "*.*" | ".[!.]*" | "{*,.*}" | "" | ".")
+}
+
+/// Classifies a statically known path (already stripped of quotes).
+pub(crate) fn classify(raw: &str) -> PathClass {
+    let mut c = classify_inner(raw);
+    // Public keys (`id_ed25519.pub`) are meant to be shared.
+    if raw.trim_end().ends_with(".pub") {
+        c.credential = false;
+    }
+    c
+}
+
+fn classify_inner(raw: &str) -> PathClass {
+    let canon = canonical_home(raw.trim());
+    let p = tidy(&canon);
+    let mut class = PathClass {
+        scope: Scope::Relative,
+        credential: false,
+        persistence: None,
+        privilege: false,
+        history: false,
+        log: false,
+    };
+    let base = p.rsplit('/').next().unwrap_or(&p);
+    if CRED_NAMES.contains(&base) {
+        class.credential = true;
+    }
+    if HISTORY_NAMES.contains(&base) {
+        class.history = true;
+    }
+    if p.contains(".git/hooks") {
+        class.persistence = Some("a git hook");
+    }
+    if p.ends_with(".service") || p.ends_with(".timer") || p.ends_with(".socket") {
+        class.persistence.get_or_insert("a systemd unit");
+    }
+    if let Some(rel) = home_rel(&p) {
+        let rel_tidy = rel.trim_start_matches("./");
+        class.scope = if is_glob_all(rel_tidy) {
+            Scope::Home
+        } else {
+            Scope::HomeSub
+        };
+        for c in CRED_HOME {
+            if under(rel_tidy, c) {
+                class.credential = true;
+            }
+        }
+        for (c, what) in PERSIST_HOME {
+            if under(rel_tidy, c) {
+                class.persistence = Some(what);
+            }
+        }
+        if rel_tidy.starts_with(".local/share/fish/") {
+            class.history |= rel_tidy.ends_with("history");
+        }
+        if p.starts_with("/home/") && home_rel(&p) == Some("") && p.contains('*') {
+            class.scope = Scope::AllHomes;
+        }
+        return class;
+    }
+    if p.contains('$') || p.contains("<dynamic>") {
+        class.scope = Scope::Dynamic;
+        // `$DIR/.ssh/...` is still obviously a credential path.
+        if let Some(i) = p.find('/') {
+            let rest = &p[i + 1..];
+            for c in CRED_HOME {
+                if under(rest, c) {
+                    class.credential = true;
+                }
+            }
+            for (c, what) in PERSIST_HOME {
+                if under(rest, c) {
+                    class.persistence = Some(what);
+                }
+            }
+        }
+        return class;
+    }
+    if p.starts_with('/') {
+        if p == "/" || p == "/*" || p == "/.*" {
+            class.scope = Scope::Root;
+            return class;
+        }
+        if matches!(p.as_str(), "/home" | "/home/*" | "/Users" | "/Users/*") {
+            class.scope = Scope::AllHomes;
+            return class;
+        }
+        for c in CRED_ABS {
+            if p.starts_with(c) {
+                class.credential = true;
+            }
+        }
+        if p.starts_with("/proc/") && p.ends_with("/environ") {
+            class.credential = true;
+        }
+        for (c, what) in PERSIST_ABS {
+            if p.starts_with(c) {
+                class.persistence = Some(what);
+            }
+        }
+        for c in PRIV_ABS {
+            if under(&p, c) {
+                class.privilege = true;
+            }
+        }
+        for c in LOG_ABS {
+            if under(&p, c) {
+                class.log = true;
+            }
+        }
+        if SPECIAL_DEVS.contains(&p.as_str())
+            || p.starts_with("/dev/fd/")
+            || p.starts_with("/dev/shm")
+        {
+            class.scope = Scope::Special;
+            return class;
+        }
+        if DISK_DEVS.iter().any(|d| p.starts_with(d)) {
+            class.scope = Scope::Device;
+            return class;
+        }
+        if under(&p, "/tmp") || under(&p, "/var/tmp") || under(&p, "/private/tmp") {
+            class.scope = Scope::Tmp;
+            return class;
+        }
+        let below_root = p.strip_prefix('/').unwrap_or(&p);
+        let first = below_root.split('/').next().unwrap_or("");
+        if SYSTEM_DIRS.contains(&first) {
+            let rest = below_root.split_once('/').map(|x| x.1).unwrap_or("");
+            class.scope = if is_glob_all(rest) {
+                Scope::SystemTop
+            } else {
+                Scope::System
+            };
+            return class;
+        }
+        class.scope = Scope::Outside;
+        return class;
+    }
+    // Relative paths.
+    let rel = p.trim_start_matches("./");
+    if is_glob_all(rel) || p == "." {
+        class.scope = Scope::Cwd;
+    } else if rel == ".." || rel.starts_with("../") {
+        let after = rel.trim_start_matches("../").trim_start_matches("..");
+        class.scope = if is_glob_all(after) || after.trim_start_matches("../") == ".." {
+            Scope::Parent
+        } else {
+            Scope::Outside
+        };
+    }
+    class
+}
+
+/// The risk of deleting `path` (recursively or not), with a rule id and a
+/// message, or `None` when it is an ordinary deletion in the workspace.
+pub(crate) fn deletion_risk(path: &str, recursive: bool) -> (Risk, &'static str, String) {
+    let class = classify(path);
+    let what = if recursive {
+        "recursively deletes"
+    } else {
+        "deletes"
+    };
+    if class.history || class.log {
+        return (
+            Risk::High,
+            "tamper.history-or-log",
+            format!("{what} {path}, a history or log file (hides what happened)"),
+        );
+    }
+    if class.credential {
+        return (
+            Risk::High,
+            "destroy.credentials",
+            format!("{what} {path}, which holds credentials"),
+        );
+    }
+    let (risk, rule, desc) = match (class.scope, recursive) {
+        (Scope::Root, _) => (Risk::Critical, "destroy.broad", "the whole filesystem"),
+        (Scope::Home, true) => (Risk::Critical, "destroy.broad", "your home directory"),
+        (Scope::Home, false) => (Risk::High, "destroy.broad", "files in your home directory"),
+        (Scope::AllHomes, _) => (
+            Risk::Critical,
+            "destroy.broad",
+            "every user's home directory",
+        ),
+        (Scope::Parent, true) => (
+            Risk::Critical,
+            "destroy.broad",
+            "the directory above the workspace",
+        ),
+        (Scope::Parent, false) => (Risk::High, "destroy.broad", "files above the workspace"),
+        (Scope::SystemTop, true) => (Risk::Critical, "destroy.system", "a system directory"),
+        (Scope::SystemTop, false) | (Scope::System, _) => {
+            (Risk::High, "destroy.system", "system files")
+        }
+        (Scope::Device, _) => (Risk::Critical, "destroy.device", "a disk device"),
+        (Scope::Cwd, true) => (
+            Risk::High,
+            "destroy.workspace-all",
+            "everything in the current directory",
+        ),
+        (Scope::Cwd, false) => (
+            Risk::Medium,
+            "destroy.workspace-all",
+            "every file in the current directory",
+        ),
+        (Scope::HomeSub, true) => (
+            Risk::Medium,
+            "destroy.outside-workspace",
+            "a directory in your home, outside the workspace",
+        ),
+        (Scope::HomeSub, false) => (Risk::Low, "delete.files", "a file in your home directory"),
+        (Scope::Outside, true) => (
+            Risk::Medium,
+            "destroy.outside-workspace",
+            "a directory outside the workspace",
+        ),
+        (Scope::Dynamic, true) => {
+            // `rm -rf "$DIR"` / `"$DIR/"*`: the target is decided at run time.
+            let bare = {
+                let t = path.trim_end_matches(['/', '*']);
+                t.starts_with('$') && !t[1..].contains('/')
+            };
+            if bare {
+                (
+                    Risk::High,
+                    "destroy.dynamic-target",
+                    "a path known only at run time (an empty variable would make it / or ~)",
+                )
+            } else {
+                (
+                    Risk::Medium,
+                    "destroy.dynamic-target",
+                    "a path built at run time",
+                )
+            }
+        }
+        (Scope::Special, _) => (Risk::None, "delete.files", "a special file"),
+        _ => (Risk::Low, "delete.files", "files"),
+    };
+    (risk, rule, format!("{what} {desc} ({path})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes() {
+        assert_eq!(classify("/").scope, Scope::Root);
+        assert_eq!(classify("~").scope, Scope::Home);
+        assert_eq!(classify("$HOME/*").scope, Scope::Home);
+        assert_eq!(classify("${HOME}/").scope, Scope::Home);
+        assert_eq!(classify("..").scope, Scope::Parent);
+        assert_eq!(classify("*").scope, Scope::Cwd);
+        assert_eq!(classify("/etc").scope, Scope::SystemTop);
+        assert_eq!(classify("/usr/lib/x").scope, Scope::System);
+        assert_eq!(classify("/dev/sda").scope, Scope::Device);
+        assert_eq!(classify("/dev/null").scope, Scope::Special);
+        assert_eq!(classify("build/x.o").scope, Scope::Relative);
+        assert_eq!(classify("/tmp/x").scope, Scope::Tmp);
+        assert!(classify("~/.ssh/id_rsa").credential);
+        assert!(classify("/home/bob/.aws/credentials").credential);
+        assert!(classify("~/.bashrc").persistence.is_some());
+        assert!(classify(".git/hooks/pre-commit").persistence.is_some());
+        assert!(classify("~/.bash_history").history);
+        assert!(classify("/var/log/auth.log").log);
+    }
+
+    #[test]
+    fn deletions() {
+        assert_eq!(deletion_risk("/", true).0, Risk::Critical);
+        assert_eq!(deletion_risk("build/*.o", false).0, Risk::Low);
+        assert_eq!(deletion_risk("build/", true).0, Risk::Low);
+        assert_eq!(deletion_risk("*", true).0, Risk::High);
+        assert_eq!(deletion_risk("$DIR", true).0, Risk::High);
+    }
+}

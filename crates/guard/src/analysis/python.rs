@@ -1,0 +1,1892 @@
+//! Python analysis.
+//!
+//! Calls are resolved to qualified names through imports and aliases
+//! (`import subprocess as sp`, `from os import system`), `__import__`,
+//! `importlib.import_module` and `getattr` with constant names. A small
+//! evaluator computes constant strings and paths (`os.path.join`,
+//! `Path.home() / ".ssh"`, `os.environ["HOME"]`, base64/hex/rot13 literals)
+//! and tracks where data comes from (network, decoding, files, environment,
+//! user input) so that sinks like `exec`, `requests.post` or `subprocess`
+//! can be judged. Literal shell commands are re-analysed with the shell rules.
+
+use super::{Ctx, Risk, paths, text};
+use interlock_protocol::Language;
+use std::collections::HashMap;
+use std::ops::Range;
+use tree_sitter::Node;
+
+const PY: Language = Language::Python;
+
+const T_DOWNLOAD: u16 = 1;
+const T_DECODE: u16 = 2;
+const T_INPUT: u16 = 4;
+const T_FILE: u16 = 8;
+const T_ENV: u16 = 16;
+const T_CRED: u16 = 32;
+const T_SOCKET: u16 = 64;
+/// Data received from a socket.
+const T_NET: u16 = 128;
+
+#[derive(Debug, Clone, Default)]
+struct Val {
+    /// Statically known string value.
+    text: Option<String>,
+    taint: u16,
+    /// The value is a module (or a module attribute), e.g. `__import__("os")`.
+    module: Option<String>,
+    /// Resolved through an indirection (`getattr`, `__import__`, …).
+    indirect: bool,
+    /// An open file handle: the path.
+    file: Option<String>,
+}
+
+impl Val {
+    fn text(s: impl Into<String>) -> Val {
+        Val {
+            text: Some(s.into()),
+            ..Val::default()
+        }
+    }
+    fn taint(t: u16) -> Val {
+        Val {
+            taint: t,
+            ..Val::default()
+        }
+    }
+}
+
+#[derive(Default)]
+struct Facts {
+    socket: Option<Range<usize>>,
+    dup2: bool,
+    pty_spawn: bool,
+    shell_on_fd: bool,
+    network: bool,
+    reported_reverse: bool,
+}
+
+struct Py<'c, 'a> {
+    cx: &'c mut Ctx<'a>,
+    src: &'c str,
+    aliases: HashMap<String, String>,
+    star_modules: Vec<String>,
+    vars: HashMap<String, Val>,
+    facts: Facts,
+    loop_true_depth: usize,
+    too_deep: bool,
+}
+
+pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
+    let Some(tree) = super::parse(PY, code) else {
+        cx.push(
+            "input.unparsable",
+            Risk::Medium,
+            "the Python code could not be parsed, so it could not be checked".into(),
+            PY,
+            0..code.len(),
+        );
+        return;
+    };
+    let root = tree.root_node();
+    let mut py = Py {
+        cx,
+        src: code,
+        aliases: HashMap::new(),
+        star_modules: Vec::new(),
+        vars: HashMap::new(),
+        facts: Facts::default(),
+        loop_true_depth: 0,
+        too_deep: false,
+    };
+    if root.has_error() {
+        let at = super::first_error(root)
+            .map(|n| n.byte_range())
+            .unwrap_or(0..0);
+        py.cx.push(
+            "input.parse-error",
+            Risk::Medium,
+            "part of the Python code could not be parsed, so it may not have been fully checked"
+                .into(),
+            PY,
+            at,
+        );
+    }
+    py.walk(root);
+    py.finish();
+    if py.too_deep {
+        py.cx.push(
+            "input.too-deep",
+            Risk::Medium,
+            "the code is nested too deeply to be checked completely".into(),
+            PY,
+            0..0,
+        );
+    }
+}
+
+const SHELL_STRING_CALLS: &[&str] = &[
+    "os.system",
+    "os.popen",
+    "os.popen2",
+    "os.popen3",
+    "os.popen4",
+    "subprocess.getoutput",
+    "subprocess.getstatusoutput",
+    "commands.getoutput",
+    "commands.getstatusoutput",
+    "asyncio.create_subprocess_shell",
+    "platform.popen",
+];
+
+const ARGV_CALLS: &[&str] = &[
+    "subprocess.run",
+    "subprocess.call",
+    "subprocess.check_call",
+    "subprocess.check_output",
+    "subprocess.Popen",
+    "pty.spawn",
+];
+
+const DESERIALIZE: &[&str] = &[
+    "pickle.load",
+    "pickle.loads",
+    "pickle.Unpickler",
+    "cPickle.load",
+    "cPickle.loads",
+    "_pickle.load",
+    "_pickle.loads",
+    "dill.load",
+    "dill.loads",
+    "joblib.load",
+    "marshal.load",
+    "marshal.loads",
+    "shelve.open",
+    "yaml.unsafe_load",
+    "yaml.full_load",
+    "yaml.load_all",
+    "jsonpickle.decode",
+    "torch.load",
+    "pandas.read_pickle",
+    "cloudpickle.load",
+    "cloudpickle.loads",
+];
+
+const NET_MODULES: &[&str] = &[
+    "requests",
+    "httpx",
+    "urllib.request",
+    "urllib3",
+    "aiohttp",
+    "http.client",
+    "ftplib",
+    "smtplib",
+    "socket",
+    "paramiko",
+    "telnetlib",
+    "websocket",
+    "websockets",
+    "socketserver",
+    "http.server",
+    "xmlrpc.client",
+    "pycurl",
+    "asyncio.open_connection",
+    "asyncssh",
+];
+
+fn is_builtin(name: &str) -> bool {
+    matches!(
+        name,
+        "eval"
+            | "exec"
+            | "compile"
+            | "open"
+            | "__import__"
+            | "getattr"
+            | "input"
+            | "print"
+            | "str"
+            | "bytes"
+            | "dict"
+            | "list"
+            | "len"
+            | "globals"
+            | "locals"
+            | "vars"
+            | "setattr"
+            | "breakpoint"
+    )
+}
+
+fn join_path(parts: &[String]) -> String {
+    let mut out = String::new();
+    for p in parts {
+        if p.starts_with('/') || out.is_empty() {
+            out = p.clone();
+        } else if out.ends_with('/') {
+            out.push_str(p);
+        } else {
+            out.push('/');
+            out.push_str(p);
+        }
+    }
+    out
+}
+
+impl<'c, 'a> Py<'c, 'a> {
+    fn text(&self, n: Node) -> &'c str {
+        self.src.get(n.byte_range()).unwrap_or("")
+    }
+
+    fn push(&mut self, rule: &'static str, risk: Risk, msg: String, range: Range<usize>) {
+        self.cx.push(rule, risk, msg, PY, range);
+    }
+
+    // -----------------------------------------------------------------
+    // Walk
+    // -----------------------------------------------------------------
+
+    fn walk(&mut self, n: Node) {
+        if self.cx.nest >= super::MAX_TREE_DEPTH {
+            self.too_deep = true;
+            return;
+        }
+        self.cx.nest += 1;
+        self.walk_inner(n);
+        self.cx.nest -= 1;
+    }
+
+    fn walk_inner(&mut self, n: Node) {
+        match n.kind() {
+            "import_statement" => self.import(n),
+            "import_from_statement" => self.import_from(n),
+            "assignment" => {
+                self.walk_children(n);
+                self.assignment(n);
+            }
+            "for_statement" => {
+                if let (Some(left), Some(right)) = (
+                    n.child_by_field_name("left"),
+                    n.child_by_field_name("right"),
+                ) {
+                    self.walk(right);
+                    self.bind_loop(left, right);
+                }
+                if let Some(body) = n.child_by_field_name("body") {
+                    self.walk(body);
+                }
+                if let Some(alt) = n.child_by_field_name("alternative") {
+                    self.walk(alt);
+                }
+            }
+            "while_statement" => {
+                let infinite = n
+                    .child_by_field_name("condition")
+                    .is_some_and(|c| matches!(self.text(c), "True" | "1"));
+                if infinite {
+                    self.loop_true_depth += 1;
+                }
+                self.walk_children(n);
+                if infinite {
+                    self.loop_true_depth -= 1;
+                }
+            }
+            "with_statement" => {
+                self.walk_children(n);
+                self.bind_with(n);
+            }
+            "call" => {
+                self.walk_children(n);
+                self.call(n);
+            }
+            "identifier" => {
+                // `eval` / `exec` passed around as a value.
+                if matches!(self.text(n), "eval" | "exec")
+                    && let Some(p) = n.parent()
+                    && p.kind() == "argument_list"
+                {
+                    self.push(
+                        "exec.dynamic-code",
+                        Risk::Medium,
+                        format!(
+                            "passes {} as a function: runs code built at run time",
+                            self.text(n)
+                        ),
+                        n.byte_range(),
+                    );
+                }
+            }
+            _ => self.walk_children(n),
+        }
+    }
+
+    fn walk_children(&mut self, n: Node) {
+        // A cursor instead of a collected Vec: no allocation per node.
+        let mut cur = n.walk();
+        if !cur.goto_first_child() {
+            return;
+        }
+        loop {
+            let ch = cur.node();
+            if ch.is_named() {
+                self.walk(ch);
+            }
+            if !cur.goto_next_sibling() {
+                break;
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(r) = self.facts.socket.clone()
+            && (self.facts.dup2 || self.facts.pty_spawn || self.facts.shell_on_fd)
+            && !self.facts.reported_reverse
+        {
+            self.push(
+                "python.reverse-shell",
+                Risk::Critical,
+                "connects a socket to a shell's input and output (a reverse shell: someone else gets control of this machine)".into(),
+                r,
+            );
+        }
+    }
+
+    fn note_module(&mut self, module: &str, range: Range<usize>) {
+        let top = module.split('.').next().unwrap_or(module);
+        if matches!(top, "ctypes" | "cffi" | "_ctypes") {
+            self.push(
+                "python.native-code",
+                Risk::Medium,
+                format!("imports {top}: calls native code directly, outside Python's checks"),
+                range.clone(),
+            );
+        }
+        if matches!(
+            top,
+            "browser_cookie3" | "win32crypt" | "keyring" | "secretstorage" | "pycookiecheat"
+        ) {
+            self.push(
+                "cred.keyring",
+                Risk::High,
+                format!("imports {top}, which reads saved passwords, keys or browser cookies"),
+                range,
+            );
+        }
+    }
+
+    fn import(&mut self, n: Node) {
+        let mut c = n.walk();
+        let names: Vec<Node> = n.children_by_field_name("name", &mut c).collect();
+        for name in names {
+            match name.kind() {
+                "dotted_name" => {
+                    let full = self.text(name).to_string();
+                    let top = full.split('.').next().unwrap_or(&full).to_string();
+                    self.aliases.insert(top.clone(), top);
+                    self.note_module(&full, n.byte_range());
+                }
+                "aliased_import" => {
+                    if let (Some(m), Some(a)) = (
+                        name.child_by_field_name("name"),
+                        name.child_by_field_name("alias"),
+                    ) {
+                        let m = self.text(m).to_string();
+                        self.note_module(&m, n.byte_range());
+                        self.aliases.insert(self.text(a).to_string(), m);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn import_from(&mut self, n: Node) {
+        let Some(module) = n.child_by_field_name("module_name") else {
+            return;
+        };
+        let module = self.text(module).to_string();
+        self.note_module(&module, n.byte_range());
+        let mut c = n.walk();
+        let mut any = false;
+        let names: Vec<Node> = n.children_by_field_name("name", &mut c).collect();
+        for name in names {
+            any = true;
+            match name.kind() {
+                "dotted_name" => {
+                    let t = self.text(name).to_string();
+                    self.aliases.insert(t.clone(), format!("{module}.{t}"));
+                }
+                "aliased_import" => {
+                    if let (Some(m), Some(a)) = (
+                        name.child_by_field_name("name"),
+                        name.child_by_field_name("alias"),
+                    ) {
+                        let m = self.text(m).to_string();
+                        self.aliases
+                            .insert(self.text(a).to_string(), format!("{module}.{m}"));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !any {
+            self.star_modules.push(module);
+        }
+    }
+
+    fn assignment(&mut self, n: Node) {
+        let (Some(left), Some(right)) = (
+            n.child_by_field_name("left"),
+            n.child_by_field_name("right"),
+        ) else {
+            return;
+        };
+        let v = self.eval(right);
+        match left.kind() {
+            "identifier" => {
+                self.vars.insert(self.text(left).to_string(), v);
+            }
+            "subscript" => {
+                // os.environ["LD_PRELOAD"] = …
+                if let (Some(obj), Some(key)) = (
+                    left.child_by_field_name("value"),
+                    left.child_by_field_name("subscript"),
+                ) && self.qualify_expr(obj).as_deref() == Some("os.environ")
+                    && let Some(k) = self.eval(key).text
+                {
+                    self.env_set(&k, n.byte_range());
+                }
+            }
+            "pattern_list" | "tuple_pattern" => {
+                let mut c = left.walk();
+                let names: Vec<Node> = left.named_children(&mut c).collect();
+                for name in names {
+                    if name.kind() == "identifier" {
+                        self.vars
+                            .insert(self.text(name).to_string(), Val::taint(v.taint));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn env_set(&mut self, key: &str, range: Range<usize>) {
+        if matches!(key, "LD_PRELOAD" | "LD_AUDIT" | "DYLD_INSERT_LIBRARIES") {
+            self.push(
+                "persist.ld-preload",
+                Risk::High,
+                format!("sets {key}, which injects a library into every program started from here"),
+                range,
+            );
+        }
+    }
+
+    fn bind_loop(&mut self, left: Node, right: Node) {
+        let mut targets: Vec<Node> = Vec::new();
+        if left.kind() == "identifier" {
+            targets.push(left);
+        } else {
+            let mut c = left.walk();
+            targets.extend(
+                left.named_children(&mut c)
+                    .filter(|x| x.kind() == "identifier"),
+            );
+        }
+        let mut values: Vec<Option<String>> = vec![None; targets.len()];
+        if right.kind() == "call"
+            && let Some(f) = right.child_by_field_name("function")
+        {
+            let q = self.qualify_expr(f).unwrap_or_default();
+            let arg0 = right
+                .child_by_field_name("arguments")
+                .and_then(|a| a.named_child(0))
+                .map(|a| self.eval(a).text)
+                .unwrap_or(None);
+            let method_obj = if f.kind() == "attribute" {
+                f.child_by_field_name("object")
+                    .and_then(|o| self.eval(o).text)
+            } else {
+                None
+            };
+            let attr = if f.kind() == "attribute" {
+                f.child_by_field_name("attribute")
+                    .map(|a| self.text(a).to_string())
+            } else {
+                None
+            };
+            match q.as_str() {
+                "os.walk" => {
+                    let base = arg0.unwrap_or_else(|| ".".into());
+                    let root = join_path(&[base, "*".into()]);
+                    for (i, v) in values.iter_mut().enumerate() {
+                        *v = Some(if i == 0 { root.clone() } else { "*".into() });
+                    }
+                }
+                "glob.glob" | "glob.iglob" => {
+                    if let Some(v) = values.first_mut() {
+                        *v = arg0;
+                    }
+                }
+                "os.listdir" | "os.scandir" => {
+                    if let Some(v) = values.first_mut() {
+                        *v = Some("*".into());
+                    }
+                }
+                _ => {
+                    if let (Some(obj), Some(attr)) = (method_obj, attr) {
+                        let v = match attr.as_str() {
+                            "glob" | "rglob" => {
+                                Some(join_path(&[obj, arg0.unwrap_or_else(|| "*".into())]))
+                            }
+                            "iterdir" => Some(join_path(&[obj, "*".into()])),
+                            _ => None,
+                        };
+                        if let Some(first) = values.first_mut() {
+                            *first = v;
+                        }
+                    }
+                }
+            }
+        }
+        if right.kind() == "identifier"
+            && let Some(t) = self.vars.get(self.text(right)).and_then(|v| v.text.clone())
+            && let Some(first) = values.first_mut()
+        {
+            *first = Some(t);
+        }
+        for (t, v) in targets.iter().zip(values) {
+            let name = self.text(*t).to_string();
+            match v {
+                Some(s) => self.vars.insert(name, Val::text(s)),
+                None => self.vars.insert(name, Val::default()),
+            };
+        }
+    }
+
+    fn bind_with(&mut self, n: Node) {
+        // with open(p) as f:  → f is a file handle.
+        let mut stack = vec![n];
+        while let Some(x) = stack.pop() {
+            if x.kind() == "as_pattern" {
+                let value = x.named_child(0);
+                let alias = x
+                    .child_by_field_name("alias")
+                    .and_then(|a| a.named_child(0).or(Some(a)));
+                if let (Some(v), Some(a)) = (value, alias)
+                    && a.kind() == "identifier"
+                {
+                    let val = self.eval(v);
+                    self.vars.insert(self.text(a).to_string(), val);
+                }
+                continue;
+            }
+            if x.kind() == "block" {
+                continue;
+            }
+            let mut c = x.walk();
+            for ch in x.named_children(&mut c) {
+                stack.push(ch);
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------
+    // Evaluation
+    // -----------------------------------------------------------------
+
+    /// Qualified name of an expression naming a module attribute, if known.
+    fn qualify_expr(&mut self, n: Node) -> Option<String> {
+        self.resolve(n).map(|(q, _)| q)
+    }
+
+    /// Resolves a callee to a qualified name, and whether it went through an
+    /// indirection.
+    fn resolve(&mut self, n: Node) -> Option<(String, bool)> {
+        if self.cx.nest >= super::MAX_TREE_DEPTH {
+            self.too_deep = true;
+            return None;
+        }
+        self.cx.nest += 1;
+        let out = self.resolve_inner(n);
+        self.cx.nest -= 1;
+        out
+    }
+
+    fn resolve_inner(&mut self, n: Node) -> Option<(String, bool)> {
+        match n.kind() {
+            "identifier" => {
+                let t = self.text(n);
+                if let Some(q) = self.aliases.get(t) {
+                    return Some((q.clone(), false));
+                }
+                if let Some(v) = self.vars.get(t) {
+                    if let Some(m) = &v.module {
+                        return Some((m.clone(), v.indirect));
+                    }
+                    return None;
+                }
+                if !is_builtin(t) {
+                    for m in &self.star_modules {
+                        let q = format!("{m}.{t}");
+                        if SHELL_STRING_CALLS.contains(&q.as_str())
+                            || ARGV_CALLS.contains(&q.as_str())
+                            || DESERIALIZE.contains(&q.as_str())
+                        {
+                            return Some((q, false));
+                        }
+                    }
+                }
+                Some((t.to_string(), false))
+            }
+            "attribute" => {
+                let obj = n.child_by_field_name("object")?;
+                let attr = self.text(n.child_by_field_name("attribute")?).to_string();
+                if matches!(obj.kind(), "identifier" | "attribute") {
+                    let (base, ind) = self.resolve(obj)?;
+                    return Some((format!("{base}.{attr}"), ind));
+                }
+                let v = self.eval(obj);
+                let m = v.module?;
+                Some((format!("{m}.{attr}"), true))
+            }
+            "call" | "subscript" => {
+                let v = self.eval(n);
+                v.module.map(|m| (m, true))
+            }
+            "parenthesized_expression" => self.resolve(n.named_child(0)?),
+            _ => None,
+        }
+    }
+
+    fn eval(&mut self, n: Node) -> Val {
+        if self.cx.nest >= super::MAX_TREE_DEPTH {
+            self.too_deep = true;
+            return Val::default();
+        }
+        self.cx.nest += 1;
+        let out = self.eval_inner(n);
+        self.cx.nest -= 1;
+        out
+    }
+
+    fn eval_inner(&mut self, n: Node) -> Val {
+        match n.kind() {
+            "string" => self.eval_string(n),
+            "concatenated_string" => {
+                let mut out = Some(String::new());
+                let mut taint = 0;
+                let mut c = n.walk();
+                let parts: Vec<Node> = n.named_children(&mut c).collect();
+                for p in parts {
+                    let v = self.eval(p);
+                    taint |= v.taint;
+                    out = match (out, v.text) {
+                        (Some(mut a), Some(b)) => {
+                            a.push_str(&b);
+                            Some(a)
+                        }
+                        _ => None,
+                    };
+                }
+                Val {
+                    text: out,
+                    taint,
+                    ..Val::default()
+                }
+            }
+            "binary_operator" => {
+                let (Some(l), Some(r)) = (
+                    n.child_by_field_name("left"),
+                    n.child_by_field_name("right"),
+                ) else {
+                    return Val::default();
+                };
+                let op = n
+                    .child_by_field_name("operator")
+                    .map(|o| self.text(o))
+                    .unwrap_or("");
+                let lv = self.eval(l);
+                let rv = self.eval(r);
+                let taint = lv.taint | rv.taint;
+                let text = match (op, lv.text, rv.text) {
+                    ("+", Some(a), Some(b)) => Some(a + &b),
+                    ("/", Some(a), Some(b)) => Some(join_path(&[a, b])),
+                    _ => None,
+                };
+                Val {
+                    text,
+                    taint,
+                    ..Val::default()
+                }
+            }
+            "parenthesized_expression" => {
+                n.named_child(0).map(|x| self.eval(x)).unwrap_or_default()
+            }
+            "identifier" => {
+                let t = self.text(n);
+                if let Some(v) = self.vars.get(t) {
+                    return v.clone();
+                }
+                if let Some(q) = self.aliases.get(t) {
+                    return Val {
+                        module: Some(q.clone()),
+                        ..Val::default()
+                    };
+                }
+                match t {
+                    "__builtins__" | "builtins" => Val {
+                        module: Some("builtins".into()),
+                        ..Val::default()
+                    },
+                    _ => Val::default(),
+                }
+            }
+            "attribute" => {
+                let q = self.qualify_expr(n).unwrap_or_default();
+                match q.as_str() {
+                    "os.environ" => return Val::taint(T_ENV),
+                    "sys.argv" => return Val::taint(T_INPUT),
+                    "sys.executable" => return Val::text("python3"),
+                    "os.sep" => return Val::text("/"),
+                    "sys.stdin" => return Val::taint(T_INPUT),
+                    "builtins.__dict__" => {
+                        return Val {
+                            module: Some("builtins".into()),
+                            indirect: true,
+                            ..Val::default()
+                        };
+                    }
+                    _ => {}
+                }
+                let obj = n
+                    .child_by_field_name("object")
+                    .map(|o| self.eval(o))
+                    .unwrap_or_default();
+                if obj.module.as_deref() == Some("builtins")
+                    && n.child_by_field_name("attribute")
+                        .is_some_and(|a| self.text(a) == "__dict__")
+                {
+                    return Val {
+                        module: Some("builtins".into()),
+                        indirect: true,
+                        ..Val::default()
+                    };
+                }
+                Val::taint(obj.taint)
+            }
+            "subscript" => {
+                let (Some(obj), Some(key)) = (
+                    n.child_by_field_name("value"),
+                    n.child_by_field_name("subscript"),
+                ) else {
+                    return Val::default();
+                };
+                let q = self.qualify_expr(obj).unwrap_or_default();
+                let k = self.eval(key);
+                if q == "os.environ" {
+                    return match k.text.as_deref() {
+                        Some("HOME") => Val::text("~"),
+                        Some("PWD") => Val::text("."),
+                        _ => Val::taint(T_ENV),
+                    };
+                }
+                let o = self.eval(obj);
+                if let (Some(m), Some(kt)) = (&o.module, &k.text) {
+                    // __builtins__.__dict__["exec"], module.__dict__[...]
+                    let q = if m == "builtins" {
+                        kt.clone()
+                    } else {
+                        format!("{m}.{kt}")
+                    };
+                    return Val {
+                        module: Some(q),
+                        indirect: true,
+                        ..Val::default()
+                    };
+                }
+                Val::taint(o.taint | k.taint)
+            }
+            "call" => self.eval_call(n),
+            "list"
+            | "tuple"
+            | "set"
+            | "dictionary"
+            | "argument_list"
+            | "pair"
+            | "keyword_argument"
+            | "list_comprehension"
+            | "generator_expression"
+            | "dictionary_comprehension" => {
+                let mut taint = 0;
+                let mut c = n.walk();
+                let kids: Vec<Node> = n.named_children(&mut c).collect();
+                for k in kids {
+                    taint |= self.eval(k).taint;
+                }
+                Val::taint(taint)
+            }
+            "await" | "conditional_expression" | "boolean_operator" => {
+                let mut taint = 0;
+                let mut text = None;
+                let mut c = n.walk();
+                let kids: Vec<Node> = n.named_children(&mut c).collect();
+                for k in kids {
+                    let v = self.eval(k);
+                    taint |= v.taint;
+                    if text.is_none() {
+                        text = v.text;
+                    }
+                }
+                Val {
+                    text: if n.kind() == "await" { text } else { None },
+                    taint,
+                    ..Val::default()
+                }
+            }
+            _ => Val::default(),
+        }
+    }
+
+    fn eval_string(&mut self, n: Node) -> Val {
+        let mut prefix = String::new();
+        let mut out = String::new();
+        let mut known = true;
+        let mut taint = 0;
+        let mut c = n.walk();
+        let kids: Vec<Node> = n.children(&mut c).collect();
+        for k in kids {
+            match k.kind() {
+                "string_start" => {
+                    prefix = self
+                        .text(k)
+                        .trim_end_matches(['"', '\''])
+                        .to_ascii_lowercase();
+                }
+                "string_content" => {
+                    let raw = self.text(k);
+                    if prefix.contains('r') {
+                        out.push_str(raw);
+                    } else {
+                        out.push_str(&text::unescape_c(raw));
+                    }
+                }
+                "interpolation" => {
+                    let v = k
+                        .child_by_field_name("expression")
+                        .or_else(|| k.named_child(0))
+                        .map(|e| self.eval(e))
+                        .unwrap_or_default();
+                    taint |= v.taint;
+                    match v.text {
+                        Some(t) => out.push_str(&t),
+                        None => known = false,
+                    }
+                }
+                _ => {}
+            }
+        }
+        Val {
+            text: known.then_some(out),
+            taint,
+            ..Val::default()
+        }
+    }
+
+    fn args_of<'t>(&self, call: Node<'t>) -> (Vec<Node<'t>>, Vec<(String, Node<'t>)>) {
+        let mut pos = Vec::new();
+        let mut kw = Vec::new();
+        if let Some(a) = call.child_by_field_name("arguments") {
+            let mut c = a.walk();
+            for ch in a.named_children(&mut c) {
+                if ch.kind() == "keyword_argument" {
+                    if let (Some(k), Some(v)) = (
+                        ch.child_by_field_name("name"),
+                        ch.child_by_field_name("value"),
+                    ) {
+                        kw.push((self.text(k).to_string(), v));
+                    }
+                } else if ch.kind() != "comment" {
+                    pos.push(ch);
+                }
+            }
+        }
+        (pos, kw)
+    }
+
+    fn eval_call(&mut self, n: Node) -> Val {
+        let Some(f) = n.child_by_field_name("function") else {
+            return Val::default();
+        };
+        let (pos, kw) = self.args_of(n);
+        let pos_vals: Vec<Val> = pos.iter().map(|a| self.eval(*a)).collect();
+        let arg0 = pos_vals.first().cloned();
+        let q = self.resolve(f).map(|x| x.0).unwrap_or_default();
+        let attr = if f.kind() == "attribute" {
+            f.child_by_field_name("attribute")
+                .map(|a| self.text(a).to_string())
+        } else {
+            None
+        };
+        let obj = if f.kind() == "attribute" {
+            f.child_by_field_name("object").map(|o| self.eval(o))
+        } else {
+            None
+        };
+        let all_taint = {
+            let mut t = 0;
+            for v in &pos_vals {
+                t |= v.taint;
+            }
+            for (_, v) in &kw {
+                t |= self.eval(*v).taint;
+            }
+            t
+        };
+        match q.as_str() {
+            "__import__" | "importlib.import_module" | "importlib.__import__" => {
+                return match arg0.and_then(|v| v.text) {
+                    Some(m) => Val {
+                        module: Some(m),
+                        indirect: true,
+                        ..Val::default()
+                    },
+                    None => Val::default(),
+                };
+            }
+            "getattr" => {
+                if pos.len() >= 2 {
+                    let o = self.eval(pos[0]);
+                    let name = self.eval(pos[1]).text;
+                    let base = o.module.clone().or_else(|| {
+                        (pos[0].kind() == "identifier").then(|| self.text(pos[0]).to_string())
+                    });
+                    if let (Some(b), Some(name)) = (base, name) {
+                        let q = if b == "builtins" {
+                            name
+                        } else {
+                            format!("{b}.{name}")
+                        };
+                        return Val {
+                            module: Some(q),
+                            indirect: true,
+                            ..Val::default()
+                        };
+                    }
+                }
+                return Val::default();
+            }
+            "os.path.expanduser" | "os.path.abspath" | "os.path.realpath" | "os.path.normpath"
+            | "os.fspath" | "str" | "pathlib.Path" | "pathlib.PurePath" | "pathlib.PosixPath"
+            | "os.path.expandvars" | "Path" => {
+                return arg0.unwrap_or_else(|| Val::text("."));
+            }
+            "os.path.join" | "posixpath.join" => {
+                let mut parts = Vec::new();
+                let mut taint = 0;
+                for a in &pos {
+                    let v = self.eval(*a);
+                    taint |= v.taint;
+                    match v.text {
+                        Some(t) => parts.push(t),
+                        None => return Val::taint(taint),
+                    }
+                }
+                return Val {
+                    text: Some(join_path(&parts)),
+                    taint,
+                    ..Val::default()
+                };
+            }
+            "pathlib.Path.home" | "Path.home" | "os.path.expanduser.home" => return Val::text("~"),
+            "os.getcwd" | "pathlib.Path.cwd" | "Path.cwd" => return Val::text("."),
+            "os.getenv" | "os.environ.get" => {
+                return match arg0.and_then(|v| v.text).as_deref() {
+                    Some("HOME") => Val::text("~"),
+                    _ => Val::taint(T_ENV),
+                };
+            }
+            "open" | "io.open" | "codecs.open" | "builtins.open" => {
+                let path = arg0.and_then(|v| v.text);
+                let cred = path
+                    .as_deref()
+                    .is_some_and(|p| paths::classify(p).credential);
+                return Val {
+                    taint: T_FILE | if cred { T_CRED } else { 0 },
+                    file: path,
+                    ..Val::default()
+                };
+            }
+            "input" | "raw_input" | "sys.stdin.read" | "sys.stdin.readline" => {
+                return Val::taint(T_INPUT);
+            }
+            "socket.socket"
+            | "socket.create_connection"
+            | "socket.socketpair"
+            | "socket.fromfd" => {
+                return Val::taint(T_SOCKET);
+            }
+            "base64.b64decode"
+            | "base64.decodebytes"
+            | "base64.standard_b64decode"
+            | "base64.urlsafe_b64decode"
+            | "binascii.a2b_base64" => {
+                let text = arg0
+                    .as_ref()
+                    .and_then(|v| v.text.as_deref())
+                    .and_then(text::base64_decode)
+                    .and_then(|b| text::printable(&b));
+                return Val {
+                    text,
+                    taint: T_DECODE | all_taint,
+                    ..Val::default()
+                };
+            }
+            "bytes.fromhex" | "binascii.unhexlify" | "binascii.a2b_hex" => {
+                let text = arg0
+                    .as_ref()
+                    .and_then(|v| v.text.as_deref())
+                    .and_then(text::hex_decode)
+                    .and_then(|b| text::printable(&b));
+                return Val {
+                    text,
+                    taint: T_DECODE | all_taint,
+                    ..Val::default()
+                };
+            }
+            "codecs.decode" | "codecs.encode" => {
+                let enc = pos
+                    .get(1)
+                    .and_then(|e| self.eval(*e).text)
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                let text = if enc.starts_with("rot") {
+                    arg0.as_ref()
+                        .and_then(|v| v.text.as_deref())
+                        .map(text::rot13)
+                } else {
+                    None
+                };
+                return Val {
+                    text,
+                    taint: T_DECODE | all_taint,
+                    ..Val::default()
+                };
+            }
+            "zlib.decompress" | "gzip.decompress" | "bz2.decompress" | "lzma.decompress"
+            | "marshal.loads" | "marshal.load" | "base64.b32decode" | "base64.b85decode"
+            | "base64.a85decode" => {
+                return Val::taint(T_DECODE | all_taint);
+            }
+            "compile" | "builtins.compile" => return arg0.unwrap_or_default(),
+            _ => {}
+        }
+        if NET_MODULES.iter().any(|m| in_module(&q, m)) && !q.starts_with("socket.") {
+            return Val::taint(T_DOWNLOAD | all_taint);
+        }
+        if let (Some(attr), Some(obj)) = (attr.as_deref(), obj) {
+            match attr {
+                "decode" | "encode" | "strip" | "lower" | "upper" | "format" | "replace"
+                | "rstrip" | "lstrip" | "expanduser" | "resolve" | "absolute" | "as_posix"
+                | "join" | "read" | "readlines" | "readline" | "read_text" | "read_bytes"
+                | "json" | "getvalue" | "tobytes" => {
+                    let mut v = obj.clone();
+                    if matches!(attr, "format" | "join") {
+                        v.text = None;
+                    }
+                    if matches!(
+                        attr,
+                        "read" | "readlines" | "readline" | "read_text" | "read_bytes"
+                    ) {
+                        let cred = obj
+                            .file
+                            .as_deref()
+                            .or(obj.text.as_deref())
+                            .is_some_and(|p| paths::classify(p).credential);
+                        v.taint |= T_FILE | if cred { T_CRED } else { 0 };
+                        v.text = None;
+                        v.file = None;
+                        if obj.taint & T_SOCKET != 0 {
+                            v.taint |= T_NET;
+                        }
+                    }
+                    if attr == "decode" && obj.text.is_none() {
+                        v.text = None;
+                    }
+                    return v;
+                }
+                "recv" | "recvfrom" | "recv_into" | "makefile" | "accept" => {
+                    return Val::taint(T_NET | obj.taint);
+                }
+                "open" => {
+                    // Path(p).open()
+                    let cred = obj
+                        .text
+                        .as_deref()
+                        .is_some_and(|p| paths::classify(p).credential);
+                    return Val {
+                        taint: T_FILE | if cred { T_CRED } else { 0 },
+                        file: obj.text.clone(),
+                        ..Val::default()
+                    };
+                }
+                "text" | "content" => return Val::taint(obj.taint),
+                _ => return Val::taint(obj.taint | all_taint),
+            }
+        }
+        Val::taint(all_taint)
+    }
+
+    // -----------------------------------------------------------------
+    // Calls
+    // -----------------------------------------------------------------
+
+    fn call(&mut self, n: Node) {
+        let Some(f) = n.child_by_field_name("function") else {
+            return;
+        };
+        let range = n.byte_range();
+        let resolved = self.resolve(f);
+        let (pos, kw) = self.args_of(n);
+        let kwv = |name: &str| kw.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
+        let attr = if f.kind() == "attribute" {
+            f.child_by_field_name("attribute")
+                .map(|a| self.text(a).to_string())
+        } else {
+            None
+        };
+        let obj_val = if f.kind() == "attribute" {
+            f.child_by_field_name("object").map(|o| self.eval(o))
+        } else {
+            None
+        };
+        let (q, indirect) = resolved.clone().unwrap_or_default();
+        let q = q.strip_prefix("builtins.").map(str::to_string).unwrap_or(q);
+
+        // Every static path argument: credentials and user-denied paths.
+        let mut arg_vals: Vec<Val> = pos.iter().map(|a| self.eval(*a)).collect();
+        for (_, v) in &kw {
+            arg_vals.push(self.eval(*v));
+        }
+        if let Some(o) = &obj_val {
+            arg_vals.push(o.clone());
+        }
+        for v in &arg_vals {
+            if let Some(t) = &v.text {
+                self.cx.check_denied_path(t, PY, range.clone());
+            }
+        }
+        if let Some(cred) = arg_vals
+            .iter()
+            .filter_map(|v| v.text.as_deref())
+            .find(|t| t.len() < 300 && paths::classify(t).credential)
+        {
+            self.push(
+                "cred.read",
+                Risk::High,
+                format!("accesses {cred}, which holds credentials"),
+                range.clone(),
+            );
+        }
+
+        if indirect && is_sensitive(&q) {
+            self.push(
+                "python.indirect-call",
+                Risk::High,
+                format!("calls {q} through getattr/__import__/__dict__ (hides what really runs)"),
+                range.clone(),
+            );
+        }
+
+        // Network use.
+        let is_net = NET_MODULES.iter().any(|m| q == *m || in_module(&q, m));
+        if is_net {
+            self.facts.network = true;
+            let url = arg_vals
+                .first()
+                .and_then(|v| v.text.clone())
+                .unwrap_or_default();
+            if q == "socket.socket" || q == "socket.create_connection" {
+                self.facts.socket.get_or_insert(range.clone());
+                self.push(
+                    "net.socket",
+                    Risk::Medium,
+                    "opens a network socket".into(),
+                    range.clone(),
+                );
+            } else if q.starts_with("socketserver.") || q.starts_with("http.server.") {
+                self.push(
+                    "net.server",
+                    Risk::Medium,
+                    "starts a network server".into(),
+                    range.clone(),
+                );
+            } else {
+                self.push(
+                    "net.request",
+                    Risk::Medium,
+                    if url.is_empty() {
+                        format!("uses the network ({q})")
+                    } else {
+                        format!("uses the network: {url}")
+                    },
+                    range.clone(),
+                );
+            }
+        } else if let Some(url) = arg_vals.iter().filter_map(|v| v.text.as_deref()).find(|t| {
+            t.starts_with("http://") || t.starts_with("https://") || t.starts_with("ftp://")
+        }) {
+            self.facts.network = true;
+            self.push(
+                "net.request",
+                Risk::Medium,
+                format!("reads from the network: {url}"),
+                range.clone(),
+            );
+        }
+        if attr
+            .as_deref()
+            .is_some_and(|a| matches!(a, "connect" | "bind" | "connect_ex"))
+            && obj_val.as_ref().is_some_and(|o| o.taint & T_SOCKET != 0)
+        {
+            self.facts.network = true;
+            self.facts.socket.get_or_insert(range.clone());
+        }
+
+        // Data leaving: uploads of file contents / the environment.
+        let sender = matches!(
+            q.as_str(),
+            "requests.post"
+                | "requests.put"
+                | "requests.patch"
+                | "requests.request"
+                | "httpx.post"
+                | "httpx.put"
+                | "httpx.patch"
+                | "httpx.request"
+                | "urllib.request.urlopen"
+                | "urllib.request.Request"
+                | "aiohttp.request"
+        ) || (attr.as_deref().is_some_and(|a| {
+            matches!(
+                a,
+                "sendall"
+                    | "send"
+                    | "sendto"
+                    | "sendmail"
+                    | "send_message"
+                    | "storbinary"
+                    | "storlines"
+                    | "upload_file"
+                    | "put_object"
+                    | "post"
+                    | "put"
+                    | "patch"
+                    | "sendfile"
+            )
+        }) && (self.facts.network
+            || obj_val.as_ref().is_some_and(|o| o.taint & T_SOCKET != 0)));
+        if sender {
+            let url_first = q.starts_with("requests.")
+                || q.starts_with("httpx.")
+                || q.starts_with("aiohttp.")
+                || q == "urllib.request.Request"
+                || q == "urllib.request.urlopen"
+                || attr
+                    .as_deref()
+                    .is_some_and(|a| matches!(a, "post" | "put" | "patch"));
+            let skip_first = url_first;
+            let mut taint = 0;
+            for (i, v) in arg_vals.iter().enumerate() {
+                if i == 0 && skip_first && i < pos.len() {
+                    continue;
+                }
+                taint |= v.taint;
+            }
+            if taint & T_CRED != 0 {
+                self.push(
+                    "exfil.credentials",
+                    Risk::Critical,
+                    "sends the contents of a credentials file to another machine".into(),
+                    range.clone(),
+                );
+            } else if taint & (T_FILE | T_ENV) != 0 {
+                self.push(
+                    "exfil.upload",
+                    Risk::High,
+                    if taint & T_ENV != 0 {
+                        "sends the environment variables (often secrets) to another machine".into()
+                    } else {
+                        "sends the contents of a file to another machine".into()
+                    },
+                    range.clone(),
+                );
+            }
+        }
+
+        // Shell spawned with a socket as its stdio.
+        for (k, v) in &kw {
+            if matches!(k.as_str(), "stdin" | "stdout" | "stderr")
+                && self.text(*v).contains("fileno")
+            {
+                self.facts.shell_on_fd = true;
+            }
+        }
+
+        // Shell commands.
+        if SHELL_STRING_CALLS.contains(&q.as_str()) {
+            if let Some(v) = arg_vals.first() {
+                let v = v.clone();
+                let at = pos.first().map(|a| a.byte_range()).unwrap_or(range.clone());
+                self.shell_string(&q, &v, at, &range);
+            }
+            return;
+        }
+        if ARGV_CALLS.contains(&q.as_str())
+            || q.starts_with("os.exec")
+            || q.starts_with("os.spawn")
+            || q.starts_with("os.posix_spawn")
+            || q == "asyncio.create_subprocess_exec"
+        {
+            self.argv_call(&q, n, &pos, &kw, &range);
+            return;
+        }
+
+        match q.as_str() {
+            "shutil.rmtree" | "os.remove" | "os.unlink" | "os.rmdir" | "os.removedirs"
+            | "shutil.move"
+                if !pos.is_empty() =>
+            {
+                let recursive = q == "shutil.rmtree" || q == "shutil.move";
+                self.deletion(&arg_vals[0], recursive, &range, &q);
+            }
+            "os.rename" | "os.replace" | "shutil.copy" | "shutil.copy2" | "shutil.copyfile"
+            | "shutil.copytree" | "os.symlink" | "os.link"
+                if pos.len() >= 2 =>
+            {
+                if let Some(dst) = arg_vals[1].text.clone() {
+                    self.write_target(&dst, &range, "writes to");
+                }
+            }
+            "open" | "io.open" | "codecs.open" | "os.open" => {
+                let mode = kwv("mode")
+                    .or_else(|| pos.get(1).copied())
+                    .map(|m| {
+                        self.eval(m)
+                            .text
+                            .unwrap_or_else(|| self.text(m).to_string())
+                    })
+                    .unwrap_or_default();
+                let writes = if q == "os.open" {
+                    mode.contains("O_WRONLY")
+                        || mode.contains("O_RDWR")
+                        || mode.contains("O_CREAT")
+                        || mode.contains("O_APPEND")
+                } else {
+                    mode.contains(['w', 'a', 'x', '+'])
+                };
+                if writes && let Some(p) = arg_vals.first().and_then(|v| v.text.clone()) {
+                    self.write_target(&p, &range, "writes to");
+                }
+            }
+            "os.chmod" | "os.lchmod" | "pathlib.Path.chmod" if pos.len() >= 2 => {
+                let mode_src = self.text(pos[1]).to_string();
+                let path = arg_vals[0].text.clone().unwrap_or_default();
+                self.chmod(&path, &mode_src, &range);
+            }
+            "os.chown" | "os.lchown" | "shutil.chown" if !pos.is_empty() => {
+                if let Some(p) = arg_vals[0].text.clone() {
+                    let c = paths::classify(&p);
+                    if matches!(
+                        c.scope,
+                        paths::Scope::Root | paths::Scope::SystemTop | paths::Scope::System
+                    ) || c.privilege
+                    {
+                        self.push(
+                            "privilege.chown-system",
+                            Risk::High,
+                            format!("changes the owner of the system path {p}"),
+                            range.clone(),
+                        );
+                    }
+                }
+            }
+            "os.setuid" | "os.setgid" | "os.seteuid" | "os.setegid" | "os.setreuid"
+            | "os.setresuid" => {
+                self.push(
+                    "privilege.setuid",
+                    Risk::Medium,
+                    format!("{q} changes the process's user or group"),
+                    range.clone(),
+                );
+            }
+            "os.putenv" if !pos.is_empty() => {
+                if let Some(k) = arg_vals[0].text.clone() {
+                    self.env_set(&k, range.clone());
+                }
+            }
+            "os.dup2" => self.facts.dup2 = true,
+            "os.fork" | "os.forkpty" | "multiprocessing.Process" if self.loop_true_depth > 0 => {
+                self.push(
+                    "destroy.fork-bomb",
+                    Risk::Critical,
+                    "forks new processes in an endless loop (a fork bomb that freezes the machine)"
+                        .into(),
+                    range.clone(),
+                );
+            }
+            "eval" | "exec" | "execfile" => {
+                let v = arg_vals.first().cloned().unwrap_or_default();
+                let at = pos.first().map(|a| a.byte_range()).unwrap_or(range.clone());
+                self.dynamic_code(&q, &v, at, &range);
+            }
+            "__import__" | "importlib.import_module"
+                if arg_vals.first().is_some_and(|v| v.text.is_none()) =>
+            {
+                self.push(
+                    "python.dynamic-import",
+                    Risk::High,
+                    "imports a module whose name is computed at run time (hides what is used)"
+                        .into(),
+                    range.clone(),
+                );
+            }
+            "getattr" if pos.len() >= 2 => {
+                let o = arg_vals[0].clone();
+                let name_known = arg_vals[1].text.is_some();
+                let is_module = o.module.is_some()
+                    || (pos[0].kind() == "identifier"
+                        && self.aliases.contains_key(self.text(pos[0])));
+                let dyn_module = pos[0].kind() == "call"
+                    && o.module.is_none()
+                    && self.text(pos[0]).contains("__import__");
+                if !name_known && (is_module || dyn_module) {
+                    self.push(
+                        "python.dynamic-attribute",
+                        Risk::Medium,
+                        "looks up a module function by a name computed at run time (hides what runs)".into(),
+                        range.clone(),
+                    );
+                }
+            }
+            "keyring.get_password" | "keyring.get_credential" | "win32crypt.CryptUnprotectData" => {
+                self.push(
+                    "cred.keyring",
+                    Risk::High,
+                    format!("{q} reads a saved password"),
+                    range.clone(),
+                );
+            }
+            "yaml.load" => {
+                let safe = kwv("Loader").is_some_and(|l| {
+                    let t = self.text(l);
+                    t.contains("SafeLoader") || t.contains("BaseLoader")
+                });
+                if !safe {
+                    self.push(
+                        "python.deserialize",
+                        Risk::Medium,
+                        "yaml.load without SafeLoader can construct arbitrary objects (runs code from the data)".into(),
+                        range.clone(),
+                    );
+                }
+            }
+            "numpy.load" if kwv("allow_pickle").is_some_and(|v| self.text(v) == "True") => {
+                self.push(
+                    "python.deserialize",
+                    Risk::Medium,
+                    "numpy.load with allow_pickle runs code from the data".into(),
+                    range.clone(),
+                );
+            }
+            _ => {}
+        }
+        if DESERIALIZE.contains(&q.as_str()) {
+            self.push(
+                "python.deserialize",
+                Risk::Medium,
+                format!(
+                    "{q} can run code hidden in the data it loads; only use it on files you trust"
+                ),
+                range.clone(),
+            );
+        }
+        // pathlib methods on a known path.
+        if let (Some(attr), Some(obj)) = (attr.as_deref(), obj_val.as_ref())
+            && let Some(p) = obj.text.clone()
+            && !q.starts_with("os.")
+            && !q.starts_with("shutil.")
+        {
+            match attr {
+                "unlink" | "rmdir" => self.deletion(&Val::text(p), false, &range, attr),
+                "write_text" | "write_bytes" | "touch" | "symlink_to" | "hardlink_to" => {
+                    self.write_target(&p, &range, "writes to")
+                }
+                "open" => {
+                    let mode = pos
+                        .first()
+                        .map(|m| self.eval(*m).text.unwrap_or_default())
+                        .unwrap_or_default();
+                    if mode.contains(['w', 'a', 'x', '+']) {
+                        self.write_target(&p, &range, "writes to");
+                    }
+                }
+                "chmod" if !pos.is_empty() => {
+                    let m = self.text(pos[0]).to_string();
+                    self.chmod(&p, &m, &range);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn shell_string(&mut self, q: &str, v: &Val, at: Range<usize>, range: &Range<usize>) {
+        match &v.text {
+            Some(cmd) => {
+                self.push(
+                    "python.shell",
+                    Risk::Low,
+                    format!("runs a shell command: {}", first_line(cmd)),
+                    range.clone(),
+                );
+                self.cx.nested(Language::Shell, cmd, at);
+            }
+            None => self.dynamic_command(q, v.taint, range),
+        }
+    }
+
+    fn dynamic_command(&mut self, q: &str, taint: u16, range: &Range<usize>) {
+        let (risk, rule, msg) = if taint & T_NET != 0 {
+            self.facts.reported_reverse = true;
+            (
+                Risk::Critical,
+                "python.remote-shell",
+                format!("{q} runs commands received over a network socket (a remote shell)"),
+            )
+        } else if taint & T_DOWNLOAD != 0 {
+            (
+                Risk::High,
+                "exec.download-and-run",
+                format!("{q} runs a command downloaded from the network"),
+            )
+        } else if taint & T_DECODE != 0 {
+            (
+                Risk::High,
+                "exec.decode-and-run",
+                format!("{q} runs a decoded (hidden) command"),
+            )
+        } else {
+            (
+                Risk::Medium,
+                "python.dynamic-command",
+                format!("{q} runs a command built at run time, which cannot be checked"),
+            )
+        };
+        self.push(rule, risk, msg, range.clone());
+    }
+
+    fn argv_call(
+        &mut self,
+        q: &str,
+        n: Node,
+        pos: &[Node],
+        kw: &[(String, Node)],
+        range: &Range<usize>,
+    ) {
+        let shell_true = kw
+            .iter()
+            .any(|(k, v)| k == "shell" && self.text(*v) == "True");
+        let args_node = kw.iter().find(|(k, _)| k == "args").map(|(_, v)| *v);
+        let mut nodes: Vec<Node> = Vec::new();
+        if q.starts_with("os.exec")
+            || q.starts_with("os.spawn")
+            || q.starts_with("os.posix_spawn")
+            || q == "asyncio.create_subprocess_exec"
+        {
+            nodes.extend(pos.iter().copied());
+        } else if let Some(a) = args_node.or_else(|| pos.first().copied()) {
+            nodes.push(a);
+        }
+        // Flatten lists / tuples into words.
+        let mut words: Vec<String> = Vec::new();
+        let mut taint = 0;
+        let mut dynamic = false;
+        let mut string_form = false;
+        for node in &nodes {
+            match node.kind() {
+                "list" | "tuple" => {
+                    let mut c = node.walk();
+                    let elems: Vec<Node> = node.named_children(&mut c).collect();
+                    for e in elems {
+                        let v = self.eval(e);
+                        taint |= v.taint;
+                        match v.text {
+                            Some(t) => words.push(t),
+                            None => dynamic = true,
+                        }
+                    }
+                }
+                _ => {
+                    let v = self.eval(*node);
+                    taint |= v.taint;
+                    match v.text {
+                        Some(t) => {
+                            if nodes.len() == 1 {
+                                string_form = true;
+                            }
+                            words.push(t)
+                        }
+                        None => {
+                            // os.spawnl(os.P_WAIT, …): skip the mode constant.
+                            if !self.text(*node).starts_with("os.P_") {
+                                dynamic = true;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if (q.starts_with("os.exec")
+            || q.starts_with("os.spawn")
+            || q.starts_with("os.posix_spawn"))
+            && words.len() >= 2
+        {
+            let b0 = words[0].rsplit('/').next().unwrap_or("").to_string();
+            let b1 = words[1].rsplit('/').next().unwrap_or("").to_string();
+            if b0 == b1 {
+                words.remove(0);
+            }
+        }
+        let _ = n;
+        if words.is_empty() || dynamic && words.is_empty() {
+            self.dynamic_command(q, taint, range);
+            return;
+        }
+        if dynamic {
+            self.dynamic_command(q, taint, range);
+        }
+        let cmd = if string_form || shell_true {
+            words.join(" ")
+        } else {
+            words
+                .iter()
+                .map(|w| text::shell_quote(w))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        // A shell started on a socket (reverse shell) or interactively.
+        let prog = words[0].rsplit('/').next().unwrap_or("");
+        if matches!(prog, "sh" | "bash" | "zsh" | "dash")
+            && (words.len() == 1 || words.iter().any(|w| w == "-i"))
+        {
+            self.facts.pty_spawn |= q == "pty.spawn";
+            if self.facts.socket.is_some() && (self.facts.dup2 || self.facts.shell_on_fd) {
+                self.facts.shell_on_fd = true;
+            }
+        }
+        self.push(
+            "python.shell",
+            Risk::Low,
+            format!("runs a command: {}", first_line(&cmd)),
+            range.clone(),
+        );
+        let at = nodes
+            .first()
+            .map(|x| x.byte_range())
+            .unwrap_or(range.clone());
+        self.cx.nested(Language::Shell, &cmd, at);
+    }
+
+    fn dynamic_code(&mut self, q: &str, v: &Val, at: Range<usize>, range: &Range<usize>) {
+        if v.taint & T_NET != 0 {
+            self.push(
+                "python.remote-shell",
+                Risk::Critical,
+                format!("{q} runs code received over a network socket"),
+                range.clone(),
+            );
+        } else if v.taint & T_DOWNLOAD != 0 {
+            self.push(
+                "exec.download-and-run",
+                Risk::High,
+                format!("{q} runs code downloaded from the network"),
+                range.clone(),
+            );
+        } else if v.taint & T_DECODE != 0 {
+            self.push(
+                "exec.decode-and-run",
+                Risk::High,
+                format!("{q} runs decoded (hidden) code"),
+                range.clone(),
+            );
+        }
+        match &v.text {
+            Some(code) => {
+                self.push(
+                    "python.exec-string",
+                    Risk::Low,
+                    format!("{q} runs code from a string"),
+                    range.clone(),
+                );
+                self.cx.nested(PY, code, at);
+            }
+            None if v.taint & (T_NET | T_DOWNLOAD | T_DECODE) == 0 => {
+                self.push(
+                    "exec.dynamic-code",
+                    Risk::Medium,
+                    format!("{q} runs code built at run time, which cannot be checked"),
+                    range.clone(),
+                );
+            }
+            None => {}
+        }
+    }
+
+    fn deletion(&mut self, v: &Val, recursive: bool, range: &Range<usize>, what: &str) {
+        match &v.text {
+            Some(p) => {
+                let (risk, rule, msg) = paths::deletion_risk(p, recursive);
+                if risk > Risk::None {
+                    self.push(rule, risk, msg, range.clone());
+                }
+            }
+            None => {
+                if recursive {
+                    self.push(
+                        "destroy.dynamic-target",
+                        Risk::Medium,
+                        format!("{what} deletes a directory known only at run time"),
+                        range.clone(),
+                    );
+                } else {
+                    self.push(
+                        "delete.files",
+                        Risk::Low,
+                        format!("{what} deletes files"),
+                        range.clone(),
+                    );
+                }
+            }
+        }
+    }
+
+    fn write_target(&mut self, p: &str, range: &Range<usize>, verb: &str) {
+        let c = paths::classify(p);
+        use paths::Scope;
+        let (risk, rule, msg) = if c.history || c.log {
+            (
+                Risk::High,
+                "tamper.history-or-log",
+                format!("{verb} {p}, a history or log file"),
+            )
+        } else if c.privilege {
+            (
+                Risk::Critical,
+                "privilege.system-auth",
+                format!(
+                    "{verb} {p}, which controls users, privileges or every program's libraries"
+                ),
+            )
+        } else if let Some(what) = c.persistence {
+            (
+                Risk::High,
+                "persist.file",
+                format!("{verb} {p}, {what}: code placed there runs again later"),
+            )
+        } else if c.credential {
+            (
+                Risk::High,
+                "cred.write",
+                format!("{verb} {p}, which holds credentials"),
+            )
+        } else if c.scope == Scope::Device {
+            (
+                Risk::Critical,
+                "destroy.device",
+                format!("{verb} the disk device {p}"),
+            )
+        } else if matches!(c.scope, Scope::System | Scope::SystemTop | Scope::Root) {
+            (
+                Risk::High,
+                "system.write",
+                format!("{verb} {p}, a system file"),
+            )
+        } else {
+            return;
+        };
+        self.push(rule, risk, msg, range.clone());
+    }
+
+    fn chmod(&mut self, path: &str, mode_src: &str, range: &Range<usize>) {
+        let m = mode_src.trim().to_ascii_lowercase();
+        let value = if let Some(o) = m.strip_prefix("0o") {
+            u32::from_str_radix(o, 8).ok()
+        } else {
+            m.parse::<u32>().ok()
+        };
+        let setuid = m.contains("s_isuid")
+            || m.contains("s_isgid")
+            || value.is_some_and(|v| v & 0o6000 != 0);
+        let world = m.contains("s_iwoth") || value.is_some_and(|v| v & 0o002 != 0);
+        let c = paths::classify(path);
+        let system = matches!(
+            c.scope,
+            paths::Scope::Root | paths::Scope::SystemTop | paths::Scope::System
+        );
+        if setuid {
+            self.push(
+                "privilege.setuid",
+                Risk::High,
+                format!("makes {path} run with its owner's (often root's) privileges"),
+                range.clone(),
+            );
+        } else if world && system {
+            self.push(
+                "privilege.chmod-system",
+                Risk::High,
+                format!("makes the system path {path} writable by everyone"),
+                range.clone(),
+            );
+        }
+    }
+}
+
+/// `q` is `module` or an attribute of it.
+fn in_module(q: &str, module: &str) -> bool {
+    q.strip_prefix(module).is_some_and(|r| r.starts_with('.'))
+}
+
+fn is_sensitive(q: &str) -> bool {
+    SHELL_STRING_CALLS.contains(&q)
+        || ARGV_CALLS.contains(&q)
+        || matches!(
+            q,
+            "eval"
+                | "exec"
+                | "compile"
+                | "__import__"
+                | "shutil.rmtree"
+                | "os.remove"
+                | "os.unlink"
+                | "open"
+                | "os.execv"
+                | "os.execl"
+                | "os.execvp"
+                | "os.popen"
+                | "importlib.import_module"
+        )
+        || q.starts_with("os.exec")
+        || q.starts_with("os.spawn")
+        || q.starts_with("subprocess.")
+        || q.starts_with("socket.")
+        || q.starts_with("ctypes.")
+}
+
+fn first_line(s: &str) -> String {
+    let l = s.lines().next().unwrap_or("");
+    if l.chars().count() > 80 {
+        let t: String = l.chars().take(77).collect();
+        format!("{t}...")
+    } else {
+        l.to_string()
+    }
+}

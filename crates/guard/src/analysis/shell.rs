@@ -1,0 +1,3286 @@
+//! Shell (bash) analysis.
+//!
+//! Every `command` node in the tree is evaluated to an argv of normalised
+//! words (quotes and backslashes removed, statically known variables and
+//! simple `$(echo …)` substitutions resolved), wrappers are peeled off
+//! (`sudo`, `env`, `xargs`, `find -exec`, …) and the resulting commands are
+//! checked. Pipelines, redirections, heredocs and here-strings add the context
+//! single commands lack (download-and-execute, reverse shells, exfiltration).
+
+use super::{Ctx, Risk, paths, text};
+use interlock_protocol::Language;
+use std::collections::HashMap;
+use std::ops::Range;
+use tree_sitter::Node;
+
+const SH: Language = Language::Shell;
+
+/// Data came from the network.
+const T_DOWNLOAD: u8 = 1;
+/// Data was decoded / de-obfuscated.
+const T_DECODE: u8 = 2;
+
+/// One evaluated shell word.
+#[derive(Debug, Clone, Default)]
+struct Word {
+    /// The static value; unknown parts are kept as `$NAME` / `$(…)`.
+    text: String,
+    /// Contains something only known at run time.
+    dynamic: bool,
+    taint: u8,
+    /// Came from an unquoted expansion (subject to word splitting).
+    split: bool,
+    range: Range<usize>,
+}
+
+impl Word {
+    fn lit(text: String, range: Range<usize>) -> Word {
+        Word {
+            text,
+            range,
+            ..Word::default()
+        }
+    }
+}
+
+#[derive(Default)]
+struct Facts {
+    dev_tcp: Option<Range<usize>>,
+    interactive_shell: Option<Range<usize>>,
+    netcat: Option<Range<usize>>,
+    mkfifo: bool,
+    reverse_reported: bool,
+}
+
+struct Shell<'c, 'a> {
+    cx: &'c mut Ctx<'a>,
+    src: &'c str,
+    vars: HashMap<String, Word>,
+    downloaded: Vec<String>,
+    facts: Facts,
+    functions: Vec<String>,
+    /// What `xargs` in the current pipeline stage receives (a path pattern).
+    xargs_input: Option<String>,
+    too_deep: bool,
+}
+
+pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
+    // tree-sitter-bash's scanner calls `isdigit` on non-ASCII code points
+    // (undefined behaviour that crashes on some inputs), so the parser sees a
+    // copy with every non-ASCII character replaced by as many `x` bytes. Byte
+    // offsets are unchanged; all text is read from the original.
+    let ascii;
+    let parse_text = if code.is_ascii() {
+        code
+    } else {
+        let mut s = String::with_capacity(code.len());
+        for c in code.chars() {
+            if c.is_ascii() {
+                s.push(c);
+            } else {
+                for _ in 0..c.len_utf8() {
+                    s.push('x');
+                }
+            }
+        }
+        ascii = s;
+        &ascii
+    };
+    let Some(tree) = super::parse(SH, parse_text) else {
+        cx.push(
+            "input.unparsable",
+            Risk::Medium,
+            "the shell code could not be parsed, so it could not be checked".into(),
+            SH,
+            0..code.len(),
+        );
+        return;
+    };
+    let root = tree.root_node();
+    let mut sh = Shell {
+        cx,
+        src: code,
+        vars: HashMap::new(),
+        downloaded: Vec::new(),
+        facts: Facts::default(),
+        functions: Vec::new(),
+        xargs_input: None,
+        too_deep: false,
+    };
+    if root.has_error() {
+        let at = super::first_error(root)
+            .map(|n| n.byte_range())
+            .unwrap_or(0..0);
+        sh.cx.push(
+            "input.parse-error",
+            Risk::Medium,
+            "part of the shell code could not be parsed, so it may not have been fully checked"
+                .into(),
+            SH,
+            at,
+        );
+    }
+    sh.walk(root);
+    sh.finish();
+    if sh.too_deep {
+        sh.cx.push(
+            "input.too-deep",
+            Risk::Medium,
+            "the code is nested too deeply to be checked completely".into(),
+            SH,
+            0..0,
+        );
+    }
+}
+
+fn basename(s: &str) -> &str {
+    let s = s.trim_end_matches('/');
+    s.rsplit('/').next().unwrap_or(s)
+}
+
+fn is_shell(name: &str) -> bool {
+    matches!(
+        name,
+        "sh" | "bash" | "zsh" | "dash" | "ksh" | "ash" | "mksh" | "fish" | "csh" | "tcsh" | "rbash"
+    )
+}
+
+fn is_python(name: &str) -> bool {
+    name == "python"
+        || name == "pypy"
+        || name == "pypy3"
+        || (name.starts_with("python") && name[6..].chars().all(|c| c.is_ascii_digit() || c == '.'))
+}
+
+fn is_node(name: &str) -> bool {
+    matches!(name, "node" | "nodejs" | "deno" | "bun")
+}
+
+fn is_other_interpreter(name: &str) -> bool {
+    matches!(
+        name,
+        "perl" | "ruby" | "php" | "lua" | "tclsh" | "awk" | "gawk"
+    )
+}
+
+fn is_downloader(name: &str) -> bool {
+    matches!(
+        name,
+        "curl" | "wget" | "fetch" | "aria2c" | "http" | "https" | "xh" | "lwp-download" | "GET"
+    )
+}
+
+fn is_netcat(name: &str) -> bool {
+    matches!(
+        name,
+        "nc" | "ncat" | "netcat" | "socat" | "telnet" | "cryptcat" | "pwncat"
+    )
+}
+
+/// Lightweight view of a pipeline stage's command, before full evaluation.
+fn wrappers_end(argv: &[Word]) -> usize {
+    // Skip leading wrappers to find the effective program (for pipeline roles).
+    let mut i = 0;
+    while i < argv.len() {
+        let n = basename(&argv[i].text);
+        match n {
+            "sudo" | "doas" | "nohup" | "time" | "command" | "builtin" | "exec" | "nice"
+            | "ionice" | "stdbuf" | "setsid" | "unbuffer" | "env" | "timeout" | "chrt"
+            | "taskset" | "pkexec" => {
+                i += 1;
+                while i < argv.len() {
+                    let t = &argv[i].text;
+                    let option = t.starts_with('-') || (t.contains('=') && n == "env");
+                    let duration =
+                        n == "timeout" && t.chars().next().is_some_and(|c| c.is_ascii_digit());
+                    if option || duration {
+                        i += 1;
+                    } else {
+                        break;
+                    }
+                }
+            }
+            _ => return i,
+        }
+    }
+    i
+}
+
+impl<'c, 'a> Shell<'c, 'a> {
+    fn text(&self, n: Node) -> &'c str {
+        self.src.get(n.byte_range()).unwrap_or("")
+    }
+
+    fn push(&mut self, rule: &'static str, risk: Risk, msg: String, range: Range<usize>) {
+        self.cx.push(rule, risk, msg, SH, range);
+    }
+
+    // -----------------------------------------------------------------
+    // Tree walk
+    // -----------------------------------------------------------------
+
+    fn walk(&mut self, n: Node) {
+        if self.cx.nest >= super::MAX_TREE_DEPTH {
+            self.too_deep = true;
+            return;
+        }
+        self.cx.nest += 1;
+        self.walk_inner(n);
+        self.cx.nest -= 1;
+    }
+
+    fn walk_inner(&mut self, n: Node) {
+        match n.kind() {
+            "command" => {
+                self.walk_children(n);
+                self.command(n, None);
+            }
+            "variable_assignment" => {
+                self.walk_children(n);
+                self.assignment(n);
+            }
+            "pipeline" => {
+                // Stages are commands; analyse them (and their substitutions)
+                // first, then the pipeline as a whole.
+                self.walk_children_except_commands(n);
+                self.pipeline(n);
+            }
+            "redirected_statement" => self.redirected(n),
+            "function_definition" => {
+                self.function_definition(n);
+                self.walk_children(n);
+            }
+            "unset_command" => {
+                let mut c = n.walk();
+                for ch in n.named_children(&mut c) {
+                    let t = self.text(ch);
+                    if matches!(t, "HISTFILE" | "HISTSIZE" | "HISTFILESIZE") {
+                        self.push(
+                            "tamper.history",
+                            Risk::High,
+                            format!("unset {t}: turns off shell history (hides what happens next)"),
+                            n.byte_range(),
+                        );
+                    }
+                }
+            }
+            "file_redirect" => {
+                self.walk_children(n);
+                self.file_redirect(n, None);
+            }
+            "herestring_redirect" => {
+                self.walk_children(n);
+            }
+            _ => self.walk_children(n),
+        }
+    }
+
+    fn walk_children(&mut self, n: Node) {
+        // A cursor instead of a collected Vec: no allocation per node.
+        let mut cur = n.walk();
+        if !cur.goto_first_child() {
+            return;
+        }
+        loop {
+            let ch = cur.node();
+            if ch.is_named() {
+                self.walk(ch);
+            }
+            if !cur.goto_next_sibling() {
+                break;
+            }
+        }
+    }
+
+    /// Walks a pipeline's stages, leaving plain commands to [`Self::pipeline`]
+    /// (their substitutions are still walked).
+    fn walk_children_except_commands(&mut self, n: Node) {
+        let mut c = n.walk();
+        let children: Vec<Node> = n.named_children(&mut c).collect();
+        for ch in children {
+            if ch.kind() == "command" {
+                self.walk_children(ch);
+            } else {
+                self.walk(ch);
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.facts.reverse_reported {
+            return;
+        }
+        if let Some(r) = self.facts.dev_tcp.clone()
+            && (self.facts.interactive_shell.is_some() || self.facts.mkfifo)
+        {
+            self.push(
+                "shell.reverse-shell",
+                Risk::Critical,
+                "connects a shell to a remote host over /dev/tcp (a reverse shell: someone else gets control of this machine)".into(),
+                r,
+            );
+            return;
+        }
+        if let (Some(r), true) = (self.facts.netcat.clone(), self.facts.mkfifo)
+            && self.facts.interactive_shell.is_some()
+        {
+            self.push(
+                "shell.reverse-shell",
+                Risk::Critical,
+                "wires a shell to a network connection through a FIFO (a reverse shell)".into(),
+                r,
+            );
+        }
+    }
+
+    // -----------------------------------------------------------------
+    // Words
+    // -----------------------------------------------------------------
+
+    fn word(&mut self, n: Node) -> Word {
+        if self.cx.nest >= super::MAX_TREE_DEPTH {
+            self.too_deep = true;
+            return Word {
+                text: "$(…)".into(),
+                dynamic: true,
+                range: n.byte_range(),
+                ..Word::default()
+            };
+        }
+        self.cx.nest += 1;
+        let out = self.word_inner(n);
+        self.cx.nest -= 1;
+        out
+    }
+
+    fn word_inner(&mut self, n: Node) -> Word {
+        let range = n.byte_range();
+        let raw = self.text(n);
+        match n.kind() {
+            "word" | "number" => {
+                let mut w = Word::lit(unescape_unquoted(raw), range);
+                if raw.contains('$') || raw.contains('`') {
+                    w.dynamic = true;
+                }
+                w
+            }
+            "raw_string" => {
+                let inner = raw
+                    .strip_prefix('\'')
+                    .and_then(|s| s.strip_suffix('\''))
+                    .unwrap_or(raw);
+                Word::lit(inner.to_string(), range)
+            }
+            "ansi_c_string" => {
+                let inner = raw
+                    .strip_prefix("$'")
+                    .and_then(|s| s.strip_suffix('\''))
+                    .unwrap_or(raw);
+                Word::lit(text::unescape_c(inner), range)
+            }
+            "string" | "translated_string" => {
+                let mut w = self.concat(n, true);
+                w.split = false;
+                w
+            }
+            "concatenation" => self.concat(n, false),
+            "simple_expansion" | "expansion" => {
+                let mut w = self.expansion(n);
+                w.split = true;
+                w
+            }
+            "command_substitution" => {
+                let mut w = self.substitution(n);
+                w.split = true;
+                w
+            }
+            "process_substitution" => {
+                let taint = self.subtree_taint(n);
+                Word {
+                    text: "<(…)".into(),
+                    dynamic: true,
+                    taint,
+                    split: false,
+                    range,
+                }
+            }
+            "arithmetic_expansion" | "brace_expression" => Word {
+                text: raw.to_string(),
+                dynamic: true,
+                range,
+                ..Word::default()
+            },
+            _ => Word {
+                text: raw.to_string(),
+                dynamic: raw.contains('$'),
+                range,
+                ..Word::default()
+            },
+        }
+    }
+
+    /// Evaluates the parts of a string or concatenation, including the text
+    /// between parts.
+    fn concat(&mut self, n: Node, quoted: bool) -> Word {
+        let range = n.byte_range();
+        let mut out = Word {
+            range: range.clone(),
+            ..Word::default()
+        };
+        let mut all_split = true;
+        let mut pos = range.start;
+        let mut c = n.walk();
+        let children: Vec<Node> = n.children(&mut c).collect();
+        for ch in children {
+            let r = ch.byte_range();
+            if r.start > pos {
+                let gap = self.src.get(pos..r.start).unwrap_or("");
+                let gap = if quoted {
+                    gap.trim_start_matches('"')
+                } else {
+                    gap
+                };
+                out.text.push_str(&if quoted {
+                    unescape_dquoted(gap)
+                } else {
+                    unescape_unquoted(gap)
+                });
+            }
+            pos = r.end.max(pos);
+            if !ch.is_named() {
+                // `"` delimiters and `$` tokens.
+                let t = self.text(ch);
+                if t != "\"" && t != "$\"" {
+                    out.text.push_str(t);
+                }
+                continue;
+            }
+            let w = if ch.kind() == "string_content" {
+                Word::lit(unescape_dquoted(self.text(ch)), r)
+            } else {
+                self.word(ch)
+            };
+            if !w.split {
+                all_split = false;
+            }
+            out.text.push_str(&w.text);
+            out.dynamic |= w.dynamic;
+            out.taint |= w.taint;
+        }
+        if pos < range.end {
+            let gap = self.src.get(pos..range.end).unwrap_or("");
+            let gap = if quoted {
+                gap.trim_end_matches('"')
+            } else {
+                gap
+            };
+            out.text.push_str(gap);
+        }
+        out.split = !quoted && all_split;
+        out
+    }
+
+    fn expansion(&mut self, n: Node) -> Word {
+        let range = n.byte_range();
+        let raw = self.text(n);
+        let mut name = None;
+        let mut c = n.walk();
+        let mut complex = false;
+        for ch in n.named_children(&mut c) {
+            match ch.kind() {
+                "variable_name" | "special_variable_name" if name.is_none() => {
+                    name = Some(self.text(ch).to_string());
+                }
+                _ => complex = true,
+            }
+        }
+        let Some(name) = name else {
+            return Word {
+                text: raw.to_string(),
+                dynamic: true,
+                range,
+                ..Word::default()
+            };
+        };
+        if !complex && let Some(v) = self.vars.get(&name) {
+            let mut w = v.clone();
+            w.range = range;
+            return w;
+        }
+        match name.as_str() {
+            "HOME" => Word::lit("$HOME".into(), range),
+            "PWD" => Word::lit(".".into(), range),
+            "TMPDIR" => Word::lit("/tmp".into(), range),
+            _ => Word {
+                text: format!("${name}"),
+                dynamic: true,
+                range,
+                ..Word::default()
+            },
+        }
+    }
+
+    fn substitution(&mut self, n: Node) -> Word {
+        let range = n.byte_range();
+        let taint = self.subtree_taint(n);
+        if let Some(out) = self.static_output(n) {
+            return Word {
+                text: out.trim_end_matches('\n').to_string(),
+                dynamic: false,
+                taint,
+                split: true,
+                range,
+            };
+        }
+        Word {
+            text: "$(…)".into(),
+            dynamic: true,
+            taint,
+            split: true,
+            range,
+        }
+    }
+
+    /// Taint of the commands inside a node: downloaders and decoders.
+    fn subtree_taint(&mut self, n: Node) -> u8 {
+        let mut taint = 0;
+        let mut stack = vec![n];
+        while let Some(x) = stack.pop() {
+            if x.kind() == "command" {
+                let argv = self.argv(x);
+                let start = wrappers_end(&argv);
+                if let Some(w) = argv.get(start) {
+                    let name = basename(&w.text);
+                    if is_downloader(name) {
+                        taint |= T_DOWNLOAD;
+                    }
+                    if is_decoder(name, &argv[start..]) {
+                        taint |= T_DECODE;
+                    }
+                    taint |= w.taint;
+                }
+                for w in &argv {
+                    taint |= w.taint;
+                }
+            }
+            let mut c = x.walk();
+            for ch in x.named_children(&mut c) {
+                stack.push(ch);
+            }
+        }
+        taint
+    }
+
+    /// Evaluates a command node's words into an argv (word splitting applied
+    /// to unquoted expansions).
+    fn argv(&mut self, n: Node) -> Vec<Word> {
+        let mut argv = Vec::new();
+        if let Some(name) = n.child_by_field_name("name") {
+            let inner = name.named_child(0).unwrap_or(name);
+            let w = self.word(inner);
+            push_split(&mut argv, w);
+        }
+        let mut c = n.walk();
+        let args: Vec<Node> = n.children_by_field_name("argument", &mut c).collect();
+        for a in args {
+            let w = self.word(a);
+            push_split(&mut argv, w);
+        }
+        argv
+    }
+
+    /// The output of a command substitution / pipeline when it can be
+    /// computed statically (`echo`, `printf`, piped through base64 -d,
+    /// xxd -r, rev, tr).
+    fn static_output(&mut self, n: Node) -> Option<String> {
+        let mut c = n.walk();
+        let stmts: Vec<Node> = n.named_children(&mut c).collect();
+        if stmts.len() != 1 {
+            return None;
+        }
+        let s = stmts[0];
+        let stages: Vec<Node> = match s.kind() {
+            "command" => vec![s],
+            "pipeline" => {
+                let mut c = s.walk();
+                s.named_children(&mut c).collect()
+            }
+            _ => return None,
+        };
+        self.stages_output(&stages)
+    }
+
+    fn stages_output(&mut self, stages: &[Node]) -> Option<String> {
+        let mut data: Option<String> = None;
+        for (i, st) in stages.iter().enumerate() {
+            if st.kind() != "command" {
+                return None;
+            }
+            let argv = self.argv(*st);
+            if argv.iter().any(|w| w.dynamic) || argv.is_empty() {
+                return None;
+            }
+            let name = basename(&argv[0].text);
+            let args: Vec<&str> = argv[1..].iter().map(|w| w.text.as_str()).collect();
+            if i == 0 {
+                data = Some(producer_output(name, &args)?);
+                continue;
+            }
+            let input = data.take()?;
+            data = Some(transform(name, &args, &input)?);
+        }
+        data
+    }
+
+    // -----------------------------------------------------------------
+    // Statements
+    // -----------------------------------------------------------------
+
+    fn assignment(&mut self, n: Node) {
+        let Some(name_node) = n.child_by_field_name("name") else {
+            return;
+        };
+        let name = self.text(name_node).to_string();
+        let value = match n.child_by_field_name("value") {
+            Some(v) => {
+                let mut w = self.word(v);
+                w.split = false;
+                w
+            }
+            None => Word::lit(String::new(), n.byte_range()),
+        };
+        let range = n.byte_range();
+        match name.as_str() {
+            "HISTFILE" if value.text.is_empty() || value.text == "/dev/null" => {
+                self.push(
+                    "tamper.history",
+                    Risk::High,
+                    "turns off shell history (HISTFILE) to hide what happens next".into(),
+                    range.clone(),
+                );
+            }
+            "HISTSIZE" | "HISTFILESIZE" | "SAVEHIST"
+                if value.text == "0" || value.text.is_empty() =>
+            {
+                self.push(
+                    "tamper.history",
+                    Risk::High,
+                    format!("sets {name}=0: turns off shell history to hide what happens next"),
+                    range.clone(),
+                );
+            }
+            "LD_PRELOAD" | "LD_AUDIT" | "DYLD_INSERT_LIBRARIES" => {
+                self.push(
+                    "persist.ld-preload",
+                    Risk::High,
+                    format!(
+                        "sets {name}, which injects a library into every program started from here"
+                    ),
+                    range.clone(),
+                );
+            }
+            "PROMPT_COMMAND" => {
+                self.push(
+                    "persist.prompt-command",
+                    Risk::Medium,
+                    "sets PROMPT_COMMAND, which runs code before every prompt".into(),
+                    range.clone(),
+                );
+            }
+            _ => {}
+        }
+        self.cx
+            .check_denied_path(&value.text, SH, value.range.clone());
+        self.vars.insert(name, value);
+    }
+
+    fn function_definition(&mut self, n: Node) {
+        let Some(name_node) = n.child_by_field_name("name") else {
+            return;
+        };
+        let name = self.text(name_node).to_string();
+        let Some(body) = n.child_by_field_name("body") else {
+            return;
+        };
+        // A fork bomb: the function calls itself at least twice, or in a
+        // pipeline / background job.
+        let mut calls = 0;
+        let mut piped_or_bg = false;
+        let mut stack = vec![body];
+        while let Some(x) = stack.pop() {
+            if x.kind() == "command"
+                && let Some(cn) = x.child_by_field_name("name")
+                && self.text(cn) == name
+            {
+                calls += 1;
+                if let Some(p) = x.parent()
+                    && p.kind() == "pipeline"
+                {
+                    piped_or_bg = true;
+                }
+            }
+            let mut c = x.walk();
+            for ch in x.children(&mut c) {
+                if ch.kind() == "&" {
+                    piped_or_bg = true;
+                }
+                stack.push(ch);
+            }
+        }
+        if calls >= 2 || (calls >= 1 && piped_or_bg) {
+            self.push(
+                "destroy.fork-bomb",
+                Risk::Critical,
+                format!("function {name} calls itself in a growing chain (a fork bomb that freezes the machine)"),
+                n.byte_range(),
+            );
+        }
+        self.functions.push(name);
+    }
+
+    fn redirected(&mut self, n: Node) {
+        let body = n.child_by_field_name("body");
+        let mut c = n.walk();
+        let redirects: Vec<Node> = n.children_by_field_name("redirect", &mut c).collect();
+        // Walk the body and the redirect destinations.
+        if let Some(b) = body {
+            if b.kind() == "command" {
+                self.walk_children(b);
+                self.command(b, Some(n));
+            } else {
+                self.walk(b);
+            }
+        }
+        for r in &redirects {
+            match r.kind() {
+                "file_redirect" => {
+                    self.walk_children(*r);
+                    let target = body.filter(|b| b.kind() == "command");
+                    self.file_redirect(*r, target);
+                }
+                "heredoc_redirect" => {
+                    self.heredoc(*r, body);
+                }
+                _ => self.walk(*r),
+            }
+        }
+        let mut c = n.walk();
+        let others: Vec<Node> = n
+            .named_children(&mut c)
+            .filter(|x| Some(*x) != body && !redirects.contains(x))
+            .collect();
+        for o in others {
+            self.walk(o);
+        }
+    }
+
+    /// A heredoc: fed to an interpreter (directly, or through `cat <<X | sh`).
+    fn heredoc(&mut self, r: Node, body: Option<Node>) {
+        let mut content = None;
+        let mut c = r.walk();
+        let children: Vec<Node> = r.named_children(&mut c).collect();
+        for ch in &children {
+            if ch.kind() == "heredoc_body" {
+                content = Some((self.text(*ch).to_string(), ch.byte_range()));
+            }
+        }
+        // Pipelines / statements following the heredoc start (`<<X | sh`).
+        let mut consumer: Option<Vec<Word>> = None;
+        for ch in &children {
+            match ch.kind() {
+                "pipeline" => {
+                    let mut c2 = ch.walk();
+                    let stages: Vec<Node> = ch.named_children(&mut c2).collect();
+                    for st in stages {
+                        self.walk(st);
+                        if st.kind() == "command" {
+                            consumer = Some(self.argv(st));
+                        }
+                    }
+                }
+                "heredoc_body" | "heredoc_start" | "heredoc_end" => {}
+                "file_redirect" => {
+                    self.walk_children(*ch);
+                    self.file_redirect(*ch, body.filter(|b| b.kind() == "command"));
+                }
+                _ => self.walk(*ch),
+            }
+        }
+        let Some((content, range)) = content else {
+            return;
+        };
+        let body_argv = body
+            .filter(|b| b.kind() == "command")
+            .map(|b| self.argv(b))
+            .unwrap_or_default();
+        let direct = interpreter_reading_stdin(&body_argv);
+        let piped = consumer.as_ref().and_then(|a| interpreter_reading_stdin(a));
+        let body_is_cat = body_argv
+            .first()
+            .is_some_and(|w| matches!(basename(&w.text), "cat" | "echo" | "tee"));
+        if let Some(lang) = direct {
+            self.cx.nested(lang, &content, range);
+        } else if let (Some(lang), true) = (piped, body_is_cat) {
+            self.cx.nested(lang, &content, range);
+        }
+    }
+
+    /// `> file`, `>> file`, `< file`, `>& /dev/tcp/…`.
+    fn file_redirect(&mut self, r: Node, cmd: Option<Node>) {
+        let mut op = String::new();
+        let mut c = r.walk();
+        for ch in r.children(&mut c) {
+            if !ch.is_named() {
+                op.push_str(self.text(ch));
+            }
+        }
+        let Some(dest) = r.child_by_field_name("destination") else {
+            return;
+        };
+        let w = self.word(dest);
+        let range = r.byte_range();
+        let path = w.text.clone();
+        self.cx.check_denied_path(&path, SH, range.clone());
+        let writes = op.contains('>');
+        let reads = op.contains('<');
+        if path.starts_with("/dev/tcp/") || path.starts_with("/dev/udp/") {
+            self.facts.dev_tcp = Some(range.clone());
+            let is_shell_cmd = cmd
+                .map(|c| self.argv(c))
+                .and_then(|a| a.first().map(|w| basename(&w.text).to_string()))
+                .is_some_and(|n| is_shell(&n));
+            if is_shell_cmd && !self.facts.reverse_reported {
+                self.facts.reverse_reported = true;
+                self.push(
+                    "shell.reverse-shell",
+                    Risk::Critical,
+                    format!("connects a shell to {path} (a reverse shell: someone else gets control of this machine)"),
+                    range,
+                );
+            } else {
+                self.push(
+                    "exfil.dev-tcp",
+                    Risk::High,
+                    format!("opens a raw network connection through {path} (can send files or receive commands)"),
+                    range,
+                );
+            }
+            return;
+        }
+        if w.dynamic && !writes {
+            return;
+        }
+        let class = paths::classify(&path);
+        if writes {
+            self.write_target(&path, &class, range, "writes to");
+        } else if reads && class.credential {
+            self.push(
+                "cred.read",
+                Risk::High,
+                format!("reads {path}, which holds credentials"),
+                range,
+            );
+        }
+    }
+
+    /// Checks a path a command writes to.
+    fn write_target(
+        &mut self,
+        path: &str,
+        class: &paths::PathClass,
+        range: Range<usize>,
+        verb: &str,
+    ) {
+        use paths::Scope;
+        if class.history || class.log {
+            self.push(
+                "tamper.history-or-log",
+                Risk::High,
+                format!("{verb} {path}, a history or log file (hides what happened)"),
+                range,
+            );
+        } else if class.privilege {
+            let risk = if path.contains("ld.so.preload") || path.contains("sudoers") {
+                Risk::Critical
+            } else {
+                Risk::High
+            };
+            self.push(
+                "privilege.system-auth",
+                risk,
+                format!(
+                    "{verb} {path}, which controls users, privileges or every program's libraries"
+                ),
+                range,
+            );
+        } else if let Some(what) = class.persistence {
+            self.push(
+                "persist.file",
+                Risk::High,
+                format!("{verb} {path}, {what}: code placed there runs again later"),
+                range,
+            );
+        } else if class.credential {
+            self.push(
+                "cred.write",
+                Risk::High,
+                format!("{verb} {path}, which holds credentials"),
+                range,
+            );
+        } else if class.scope == Scope::Device {
+            self.push(
+                "destroy.device",
+                Risk::Critical,
+                format!("{verb} the disk device {path} directly (destroys the file system on it)"),
+                range,
+            );
+        } else if matches!(class.scope, Scope::System | Scope::SystemTop | Scope::Root) {
+            self.push(
+                "system.write",
+                Risk::High,
+                format!("{verb} {path}, a system file"),
+                range,
+            );
+        }
+    }
+
+    // -----------------------------------------------------------------
+    // Pipelines
+    // -----------------------------------------------------------------
+
+    fn pipeline(&mut self, n: Node) {
+        let mut c = n.walk();
+        let stages: Vec<Node> = n.named_children(&mut c).collect();
+        // Each stage's effective argv (through redirected statements).
+        let mut argvs: Vec<Vec<Word>> = Vec::with_capacity(stages.len());
+        for st in &stages {
+            let cmd = match st.kind() {
+                "command" => Some(*st),
+                "redirected_statement" => st
+                    .child_by_field_name("body")
+                    .filter(|b| b.kind() == "command"),
+                _ => None,
+            };
+            let mut argv = cmd.map(|c| self.argv(c)).unwrap_or_default();
+            let start = wrappers_end(&argv);
+            argv.drain(..start.min(argv.len()));
+            argvs.push(argv);
+        }
+        for (i, st) in stages.iter().enumerate() {
+            if st.kind() == "command" {
+                self.xargs_input = if i > 0 {
+                    xargs_source(&argvs[i - 1])
+                } else {
+                    None
+                };
+                self.command(*st, None);
+                self.xargs_input = None;
+            }
+        }
+        let range = n.byte_range();
+        let names: Vec<String> = argvs
+            .iter()
+            .map(|a| {
+                a.first()
+                    .map(|w| basename(&w.text).to_string())
+                    .unwrap_or_default()
+            })
+            .collect();
+
+        for i in 1..argvs.len() {
+            let Some(lang) = interpreter_reading_stdin(&argvs[i]) else {
+                continue;
+            };
+            let before = &argvs[..i];
+            let downloads = before.iter().any(|a| {
+                a.first().is_some_and(|w| is_downloader(basename(&w.text)))
+                    || a.iter().any(|w| w.taint & T_DOWNLOAD != 0)
+            });
+            let decodes = before.iter().any(|a| {
+                a.first().is_some_and(|w| is_decoder(basename(&w.text), a))
+                    || a.iter().any(|w| w.taint & T_DECODE != 0)
+            });
+            if downloads {
+                self.push(
+                    "exec.download-and-run",
+                    Risk::High,
+                    format!(
+                        "downloads code and runs it with {} without showing it to you first",
+                        names[i]
+                    ),
+                    range.clone(),
+                );
+            }
+            if decodes {
+                self.push(
+                    "exec.decode-and-run",
+                    Risk::High,
+                    format!(
+                        "decodes hidden data and runs it with {} (obfuscated code)",
+                        names[i]
+                    ),
+                    range.clone(),
+                );
+            }
+            // Statically known input: analyse it.
+            if let Some(out) = self.stages_output(&stages[..i]) {
+                self.cx.nested(lang, &out, range.clone());
+            }
+            // Reverse shell: network tool and a shell in one pipeline.
+            let net = names.iter().any(|x| is_netcat(x) || x == "openssl");
+            if net && lang == SH && !self.facts.reverse_reported {
+                self.facts.reverse_reported = true;
+                self.push(
+                    "shell.reverse-shell",
+                    Risk::Critical,
+                    "pipes a network connection into a shell (a reverse shell: someone else gets control of this machine)".into(),
+                    range.clone(),
+                );
+            }
+        }
+        // Data piped to a network sender.
+        for i in 1..argvs.len() {
+            let a = &argvs[i];
+            let Some(first) = a.first() else { continue };
+            let name = basename(&first.text);
+            let sends_stdin = is_netcat(name)
+                || (name == "curl" && a.iter().any(|w| w.text == "@-" || w.text.ends_with("=@-")))
+                || (name == "curl" && upload_of_stdin(a))
+                || (name == "ssh" && a.len() > 1);
+            if !sends_stdin {
+                continue;
+            }
+            let cred = argvs[..i].iter().any(|b| {
+                b.iter()
+                    .skip(1)
+                    .any(|w| !w.dynamic && paths::classify(&w.text).credential)
+            });
+            if cred {
+                self.push(
+                    "exfil.credentials",
+                    Risk::Critical,
+                    format!("sends credentials to another machine with {name}"),
+                    range.clone(),
+                );
+            } else if name != "ssh" {
+                self.push(
+                    "exfil.pipe",
+                    Risk::High,
+                    format!("sends the output of other commands to another machine with {name}"),
+                    range.clone(),
+                );
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------
+    // Commands
+    // -----------------------------------------------------------------
+
+    /// A `command` node; `stmt` is the enclosing redirected statement.
+    fn command(&mut self, n: Node, stmt: Option<Node>) {
+        let argv = self.argv(n);
+        let range = n.byte_range();
+        // Here-strings fed to an interpreter.
+        let mut c = n.walk();
+        let redirects: Vec<Node> = n.children_by_field_name("redirect", &mut c).collect();
+        let mut c2 = n.walk();
+        let stmt_redirects: Vec<Node> = stmt
+            .map(|s| s.children_by_field_name("redirect", &mut c2).collect())
+            .unwrap_or_default();
+        for r in redirects.iter().chain(stmt_redirects.iter()) {
+            if r.kind() == "herestring_redirect"
+                && let Some(lang) = interpreter_reading_stdin(&argv)
+                && let Some(v) = r.named_child(0)
+            {
+                let w = self.word(v);
+                if !w.dynamic {
+                    self.cx.nested(lang, &w.text, w.range.clone());
+                } else if w.taint != 0 {
+                    self.tainted_exec(w.taint, &range);
+                }
+            }
+            if r.kind() == "file_redirect" && stmt.is_none() {
+                // Handled by the walk (file_redirect nodes are visited).
+            }
+        }
+        if argv.is_empty() {
+            return;
+        }
+        if let Some(f) = argv.first()
+            && self.functions.contains(&f.text)
+        {
+            return;
+        }
+        self.run(&argv, range, 0);
+    }
+
+    fn tainted_exec(&mut self, taint: u8, range: &Range<usize>) {
+        if taint & T_DOWNLOAD != 0 {
+            self.push(
+                "exec.download-and-run",
+                Risk::High,
+                "downloads code and runs it without showing it to you first".into(),
+                range.clone(),
+            );
+        }
+        if taint & T_DECODE != 0 {
+            self.push(
+                "exec.decode-and-run",
+                Risk::High,
+                "decodes hidden data and runs it (obfuscated code)".into(),
+                range.clone(),
+            );
+        }
+    }
+
+    /// Runs the checks for one argv, peeling wrappers recursively.
+    fn run(&mut self, argv: &[Word], range: Range<usize>, level: usize) {
+        if argv.is_empty() || level > 12 {
+            return;
+        }
+        let name_w = &argv[0];
+        let raw_name = name_w.text.clone();
+        let name = basename(&raw_name).to_string();
+        let args = &argv[1..];
+
+        // User rules.
+        let words: Vec<&str> = std::iter::once(name.as_str())
+            .chain(args.iter().map(|w| w.text.as_str()))
+            .collect();
+        let rules = self.cx.rules();
+        if let Some(d) = rules
+            .deny_commands
+            .iter()
+            .find(|p| prefix_matches(p, &words))
+        {
+            self.push(
+                "user.denied-command",
+                Risk::Critical,
+                format!("denied by your rule: command `{d}`"),
+                range.clone(),
+            );
+        }
+        let allowed = rules
+            .allow_commands
+            .iter()
+            .any(|p| prefix_matches(p, &words));
+        for w in argv {
+            if !w.dynamic {
+                self.cx.check_denied_path(&w.text, SH, w.range.clone());
+            }
+        }
+
+        if name_w.dynamic && name_w.text.contains('$') || name_w.text == "$(…)" {
+            if name_w.taint != 0 {
+                self.tainted_exec(name_w.taint, &range);
+            } else {
+                self.push(
+                    "shell.dynamic-command",
+                    Risk::Medium,
+                    "runs a command whose name is only known at run time".into(),
+                    range.clone(),
+                );
+            }
+            // Looks like a deletion of a broad target anyway?
+            let flags_rf = args.iter().any(|w| is_rm_recursive_flag(&w.text));
+            if flags_rf {
+                for w in args.iter().filter(|w| !w.text.starts_with('-')) {
+                    let (risk, _, _) = paths::deletion_risk(&w.text, true);
+                    if risk >= Risk::High {
+                        self.push(
+                            "destroy.dynamic-command",
+                            Risk::High,
+                            format!("runs a hidden command with -rf on {}", w.text),
+                            range.clone(),
+                        );
+                        break;
+                    }
+                }
+            }
+            return;
+        }
+        if self.downloaded.iter().any(|d| same_path(d, &raw_name)) {
+            self.push(
+                "exec.download-and-run",
+                Risk::High,
+                format!("runs {raw_name}, which was just downloaded, without review"),
+                range.clone(),
+            );
+        }
+
+        // Wrappers: check the wrapper itself, then the wrapped command.
+        if let Some(inner) = self.unwrap(&name, args, &range) {
+            let inner = inner.to_vec();
+            self.run(&inner, range, level + 1);
+            return;
+        }
+
+        if allowed {
+            self.cx.begin_suppress();
+        }
+        self.check_command(&name, &raw_name, args, &range);
+        // Credential paths mentioned by any command.
+        if !matches!(
+            name.as_str(),
+            "ls" | "ssh"
+                | "ssh-add"
+                | "ssh-keygen"
+                | "ssh-copy-id"
+                | "chmod"
+                | "stat"
+                | "test"
+                | "["
+                | "kubectl"
+                | "helm"
+                | "mkdir"
+                | "echo"
+                | "printf"
+                | "git"
+                | "scp"
+                | "rsync"
+                | "rm"
+                | "shred"
+                | "cd"
+                | "ssh-keyscan"
+        ) {
+            for w in args {
+                if w.dynamic && !w.text.contains('/') {
+                    continue;
+                }
+                let t = w.text.strip_prefix('@').unwrap_or(&w.text);
+                let t = t
+                    .split_once('=')
+                    .map(|x| x.1)
+                    .filter(|_| t.starts_with('-'))
+                    .unwrap_or(t);
+                if paths::classify(t).credential {
+                    self.push(
+                        "cred.read",
+                        Risk::High,
+                        format!("{name} accesses {t}, which holds credentials"),
+                        w.range.clone(),
+                    );
+                    break;
+                }
+            }
+        }
+        if allowed {
+            self.cx.end_suppress();
+        }
+        // Nested code is analysed outside any allow-suppression.
+        self.nested_code(&name, &raw_name, args, &range);
+    }
+
+    /// If `name` wraps another command, reports the wrapper's own risk and
+    /// returns the wrapped argv.
+    fn unwrap<'w>(
+        &mut self,
+        name: &str,
+        args: &'w [Word],
+        range: &Range<usize>,
+    ) -> Option<&'w [Word]> {
+        let skip_opts = |args: &'w [Word], with_value: &[&str]| -> &'w [Word] {
+            let mut i = 0;
+            while i < args.len() {
+                let t = args[i].text.as_str();
+                if t == "--" {
+                    i += 1;
+                    break;
+                }
+                if !t.starts_with('-') || t == "-" {
+                    break;
+                }
+                if with_value.contains(&t) {
+                    i += 2;
+                } else {
+                    i += 1;
+                }
+            }
+            &args[i.min(args.len())..]
+        };
+        let inner: &'w [Word] = match name {
+            "sudo" | "doas" | "pkexec" | "run0" => {
+                let rest = skip_opts(
+                    args,
+                    &[
+                        "-u", "-g", "-p", "-C", "-D", "-h", "-r", "-t", "-U", "-T", "--user",
+                        "--group",
+                    ],
+                );
+                let root_shell = rest.is_empty()
+                    && args
+                        .iter()
+                        .any(|w| matches!(w.text.as_str(), "-i" | "-s" | "su"));
+                self.push(
+                    "privilege.sudo",
+                    if root_shell { Risk::High } else { Risk::Medium },
+                    if root_shell {
+                        "opens a root shell".into()
+                    } else {
+                        format!(
+                            "runs {} as root ({name})",
+                            rest.first().map(|w| w.text.as_str()).unwrap_or("a command")
+                        )
+                    },
+                    range.clone(),
+                );
+                rest
+            }
+            "su" => {
+                let mut i = 0;
+                while i < args.len() {
+                    let t = args[i].text.as_str();
+                    if (t == "-c" || t == "--command") && i + 1 < args.len() {
+                        let w = args[i + 1].clone();
+                        self.push(
+                            "privilege.sudo",
+                            Risk::Medium,
+                            "runs a command as another user (su)".into(),
+                            range.clone(),
+                        );
+                        self.nested_shell_string(&w, range, "su -c");
+                        return Some(&[]);
+                    }
+                    i += 1;
+                }
+                self.push(
+                    "privilege.su",
+                    Risk::High,
+                    "switches to another user (su)".into(),
+                    range.clone(),
+                );
+                return Some(&[]);
+            }
+            "env" => {
+                let mut i = 0;
+                while i < args.len() {
+                    let t = args[i].text.as_str();
+                    if t == "-u" || t == "-C" || t == "--unset" || t == "--chdir" {
+                        i += 2;
+                    } else if t == "-S" || t == "--split-string" {
+                        if let Some(w) = args.get(i + 1) {
+                            let w = w.clone();
+                            self.nested_shell_string(&w, range, "env -S");
+                        }
+                        return Some(&[]);
+                    } else if t.starts_with('-') {
+                        i += 1;
+                    } else if let Some((k, _)) = t.split_once('=') {
+                        if matches!(k, "LD_PRELOAD" | "LD_AUDIT" | "DYLD_INSERT_LIBRARIES") {
+                            self.push(
+                                "persist.ld-preload",
+                                Risk::High,
+                                format!("sets {k}, which injects a library into the program"),
+                                range.clone(),
+                            );
+                        }
+                        i += 1;
+                    } else {
+                        break;
+                    }
+                }
+                &args[i.min(args.len())..]
+            }
+            "nohup" | "time" | "builtin" | "setsid" | "unbuffer" | "caffeinate" | "catchsegv"
+            | "proxychains" | "proxychains4" | "torsocks" | "fakeroot" | "faketime" => {
+                skip_opts(args, &[])
+            }
+            "command" => {
+                if args
+                    .first()
+                    .is_some_and(|w| w.text == "-v" || w.text == "-V")
+                {
+                    return Some(&[]);
+                }
+                skip_opts(args, &[])
+            }
+            "exec" => skip_opts(args, &["-a"]),
+            "nice" => skip_opts(args, &["-n", "--adjustment"]),
+            "ionice" => skip_opts(args, &["-c", "-n", "-p", "-P", "-u"]),
+            "stdbuf" => skip_opts(args, &["-i", "-o", "-e"]),
+            "chrt" => {
+                let rest = skip_opts(args, &[]);
+                rest.get(1..).unwrap_or(&[])
+            }
+            "taskset" => {
+                let rest = skip_opts(args, &[]);
+                rest.get(1..).unwrap_or(&[])
+            }
+            "timeout" => {
+                let rest = skip_opts(args, &["-s", "-k", "--signal", "--kill-after"]);
+                rest.get(1..).unwrap_or(&[])
+            }
+            "flock" => {
+                let rest = skip_opts(args, &["-w", "-E", "--timeout", "-c"]);
+                rest.get(1..).unwrap_or(&[])
+            }
+            "chroot" => {
+                self.push(
+                    "privilege.chroot",
+                    Risk::Medium,
+                    "runs a command in another root directory (chroot)".into(),
+                    range.clone(),
+                );
+                let rest = skip_opts(args, &["--userspec", "--groups"]);
+                rest.get(1..).unwrap_or(&[])
+            }
+            "runuser" | "sg" => skip_opts(args, &["-u", "-g", "-G", "-l"]),
+            "strace" | "ltrace" => skip_opts(args, &["-o", "-e", "-p", "-s", "-u"]),
+            "watch" => skip_opts(args, &["-n", "-d", "--interval"]),
+            "busybox" | "toybox" => args,
+            "xargs" => {
+                let Some(inner) = xargs_inner(args) else {
+                    return Some(&[]);
+                };
+                // The arguments arrive on stdin: model them as one more word.
+                let mut argv: Vec<Word> = inner.to_vec();
+                let input = self.xargs_input.take();
+                argv.push(match input {
+                    Some(p) => Word::lit(p, range.clone()),
+                    None => Word {
+                        text: "$XARGS_INPUT".into(),
+                        dynamic: true,
+                        range: range.clone(),
+                        ..Word::default()
+                    },
+                });
+                self.run(&argv, range.clone(), 1);
+                return Some(&[]);
+            }
+            "find" => {
+                self.find(args, range);
+                return Some(&[]);
+            }
+            _ => return None,
+        };
+        Some(inner)
+    }
+
+    /// `find ROOTS… -delete / -exec CMD {} ;`
+    fn find(&mut self, args: &[Word], range: &Range<usize>) {
+        let mut roots: Vec<String> = Vec::new();
+        let mut i = 0;
+        while i < args.len() {
+            let t = args[i].text.as_str();
+            if t.starts_with('-') || t == "(" || t == "!" || t == "\\(" {
+                break;
+            }
+            roots.push(t.to_string());
+            i += 1;
+        }
+        if roots.is_empty() {
+            roots.push(".".into());
+        }
+        let filtered = args[i..].windows(2).any(|p| {
+            matches!(
+                p[0].text.as_str(),
+                "-name"
+                    | "-iname"
+                    | "-path"
+                    | "-ipath"
+                    | "-regex"
+                    | "-newer"
+                    | "-mtime"
+                    | "-mmin"
+                    | "-size"
+                    | "-user"
+                    | "-perm"
+                    | "-wholename"
+            ) && !matches!(p[1].text.as_str(), "*" | ".*" | "*.*")
+        });
+        let mut j = i;
+        while j < args.len() {
+            let t = args[j].text.as_str();
+            if t == "-delete" {
+                for r in &roots {
+                    let (mut risk, rule, msg) = paths::deletion_risk(r, true);
+                    if filtered {
+                        // Only matching files are deleted: broad roots are
+                        // still worrying, the workspace is ordinary work.
+                        risk = match risk {
+                            Risk::Critical => Risk::High,
+                            Risk::High | Risk::Medium => Risk::Low,
+                            r => r,
+                        };
+                    }
+                    if risk > Risk::Low || rule != "delete.files" {
+                        self.push(rule, risk, format!("find -delete: {msg}"), range.clone());
+                    } else {
+                        self.push(
+                            "delete.files",
+                            Risk::Low,
+                            format!("deletes matching files under {r}"),
+                            range.clone(),
+                        );
+                    }
+                }
+            }
+            if matches!(t, "-exec" | "-execdir" | "-ok" | "-okdir") {
+                let mut k = j + 1;
+                let mut inner: Vec<Word> = Vec::new();
+                while k < args.len() && args[k].text != ";" && args[k].text != "+" {
+                    let mut w = args[k].clone();
+                    if w.text.contains("{}") {
+                        let root = roots.first().cloned().unwrap_or_else(|| ".".into());
+                        let repl = if filtered {
+                            format!("{}/<found>", root.trim_end_matches('/'))
+                        } else {
+                            format!("{}/*", root.trim_end_matches('/'))
+                        };
+                        w.text = w.text.replace("{}", &repl);
+                    }
+                    inner.push(w);
+                    k += 1;
+                }
+                if !inner.is_empty() {
+                    self.run(&inner, range.clone(), 1);
+                }
+                j = k;
+            }
+            j += 1;
+        }
+    }
+
+    /// Nested code handed to an interpreter on the command line.
+    fn nested_code(&mut self, name: &str, _raw: &str, args: &[Word], range: &Range<usize>) {
+        let find_opt = |opts: &[&str]| -> Option<Word> {
+            let mut i = 0;
+            while i < args.len() {
+                let t = args[i].text.as_str();
+                if opts.contains(&t) {
+                    return args.get(i + 1).cloned();
+                }
+                // Combined short options like `-ic` / `-lc`.
+                if opts.contains(&"-c")
+                    && t.starts_with('-')
+                    && !t.starts_with("--")
+                    && t.len() > 2
+                    && t.ends_with('c')
+                    && t[1..].chars().all(|c| c.is_ascii_alphabetic())
+                {
+                    return args.get(i + 1).cloned();
+                }
+                if !t.starts_with('-') {
+                    return None;
+                }
+                i += 1;
+            }
+            None
+        };
+        if is_shell(name) {
+            if args.iter().any(|w| {
+                w.text == "-i"
+                    || (w.text.starts_with('-')
+                        && !w.text.starts_with("--")
+                        && w.text.contains('i')
+                        && w.text.len() <= 4)
+            }) {
+                self.facts.interactive_shell = Some(range.clone());
+            }
+            if let Some(w) = find_opt(&["-c"]) {
+                self.nested_shell_string(&w, range, name);
+            } else if let Some(script) = args.iter().find(|w| !w.text.starts_with('-')) {
+                self.run_script(script, range, name);
+            } else {
+                // A shell reading commands from stdin (or an fd).
+                self.facts.interactive_shell = Some(range.clone());
+            }
+            return;
+        }
+        if is_python(name) {
+            if let Some(w) = find_opt(&["-c"]) {
+                self.nested_string(Language::Python, &w, range, name);
+            } else if let Some(m) = find_opt(&["-m"]) {
+                let rest: Vec<&str> = args
+                    .iter()
+                    .skip_while(|w| w.text != m.text)
+                    .skip(1)
+                    .map(|w| w.text.as_str())
+                    .collect();
+                match m.text.as_str() {
+                    "pip" | "pip3" | "ensurepip" => self.installer("pip", &rest, range),
+                    "http.server" | "SimpleHTTPServer" | "smtpd" | "ftplib" => self.push(
+                        "net.server",
+                        Risk::Medium,
+                        format!("starts a network server (python -m {})", m.text),
+                        range.clone(),
+                    ),
+                    _ => {}
+                }
+            } else if let Some(script) = args.iter().find(|w| !w.text.starts_with('-')) {
+                self.run_script(script, range, name);
+            }
+            return;
+        }
+        if is_node(name) {
+            if let Some(w) = find_opt(&["-e", "--eval", "-p", "--print"]) {
+                self.nested_string(Language::Javascript, &w, range, name);
+            } else if let Some(script) = args.iter().find(|w| !w.text.starts_with('-')) {
+                self.run_script(script, range, name);
+            }
+            return;
+        }
+        if is_other_interpreter(name)
+            && let Some(w) = find_opt(&["-e", "-E", "-r", "-c"])
+        {
+            self.foreign_code(name, &w, range);
+        }
+        match name {
+            "eval" => {
+                let mut joined = Word {
+                    range: args
+                        .first()
+                        .map(|w| w.range.clone())
+                        .unwrap_or(range.clone()),
+                    ..Word::default()
+                };
+                for (i, w) in args.iter().enumerate() {
+                    if i > 0 {
+                        joined.text.push(' ');
+                    }
+                    joined.text.push_str(&w.text);
+                    joined.dynamic |= w.dynamic;
+                    joined.taint |= w.taint;
+                }
+                if let Some(last) = args.last() {
+                    joined.range.end = last.range.end;
+                }
+                self.nested_shell_string(&joined, range, "eval");
+            }
+            "source" | "." => {
+                if let Some(script) = args.first() {
+                    self.run_script(script, range, name);
+                }
+            }
+            "trap" => {
+                if let Some(w) = args.first()
+                    && !w.text.starts_with('-')
+                {
+                    let w = w.clone();
+                    self.nested_shell_string(&w, range, "trap");
+                }
+            }
+            "ssh" => {
+                // Remote command: analysed as shell (it runs on the remote host).
+                let mut i = 0;
+                while i < args.len() && args[i].text.starts_with('-') {
+                    i += if matches!(
+                        args[i].text.as_str(),
+                        "-i" | "-p"
+                            | "-l"
+                            | "-o"
+                            | "-F"
+                            | "-J"
+                            | "-L"
+                            | "-R"
+                            | "-D"
+                            | "-W"
+                            | "-b"
+                            | "-c"
+                            | "-E"
+                            | "-m"
+                            | "-S"
+                            | "-w"
+                            | "-e"
+                            | "-O"
+                            | "-Q"
+                            | "-B"
+                            | "-I"
+                    ) {
+                        2
+                    } else {
+                        1
+                    };
+                }
+                if args.len() > i + 1 {
+                    let mut w = args[i + 1].clone();
+                    for extra in &args[i + 2..] {
+                        w.text.push(' ');
+                        w.text.push_str(&extra.text);
+                        w.dynamic |= extra.dynamic;
+                    }
+                    self.nested_shell_string(&w, range, "ssh");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `bash -c STRING`, `eval STRING`.
+    fn nested_shell_string(&mut self, w: &Word, range: &Range<usize>, via: &str) {
+        self.nested_string(SH, w, range, via);
+    }
+
+    fn nested_string(&mut self, lang: Language, w: &Word, range: &Range<usize>, via: &str) {
+        if w.taint != 0 {
+            self.tainted_exec(w.taint, range);
+        }
+        if w.dynamic {
+            if w.taint == 0 {
+                // Still analyse the static skeleton (e.g. `bash -c "rm -rf $X"`).
+                self.push(
+                    "exec.dynamic-code",
+                    Risk::Medium,
+                    format!("{via} runs code that is only known at run time"),
+                    range.clone(),
+                );
+            }
+            if !w.text.contains("$(…)") {
+                self.cx.nested(lang, &w.text, w.range.clone());
+            }
+            return;
+        }
+        self.cx.nested(lang, &w.text, w.range.clone());
+    }
+
+    /// `bash FILE`, `source FILE`, `python FILE`.
+    fn run_script(&mut self, script: &Word, range: &Range<usize>, via: &str) {
+        if script.taint != 0 {
+            self.tainted_exec(script.taint, range);
+            return;
+        }
+        if self.downloaded.iter().any(|d| same_path(d, &script.text)) {
+            self.push(
+                "exec.download-and-run",
+                Risk::High,
+                format!(
+                    "{via} runs {}, which was just downloaded, without review",
+                    script.text
+                ),
+                range.clone(),
+            );
+        }
+    }
+
+    /// `perl -e`, `ruby -e`, `php -r`: not parsed, checked for the classic
+    /// reverse-shell and command-execution shapes.
+    fn foreign_code(&mut self, name: &str, w: &Word, range: &Range<usize>) {
+        let t = w.text.to_ascii_lowercase();
+        let socket = ["socket", "fsockopen", "tcpsocket", "io::socket", "/dev/tcp"]
+            .iter()
+            .any(|k| t.contains(k));
+        let exec = [
+            "exec",
+            "system",
+            "popen",
+            "/bin/sh",
+            "/bin/bash",
+            "spawn",
+            "`",
+            "stdin",
+        ]
+        .iter()
+        .any(|k| t.contains(k));
+        if socket && exec {
+            self.push(
+                "shell.reverse-shell",
+                Risk::Critical,
+                format!("{name} code connects to the network and runs a shell (a reverse shell)"),
+                range.clone(),
+            );
+        } else if socket {
+            self.push(
+                "net.socket",
+                Risk::Medium,
+                format!("{name} code opens a network connection"),
+                range.clone(),
+            );
+        } else if exec {
+            self.push(
+                "exec.foreign-code",
+                Risk::Medium,
+                format!("{name} code runs other programs; it was not analysed"),
+                range.clone(),
+            );
+        }
+        if !w.dynamic && (t.contains("unlink") || t.contains("rmtree") || t.contains("rm -rf")) {
+            self.push(
+                "exec.foreign-code",
+                Risk::Medium,
+                format!("{name} code deletes files; it was not analysed"),
+                range.clone(),
+            );
+        }
+    }
+
+    fn installer(&mut self, tool: &str, rest: &[&str], range: &Range<usize>) {
+        let sub = rest
+            .iter()
+            .find(|a| !a.starts_with('-'))
+            .copied()
+            .unwrap_or("");
+        if matches!(sub, "install" | "download" | "wheel") {
+            let pkgs: Vec<&str> = rest
+                .iter()
+                .filter(|a| !a.starts_with('-') && **a != sub)
+                .copied()
+                .collect();
+            self.push(
+                "install.package",
+                Risk::Medium,
+                format!(
+                    "installs packages with {tool}: {} (their install scripts run code)",
+                    pkgs.join(" ")
+                ),
+                range.clone(),
+            );
+        } else if sub == "uninstall" {
+            self.push(
+                "install.remove",
+                Risk::Medium,
+                format!("uninstalls packages with {tool}"),
+                range.clone(),
+            );
+        }
+    }
+
+    /// The main table of single-command rules.
+    fn check_command(&mut self, name: &str, raw_name: &str, args: &[Word], range: &Range<usize>) {
+        let texts: Vec<&str> = args.iter().map(|w| w.text.as_str()).collect();
+        let has = |opt: &str| texts.contains(&opt);
+        let positional: Vec<&Word> = {
+            let mut v = Vec::new();
+            let mut after_dd = false;
+            for w in args {
+                if after_dd || !w.text.starts_with('-') || w.text == "-" {
+                    v.push(w);
+                } else if w.text == "--" {
+                    after_dd = true;
+                }
+            }
+            v
+        };
+        let r = range.clone();
+        match name {
+            "rm" | "unlink" | "rmdir" => {
+                let recursive = name == "rm" && args.iter().any(|w| is_rm_recursive_flag(&w.text));
+                if has("--no-preserve-root") {
+                    self.push(
+                        "destroy.broad",
+                        Risk::Critical,
+                        "rm --no-preserve-root: explicitly allows deleting the whole filesystem"
+                            .into(),
+                        r.clone(),
+                    );
+                }
+                let mut worst: Option<(Risk, &'static str, String, Range<usize>)> = None;
+                for w in &positional {
+                    let (risk, rule, msg) = paths::deletion_risk(&w.text, recursive);
+                    if worst.as_ref().is_none_or(|x| risk > x.0) {
+                        worst = Some((risk, rule, msg, w.range.clone()));
+                    }
+                }
+                if let Some((risk, rule, msg, _)) = worst
+                    && risk > Risk::None
+                {
+                    self.push(rule, risk, msg, r);
+                }
+            }
+            "shred" | "srm" | "wipe" => {
+                for w in &positional {
+                    let class = paths::classify(&w.text);
+                    let (risk, rule, msg) = if class.scope == paths::Scope::Device {
+                        (
+                            Risk::Critical,
+                            "destroy.device",
+                            format!("overwrites the disk device {}", w.text),
+                        )
+                    } else if class.history || class.log {
+                        (
+                            Risk::High,
+                            "tamper.history-or-log",
+                            format!("shreds {}, a history or log file", w.text),
+                        )
+                    } else {
+                        let (dr, rule, msg) = paths::deletion_risk(&w.text, true);
+                        (
+                            dr.max(Risk::Medium),
+                            rule,
+                            format!("irrecoverably overwrites: {msg}"),
+                        )
+                    };
+                    self.push(rule, risk, msg, r.clone());
+                }
+            }
+            "dd" => {
+                for w in args {
+                    if let Some(dest) = w.text.strip_prefix("of=") {
+                        let class = paths::classify(dest);
+                        if class.scope == paths::Scope::Device {
+                            self.push(
+                                "destroy.device",
+                                Risk::Critical,
+                                format!("dd writes directly to the disk device {dest} (destroys its data)"),
+                                r.clone(),
+                            );
+                        } else {
+                            self.write_target(dest, &class, r.clone(), "dd writes to");
+                        }
+                    }
+                    if let Some(src) = w.text.strip_prefix("if=")
+                        && paths::classify(src).scope == paths::Scope::Device
+                    {
+                        self.push(
+                            "disk.raw-read",
+                            Risk::Medium,
+                            format!("reads the raw disk device {src}"),
+                            r.clone(),
+                        );
+                    }
+                }
+            }
+            n if n.starts_with("mkfs")
+                || matches!(
+                    n,
+                    "mke2fs"
+                        | "mkswap"
+                        | "mkdosfs"
+                        | "newfs"
+                        | "wipefs"
+                        | "blkdiscard"
+                        | "sgdisk"
+                        | "zpool"
+                ) =>
+            {
+                if n == "zpool"
+                    && !texts
+                        .first()
+                        .is_some_and(|s| matches!(*s, "create" | "destroy" | "labelclear"))
+                {
+                    return;
+                }
+                if n == "sgdisk"
+                    && !texts
+                        .iter()
+                        .any(|t| t.starts_with("--zap") || *t == "-Z" || *t == "-o")
+                {
+                    return;
+                }
+                self.push(
+                    "destroy.device",
+                    Risk::Critical,
+                    format!(
+                        "{n} erases a disk or partition ({})",
+                        positional.last().map(|w| w.text.as_str()).unwrap_or("?")
+                    ),
+                    r,
+                );
+            }
+            "fdisk" | "sfdisk" | "parted" | "gdisk" | "cfdisk" => {
+                if has("-l") || has("--list") || has("print") {
+                    return;
+                }
+                self.push(
+                    "destroy.device",
+                    Risk::High,
+                    format!("{name} changes a disk's partition table"),
+                    r,
+                );
+            }
+            "truncate" => {
+                for w in &positional {
+                    let class = paths::classify(&w.text);
+                    if class.history || class.log {
+                        self.push(
+                            "tamper.history-or-log",
+                            Risk::High,
+                            format!(
+                                "empties {}, a history or log file (hides what happened)",
+                                w.text
+                            ),
+                            r.clone(),
+                        );
+                    } else {
+                        self.write_target(&w.text, &class, r.clone(), "truncates");
+                    }
+                }
+            }
+            "mv" => {
+                if let Some(dest) = positional.last()
+                    && positional.len() >= 2
+                {
+                    if dest.text == "/dev/null" {
+                        self.push(
+                            "destroy.files",
+                            Risk::High,
+                            "moves files to /dev/null (destroys them)".into(),
+                            r.clone(),
+                        );
+                    }
+                    let class = paths::classify(&dest.text);
+                    self.write_target(&dest.text, &class, r.clone(), "mv writes to");
+                    for src in &positional[..positional.len() - 1] {
+                        let (risk, rule, msg) = paths::deletion_risk(&src.text, true);
+                        if risk >= Risk::High {
+                            self.push(rule, risk, format!("moves away: {msg}"), r.clone());
+                        }
+                    }
+                }
+            }
+            "cp" | "install" | "ln" | "rsync" | "scp" if !positional.is_empty() => {
+                self.copy_like(name, args, &positional, &r);
+            }
+            "tee" => {
+                for w in &positional {
+                    let class = paths::classify(&w.text);
+                    self.write_target(&w.text, &class, r.clone(), "tee writes to");
+                }
+            }
+            "sed" | "perl"
+                if args
+                    .iter()
+                    .any(|w| w.text.starts_with("-i") || w.text == "--in-place") =>
+            {
+                for w in positional.iter().skip(if has("-e") { 0 } else { 1 }) {
+                    let class = paths::classify(&w.text);
+                    self.write_target(&w.text, &class, r.clone(), "edits");
+                }
+            }
+            "touch" => {
+                if args.iter().any(|w| {
+                    w.text == "-r"
+                        || w.text == "-t"
+                        || w.text == "-d"
+                        || w.text.starts_with("--date")
+                        || w.text.starts_with("--reference")
+                }) {
+                    self.push(
+                        "tamper.timestamps",
+                        Risk::Medium,
+                        "touch sets a fake modification time (can hide changes)".into(),
+                        r,
+                    );
+                }
+            }
+            "chmod" => self.chmod(args, &positional, &r),
+            "chown" | "chgrp" => {
+                let recursive = args
+                    .iter()
+                    .any(|w| w.text == "-R" || w.text == "--recursive");
+                for w in positional.iter().skip(1) {
+                    let class = paths::classify(&w.text);
+                    use paths::Scope::*;
+                    let risk = match class.scope {
+                        Root | AllHomes if recursive => Risk::Critical,
+                        Root | AllHomes | SystemTop | System | Device => Risk::High,
+                        _ if class.privilege || class.credential => Risk::High,
+                        Home if recursive => Risk::High,
+                        _ => Risk::Low,
+                    };
+                    self.push(
+                        if risk >= Risk::High {
+                            "privilege.chown-system"
+                        } else {
+                            "fs.chown"
+                        },
+                        risk,
+                        format!("{name} changes the owner of {}", w.text),
+                        r.clone(),
+                    );
+                }
+            }
+            "setcap" => self.push(
+                "privilege.setcap",
+                Risk::High,
+                "setcap gives a program root-like capabilities".into(),
+                r,
+            ),
+            "usermod" | "useradd" | "adduser" | "userdel" | "deluser" | "groupadd" | "gpasswd"
+            | "passwd" | "chpasswd" | "visudo" | "newusers" | "vipw" | "chage" => self.push(
+                "privilege.users",
+                Risk::High,
+                format!("{name} changes user accounts, groups or passwords"),
+                r,
+            ),
+            "crontab" => {
+                if texts.iter().all(|t| *t == "-l" || t.starts_with("-u")) && !texts.is_empty() {
+                    return;
+                }
+                self.push(
+                    "persist.cron",
+                    Risk::High,
+                    "crontab installs or changes scheduled jobs (code that runs again later)"
+                        .into(),
+                    r,
+                );
+            }
+            "at" | "batch" => self.push(
+                "persist.at",
+                Risk::Medium,
+                format!("{name} schedules a command to run later"),
+                r,
+            ),
+            "systemctl" | "launchctl" | "update-rc.d" | "chkconfig" | "rc-update" | "service" => {
+                let sub = positional.first().map(|w| w.text.as_str()).unwrap_or("");
+                let (risk, rule, msg) = match sub {
+                    "enable" | "link" | "load" | "bootstrap" | "submit" | "add" | "preset"
+                    | "reenable" | "defaults" | "on" => (
+                        Risk::High,
+                        "persist.service",
+                        format!("{name} {sub} makes a service start automatically (persistence)"),
+                    ),
+                    "disable" | "mask" | "stop" | "kill" | "unload" | "bootout" | "remove"
+                    | "off" => (
+                        Risk::Medium,
+                        "system.service",
+                        format!("{name} {sub} stops or disables a service"),
+                    ),
+                    "start" | "restart" | "reload" | "daemon-reload" | "edit" | "set-property" => (
+                        Risk::Medium,
+                        "system.service",
+                        format!("{name} {sub} changes running services"),
+                    ),
+                    _ => return,
+                };
+                self.push(rule, risk, msg, r);
+            }
+            "history" => {
+                if has("-c")
+                    || has("-w")
+                    || has("-d")
+                    || has("-r")
+                    || texts.iter().any(|t| t.starts_with("-c"))
+                {
+                    self.push(
+                        "tamper.history",
+                        Risk::High,
+                        "history clears or rewrites the shell history (hides what happened)".into(),
+                        r,
+                    );
+                }
+            }
+            "set" => {
+                if texts.windows(2).any(|p| p[0] == "+o" && p[1] == "history") || has("+H") {
+                    self.push(
+                        "tamper.history",
+                        Risk::High,
+                        "turns off shell history (hides what happens next)".into(),
+                        r,
+                    );
+                }
+            }
+            "journalctl" => {
+                if texts
+                    .iter()
+                    .any(|t| t.starts_with("--vacuum") || *t == "--rotate" || *t == "--flush")
+                {
+                    self.push(
+                        "tamper.history-or-log",
+                        Risk::High,
+                        "journalctl deletes system logs".into(),
+                        r,
+                    );
+                }
+            }
+            "auditctl" => {
+                if has("-D") || has("-e") {
+                    self.push(
+                        "tamper.history-or-log",
+                        Risk::High,
+                        "auditctl changes or disables the audit log".into(),
+                        r,
+                    );
+                }
+            }
+            "logrotate" | "wevtutil" => self.push(
+                "tamper.history-or-log",
+                Risk::Medium,
+                format!("{name} rotates or clears logs"),
+                r,
+            ),
+            "export" | "declare" | "typeset" | "local" | "readonly" => {}
+            "mkfifo" | "mknod" => {
+                self.facts.mkfifo = true;
+            }
+            "nc" | "ncat" | "netcat" | "cryptcat" | "pwncat" => {
+                self.facts.netcat = Some(r.clone());
+                let exec = args.iter().any(|w| {
+                    matches!(
+                        w.text.as_str(),
+                        "-e" | "-c" | "--exec" | "--sh-exec" | "--lua-exec"
+                    ) || (w.text.starts_with('-')
+                        && !w.text.starts_with("--")
+                        && (w.text.contains('e') || w.text.contains('c'))
+                        && w.text.len() <= 6
+                        && args.iter().any(|x| is_shell(basename(&x.text))))
+                });
+                if exec {
+                    self.facts.reverse_reported = true;
+                    self.push(
+                        "shell.reverse-shell",
+                        Risk::Critical,
+                        format!(
+                            "{name} hands a shell to a network connection (a reverse or bind shell)"
+                        ),
+                        r,
+                    );
+                } else {
+                    self.push(
+                        "net.raw-connection",
+                        Risk::High,
+                        format!("{name} opens a raw network connection (can send files or receive commands)"),
+                        r,
+                    );
+                }
+            }
+            "socat" => {
+                let lower: Vec<String> = texts.iter().map(|t| t.to_ascii_lowercase()).collect();
+                let exec = lower
+                    .iter()
+                    .any(|t| t.starts_with("exec:") || t.starts_with("system:"));
+                let net = lower.iter().any(|t| {
+                    t.contains("tcp")
+                        || t.contains("udp")
+                        || t.contains("ssl")
+                        || t.contains("openssl")
+                });
+                self.facts.netcat = Some(r.clone());
+                if exec && net {
+                    self.facts.reverse_reported = true;
+                    self.push(
+                        "shell.reverse-shell",
+                        Risk::Critical,
+                        "socat connects a program to the network (a reverse or bind shell)".into(),
+                        r,
+                    );
+                } else {
+                    self.push(
+                        "net.raw-connection",
+                        Risk::High,
+                        "socat opens a raw network connection (can send files or receive commands)"
+                            .into(),
+                        r,
+                    );
+                }
+            }
+            "telnet" => {
+                self.facts.netcat = Some(r.clone());
+                self.push(
+                    "net.raw-connection",
+                    Risk::High,
+                    "telnet opens a raw network connection".into(),
+                    r,
+                );
+            }
+            "openssl" => {
+                if texts
+                    .first()
+                    .is_some_and(|t| *t == "s_client" || *t == "s_server")
+                {
+                    self.facts.netcat = Some(r.clone());
+                    self.push(
+                        "net.raw-connection",
+                        Risk::High,
+                        "openssl s_client opens a raw network connection".into(),
+                        r,
+                    );
+                }
+            }
+            "curl" | "wget" | "fetch" | "aria2c" | "http" | "https" | "xh" => {
+                self.http_client(name, args, &r)
+            }
+            "ftp" | "sftp" | "tftp" | "lftp" => self.push(
+                "exfil.transfer",
+                Risk::High,
+                format!("{name} transfers files to or from another machine"),
+                r,
+            ),
+            "ssh" => self.push(
+                "net.ssh",
+                Risk::Medium,
+                "ssh connects to another machine".into(),
+                r,
+            ),
+            "aws" | "gsutil" | "gcloud" | "az" | "rclone" | "s3cmd" => {
+                let up = texts.iter().any(|t| {
+                    t.starts_with("s3://")
+                        || t.starts_with("gs://")
+                        || t.contains(':') && name == "rclone"
+                });
+                let upload = matches!(
+                    texts.get(1).copied(),
+                    Some("cp") | Some("sync") | Some("mv")
+                ) || matches!(
+                    texts.first().copied(),
+                    Some("cp") | Some("sync") | Some("copy") | Some("move")
+                );
+                if up
+                    && upload
+                    && texts
+                        .last()
+                        .is_some_and(|t| t.contains("://") || (name == "rclone" && t.contains(':')))
+                {
+                    self.push(
+                        "exfil.cloud-upload",
+                        Risk::High,
+                        format!("{name} uploads files to cloud storage"),
+                        r,
+                    );
+                } else {
+                    self.push(
+                        "net.cloud",
+                        Risk::Medium,
+                        format!("{name} talks to a cloud account"),
+                        r,
+                    );
+                }
+            }
+            "git" => self.git(&texts, &r),
+            "pip" | "pip3" | "pipx" | "uv" | "poetry" | "pdm" | "conda" | "mamba"
+            | "micromamba" => {
+                let mut rest: Vec<&str> = texts.clone();
+                if name == "uv" && rest.first() == Some(&"pip") {
+                    rest.remove(0);
+                }
+                if matches!(name, "uv" | "poetry" | "pdm")
+                    && rest.first().is_some_and(|s| *s == "add")
+                {
+                    rest[0] = "install";
+                }
+                if matches!(name, "conda" | "mamba" | "micromamba")
+                    && rest.first().is_some_and(|s| *s == "create")
+                {
+                    rest[0] = "install";
+                }
+                self.installer(name, &rest, &r);
+            }
+            "npm" | "pnpm" | "yarn" | "bun" | "cnpm" => {
+                let sub = texts.iter().find(|a| !a.starts_with('-')).copied();
+                match sub {
+                    Some("install" | "i" | "ci" | "add" | "isntall" | "update" | "upgrade")
+                    | None
+                        if name != "npm" || sub.is_some() =>
+                    {
+                        self.push(
+                            "install.package",
+                            Risk::Medium,
+                            format!(
+                                "installs packages with {name} (their install scripts run code)"
+                            ),
+                            r,
+                        );
+                    }
+                    Some("exec" | "dlx" | "x") => self.push(
+                        "install.run-remote",
+                        Risk::Medium,
+                        format!("{name} downloads and runs a package"),
+                        r,
+                    ),
+                    _ => {}
+                }
+            }
+            "npx" | "pnpx" | "bunx" | "uvx" => self.push(
+                "install.run-remote",
+                Risk::Medium,
+                format!("{name} may download and run a package"),
+                r,
+            ),
+            "apt" | "apt-get" | "aptitude" | "dnf" | "yum" | "zypper" | "apk" | "brew" | "port"
+            | "snap" | "flatpak" | "gem" | "cargo" | "go" | "pacman" | "emerge" | "nix-env"
+            | "composer" | "cpan" | "cpanm" | "dpkg" | "rpm" | "choco" | "winget" | "opam"
+            | "stack" | "cabal" | "R" | "Rscript" | "julia" | "luarocks" | "bundle" => {
+                let sub = texts
+                    .iter()
+                    .find(|a| !a.starts_with('-'))
+                    .copied()
+                    .unwrap_or("");
+                let installs = matches!(
+                    sub,
+                    "install"
+                        | "add"
+                        | "get"
+                        | "reinstall"
+                        | "upgrade"
+                        | "dist-upgrade"
+                        | "full-upgrade"
+                        | "localinstall"
+                ) || (name == "pacman"
+                    && texts
+                        .iter()
+                        .any(|t| t.starts_with("-S") || t.starts_with("-U")))
+                    || (matches!(name, "dpkg" | "rpm")
+                        && texts
+                            .iter()
+                            .any(|t| *t == "-i" || t.starts_with("-U") || *t == "--install"));
+                let removes = matches!(
+                    sub,
+                    "remove" | "purge" | "uninstall" | "autoremove" | "erase"
+                );
+                if name == "cargo" && sub != "install"
+                    || name == "go" && !matches!(sub, "install" | "get")
+                {
+                    return;
+                }
+                if installs {
+                    self.push(
+                        "install.package",
+                        Risk::Medium,
+                        format!(
+                            "installs software with {name} (installers run code, often as root)"
+                        ),
+                        r,
+                    );
+                } else if removes {
+                    self.push(
+                        "install.remove",
+                        Risk::Medium,
+                        format!("removes software with {name}"),
+                        r,
+                    );
+                }
+            }
+            "secret-tool" | "security" | "kwallet-query" | "pass" | "gopass" | "keyctl" | "op"
+            | "bw" | "lpass" => {
+                let reads = match name {
+                    "security" => texts.first().is_some_and(|t| {
+                        t.starts_with("find-") || t.starts_with("dump-") || t.starts_with("export")
+                    }),
+                    "secret-tool" => texts
+                        .first()
+                        .is_some_and(|t| matches!(*t, "lookup" | "search")),
+                    "pass" | "gopass" => !texts.first().is_some_and(|t| {
+                        matches!(*t, "init" | "insert" | "generate" | "ls" | "list")
+                    }),
+                    _ => true,
+                };
+                if reads {
+                    self.push(
+                        "cred.keyring",
+                        Risk::High,
+                        format!("{name} reads secrets from a password store or keyring"),
+                        r,
+                    );
+                }
+            }
+            "gpg" | "gpg2" => {
+                if texts.iter().any(|t| t.starts_with("--export-secret")) {
+                    self.push(
+                        "cred.keyring",
+                        Risk::High,
+                        "gpg exports secret keys".into(),
+                        r,
+                    );
+                }
+            }
+            "kill" | "pkill" | "killall" => {
+                if name == "kill" && (has("-1") || has("1")) {
+                    self.push(
+                        "system.kill-all",
+                        Risk::High,
+                        "kill -1 / kill 1 kills every process (or init)".into(),
+                        r,
+                    );
+                } else if name != "kill" {
+                    self.push(
+                        "system.kill",
+                        Risk::Low,
+                        format!("{name} stops processes by name"),
+                        r,
+                    );
+                }
+            }
+            "shutdown" | "reboot" | "halt" | "poweroff" => self.push(
+                "system.power",
+                Risk::High,
+                format!("{name} turns off or restarts the machine"),
+                r,
+            ),
+            "init" | "telinit" if texts.first().is_some_and(|t| *t == "0" || *t == "6") => self
+                .push(
+                    "system.power",
+                    Risk::High,
+                    "init 0/6 turns off or restarts the machine".into(),
+                    r,
+                ),
+            "iptables" | "ip6tables" | "nft" | "ufw" | "firewall-cmd" => {
+                if has("-F") || has("--flush") || has("disable") || has("flush") || has("-P") {
+                    self.push(
+                        "system.firewall",
+                        Risk::High,
+                        format!("{name} disables or flushes the firewall"),
+                        r,
+                    );
+                } else if !has("-L") && !has("status") && !has("list") {
+                    self.push(
+                        "system.firewall",
+                        Risk::Medium,
+                        format!("{name} changes firewall rules"),
+                        r,
+                    );
+                }
+            }
+            "docker" | "podman" => {
+                if has("--privileged")
+                    || texts.iter().any(|t| {
+                        t.starts_with("/:/") || t.starts_with("-v/:") || *t == "--pid=host"
+                    })
+                    || texts
+                        .windows(2)
+                        .any(|p| (p[0] == "-v" || p[0] == "--volume") && p[1].starts_with("/:"))
+                {
+                    self.push(
+                        "privilege.container-escape",
+                        Risk::High,
+                        format!("{name} runs a container with access to the whole host"),
+                        r,
+                    );
+                }
+            }
+            "insmod" | "modprobe" | "rmmod" | "kexec" | "sysctl"
+                if !has("-a") && !texts.is_empty() =>
+            {
+                self.push(
+                    "system.kernel",
+                    Risk::High,
+                    format!("{name} changes the running kernel"),
+                    r,
+                )
+            }
+            "mount" | "umount" if !texts.is_empty() => self.push(
+                "system.mount",
+                Risk::Medium,
+                format!("{name} changes mounted file systems"),
+                r,
+            ),
+            "base64" | "xxd" | "uudecode" => {}
+            _ => {
+                let _ = raw_name;
+            }
+        }
+    }
+
+    fn copy_like(&mut self, name: &str, args: &[Word], positional: &[&Word], r: &Range<usize>) {
+        // Remote destinations (scp/rsync): uploads.
+        let is_remote = |t: &str| {
+            t.starts_with("rsync://")
+                || (!t.starts_with('/') && !t.starts_with('.') && {
+                    match t.split_once(':') {
+                        Some((host, _)) => {
+                            !host.is_empty() && !host.contains('/') && host.len() > 1
+                        }
+                        None => false,
+                    }
+                })
+        };
+        let Some(dest) = positional.last() else {
+            return;
+        };
+        let srcs = &positional[..positional.len().saturating_sub(1)];
+        if matches!(name, "scp" | "rsync") && is_remote(&dest.text) && !srcs.is_empty() {
+            let cred = srcs.iter().any(|w| paths::classify(&w.text).credential);
+            self.push(
+                if cred {
+                    "exfil.credentials"
+                } else {
+                    "exfil.upload"
+                },
+                if cred { Risk::Critical } else { Risk::High },
+                format!(
+                    "{name} copies {} to another machine ({})",
+                    srcs.iter()
+                        .map(|w| w.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    dest.text
+                ),
+                r.clone(),
+            );
+            return;
+        }
+        if matches!(name, "scp" | "rsync") && srcs.iter().any(|w| is_remote(&w.text)) {
+            self.push(
+                "net.download",
+                Risk::Medium,
+                format!("{name} copies files from another machine"),
+                r.clone(),
+            );
+        }
+        if name == "ln" {
+            // `ln -sf /dev/null ~/.bash_history`
+            if positional.len() >= 2 {
+                let class = paths::classify(&dest.text);
+                self.write_target(&dest.text, &class, r.clone(), "ln replaces");
+            }
+            return;
+        }
+        for src in srcs {
+            let class = paths::classify(&src.text);
+            if class.credential {
+                self.push(
+                    "cred.read",
+                    Risk::High,
+                    format!("{name} copies {}, which holds credentials", src.text),
+                    r.clone(),
+                );
+            }
+        }
+        if positional.len() >= 2 {
+            let class = paths::classify(&dest.text);
+            self.write_target(&dest.text, &class, r.clone(), &format!("{name} writes to"));
+        }
+        let _ = args;
+    }
+
+    fn chmod(&mut self, args: &[Word], positional: &[&Word], r: &Range<usize>) {
+        let recursive = args
+            .iter()
+            .any(|w| w.text == "-R" || w.text == "--recursive");
+        // The mode may look like an option (`-x`, `-R` excluded).
+        let mode = positional
+            .first()
+            .map(|w| w.text.clone())
+            .or_else(|| {
+                args.iter()
+                    .find(|w| {
+                        w.text.starts_with('-') && w.text != "-R" && !w.text.starts_with("--")
+                    })
+                    .map(|w| w.text.clone())
+            })
+            .unwrap_or_default();
+        let targets: Vec<&Word> = positional.iter().skip(1).copied().collect();
+        let numeric = mode.chars().all(|c| c.is_digit(8)) && !mode.is_empty();
+        let setuid = if numeric {
+            mode.len() == 4 && matches!(mode.chars().next(), Some('2' | '4' | '6' | '7'))
+        } else {
+            mode.contains("+s") || mode.contains("=s")
+        };
+        let world_writable = if numeric {
+            mode.chars()
+                .last()
+                .is_some_and(|c| matches!(c, '2' | '3' | '6' | '7'))
+        } else {
+            mode.contains("o+w")
+                || mode.contains("a+w")
+                || mode == "+w"
+                || mode.contains("o=rwx")
+                || mode.contains("a=rwx")
+        };
+        let strips = numeric && mode.trim_start_matches('0').is_empty();
+        for t in targets {
+            let class = paths::classify(&t.text);
+            use paths::Scope::*;
+            let system = matches!(class.scope, Root | SystemTop | System | Device | AllHomes);
+            if setuid {
+                self.push(
+                    "privilege.setuid",
+                    Risk::High,
+                    format!(
+                        "chmod {mode} makes {} run with its owner's (often root's) privileges",
+                        t.text
+                    ),
+                    r.clone(),
+                );
+            } else if recursive && matches!(class.scope, Root | AllHomes | Home) {
+                self.push(
+                    "privilege.chmod-broad",
+                    Risk::Critical,
+                    format!("chmod -R {mode} on {} changes permissions of everything below it (breaks the system or exposes every file)", t.text),
+                    r.clone(),
+                );
+            } else if system && (world_writable || strips || recursive) {
+                self.push(
+                    "privilege.chmod-system",
+                    Risk::High,
+                    format!("chmod {mode} on the system path {}", t.text),
+                    r.clone(),
+                );
+            } else if class.privilege || class.persistence.is_some() && world_writable {
+                self.push(
+                    "privilege.chmod-system",
+                    Risk::High,
+                    format!("chmod {mode} on {}", t.text),
+                    r.clone(),
+                );
+            } else if world_writable {
+                self.push(
+                    "fs.world-writable",
+                    Risk::Low,
+                    format!("chmod {mode} makes {} writable by every user", t.text),
+                    r.clone(),
+                );
+            }
+            if mode.contains('x')
+                || (numeric && mode.chars().any(|c| matches!(c, '1' | '3' | '5' | '7')))
+            {
+                // `chmod +x downloaded && ./downloaded`: remembered via `downloaded`.
+            }
+        }
+    }
+
+    fn git(&mut self, texts: &[&str], r: &Range<usize>) {
+        // Skip global options like `-C dir`, `-c k=v`.
+        let mut i = 0;
+        while i < texts.len() && texts[i].starts_with('-') {
+            if texts[i] == "-c" {
+                if let Some(kv) = texts.get(i + 1) {
+                    let k = kv.split('=').next().unwrap_or("").to_ascii_lowercase();
+                    if matches!(
+                        k.as_str(),
+                        "core.hookspath"
+                            | "core.fsmonitor"
+                            | "core.sshcommand"
+                            | "core.pager"
+                            | "core.editor"
+                    ) {
+                        self.push(
+                            "exec.git-config",
+                            Risk::Medium,
+                            format!("git -c {k} makes git run an arbitrary program"),
+                            r.clone(),
+                        );
+                    }
+                }
+                i += 2;
+            } else if texts[i] == "-C" {
+                i += 2;
+            } else {
+                i += 1;
+            }
+        }
+        let sub = texts.get(i).copied().unwrap_or("");
+        let rest = texts.get(i + 1..).unwrap_or(&[]);
+        match sub {
+            "clone" | "pull" | "fetch" | "ls-remote" | "submodule" => self.push(
+                "net.git",
+                Risk::Medium,
+                format!("git {sub} downloads from a remote repository"),
+                r.clone(),
+            ),
+            "push" => self.push(
+                "net.git-push",
+                Risk::Medium,
+                "git push uploads commits to a remote repository".into(),
+                r.clone(),
+            ),
+            "config" => {
+                let key = rest
+                    .iter()
+                    .find(|t| !t.starts_with('-'))
+                    .map(|t| t.to_ascii_lowercase())
+                    .unwrap_or_default();
+                if matches!(
+                    key.as_str(),
+                    "core.hookspath"
+                        | "core.fsmonitor"
+                        | "core.sshcommand"
+                        | "core.pager"
+                        | "core.editor"
+                        | "credential.helper"
+                ) || key.starts_with("alias.") && rest.iter().any(|t| t.starts_with('!'))
+                {
+                    self.push(
+                        "persist.git-config",
+                        Risk::High,
+                        format!("git config {key} makes git run a program later (persistence)"),
+                        r.clone(),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn http_client(&mut self, name: &str, args: &[Word], r: &Range<usize>) {
+        let mut i = 0;
+        let mut upload: Option<String> = None;
+        let mut posts = false;
+        let mut out_files: Vec<String> = Vec::new();
+        let mut remote_name = false;
+        let mut urls: Vec<String> = Vec::new();
+        while i < args.len() {
+            let t = args[i].text.as_str();
+            let next = args.get(i + 1).map(|w| w.text.clone());
+            let (opt, inline) = match t.split_once('=') {
+                Some((o, v)) if t.starts_with("--") => (o, Some(v.to_string())),
+                _ => (t, None),
+            };
+            let val = || inline.clone().or(next.clone());
+            let consumed = if inline.is_some() { 1 } else { 2 };
+            match (name, opt) {
+                (
+                    "curl",
+                    "-d" | "--data" | "--data-binary" | "--data-raw" | "--data-urlencode"
+                    | "--data-ascii" | "--json",
+                ) => {
+                    if let Some(v) = val() {
+                        let v2 = v
+                            .split_once('=')
+                            .map(|x| x.1.to_string())
+                            .filter(|_| opt == "--data-urlencode")
+                            .unwrap_or(v.clone());
+                        if let Some(f) = v2.strip_prefix('@').filter(|_| opt != "--data-raw") {
+                            upload = Some(f.to_string());
+                        }
+                    }
+                    posts = true;
+                    i += consumed;
+                    continue;
+                }
+                ("curl", "-F" | "--form") => {
+                    if let Some(v) = val()
+                        && let Some((_, f)) = v.split_once('=')
+                        && let Some(f) = f.strip_prefix('@').or_else(|| f.strip_prefix('<'))
+                    {
+                        upload = Some(f.split(';').next().unwrap_or(f).to_string());
+                    }
+                    posts = true;
+                    i += consumed;
+                    continue;
+                }
+                ("curl", "-T" | "--upload-file") => {
+                    upload = val();
+                    i += consumed;
+                    continue;
+                }
+                ("curl", "-o" | "--output") | ("wget", "-O" | "--output-document") => {
+                    if let Some(v) = val()
+                        && v != "-"
+                    {
+                        out_files.push(v);
+                    }
+                    i += consumed;
+                    continue;
+                }
+                ("curl", "-O" | "--remote-name") => {
+                    remote_name = true;
+                }
+                ("wget", "--post-file" | "--body-file") => {
+                    upload = val();
+                    i += consumed;
+                    continue;
+                }
+                ("wget", "--post-data" | "--body-data") | ("curl", "-X" | "--request") => {
+                    if opt != "-X" && opt != "--request"
+                        || val().is_some_and(|m| {
+                            matches!(m.to_ascii_uppercase().as_str(), "POST" | "PUT" | "PATCH")
+                        })
+                    {
+                        posts = true;
+                    }
+                    i += consumed;
+                    continue;
+                }
+                (
+                    "curl",
+                    "-H" | "--header" | "-u" | "--user" | "-A" | "--user-agent" | "-e"
+                    | "--referer" | "-b" | "--cookie" | "-c" | "--cookie-jar" | "-m" | "--max-time"
+                    | "--connect-timeout" | "-w" | "--write-out" | "-x" | "--proxy" | "--retry"
+                    | "-r" | "--range" | "-K" | "--config" | "--cacert" | "--cert" | "--key" | "-E",
+                ) => {
+                    i += consumed;
+                    continue;
+                }
+                (
+                    "wget",
+                    "-P" | "--directory-prefix" | "-U" | "--user-agent" | "--header" | "-t"
+                    | "--tries" | "-T" | "--timeout" | "-o" | "-a" | "--output-file",
+                ) => {
+                    i += consumed;
+                    continue;
+                }
+                _ => {}
+            }
+            if !t.starts_with('-') {
+                urls.push(t.to_string());
+            }
+            // curl short flags combined like -sSLo FILE / -fsSLO
+            if name == "curl" && t.starts_with('-') && !t.starts_with("--") {
+                if t.ends_with('o') && t.len() > 2 {
+                    if let Some(v) = next.clone() {
+                        out_files.push(v);
+                    }
+                    i += 2;
+                    continue;
+                }
+                if t.contains('O') {
+                    remote_name = true;
+                }
+            }
+            if name == "wget"
+                && t.starts_with('-')
+                && !t.starts_with("--")
+                && t.ends_with('O')
+                && t.len() > 2
+            {
+                if let Some(v) = next.clone()
+                    && v != "-"
+                {
+                    out_files.push(v);
+                }
+                i += 2;
+                continue;
+            }
+            i += 1;
+        }
+        if name == "wget" && out_files.is_empty() {
+            remote_name = true;
+        }
+        if remote_name {
+            for u in &urls {
+                let base = u.split(['?', '#']).next().unwrap_or(u);
+                let base = base.rsplit('/').next().unwrap_or(base);
+                if !base.is_empty() {
+                    out_files.push(base.to_string());
+                }
+            }
+        }
+        for f in &out_files {
+            self.downloaded.push(f.clone());
+            let class = paths::classify(f);
+            self.write_target(f, &class, r.clone(), &format!("{name} saves a download to"));
+        }
+        if let Some(f) = upload {
+            let cred = paths::classify(&f).credential;
+            let (risk, rule) = if cred {
+                (Risk::Critical, "exfil.credentials")
+            } else {
+                (Risk::High, "exfil.upload")
+            };
+            let what = if f == "-" {
+                "data piped into it".to_string()
+            } else {
+                f.clone()
+            };
+            self.push(
+                rule,
+                risk,
+                format!(
+                    "{name} uploads {what} to {}",
+                    urls.first()
+                        .map(|s| s.as_str())
+                        .unwrap_or("a remote server")
+                ),
+                r.clone(),
+            );
+            return;
+        }
+        let target = urls.first().map(|s| s.as_str()).unwrap_or("the network");
+        if posts {
+            self.push(
+                "net.upload",
+                Risk::Medium,
+                format!("{name} sends data to {target}"),
+                r.clone(),
+            );
+        } else {
+            self.push(
+                "net.download",
+                Risk::Medium,
+                format!("{name} downloads from {target}"),
+                r.clone(),
+            );
+        }
+    }
+}
+
+fn push_split(argv: &mut Vec<Word>, w: Word) {
+    if w.split && !w.dynamic && w.text.split_whitespace().count() > 1 {
+        for part in w.text.split_whitespace() {
+            argv.push(Word {
+                text: part.to_string(),
+                dynamic: false,
+                taint: w.taint,
+                split: false,
+                range: w.range.clone(),
+            });
+        }
+    } else if w.split && !w.dynamic && w.text.is_empty() {
+        // An empty unquoted expansion disappears.
+    } else {
+        argv.push(w);
+    }
+}
+
+fn is_rm_recursive_flag(t: &str) -> bool {
+    t == "--recursive"
+        || (t.starts_with('-') && !t.starts_with("--") && (t.contains('r') || t.contains('R')))
+}
+
+fn same_path(a: &str, b: &str) -> bool {
+    let a = a.trim_start_matches("./");
+    let b = b.trim_start_matches("./");
+    a == b
+}
+
+/// What the stage before `xargs` prints, as a path pattern: the files `find`
+/// matches, or everything under the first path argument (`ls /` → `/*`).
+fn xargs_source(prev: &[Word]) -> Option<String> {
+    let name = basename(&prev.first()?.text);
+    let args = &prev[1..];
+    let root = args
+        .iter()
+        .find(|w| !w.text.starts_with('-'))
+        .map(|w| w.text.trim_end_matches('/').to_string());
+    if name == "find" {
+        let root = root.unwrap_or_else(|| ".".into());
+        let filtered = args.windows(2).any(|p| {
+            matches!(
+                p[0].text.as_str(),
+                "-name" | "-iname" | "-path" | "-regex" | "-newer" | "-mtime" | "-size"
+            ) && !matches!(p[1].text.as_str(), "*" | ".*")
+        });
+        return Some(if filtered {
+            format!("{root}/<found>")
+        } else {
+            format!("{root}/*")
+        });
+    }
+    if matches!(name, "ls" | "echo" | "printf" | "cat") {
+        return Some(match root {
+            Some(r) if !r.is_empty() => format!("{r}/*"),
+            Some(_) => "/*".into(),
+            None if name == "ls" => "./*".into(),
+            None => return None,
+        });
+    }
+    None
+}
+
+/// The command run by `xargs [opts] CMD …`.
+fn xargs_inner(args: &[Word]) -> Option<&[Word]> {
+    let mut i = 0;
+    while i < args.len() {
+        let t = args[i].text.as_str();
+        if !t.starts_with('-') {
+            break;
+        }
+        if matches!(
+            t,
+            "-I" | "-n"
+                | "-P"
+                | "-L"
+                | "-d"
+                | "-E"
+                | "-s"
+                | "-a"
+                | "--max-args"
+                | "--max-procs"
+                | "--delimiter"
+                | "--arg-file"
+        ) {
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    if i < args.len() {
+        Some(&args[i..])
+    } else {
+        None
+    }
+}
+
+/// Whether `argv` is an interpreter that reads its program from stdin, and
+/// in which language.
+fn interpreter_reading_stdin(argv: &[Word]) -> Option<Language> {
+    let start = wrappers_end(argv);
+    let argv = &argv[start.min(argv.len())..];
+    let name = basename(&argv.first()?.text);
+    let args = &argv[1..];
+    // Any non-option argument is a script file (or `-` for stdin).
+    let positional: Vec<&Word> = args
+        .iter()
+        .filter(|w| !w.text.starts_with('-') || w.text == "-")
+        .collect();
+    let reads_stdin = positional.is_empty()
+        || positional
+            .first()
+            .is_some_and(|w| w.text == "-" || w.text == "/dev/stdin")
+        || args.iter().any(|w| w.text == "-s");
+    if is_shell(name) {
+        let has_c = args.iter().any(|w| {
+            w.text == "-c"
+                || (w.text.starts_with('-') && w.text.ends_with('c') && w.text.len() <= 4)
+        });
+        return (!has_c && reads_stdin).then_some(Language::Shell);
+    }
+    if is_python(name) {
+        let has_c = args.iter().any(|w| w.text == "-c" || w.text == "-m");
+        return (!has_c && reads_stdin).then_some(Language::Python);
+    }
+    if is_node(name) {
+        let has_e = args
+            .iter()
+            .any(|w| matches!(w.text.as_str(), "-e" | "--eval" | "-p" | "--print"));
+        return (!has_e && reads_stdin).then_some(Language::Javascript);
+    }
+    if matches!(name, "source" | ".")
+        && positional
+            .first()
+            .is_some_and(|w| w.text == "/dev/stdin" || w.text == "-")
+    {
+        return Some(Language::Shell);
+    }
+    if is_other_interpreter(name) && reads_stdin && !matches!(name, "awk" | "gawk") {
+        // Not analysable, but still "runs what arrives on stdin": treat as shell
+        // for the download/decode checks.
+        return Some(Language::Shell);
+    }
+    None
+}
+
+/// Whether a command decodes or de-obfuscates its input.
+fn is_decoder(name: &str, argv: &[Word]) -> bool {
+    let has = |o: &str| argv.iter().any(|w| w.text == o);
+    match name {
+        "base64" | "base32" | "basenc" => has("-d") || has("--decode") || has("-D"),
+        "xxd" => argv.iter().any(|w| w.text.starts_with("-r")),
+        "openssl" => has("-d") || has("-base64") && has("-d"),
+        "uudecode" | "rev" | "gunzip" | "zcat" | "bunzip2" | "xz" | "unxz" | "lzma" => true,
+        "gzip" | "bzip2" | "zstd" => has("-d") || has("-dc") || has("--decompress"),
+        "tr" => argv.len() >= 3,
+        "printf" => argv
+            .iter()
+            .skip(1)
+            .any(|w| w.text.contains("\\x") || w.text.contains("\\0")),
+        "echo" => has("-e") && argv.iter().any(|w| w.text.contains("\\x")),
+        _ => false,
+    }
+}
+
+/// Output of a producer command when static: `echo`, `printf`, `cat` of
+/// nothing.
+fn producer_output(name: &str, args: &[&str]) -> Option<String> {
+    match name {
+        "echo" => {
+            let mut newline = true;
+            let mut escapes = false;
+            let mut i = 0;
+            while i < args.len()
+                && args[i].starts_with('-')
+                && args[i].len() > 1
+                && args[i][1..].chars().all(|c| matches!(c, 'n' | 'e' | 'E'))
+            {
+                newline &= !args[i].contains('n');
+                escapes |= args[i].contains('e');
+                i += 1;
+            }
+            let mut s = args[i..].join(" ");
+            if escapes {
+                s = text::unescape_c(&s);
+            }
+            if newline {
+                s.push('\n');
+            }
+            Some(s)
+        }
+        "printf" => {
+            let fmt = args.first()?;
+            let mut rest = args[1..].iter();
+            let mut out = String::new();
+            let f = text::unescape_c(fmt);
+            let mut chars = f.chars().peekable();
+            while let Some(c) = chars.next() {
+                if c == '%' {
+                    match chars.next() {
+                        Some('s') | Some('b') | Some('d') => {
+                            out.push_str(rest.next().copied().unwrap_or(""))
+                        }
+                        Some('%') => out.push('%'),
+                        Some(o) => {
+                            out.push('%');
+                            out.push(o);
+                        }
+                        None => out.push('%'),
+                    }
+                } else {
+                    out.push(c);
+                }
+            }
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+/// A static transformation stage of a pipeline.
+fn transform(name: &str, args: &[&str], input: &str) -> Option<String> {
+    match name {
+        "base64" | "base32"
+            if args
+                .iter()
+                .any(|a| matches!(*a, "-d" | "--decode" | "-D" | "-di"))
+                && name == "base64" =>
+        {
+            text::printable(&text::base64_decode(input.trim())?)
+        }
+        "xxd" if args.iter().any(|a| a.starts_with("-r")) => {
+            text::printable(&text::hex_decode(input.trim())?)
+        }
+        "rev" => Some(
+            input
+                .lines()
+                .map(|l| l.chars().rev().collect::<String>())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+        "tr" if args.len() == 2 => text::tr(input, args[0], args[1]),
+        "cat" if args.is_empty() => Some(input.to_string()),
+        _ => None,
+    }
+}
+
+/// Removes backslash escapes from an unquoted word (`\r\m` → `rm`).
+fn unescape_unquoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('\n') => {}
+                Some(n) => out.push(n),
+                None => {}
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Removes the escapes double quotes honour (`\$ \` \" \\`).
+fn unescape_dquoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.peek() {
+                Some('$' | '`' | '"' | '\\') => {
+                    out.push(chars.next().unwrap_or('\\'));
+                }
+                Some('\n') => {
+                    chars.next();
+                }
+                _ => out.push(c),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn prefix_matches(prefix: &str, words: &[&str]) -> bool {
+    let p: Vec<&str> = prefix.split_whitespace().collect();
+    if p.is_empty() || p.len() > words.len() {
+        return false;
+    }
+    p.iter().zip(words).enumerate().all(
+        |(i, (a, b))| {
+            if i == 0 { basename(a) == *b } else { a == b }
+        },
+    )
+}
+
+fn upload_of_stdin(a: &[Word]) -> bool {
+    a.windows(2).any(|p| {
+        matches!(
+            p[0].text.as_str(),
+            "-T" | "--upload-file" | "-d" | "--data" | "--data-binary" | "-F" | "--form"
+        ) && (p[1].text == "-"
+            || p[1].text == "@-"
+            || p[1].text.ends_with("=@-")
+            || p[1].text.ends_with("=<-"))
+    })
+}

@@ -1,0 +1,1479 @@
+//! The pattern detectors: literal anchors found in one Aho-Corasick pass,
+//! each anchor hit confirmed by its rule's regex on a small window and a
+//! validation of the candidate; plus one pass over "tokens" for the
+//! entropy-based generic detector.
+
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex::Regex;
+
+use super::Cand;
+
+pub(super) fn rules() -> &'static Rules {
+    static RULES: OnceLock<Rules> = OnceLock::new();
+    RULES.get_or_init(Rules::build)
+}
+
+const PRIO_PEM: u8 = 90;
+const PRIO_PROVIDER: u8 = 50;
+const PRIO_CONTEXT: u8 = 30;
+const PRIO_GENERIC: u8 = 10;
+
+/// Minimum and maximum token length for the generic detector.
+const GENERIC_MIN: usize = 20;
+const GENERIC_MAX: usize = 160;
+
+/// A regex match handed to a rule's validation.
+struct Hit<'a> {
+    text: &'a str,
+    /// The whole match.
+    whole: (usize, usize),
+    /// The part to redact.
+    secret: (usize, usize),
+    /// Capture group 1 when the rule has a name group (assignments).
+    name: Option<&'a str>,
+}
+
+impl Hit<'_> {
+    fn secret(&self) -> &str {
+        &self.text[self.secret.0..self.secret.1]
+    }
+}
+
+type Check = fn(&Hit<'_>) -> Option<&'static str>;
+
+enum Matcher {
+    /// Regex; the secret is the first participating capture group at or after
+    /// `group` (0 = the whole match). With `named`, group 1 is a name passed to
+    /// the check and the secret is the first participating group after it.
+    Re {
+        re: Regex,
+        group: usize,
+        named: bool,
+    },
+    Pem,
+    PemBase64,
+    /// `NAME = VALUE` around a keyword anchor (hand-written: hot path).
+    Assign,
+}
+
+struct Rule {
+    anchors: &'static [&'static str],
+    m: Matcher,
+    /// How many bytes before the anchor the match may start (within its line).
+    back: usize,
+    /// How many bytes after the anchor the match may extend (within its line).
+    fwd: usize,
+    /// The byte before the match must not be alphanumeric.
+    left_boundary: bool,
+    /// The byte after the secret must not be alphanumeric.
+    right_boundary: bool,
+    check: Check,
+    prio: u8,
+    /// A cheap test at the anchor before running the regex.
+    prefilter: Option<fn(&[u8], usize) -> bool>,
+}
+
+pub(super) struct Rules {
+    rules: Vec<Rule>,
+    anchors: AhoCorasick,
+    /// Per anchor pattern: the rules it triggers.
+    anchor_rules: Vec<Vec<usize>>,
+    /// The anchor patterns (lowercase).
+    patterns: Vec<String>,
+}
+
+fn build_automaton<'a>(
+    patterns: impl Iterator<Item = &'a str>,
+) -> Result<AhoCorasick, aho_corasick::BuildError> {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .kind(Some(AhoCorasickKind::DFA))
+        .prefilter(false)
+        .byte_classes(false)
+        .build(patterns)
+}
+
+fn re(s: &str) -> Regex {
+    Regex::new(s).expect("detector regex")
+}
+
+fn rule(
+    anchors: &'static [&'static str],
+    pattern: &str,
+    group: usize,
+    check: Check,
+    prio: u8,
+) -> Rule {
+    Rule {
+        anchors,
+        m: Matcher::Re {
+            re: re(pattern),
+            group,
+            named: false,
+        },
+        back: 0,
+        fwd: 1024,
+        left_boundary: true,
+        right_boundary: true,
+        check,
+        prio,
+        prefilter: None,
+    }
+}
+
+const ASSIGN_ANCHORS: &[&str] = &[
+    "password",
+    "passwd",
+    "passphrase",
+    "pwd",
+    "secret",
+    "token",
+    "credential",
+    "key",
+];
+
+impl Rules {
+    fn build() -> Rules {
+        let mut rules = vec![
+            Rule {
+                anchors: &["-----BEGIN"],
+                m: Matcher::Pem,
+                back: 0,
+                fwd: 0,
+                left_boundary: false,
+                right_boundary: false,
+                check: |_| Some("private_key"),
+                prio: PRIO_PEM,
+                prefilter: None,
+            },
+            Rule {
+                anchors: &["LS0tLS1CRUdJTi"],
+                m: Matcher::PemBase64,
+                back: 0,
+                fwd: 0,
+                left_boundary: true,
+                right_boundary: false,
+                check: |_| Some("private_key"),
+                prio: PRIO_PEM,
+                prefilter: None,
+            },
+            rule(
+                &["sk-ant-"],
+                r"sk-ant-[a-z]{2,10}[0-9]{0,3}-[A-Za-z0-9_-]{32,300}",
+                0,
+                |h| prefixed(h, 3.5).then_some("anthropic_key"),
+                PRIO_PROVIDER + 1,
+            ),
+            rule(
+                &["sk-"],
+                r"sk-(?:(?:proj|svcacct|admin|None)-)?[A-Za-z0-9_-]{20,300}",
+                0,
+                check_openai,
+                PRIO_PROVIDER,
+            ),
+            rule(
+                &["AKIA", "ASIA", "ABIA", "ACCA", "A3T"],
+                r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}",
+                0,
+                check_aws_id,
+                PRIO_PROVIDER,
+            ),
+            // An access key id followed by its secret (credentials CSV, `aws configure` pastes).
+            Rule {
+                right_boundary: true,
+                ..rule(
+                    &["AKIA", "ASIA"],
+                    r#"(?:AKIA|ASIA)[A-Z0-9]{16}[\s,;:|"']{1,6}([A-Za-z0-9/+]{40})"#,
+                    1,
+                    check_aws_secret,
+                    PRIO_PROVIDER,
+                )
+            },
+            Rule {
+                back: 24,
+                ..rule(
+                    &[
+                        "aws_secret",
+                        "aws-secret",
+                        "awssecret",
+                        "secret_access",
+                        "secretaccess",
+                        "secret-access",
+                    ],
+                    r#"(?i:aws[_-]?secret(?:[_-]?access)?(?:[_-]?key)?|secret[_-]?access[_-]?key)[A-Za-z0-9_]*\\?["']?\s*(?:=>|:=|=|:)\s*\\?["']?([A-Za-z0-9/+]{40})"#,
+                    1,
+                    check_aws_secret,
+                    PRIO_PROVIDER,
+                )
+            },
+            rule(
+                &["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
+                r"gh[pousr]_[A-Za-z0-9]{30,251}",
+                0,
+                |h| prefixed(h, 3.0).then_some("github_token"),
+                PRIO_PROVIDER,
+            ),
+            rule(
+                &["github_pat_"],
+                r"github_pat_[A-Za-z0-9_]{40,255}",
+                0,
+                |h| prefixed(h, 3.0).then_some("github_pat"),
+                PRIO_PROVIDER,
+            ),
+            rule(
+                &[
+                    "glpat-",
+                    "gldt-",
+                    "glrt-",
+                    "glptt-",
+                    "glcbt-",
+                    "glft-",
+                    "glsoat-",
+                    "glimt-",
+                    "glagent-",
+                    "GR1348941",
+                ],
+                r"(?:gl(?:pat|dt|rt|ptt|cbt|ft|soat|imt|agent)-|GR1348941)[A-Za-z0-9_.-]{20,300}",
+                0,
+                |h| prefixed(h, 3.0).then_some("gitlab_token"),
+                PRIO_PROVIDER,
+            ),
+            rule(
+                &[
+                    "xoxb-", "xoxp-", "xoxa-", "xoxo-", "xoxs-", "xoxr-", "xoxe", "xapp-",
+                ],
+                r"(?:xox[abposre](?:\.xox[a-z])?|xapp)-[0-9A-Za-z-]{20,250}",
+                0,
+                |h| (prefixed(h, 3.0) && has_digit(h.secret())).then_some("slack_token"),
+                PRIO_PROVIDER,
+            ),
+            rule(
+                &["hooks.slack.com/"],
+                r"(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/+-]{20,250}",
+                0,
+                check_slack_webhook,
+                PRIO_PROVIDER,
+            ),
+            rule(
+                &["sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"],
+                r"(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,247}|whsec_[A-Za-z0-9+/=]{24,128})",
+                0,
+                |h| prefixed(h, 3.0).then_some("stripe_key"),
+                PRIO_PROVIDER,
+            ),
+            rule(
+                &["AIza"],
+                r"AIza[0-9A-Za-z_-]{35}",
+                0,
+                |h| prefixed(h, 3.0).then_some("google_api_key"),
+                PRIO_PROVIDER,
+            ),
+            rule(
+                &["SG."],
+                r"SG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}",
+                0,
+                |h| prefixed(h, 3.0).then_some("sendgrid_key"),
+                PRIO_PROVIDER,
+            ),
+            rule(
+                &["npm_"],
+                r"npm_[A-Za-z0-9]{36}",
+                0,
+                |h| prefixed(h, 3.0).then_some("npm_token"),
+                PRIO_PROVIDER,
+            ),
+            rule(
+                &["pypi-AgE"],
+                r"pypi-AgE[A-Za-z0-9_-]{50,500}",
+                0,
+                |h| prefixed(h, 3.0).then_some("pypi_token"),
+                PRIO_PROVIDER,
+            ),
+            rule(
+                &["hf_", "api_org_"],
+                r"(?:hf|api_org)_[A-Za-z0-9]{30,60}",
+                0,
+                |h| prefixed(h, 3.0).then_some("huggingface_token"),
+                PRIO_PROVIDER,
+            ),
+            Rule {
+                fwd: 16 * 1024,
+                ..rule(
+                    &["eyJ"],
+                    r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*",
+                    0,
+                    |h| (!is_placeholder(h.secret())).then_some("jwt"),
+                    PRIO_PROVIDER,
+                )
+            },
+            Rule {
+                back: 32,
+                prefilter: Some(userinfo_follows),
+                left_boundary: false,
+                right_boundary: false,
+                ..rule(
+                    &["://"],
+                    r#"[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s:/?#@"'<>\\]{0,256}:([^\s/?#@"'<>\\]{1,256})@[A-Za-z0-9\[_-]"#,
+                    1,
+                    check_url_password,
+                    PRIO_CONTEXT + 5,
+                )
+            },
+            Rule {
+                right_boundary: false,
+                ..rule(
+                    &["authorization"],
+                    r#"(?i:authorization)\\?["']?\s*[:=]\s*\\?["']?(?i:bearer|basic|token|digest|apikey|api-key)\s+([A-Za-z0-9._~+/=-]{8,4096})"#,
+                    1,
+                    check_auth_header,
+                    PRIO_CONTEXT + 5,
+                )
+            },
+            Rule {
+                right_boundary: false,
+                ..rule(
+                    &["bearer"],
+                    r"(?i:bearer)\s+([A-Za-z0-9._~+/=-]{16,4096})",
+                    1,
+                    check_bearer,
+                    PRIO_CONTEXT,
+                )
+            },
+            Rule {
+                right_boundary: false,
+                ..rule(
+                    &["-u ", "-u=", "--user "],
+                    r#"(?:-u|--user)[ =]+["']?[^\s:"']{1,128}:([^\s"']{1,256})"#,
+                    1,
+                    check_basic_auth,
+                    PRIO_CONTEXT,
+                )
+            },
+            Rule {
+                back: 64,
+                left_boundary: false,
+                right_boundary: false,
+                ..Rule {
+                    m: Matcher::Assign,
+                    prefilter: Some(assignment_follows),
+                    ..rule(ASSIGN_ANCHORS, "x", 0, check_assignment, PRIO_CONTEXT)
+                }
+            },
+            // Command-line flags: `--password VALUE`, `--api-key VALUE`.
+            Rule {
+                back: 40,
+                left_boundary: false,
+                right_boundary: false,
+                ..Rule {
+                    m: Matcher::Re {
+                        re: re(concat!(
+                            r#"(--(?i:[a-z0-9]+-)*(?i:password|passwd|token|api-?key|secret|secret-key|access-key))"#,
+                            r#"\s+(?:"([^"\r\n]{1,300})"|'([^'\r\n]{1,300})'|([^\s"'`;|&<>]{1,300}))"#,
+                        )),
+                        group: 2,
+                        named: true,
+                    },
+                    prefilter: Some(flag_before),
+                    ..rule(ASSIGN_ANCHORS, "x", 0, check_assignment, PRIO_CONTEXT)
+                }
+            },
+            // .netrc: `machine HOST login USER password PASS` or `password PASS` on its own line.
+            Rule {
+                back: 64,
+                left_boundary: false,
+                right_boundary: false,
+                ..Rule {
+                    m: Matcher::Re {
+                        re: re(
+                            r"(?i)(?:^\s*|\bmachine\s+\S+\s+(?:login\s+\S+\s+)?)(password|passwd)\s+(\S{1,300})\s*$",
+                        ),
+                        group: 2,
+                        named: true,
+                    },
+                    prefilter: Some(space_follows),
+                    ..rule(
+                        &["password", "passwd"],
+                        "x",
+                        0,
+                        check_assignment,
+                        PRIO_CONTEXT,
+                    )
+                }
+            },
+        ];
+        // Lines capped, so the `$` of the netrc rule means "end of line".
+        rules.shrink_to_fit();
+
+        let mut patterns: Vec<String> = Vec::new();
+        let mut anchor_rules: Vec<Vec<usize>> = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            for a in r.anchors {
+                let a = a.to_ascii_lowercase();
+                match patterns.iter().position(|p| *p == a) {
+                    Some(j) => anchor_rules[j].push(i),
+                    None => {
+                        patterns.push(a);
+                        anchor_rules.push(vec![i]);
+                    }
+                }
+            }
+        }
+        let anchors =
+            build_automaton(patterns.iter().map(String::as_str)).expect("anchor automaton");
+        Rules {
+            rules,
+            anchors,
+            anchor_rules,
+            patterns,
+        }
+    }
+
+    /// One automaton for the anchors and the known secret values (known
+    /// values get pattern ids after the anchors), so a text is scanned once.
+    pub(super) fn automaton_with<'a>(
+        &'a self,
+        known: impl Iterator<Item = &'a str>,
+    ) -> Option<AhoCorasick> {
+        build_automaton(self.patterns.iter().map(String::as_str).chain(known)).ok()
+    }
+
+    /// Appends every candidate in `text` (unresolved; may overlap). `ac` is
+    /// [`Rules::automaton_with`] of `known` ((label index, value) pairs), or
+    /// `None` for the anchors alone.
+    pub(super) fn scan(
+        &self,
+        text: &str,
+        out: &mut Vec<Cand>,
+        ac: Option<&AhoCorasick>,
+        known: &[(u32, String)],
+    ) {
+        let mut scanned_to = vec![0usize; self.rules.len()];
+        // Public key and certificate blocks: the generic detector stays out.
+        let mut safe = Vec::new();
+        let n_anchors = self.patterns.len();
+        for m in ac.unwrap_or(&self.anchors).find_overlapping_iter(text) {
+            let pid = m.pattern().as_usize();
+            if pid >= n_anchors {
+                // A known secret: the automaton ignores ASCII case, the value must not.
+                let (label, value) = &known[pid - n_anchors];
+                if text.as_bytes()[m.start()..m.end()] == *value.as_bytes() {
+                    out.push(Cand {
+                        start: m.start(),
+                        end: m.end(),
+                        kind: "known_secret",
+                        prio: 100,
+                        known: Some(*label),
+                    });
+                }
+                continue;
+            }
+            for &ri in &self.anchor_rules[pid] {
+                if m.start() < scanned_to[ri] {
+                    continue;
+                }
+                self.rules[ri].run(text, m.start(), &mut scanned_to[ri], out, &mut safe);
+            }
+        }
+        token_scan(text, out, &safe);
+    }
+}
+
+/// After the keyword at `at`: the rest of a name, an optional closing quote,
+/// spaces, then `=` or `:`.
+fn assignment_follows(b: &[u8], at: usize) -> bool {
+    let mut i = at;
+    let hi = (at + 64).min(b.len());
+    while i < hi && (is_alnum(b[i]) || matches!(b[i], b'_' | b'.' | b'-')) {
+        i += 1;
+    }
+    if i < hi && b[i] == b'\\' {
+        i += 1;
+    }
+    if i < hi && matches!(b[i], b'"' | b'\'') {
+        i += 1;
+    }
+    while i < hi && matches!(b[i], b' ' | b'\t') {
+        i += 1;
+    }
+    i < hi && matches!(b[i], b'=' | b':')
+}
+
+/// A `--flag` ends at the keyword at `at`: `--` earlier in the same word.
+fn flag_before(b: &[u8], at: usize) -> bool {
+    let lo = at.saturating_sub(40);
+    let mut i = at;
+    while i > lo && !b[i - 1].is_ascii_whitespace() {
+        i -= 1;
+        if i + 1 < b.len() && b[i] == b'-' && b[i + 1] == b'-' {
+            return true;
+        }
+    }
+    false
+}
+
+/// `password VALUE`: the keyword is followed by a space or tab.
+fn space_follows(b: &[u8], at: usize) -> bool {
+    let mut i = at;
+    while i < b.len() && b[i].is_ascii_alphabetic() {
+        i += 1;
+    }
+    i < b.len() && (b[i] == b' ' || b[i] == b'\t')
+}
+
+fn is_name_byte(c: u8) -> bool {
+    is_alnum(c) || matches!(c, b'_' | b'.' | b'-')
+}
+
+/// `NAME = VALUE`, `"NAME": "VALUE"`, `NAME: VALUE`, `['NAME'] = VALUE`,
+/// `\"NAME\": \"VALUE\"` around the keyword at `anchor`.
+fn assignment_at(text: &str, anchor: usize) -> Option<Hit<'_>> {
+    let b = text.as_bytes();
+    let n = b.len();
+    let lo = anchor.saturating_sub(64);
+    let mut ns = anchor;
+    while ns > lo && is_name_byte(b[ns - 1]) {
+        ns -= 1;
+    }
+    let mut i = anchor;
+    while i < n && i - anchor < 64 && is_name_byte(b[i]) {
+        i += 1;
+    }
+    let ne = i;
+    if i < n && b[i] == b'\\' {
+        i += 1;
+    }
+    if i < n && matches!(b[i], b'"' | b'\'') {
+        i += 1;
+    }
+    if i < n && b[i] == b']' {
+        i += 1;
+    }
+    while i < n && matches!(b[i], b' ' | b'\t') {
+        i += 1;
+    }
+    match b.get(i..i + 2) {
+        Some(b"=>") | Some(b":=") => i += 2,
+        Some(b"==") => return None,
+        _ if i < n && matches!(b[i], b'=' | b':') => i += 1,
+        _ => return None,
+    }
+    while i < n && matches!(b[i], b' ' | b'\t') {
+        i += 1;
+    }
+    if i >= n {
+        return None;
+    }
+    let stop = |c: u8| c == b'\n' || c == b'\r';
+    let (vs, ve, end) = if b[i] == b'\\' && b.get(i + 1) == Some(&b'"') {
+        let vs = i + 2;
+        let mut j = vs;
+        while j < n
+            && j - vs <= 300
+            && !stop(b[j])
+            && !(b[j] == b'\\' && b.get(j + 1) == Some(&b'"'))
+        {
+            j += 1;
+        }
+        if j >= n || b[j] != b'\\' {
+            return None;
+        }
+        (vs, j, j + 2)
+    } else if matches!(b[i], b'"' | b'\'' | b'`') {
+        let q = b[i];
+        let vs = i + 1;
+        let mut j = vs;
+        while j < n && j - vs <= 300 && b[j] != q && !stop(b[j]) {
+            j += 1;
+        }
+        if j >= n || b[j] != q {
+            return None;
+        }
+        (vs, j, j + 1)
+    } else {
+        let vs = i;
+        let mut j = vs;
+        while j < n
+            && j - vs < 300
+            && !b[j].is_ascii_whitespace()
+            && !matches!(
+                b[j],
+                b'"' | b'\''
+                    | b'`'
+                    | b','
+                    | b';'
+                    | b'('
+                    | b')'
+                    | b'{'
+                    | b'}'
+                    | b'['
+                    | b']'
+                    | b'<'
+                    | b'>'
+            )
+        {
+            j += 1;
+        }
+        (vs, j, j)
+    };
+    if ve <= vs || !text.is_char_boundary(vs) || !text.is_char_boundary(ve) {
+        return None;
+    }
+    Some(Hit {
+        text,
+        whole: (ns, end),
+        secret: (vs, ve),
+        name: Some(&text[ns..ne]),
+    })
+}
+
+/// `scheme://user:pass@`: a `:` and then an `@` before the path starts.
+fn userinfo_follows(b: &[u8], at: usize) -> bool {
+    let hi = (at + 3 + 520).min(b.len());
+    let mut colon = false;
+    for &c in &b[(at + 3).min(hi)..hi] {
+        match c {
+            b':' => colon = true,
+            b'@' => return colon,
+            b'/' | b'?' | b'#' | b'"' | b'\'' | b'<' | b'>' | b'\\' => return false,
+            c if c.is_ascii_whitespace() => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
+fn is_alnum(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+}
+
+fn line_start(b: &[u8], pos: usize, back: usize) -> usize {
+    let lo = pos.saturating_sub(back);
+    match b[lo..pos].iter().rposition(|&c| c == b'\n') {
+        Some(i) => lo + i + 1,
+        None => lo,
+    }
+}
+
+fn line_end(b: &[u8], pos: usize, fwd: usize) -> usize {
+    let hi = (pos + fwd).min(b.len());
+    match b[pos..hi].iter().position(|&c| c == b'\n') {
+        Some(i) => pos + i,
+        None => hi,
+    }
+}
+
+impl Rule {
+    fn run(
+        &self,
+        text: &str,
+        anchor: usize,
+        scanned_to: &mut usize,
+        out: &mut Vec<Cand>,
+        safe: &mut Vec<(usize, usize)>,
+    ) {
+        let b = text.as_bytes();
+        match &self.m {
+            Matcher::Pem => match pem_block(b, anchor) {
+                Some((s, e, true)) => {
+                    *scanned_to = e;
+                    out.push(self.cand(s, e, "private_key"));
+                }
+                Some((s, e, false)) => safe.push((s, e)),
+                None => {}
+            },
+            Matcher::PemBase64 => {
+                if anchor > 0 && is_alnum(b[anchor - 1]) {
+                    return;
+                }
+                let mut e = anchor;
+                while e < b.len() && (is_alnum(b[e]) || matches!(b[e], b'+' | b'/' | b'=')) {
+                    e += 1;
+                }
+                *scanned_to = e;
+                let head = base64_decode_prefix(&b[anchor..e.min(anchor + 96)]);
+                if e - anchor >= 64 && contains(&head, b"PRIVATE KEY") {
+                    out.push(self.cand(anchor, e, "private_key"));
+                }
+            }
+            Matcher::Assign => {
+                if anchor < *scanned_to {
+                    return;
+                }
+                if let Some(hit) = assignment_at(text, anchor) {
+                    *scanned_to = hit.secret.1;
+                    if let Some(kind) = (self.check)(&hit) {
+                        let (ss, se) = trim_secret(text, hit.secret.0, hit.secret.1);
+                        if se > ss {
+                            out.push(self.cand(ss, se, kind));
+                        }
+                    }
+                }
+            }
+            Matcher::Re { re, group, named } => {
+                if self.back == 0 && self.left_boundary && anchor > 0 && is_alnum(b[anchor - 1]) {
+                    return;
+                }
+                if self.prefilter.is_some_and(|pre| !pre(b, anchor)) {
+                    return;
+                }
+                let mut ws = if self.back == 0 {
+                    anchor
+                } else {
+                    line_start(b, anchor, self.back)
+                };
+                ws = ws.max(*scanned_to);
+                while !text.is_char_boundary(ws) {
+                    ws += 1;
+                }
+                let mut we = line_end(b, anchor, self.fwd);
+                while !text.is_char_boundary(we) {
+                    we -= 1;
+                }
+                if ws >= we {
+                    return;
+                }
+                *scanned_to = we;
+                let window = &text[ws..we];
+                for caps in re.captures_iter(window) {
+                    let whole = caps.get(0).expect("group 0");
+                    let (ms, me) = (ws + whole.start(), ws + whole.end());
+                    if self.left_boundary && ms > 0 && is_alnum(b[ms - 1]) {
+                        continue;
+                    }
+                    let Some(sec) = (*group..caps.len()).find_map(|g| caps.get(g)) else {
+                        continue;
+                    };
+                    let (ss, se) = (ws + sec.start(), ws + sec.end());
+                    if self.right_boundary && se < b.len() && is_alnum(b[se]) {
+                        continue;
+                    }
+                    let hit = Hit {
+                        text,
+                        whole: (ms, me),
+                        secret: (ss, se),
+                        name: if *named {
+                            caps.get(1).map(|m| m.as_str())
+                        } else {
+                            None
+                        },
+                    };
+                    if let Some(kind) = (self.check)(&hit) {
+                        let (ss, se) = trim_secret(text, ss, se);
+                        if se > ss {
+                            out.push(self.cand(ss, se, kind));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn cand(&self, start: usize, end: usize, kind: &'static str) -> Cand {
+        Cand {
+            start,
+            end,
+            kind,
+            prio: self.prio,
+            known: None,
+        }
+    }
+}
+
+/// Drops sentence punctuation that a greedy pattern may have taken.
+fn trim_secret(text: &str, s: usize, mut e: usize) -> (usize, usize) {
+    let b = text.as_bytes();
+    while e > s && matches!(b[e - 1], b'.' | b',') {
+        e -= 1;
+    }
+    (s, e)
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A private key block starting at `at` (`-----BEGIN ... PRIVATE KEY-----`):
+/// through the matching `-----END ...-----` line, or, when the end is missing
+/// (truncated output), through the last line that looks like key material.
+/// Lines may be separated by real newlines or by `\n` escapes (keys in JSON).
+/// Returns `(start, end, is_private)`; public blocks (certificates, public
+/// keys) are returned too, so the generic detector can leave them alone.
+fn pem_block(b: &[u8], at: usize) -> Option<(usize, usize, bool)> {
+    const MAX: usize = 64 * 1024;
+    let hdr_from = at + "-----BEGIN".len();
+    let lim = (hdr_from + 80).min(b.len());
+    let close = b[hdr_from..lim].windows(5).position(|w| w == b"-----")? + hdr_from;
+    let private = contains(&b[hdr_from..close], b"PRIVATE KEY");
+    let body = close + 5;
+    let hi = (body + MAX).min(b.len());
+    if let Some(i) = b[body..hi].windows(8).position(|w| w == b"-----END") {
+        let end_from = body + i + 8;
+        let lim = (end_from + 80).min(b.len());
+        if let Some(j) = b[end_from..lim].windows(5).position(|w| w == b"-----") {
+            return Some((at, end_from + j + 5, private));
+        }
+        return Some((at, lim, private));
+    }
+    // Unterminated: take the following lines of key material.
+    let mut end = body;
+    let mut i = body;
+    loop {
+        // Skip one separator: \r?\n or a literal "\n".
+        let mut j = i;
+        if b[j..hi].starts_with(b"\r\n") {
+            j += 2;
+        } else if b[j..hi].starts_with(b"\n") {
+            j += 1;
+        } else if b[j..hi].starts_with(b"\\n") {
+            j += 2;
+        } else if j != body {
+            break;
+        }
+        let ls = j;
+        while j < hi && (is_alnum(b[j]) || matches!(b[j], b'+' | b'/' | b'=')) {
+            j += 1;
+        }
+        let header = b[ls..hi].starts_with(b"Proc-Type:")
+            || b[ls..hi].starts_with(b"DEK-Info:")
+            || b[ls..hi].starts_with(b"Comment:");
+        if header {
+            while j < hi && b[j] != b'\n' && b[j] != b'\\' {
+                j += 1;
+            }
+        } else if j == ls {
+            // Blank line between headers and body, or the end.
+            if b[j..hi].starts_with(b"\n")
+                || b[j..hi].starts_with(b"\r\n")
+                || b[j..hi].starts_with(b"\\n")
+            {
+                i = j;
+                continue;
+            }
+            break;
+        }
+        end = j;
+        i = j;
+        if i >= hi {
+            break;
+        }
+    }
+    Some((at, end, private))
+}
+
+fn base64_decode_prefix(s: &[u8]) -> Vec<u8> {
+    fn val(c: u8) -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        } as u32)
+    }
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    for quad in s.chunks_exact(4) {
+        let mut n = 0u32;
+        for &c in quad {
+            match val(c) {
+                Some(v) => n = (n << 6) | v,
+                None => return out,
+            }
+        }
+        out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Validation
+
+/// Character statistics of a candidate.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Stats {
+    pub len: usize,
+    pub upper: usize,
+    pub lower: usize,
+    pub digit: usize,
+    pub other: usize,
+    pub distinct: usize,
+    /// Changes of character class between neighbours.
+    pub switches: usize,
+    /// Neighbours that are consecutive (`ab`, `12`) or equal.
+    pub runs: usize,
+    pub hex: bool,
+    pub entropy: f64,
+}
+
+impl Stats {
+    pub(crate) fn classes(&self) -> usize {
+        (self.upper > 0) as usize
+            + (self.lower > 0) as usize
+            + (self.digit > 0) as usize
+            + (self.other > 0) as usize
+    }
+}
+
+pub(crate) fn stats(s: &[u8]) -> Stats {
+    let mut counts = [0u16; 128];
+    let mut st = Stats {
+        len: s.len(),
+        hex: true,
+        ..Stats::default()
+    };
+    let class = |c: u8| match c {
+        b'A'..=b'Z' => 0u8,
+        b'a'..=b'z' => 1,
+        b'0'..=b'9' => 2,
+        _ => 3,
+    };
+    let mut prev: Option<u8> = None;
+    for &c in s {
+        match class(c) {
+            0 => st.upper += 1,
+            1 => st.lower += 1,
+            2 => st.digit += 1,
+            _ => st.other += 1,
+        }
+        if !c.is_ascii_hexdigit() {
+            st.hex = false;
+        }
+        counts[(c & 0x7f) as usize] += 1;
+        if let Some(p) = prev {
+            if class(p) != class(c) {
+                st.switches += 1;
+            }
+            if c == p || c == p.wrapping_add(1) {
+                st.runs += 1;
+            }
+        }
+        prev = Some(c);
+    }
+    let n = s.len() as f64;
+    for &k in counts.iter().filter(|&&k| k > 0) {
+        st.distinct += 1;
+        let p = k as f64 / n;
+        st.entropy -= p * p.log2();
+    }
+    st
+}
+
+/// Obvious placeholders and documentation values: `sk-xxxx`, `<your-token>`,
+/// `AKIAIOSFODNN7EXAMPLE`, `changeme`, `${TOKEN}`.
+pub(crate) fn is_placeholder(s: &str) -> bool {
+    let l = s.to_ascii_lowercase();
+    const WORDS: &[&str] = &[
+        "example",
+        "xxxx",
+        "****",
+        "....",
+        "…",
+        "your",
+        "placeholder",
+        "redacted",
+        "dummy",
+        "sample",
+        "insert",
+        "replace",
+        "fixme",
+        "todo",
+        "changeme",
+        "change_me",
+        "change-me",
+        "123456789",
+        "abcdefgh",
+        "qwerty",
+        "${",
+        "{{",
+        "<",
+        ">",
+    ];
+    WORDS.iter().any(|w| l.contains(w))
+}
+
+/// A random-looking secret body: long enough, varied, not a placeholder.
+fn random_enough(body: &str, min_len: usize, min_entropy: f64) -> bool {
+    let st = stats(body.as_bytes());
+    st.len >= min_len
+        && !is_placeholder(body)
+        && st.distinct >= (st.len / 2).min(10)
+        && st.entropy >= min_entropy
+        && (st.runs as f64) < 0.4 * st.len as f64
+        && (st.classes() >= 2 || (st.hex && st.len >= 32))
+}
+
+/// The part after the provider prefix (`AIza`, `GR1348941`, or up to the
+/// first `_`, `-` or `.`).
+fn body_after_prefix(s: &str) -> &str {
+    for p in ["AIza", "GR1348941"] {
+        if let Some(b) = s.strip_prefix(p) {
+            return b;
+        }
+    }
+    match s.find(['_', '-', '.']) {
+        Some(i) => &s[i + 1..],
+        None => s,
+    }
+}
+
+fn prefixed(h: &Hit<'_>, min_entropy: f64) -> bool {
+    random_enough(body_after_prefix(h.secret()), 16, min_entropy)
+}
+
+fn has_digit(s: &str) -> bool {
+    s.bytes().any(|b| b.is_ascii_digit())
+}
+
+fn check_openai(h: &Hit<'_>) -> Option<&'static str> {
+    let s = h.secret();
+    if s.starts_with("sk-ant-") {
+        return None;
+    }
+    let body = s
+        .strip_prefix("sk-")
+        .map(|b| {
+            ["proj-", "svcacct-", "admin-", "None-"]
+                .iter()
+                .find_map(|p| b.strip_prefix(p))
+                .unwrap_or(b)
+        })
+        .unwrap_or(s);
+    let st = stats(body.as_bytes());
+    let varied = (st.upper > 0 && st.lower > 0 && st.digit > 0) || (st.hex && st.len >= 32);
+    (varied && random_enough(body, 20, 3.5)).then_some("openai_key")
+}
+
+fn check_aws_id(h: &Hit<'_>) -> Option<&'static str> {
+    let s = h.secret();
+    let st = stats(&s.as_bytes()[4..]);
+    (!is_placeholder(s) && st.distinct >= 6 && (st.runs as f64) < 0.4 * st.len as f64)
+        .then_some("aws_access_key_id")
+}
+
+fn check_aws_secret(h: &Hit<'_>) -> Option<&'static str> {
+    let s = h.secret();
+    let st = stats(s.as_bytes());
+    (!is_placeholder(s) && st.upper > 0 && st.lower > 0 && st.digit > 0 && st.entropy >= 4.0)
+        .then_some("aws_secret_key")
+}
+
+fn check_slack_webhook(h: &Hit<'_>) -> Option<&'static str> {
+    let s = h.secret().trim_end_matches('/');
+    let last = s.rsplit('/').next().unwrap_or("");
+    let st = stats(last.as_bytes());
+    (st.len >= 16 && st.distinct >= 8 && !is_placeholder(s)).then_some("slack_webhook")
+}
+
+/// Words that are placeholders when they are the whole value.
+fn is_placeholder_word(v: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "null",
+        "none",
+        "nil",
+        "undefined",
+        "true",
+        "false",
+        "yes",
+        "no",
+        "required",
+        "optional",
+        "string",
+        "str",
+        "int",
+        "bytes",
+        "bool",
+        "env",
+        "secret",
+        "secrets",
+        "password",
+        "passwd",
+        "pass",
+        "pwd",
+        "token",
+        "key",
+        "apikey",
+        "api_key",
+        "value",
+        "test",
+        "empty",
+        "hidden",
+        "masked",
+        "unset",
+        "default",
+    ];
+    let l = v.to_ascii_lowercase();
+    WORDS.contains(&l.as_str())
+        || v.bytes()
+            .all(|b| b == b'*' || b == b'x' || b == b'X' || b == b'.')
+}
+
+fn is_template(v: &str) -> bool {
+    v.starts_with('$') && !v.starts_with("$2") && !v.starts_with("$argon")
+        || v.starts_with('%')
+        || v.starts_with('{')
+        || v.starts_with('[')
+        || v.contains("${")
+        || v.contains("{{")
+        || v.contains("%(")
+        || v.contains("%s")
+        || v.contains("{}")
+}
+
+fn check_url_password(h: &Hit<'_>) -> Option<&'static str> {
+    let p = h.secret();
+    (!is_placeholder_word(p) && !is_template(p) && !is_placeholder(p)).then_some("url_password")
+}
+
+fn check_auth_header(h: &Hit<'_>) -> Option<&'static str> {
+    let v = h.secret();
+    (!is_placeholder_word(v) && !is_template(v) && !is_placeholder(v) && v.len() >= 8)
+        .then_some("auth_header")
+}
+
+fn check_bearer(h: &Hit<'_>) -> Option<&'static str> {
+    let v = h.secret();
+    let st = stats(v.as_bytes());
+    (!is_template(v) && !is_placeholder(v) && st.classes() >= 2 && st.entropy >= 3.0)
+        .then_some("auth_header")
+}
+
+fn check_basic_auth(h: &Hit<'_>) -> Option<&'static str> {
+    let v = h.secret();
+    (!is_placeholder_word(v) && !is_template(v) && !is_placeholder(v) && v.len() >= 4)
+        .then_some("basic_auth")
+}
+
+/// Code, not a value: `self.token`, `os.environ`, `get_password`, `API_TOKEN`.
+fn is_identifier_like(v: &str) -> bool {
+    let b = v.as_bytes();
+    if b.is_empty() || !(b[0].is_ascii_alphabetic() || b[0] == b'_') {
+        return false;
+    }
+    let ident = v
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.');
+    ident && !has_digit(v)
+}
+
+/// `password = "…"`, `"api_key": "…"`, `TOKEN=…`, `--token …`: the name decides
+/// how random the value has to look.
+fn check_assignment(h: &Hit<'_>) -> Option<&'static str> {
+    let name = h.name?.to_ascii_lowercase();
+    let v = h.secret();
+    let quoted =
+        h.secret.0 > h.whole.0 && matches!(h.text.as_bytes()[h.secret.0 - 1], b'"' | b'\'' | b'`');
+    const NOT_SECRET_NAMES: &[&str] = &[
+        "public", "keyboard", "keyword", "keys", "primary", "foreign", "monkey", "turkey",
+        "donkey", "hockey", "whiskey", "jockey", "_id", "type", "name", "file", "path", "dir",
+        "len", "size", "expir", "ttl", "count", "max", "min", "limit", "header", "field", "prefix",
+        "hint", "policy", "format", "version", "endpoint", "usage", "tokeniz", "tokens", "sort",
+        "cache", "index", "label", "_at", "time", "date", "mode", "enabled", "strength", "pattern",
+        "regex", "prompt", "length", "url", "uri",
+    ];
+    if v.len() < 6 {
+        return None;
+    }
+    // Quick class test before the full statistics.
+    let (mut up, mut lo, mut di) = (false, false, false);
+    for c in v.bytes() {
+        up |= c.is_ascii_uppercase();
+        lo |= c.is_ascii_lowercase();
+        di |= c.is_ascii_digit();
+    }
+    let other = v.bytes().any(|c| !c.is_ascii_alphanumeric());
+    let classes = up as usize + lo as usize + di as usize + other as usize;
+    if classes < 2 && v.len() < 10 {
+        return None;
+    }
+    let tier_password = ["password", "passwd", "passphrase", "pwd"]
+        .iter()
+        .any(|w| name.contains(w));
+    let tier_secret = [
+        "secret",
+        "token",
+        "credential",
+        "api_key",
+        "apikey",
+        "api-key",
+        "access_key",
+        "private_key",
+        "auth",
+    ]
+    .iter()
+    .any(|w| name.contains(w));
+    let quick = if tier_password {
+        classes >= 2 || v.len() >= 10
+    } else if tier_secret {
+        v.len() >= 12 && classes >= 2
+    } else {
+        v.len() >= 16 && up && lo && di
+    };
+    if !quick {
+        return None;
+    }
+    // The value test first (most benign values fail it), then the name and
+    // placeholder exclusions.
+    let st = stats(v.as_bytes());
+    let kind = if tier_password {
+        (st.len >= 6 && (st.classes() >= 2 || st.len >= 10) && st.distinct >= 4)
+            .then_some("password")
+    } else if tier_secret {
+        (st.len >= 12 && st.entropy >= 3.0 && st.classes() >= 2 && st.distinct >= 8)
+            .then_some("secret")
+    } else {
+        // Only "…key": must look like a random key.
+        (st.len >= 16 && st.upper > 0 && st.lower > 0 && st.digit > 0 && st.entropy >= 3.5)
+            .then_some("secret")
+    }?;
+    if NOT_SECRET_NAMES.iter().any(|w| name.contains(w)) && !name.contains("secret") {
+        return None;
+    }
+    if is_placeholder_word(v)
+        || is_template(v)
+        || is_placeholder(v)
+        || (!quoted && is_identifier_like(v))
+        || (quoted && is_identifier_like(v) && v.contains('_') && v.len() < 40)
+    {
+        return None;
+    }
+    Some(kind)
+}
+
+// ---------------------------------------------------------------------------
+// Generic: random-looking tokens.
+
+const fn tok_table() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = c.is_ascii_alphanumeric() || c == b'+' || c == b'/' || c == b'_' || c == b'-';
+        i += 1;
+    }
+    t
+}
+static TOK: [bool; 256] = tok_table();
+static TOK_MASK: [usize; 256] = {
+    let mut m = [0usize; 256];
+    let mut i = 0;
+    while i < 256 {
+        if TOK[i] {
+            m[i] = usize::MAX;
+        }
+        i += 1;
+    }
+    m
+};
+
+/// Characters in runs of 3+ lowercase letters (with a leading capital).
+fn wordy_chars(t: &[u8]) -> usize {
+    let mut total = 0;
+    let mut i = 0;
+    while i < t.len() {
+        if t[i].is_ascii_lowercase() {
+            let s = i;
+            while i < t.len() && t[i].is_ascii_lowercase() {
+                i += 1;
+            }
+            if i - s >= 3 {
+                total += i - s + (s > 0 && t[s - 1].is_ascii_uppercase()) as usize;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    total
+}
+
+fn token_scan(text: &str, out: &mut Vec<Cand>, safe: &[(usize, usize)]) {
+    let b = text.as_bytes();
+    let n = b.len();
+    // Length of the current token run, kept without branches (a token byte
+    // extends it, anything else resets it); only runs reaching GENERIC_MIN
+    // leave the hot loop.
+    let mut run = 0usize;
+    let mut i = 0;
+    while i < n {
+        run = (run + 1) & TOK_MASK[b[i] as usize];
+        if run < GENERIC_MIN {
+            i += 1;
+            continue;
+        }
+        let s = i + 1 - run;
+        let mut e = i + 1;
+        while e < n && TOK[b[e] as usize] {
+            e += 1;
+        }
+        let tok_end = e;
+        while e < n && b[e] == b'=' && e - tok_end < 2 {
+            e += 1;
+        }
+        let in_safe = safe.iter().any(|&(ss, se)| ss <= s && s < se);
+        if !in_safe
+            && e - s <= GENERIC_MAX + 8
+            && let Some(c) = generic_token(b, s, e)
+        {
+            out.push(c);
+        }
+        run = 0;
+        i = e.max(i + 1);
+    }
+}
+
+fn generic_token(b: &[u8], s0: usize, e0: usize) -> Option<Cand> {
+    // Twilio: AC/SK + 32 hex.
+    let t = &b[s0..e0];
+    if t.len() == 34
+        && (t.starts_with(b"AC") || t.starts_with(b"SK"))
+        && t[2..]
+            .iter()
+            .all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        let st = stats(&t[2..]);
+        if st.distinct >= 8 && (st.runs as f64) < 0.4 * 32.0 {
+            return Some(Cand {
+                start: s0,
+                end: e0,
+                kind: "twilio_key",
+                prio: PRIO_PROVIDER,
+                known: None,
+            });
+        }
+    }
+    // Trim separators that belong to the surroundings.
+    let (mut s, mut e) = (s0, e0);
+    while s < e && matches!(b[s], b'-' | b'_' | b'/' | b'+') {
+        s += 1;
+    }
+    while e > s && matches!(b[e - 1], b'-' | b'_' | b'/' | b'+') {
+        e -= 1;
+    }
+    let t = &b[s..e];
+    if t.len() < GENERIC_MIN || t.len() > GENERIC_MAX {
+        return None;
+    }
+    let lower_prefix: [u8; 8] =
+        std::array::from_fn(|i| t.get(i).map_or(0, |c| c.to_ascii_lowercase()));
+    for p in [
+        &b"sha1-"[..],
+        b"sha256-",
+        b"sha384-",
+        b"sha512-",
+        b"md5-",
+        b"nonce-",
+    ] {
+        if lower_prefix.starts_with(p) {
+            return None;
+        }
+    }
+    // Hex (git SHAs, checksums) and UUIDs.
+    if t.iter().all(|c| c.is_ascii_hexdigit() || *c == b'-') {
+        return None;
+    }
+    // Cheap class counts first; most tokens stop here.
+    let (mut upper, mut lower, mut digit, mut switches) = (0usize, 0usize, 0usize, 0usize);
+    let mut prev = 255u8;
+    for &c in t {
+        let class = match c {
+            b'A'..=b'Z' => {
+                upper += 1;
+                0
+            }
+            b'a'..=b'z' => {
+                lower += 1;
+                1
+            }
+            b'0'..=b'9' => {
+                digit += 1;
+                2
+            }
+            _ => 3,
+        };
+        switches += (prev != 255 && prev != class) as usize;
+        prev = class;
+    }
+    if upper < 2 || lower < 2 || digit < 2 {
+        return None;
+    }
+    if (switches as f64) < 0.3 * (t.len() - 1) as f64 {
+        return None;
+    }
+    // camelCase / PascalCase identifiers: mostly lowercase words of 3+ letters.
+    if 2 * wordy_chars(t) > t.len() {
+        return None;
+    }
+    let st = stats(t);
+    let min_entropy = if st.len < 32 { 3.7 } else { 4.1 };
+    if st.entropy < min_entropy {
+        return None;
+    }
+    // Paths and hyphenated words: a '/'- or '-'-separated segment that is a word.
+    if t.contains(&b'/') || t.contains(&b'-') {
+        let wordy = t.split(|c| *c == b'/' || *c == b'-').any(|seg| {
+            (seg.len() >= 2 && seg.iter().all(|c| c.is_ascii_lowercase()))
+                || (seg.len() >= 5 && seg.iter().all(|c| c.is_ascii_alphabetic()))
+        });
+        if wordy {
+            return None;
+        }
+    }
+    // Context on the same line: integrity / checksum / digest values, data URIs.
+    let ls = line_start(b, s0, 64);
+    let before: Vec<u8> = b[ls..s0].iter().map(|c| c.to_ascii_lowercase()).collect();
+    const CONTEXT: &[&[u8]] = &[
+        b"integrity",
+        b"checksum",
+        b"digest",
+        b"sha1",
+        b"sha256",
+        b"sha384",
+        b"sha512",
+        b"md5",
+        b"hash",
+        b"etag",
+        b"commit",
+        b"h1:",
+        b"base64,",
+        b"nonce",
+        b"ssh-",
+        b"ecdsa-",
+    ];
+    if CONTEXT.iter().any(|w| contains(&before, w)) {
+        return None;
+    }
+    let text = std::str::from_utf8(t).ok()?;
+    if is_placeholder(text) {
+        return None;
+    }
+    Some(Cand {
+        start: s,
+        end: e,
+        kind: "high_entropy",
+        prio: PRIO_GENERIC,
+        known: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_prefix() {
+        assert_eq!(
+            base64_decode_prefix(b"LS0tLS1CRUdJTiBQUklW"),
+            b"-----BEGIN PRIV"
+        );
+    }
+
+    #[test]
+    fn stats_basics() {
+        let st = stats(b"aA1-");
+        assert_eq!((st.upper, st.lower, st.digit, st.other), (1, 1, 1, 1));
+        assert_eq!(st.distinct, 4);
+        assert!((st.entropy - 2.0).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,386 @@
+//! Each normalisation / obfuscation named in the issue, plus the public API
+//! contract (spans, serialisation, rules, unknown input).
+
+use interlock_guard::analysis::{
+    Risk, Rules, analyze, analyze_unknown, analyze_with, guess_language,
+};
+use interlock_protocol::Language;
+use std::path::{Path, PathBuf};
+
+fn risk(lang: Language, code: &str) -> Risk {
+    analyze(lang, code).risk
+}
+
+fn sh(code: &str) -> Risk {
+    risk(Language::Shell, code)
+}
+
+fn has_rule(lang: Language, code: &str, rule: &str) -> bool {
+    analyze(lang, code).findings.iter().any(|f| f.rule == rule)
+}
+
+#[test]
+fn baseline_is_critical() {
+    assert_eq!(sh("rm -rf /"), Risk::Critical);
+    assert_eq!(sh("rm -rf ~"), Risk::Critical);
+}
+
+#[test]
+fn zero_width_characters_are_removed_and_reported() {
+    for zw in ['\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}', '\u{feff}'] {
+        let code = format!("r{zw}m -rf /");
+        let r = analyze(Language::Shell, &code);
+        assert_eq!(r.risk, Risk::Critical, "{code:?}");
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.rule == "input.invisible-characters")
+        );
+    }
+}
+
+#[test]
+fn bidi_controls_are_removed_and_reported() {
+    for bidi in ['\u{202e}', '\u{202d}', '\u{2066}', '\u{2069}', '\u{200f}'] {
+        let code = format!("rm -rf {bidi}/");
+        assert_eq!(sh(&code), Risk::Critical, "{code:?}");
+        assert!(has_rule(
+            Language::Shell,
+            &code,
+            "input.invisible-characters"
+        ));
+    }
+    // Also in Python source.
+    let py = "import os\nos.system(\"rm -rf \u{202e}/\")\n";
+    assert_eq!(risk(Language::Python, py), Risk::Critical);
+}
+
+#[test]
+fn quotes_splitting_a_word() {
+    for code in [
+        "r''m -rf /",
+        "\"r\"m -rf /",
+        "'r'\"m\" -rf /",
+        "r\"\"m -rf ~",
+        "\"/b\"\"in/rm\" -rf /",
+        "'m'kfs.ext4 /dev/sda",
+    ] {
+        assert_eq!(sh(code), Risk::Critical, "{code}");
+    }
+}
+
+#[test]
+fn backslashes_inside_a_word() {
+    for code in [
+        "\\r\\m -rf /",
+        "\\rm -rf /",
+        "r\\m -rf ~",
+        "d\\d if=/dev/zero of=/dev/sda",
+    ] {
+        assert_eq!(sh(code), Risk::Critical, "{code}");
+    }
+}
+
+#[test]
+fn ansi_c_quoting() {
+    assert_eq!(sh("$'\\x72\\x6d' -rf /"), Risk::Critical);
+    assert_eq!(sh("$'\\162\\155' -rf ~"), Risk::Critical);
+}
+
+#[test]
+fn variable_indirection() {
+    for code in [
+        "c=rm; $c -rf /",
+        "c=rm\n${c} -rf /",
+        "a=r; b=m; $a$b -rf \"$HOME\"",
+        "x=/; rm -rf $x",
+        "CMD=\"rm -rf /\"; $CMD",
+        "CMD=\"rm -rf /\"; eval \"$CMD\"",
+        "export T=/; rm -rf \"$T\"",
+    ] {
+        assert_eq!(sh(code), Risk::Critical, "{code}");
+    }
+    // An unknown command name is never silent.
+    assert!(sh("$UNKNOWN -rf /") >= Risk::High);
+    assert!(sh("$TOOL --version") >= Risk::Medium);
+}
+
+#[test]
+fn command_substitution_as_command_name() {
+    assert_eq!(sh("$(echo rm) -rf /"), Risk::Critical);
+    assert_eq!(sh("`echo rm` -rf /"), Risk::Critical);
+    assert_eq!(sh("\"$(printf 'r%s' m)\" -rf /"), Risk::Critical);
+}
+
+#[test]
+fn wrappers_are_peeled() {
+    for code in [
+        "sudo rm -rf /",
+        "sudo -u root env FOO=1 rm -rf /",
+        "nohup rm -rf / &",
+        "timeout 10 rm -rf /",
+        "nice -n 19 rm -rf /",
+        "command rm -rf /",
+        "exec rm -rf /",
+        "env -i rm -rf /",
+        "xargs rm -rf <<< /",
+        "find / -maxdepth 0 -exec rm -rf {} \\;",
+        "busybox rm -rf /",
+        "echo / | xargs rm -rf",
+    ] {
+        assert!(sh(code) >= Risk::High, "{code}");
+    }
+}
+
+#[test]
+fn commands_found_everywhere() {
+    for code in [
+        "echo $(rm -rf /)",
+        "echo `rm -rf /`",
+        "(rm -rf /)",
+        "{ rm -rf /; }",
+        "true && rm -rf /",
+        "false || rm -rf /",
+        "if true; then rm -rf /; fi",
+        "for i in 1; do rm -rf /; done",
+        "cat <(rm -rf /)",
+        "f() { rm -rf /; }",
+        "ls | rm -rf /",
+    ] {
+        assert_eq!(sh(code), Risk::Critical, "{code}");
+    }
+}
+
+#[test]
+fn nested_code_is_analysed_recursively() {
+    assert_eq!(sh("bash -c 'rm -rf /'"), Risk::Critical);
+    assert_eq!(sh("sh -c \"sh -c 'rm -rf ~'\""), Risk::Critical);
+    assert_eq!(
+        sh("python3 -c 'import shutil; shutil.rmtree(\"/\")'"),
+        Risk::Critical
+    );
+    assert_eq!(
+        sh("node -e \"require('fs').rmSync('/', {recursive: true})\""),
+        Risk::Critical
+    );
+    assert_eq!(sh("bash <<'EOF'\nrm -rf ~\nEOF\n"), Risk::Critical);
+    assert_eq!(
+        sh("python3 <<'EOF'\nimport os\nos.system('rm -rf /')\nEOF\n"),
+        Risk::Critical
+    );
+    assert_eq!(sh("sh <<< 'rm -rf /'"), Risk::Critical);
+    assert_eq!(sh("eval 'rm -rf /'"), Risk::Critical);
+    // Python → shell → Python.
+    let py = "import subprocess\nsubprocess.run(['bash', '-c', \"python3 -c 'import os; os.system(\\\"rm -rf /\\\")'\"])\n";
+    assert_eq!(risk(Language::Python, py), Risk::Critical);
+}
+
+#[test]
+fn decodable_payloads_are_decoded() {
+    // "rm -rf /" in base64 and hex: decoded and analysed.
+    assert_eq!(sh("echo cm0gLXJmIC8K | base64 -d | sh"), Risk::Critical);
+    assert_eq!(
+        sh("echo 726d202d7266202f | xxd -r -p | bash"),
+        Risk::Critical
+    );
+    assert_eq!(
+        sh("printf '\\x72\\x6d\\x20\\x2d\\x72\\x66\\x20\\x2f' | sh"),
+        Risk::Critical
+    );
+    assert_eq!(
+        sh("cmd=$(echo cm0gLXJmIC8K | base64 -d); eval \"$cmd\""),
+        Risk::Critical
+    );
+    // Opaque payloads are still high.
+    assert!(sh("base64 -d blob | sh") >= Risk::High);
+    let py =
+        "import base64\nexec(base64.b64decode('aW1wb3J0IG9zOyBvcy5zeXN0ZW0oInJtIC1yZiAvIik='))\n";
+    assert_eq!(risk(Language::Python, py), Risk::Critical);
+    let js = "eval(Buffer.from('cmVxdWlyZSgiY2hpbGRfcHJvY2VzcyIpLmV4ZWNTeW5jKCJybSAtcmYgLyIp', 'base64').toString());";
+    assert_eq!(risk(Language::Javascript, js), Risk::Critical);
+}
+
+#[test]
+fn python_indirection() {
+    for code in [
+        "__import__('os').system('rm -rf /')",
+        "import importlib\nimportlib.import_module('shutil').rmtree('/')",
+        "import os\ngetattr(os, 'sys' + 'tem')('rm -rf /')",
+        "m = __import__('o' + 's')\nm.system('rm -rf /')",
+        "from os import system as s\ns('rm -rf /')",
+        "import subprocess as sp\nsp.run(['r' 'm', '-rf', '/'])",
+        "cmd = 'rm -rf /'\nimport os\nos.system(cmd)",
+        "import os\nos.system(f\"rm -rf {'/'}\")",
+    ] {
+        assert_eq!(risk(Language::Python, code), Risk::Critical, "{code}");
+    }
+    assert!(risk(Language::Python, "getattr(__import__(n), f)(a)") >= Risk::High);
+}
+
+#[test]
+fn javascript_indirection() {
+    for code in [
+        "require('child_' + 'process').execSync('rm -rf /')",
+        "const m = 'child_process'; require(m)['exec' + 'Sync']('rm -rf /')",
+        "const { execSync: run } = require('child_process'); run('rm -rf /')",
+        "import * as cp from 'node:child_process'; cp.execSync('rm -rf /')",
+        "process.mainModule.require('child_process').execSync('rm -rf /')",
+        "require('child_process').spawn('rm', ['-rf', '/'])",
+    ] {
+        assert_eq!(risk(Language::Javascript, code), Risk::Critical, "{code}");
+    }
+}
+
+#[test]
+fn unknown_and_unparsable_input_is_never_none() {
+    let r = analyze_unknown("whatever this is", &Rules::default());
+    assert!(r.risk >= Risk::Medium);
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.rule == "input.unknown-language")
+    );
+    let r = analyze(Language::Python, "def f(:\n  pass((\n");
+    assert!(r.risk >= Risk::Medium, "{r:?}");
+    assert!(r.findings.iter().any(|f| f.rule == "input.parse-error"));
+    let r = analyze(Language::Javascript, "function ( {");
+    assert!(r.risk >= Risk::Medium);
+    let r = analyze(Language::Shell, "if then fi (((");
+    assert!(r.risk >= Risk::Medium);
+    // Empty input runs nothing.
+    assert_eq!(analyze(Language::Shell, "").risk, Risk::None);
+}
+
+#[test]
+fn everyday_work_stays_quiet() {
+    assert!(sh("rm build/*.o") <= Risk::Low);
+    assert!(sh("find . -name '*.tmp' -delete") <= Risk::Low);
+    assert_eq!(sh("ls"), Risk::None);
+    assert_eq!(sh("git status"), Risk::None);
+    assert_eq!(sh("pip install pandas"), Risk::Medium);
+    assert_eq!(
+        sh("curl https://example.com/data.csv -o data.csv"),
+        Risk::Medium
+    );
+}
+
+#[test]
+fn spans_point_at_the_code() {
+    let r = analyze(Language::Shell, "ls\necho ok && rm -rf /\n");
+    let f = &r.findings[0];
+    assert_eq!(f.risk, Risk::Critical);
+    assert_eq!(f.language, Language::Shell);
+    assert_eq!((f.span.start_line, f.span.start_col), (2, 12));
+    assert_eq!((f.span.end_line, f.span.end_col), (2, 20));
+    // Invisible characters do not shift columns of later findings.
+    let r = analyze(Language::Shell, "r\u{200b}m -rf /");
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "destroy.broad")
+        .unwrap();
+    assert_eq!((f.span.start_col, f.span.end_col), (1, 10));
+    // Nested findings carry the enclosing string's span and their own language.
+    let r = analyze(Language::Python, "import os\nos.system('rm -rf /')\n");
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.risk == Risk::Critical)
+        .unwrap();
+    assert_eq!(f.language, Language::Shell);
+    assert_eq!((f.span.start_line, f.span.start_col), (2, 11));
+}
+
+#[test]
+fn report_serialises_with_lowercase_risks() {
+    let r = analyze(Language::Shell, "rm -rf /");
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["risk"], "critical");
+    assert_eq!(json["language"], "shell");
+    assert_eq!(json["findings"][0]["risk"], "critical");
+    assert_eq!(json["findings"][0]["span"]["start_line"], 1);
+    let back: interlock_guard::analysis::Report = serde_json::from_value(json).unwrap();
+    assert_eq!(back, r);
+    assert!(Risk::Critical > Risk::High && Risk::Low > Risk::None);
+    assert_eq!(Risk::Medium.to_string(), "medium");
+}
+
+#[test]
+fn guesses_language() {
+    assert_eq!(
+        guess_language(Some(Path::new("install.sh")), ""),
+        Some(Language::Shell)
+    );
+    assert_eq!(
+        guess_language(Some(Path::new("x.mjs")), ""),
+        Some(Language::Javascript)
+    );
+    assert_eq!(
+        guess_language(None, "#!/usr/bin/env python3\nprint(1)"),
+        Some(Language::Python)
+    );
+    assert_eq!(
+        guess_language(Some(Path::new("README")), "#!/bin/sh\n"),
+        Some(Language::Shell)
+    );
+    assert_eq!(guess_language(None, "plain text"), None);
+}
+
+#[test]
+fn user_rules() {
+    let rules = Rules {
+        allow_commands: vec!["pip install".into(), "rm".into()],
+        deny_commands: vec!["git push".into()],
+        deny_paths: vec![PathBuf::from("~/secret-project")],
+    };
+    // deny: a critical finding, also through wrappers and nested code.
+    let r = analyze_with(Language::Shell, "sudo git push origin main", &rules);
+    assert_eq!(r.risk, Risk::Critical);
+    assert!(r.findings.iter().any(|f| f.rule == "user.denied-command"));
+    let r = analyze_with(
+        Language::Python,
+        "import subprocess\nsubprocess.run(['git', 'push'])",
+        &rules,
+    );
+    assert_eq!(r.risk, Risk::Critical);
+    let r = analyze_with(
+        Language::Shell,
+        "cat $HOME/secret-project/notes.txt",
+        &rules,
+    );
+    assert!(r.findings.iter().any(|f| f.rule == "user.denied-path"));
+    let r = analyze_with(Language::Python, "open('~/secret-project/a')", &rules);
+    assert_eq!(r.risk, Risk::Critical);
+    // allow: the command's own non-critical findings are dropped ...
+    assert_eq!(
+        analyze_with(Language::Shell, "pip install pandas", &rules).risk,
+        Risk::None
+    );
+    assert_eq!(
+        analyze_with(Language::Shell, "rm -rf ~/old-project", &rules).risk,
+        Risk::None
+    );
+    // ... but never critical ones, nor pipeline or nested findings.
+    assert_eq!(
+        analyze_with(Language::Shell, "rm -rf /", &rules).risk,
+        Risk::Critical
+    );
+    assert!(
+        analyze_with(
+            Language::Shell,
+            "curl -s https://x.example/i | pip install -r /dev/stdin",
+            &rules
+        )
+        .risk
+            >= Risk::Medium
+    );
+    // A prefix matches whole words only.
+    assert_eq!(
+        analyze_with(Language::Shell, "pip installer", &rules).risk,
+        Risk::None
+    );
+    assert_eq!(
+        analyze_with(Language::Shell, "git pushy", &rules).risk,
+        Risk::None
+    );
+}

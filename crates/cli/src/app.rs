@@ -53,6 +53,8 @@ impl std::error::Error for Failure {}
 pub enum KeySource {
     Flag,
     Env,
+    /// `interlock auth set`.
+    Stored,
     None,
 }
 
@@ -77,6 +79,19 @@ pub fn load(opts: &SharedOpts) -> Result<Loaded, Failure> {
         .config
         .clone()
         .unwrap_or_else(|| dirs.config_file.clone());
+    if config_path.exists() {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(&config_path)
+            && meta.permissions().mode() & 0o022 != 0
+        {
+            return Err(Failure::config(format!(
+                "{} can be changed by other users (mode {:o}); run `chmod go-w {}`",
+                config_path.display(),
+                meta.permissions().mode() & 0o777,
+                config_path.display()
+            )));
+        }
+    }
     let (file, found) = if opts.config.is_some() || config_path.exists() {
         (
             Some(ConfigFile::load(&config_path).map_err(Failure::config)?),
@@ -145,7 +160,10 @@ pub fn load(opts: &SharedOpts) -> Result<Loaded, Failure> {
             Some(SecretString::from(k.trim().to_string())),
             KeySource::Env,
         ),
-        _ => (None, KeySource::None),
+        _ => match crate::keys::load(&dirs.state_dir, &settings.provider)? {
+            Some(k) => (Some(k), KeySource::Stored),
+            None => (None, KeySource::None),
+        },
     };
     Ok(Loaded {
         settings,
@@ -195,6 +213,18 @@ pub fn interlock_dirs(loaded: &Loaded) -> Vec<PathBuf> {
     .flatten()
     .map(PathBuf::from)
     .collect()
+}
+
+/// The redactor for everything leaving interlock: every pattern detector,
+/// plus the exact values of secret-looking environment variables and the API
+/// key in use.
+pub fn redactor(loaded: &Loaded) -> interlock_guard::redact::Redactor {
+    use secrecy::ExposeSecret;
+    let mut r = interlock_guard::redact::Redactor::from_env(std::env::vars());
+    if let Some(key) = &loaded.api_key {
+        r.add_known_secret("api_key", key.expose_secret());
+    }
+    r
 }
 
 /// Chooses the executor (the sandbox unless explicitly turned off), failing
@@ -262,7 +292,8 @@ pub fn build_agent(loaded: &Loaded, no_history: bool) -> Result<(Agent, Executor
         executor.sandboxed,
         history_dir,
     )
-    .with_audit(loaded.dirs.state_dir.clone(), context);
+    .with_audit(loaded.dirs.state_dir.clone(), context)
+    .with_redactor(std::sync::Arc::new(redactor(loaded)));
     Ok((agent, executor))
 }
 

@@ -210,6 +210,17 @@ pub enum Command {
         #[arg(value_name = "FILE", default_value = "-")]
         file: PathBuf,
     },
+    /// Print the input as the model would see it (secrets redacted)
+    Redact {
+        /// The file to redact, or - for stdin
+        #[arg(value_name = "FILE", default_value = "-")]
+        file: PathBuf,
+    },
+    /// Store, remove or inspect API keys (kept 0600 under interlock's state directory)
+    Auth {
+        #[command(subcommand)]
+        action: AuthAction,
+    },
     /// Check, read or export the tamper-evident audit log
     Audit {
         #[command(subcommand)]
@@ -229,6 +240,22 @@ pub enum Command {
     },
     /// Print the man page (roff)
     Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthAction {
+    /// Read a key (without echo) and store it for PROVIDER (openai or anthropic)
+    Set {
+        #[arg(value_name = "PROVIDER")]
+        name: String,
+    },
+    /// Delete the stored key for PROVIDER
+    Remove {
+        #[arg(value_name = "PROVIDER")]
+        name: String,
+    },
+    /// Where each provider's key would come from (never prints keys)
+    Status,
 }
 
 #[derive(Debug, Subcommand)]

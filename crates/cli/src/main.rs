@@ -6,6 +6,7 @@ mod app;
 mod approve;
 mod chat;
 mod flags;
+mod keys;
 mod markdown;
 mod sandbox_cmd;
 mod sanitize;
@@ -13,7 +14,7 @@ mod ui;
 
 use app::{Failure, exit};
 use clap::{CommandFactory, Parser};
-use flags::{AuditAction, Cli, Command, ConfigAction};
+use flags::{AuditAction, AuthAction, Cli, Command, ConfigAction};
 use std::io::Write;
 
 fn main() {
@@ -68,6 +69,16 @@ fn run(cli: Cli) -> Result<i32, Failure> {
             ref file,
         }) => check(&cli.opts, language.as_deref(), file),
         Some(Command::Audit { action }) => audit(&cli.opts, action),
+        Some(Command::Redact { ref file }) => redact(&cli.opts, file),
+        Some(Command::Auth { action }) => {
+            let loaded = app::load(&cli.opts)?;
+            let state = &loaded.dirs.state_dir;
+            match action {
+                AuthAction::Set { name } => keys::set(state, &name),
+                AuthAction::Remove { name } => keys::remove(state, &name),
+                AuthAction::Status => keys::status(state),
+            }
+        }
         Some(Command::History) => history(&cli.opts),
         Some(Command::Config { action }) => config(&cli.opts, action),
         Some(Command::Completions { shell }) => {
@@ -187,6 +198,25 @@ fn check(
     })
 }
 
+/// `interlock redact [FILE|-]`: the input as the model would see it.
+fn redact(opts: &flags::SharedOpts, file: &std::path::Path) -> Result<i32, Failure> {
+    let loaded = app::load(opts)?;
+    let text = if file == std::path::Path::new("-") {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .map_err(|e| Failure::config(format!("cannot read stdin: {e}")))?;
+        s
+    } else {
+        let bytes =
+            std::fs::read(file).map_err(|e| Failure::config(format!("{}: {e}", file.display())))?;
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    let redactor = app::redactor(&loaded);
+    let out = redactor.redact_with(&text, &interlock_guard::redact::Placeholders::new());
+    let _ = std::io::stdout().lock().write_all(out.text.as_bytes());
+    Ok(exit::OK)
+}
+
 /// `interlock audit verify|show|export`.
 fn audit(opts: &flags::SharedOpts, action: AuditAction) -> Result<i32, Failure> {
     let loaded = app::load(opts)?;
@@ -269,6 +299,7 @@ fn config(opts: &flags::SharedOpts, action: ConfigAction) -> Result<i32, Failure
                 app::KeySource::Env => {
                     "\"********\"  # environment (OPENAI_API_KEY or ANTHROPIC_API_KEY)"
                 }
+                app::KeySource::Stored => "\"********\"  # stored with `interlock auth set`",
                 app::KeySource::None => "\"\"  # not set",
             };
             let _ = writeln!(out, "api_key = {key}");

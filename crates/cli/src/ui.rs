@@ -7,6 +7,7 @@ use crate::markdown::{MarkdownStream, highlight_block};
 use crate::sanitize::sanitize;
 use indicatif::{ProgressBar, ProgressStyle};
 use interlock_core::{Approval, ApprovalRequest, Frontend};
+use interlock_guard::sanitize::Sanitizer;
 use interlock_protocol::{Decider, Event, ExecStatus, NoticeLevel, OutputStream};
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
@@ -37,6 +38,10 @@ pub struct TerminalUi {
     at_bol: bool,
     /// Proposed code waiting for its risk report, so findings print above it.
     pending_code: Option<(String, String)>,
+    /// Escape sequences can be split across chunks: one stateful sanitizer
+    /// per stream (model text, stdout, stderr).
+    text_sanitizer: Sanitizer,
+    out_sanitizers: [Sanitizer; 2],
 }
 
 impl TerminalUi {
@@ -52,6 +57,8 @@ impl TerminalUi {
             markdown_mode: false,
             at_bol: true,
             pending_code: None,
+            text_sanitizer: Sanitizer::new(),
+            out_sanitizers: [Sanitizer::new(), Sanitizer::new()],
         }
     }
 
@@ -151,11 +158,14 @@ impl Frontend for TerminalUi {
             Event::UserMessage { .. } => self.spin("waiting for the model"),
             Event::AssistantDelta { text } => {
                 self.stop_spinner();
-                let rendered = self.md.push(&sanitize(text));
+                let clean = self.text_sanitizer.push(text.as_bytes());
+                let rendered = self.md.push(&clean);
                 self.out(&rendered);
             }
             Event::AssistantMessage { .. } => {
-                let rest = self.md.finish();
+                let tail = self.text_sanitizer.finish();
+                let mut rest = self.md.push(&tail);
+                rest.push_str(&self.md.finish());
                 self.out(&rest);
             }
             Event::CodeProposed { language, code, .. } => {
@@ -216,7 +226,7 @@ impl Frontend for TerminalUi {
                 // The spinner only covers the silence before the first output:
                 // redrawing it would land in the middle of a partial line.
                 self.stop_spinner();
-                let clean = sanitize(text);
+                let clean = self.out_sanitizers[*stream as usize].push(text.as_bytes());
                 let shown = match stream {
                     OutputStream::Stdout => clean,
                     OutputStream::Stderr => paint(self.color, "31", &clean),
@@ -231,6 +241,9 @@ impl Frontend for TerminalUi {
                 ..
             } => {
                 self.stop_spinner();
+                let mut tail = self.out_sanitizers[0].finish();
+                tail.push_str(&self.out_sanitizers[1].finish());
+                self.out(&tail);
                 let (sgr, what) = match status {
                     ExecStatus::Ok => ("32", "✓ done".to_string()),
                     ExecStatus::Error => ("31", "✗ failed".to_string()),
@@ -331,5 +344,9 @@ impl Frontend for JsonUi {
 
     fn approve(&mut self, request: &ApprovalRequest<'_>) -> Approval {
         self.asker.ask(request, true)
+    }
+
+    fn wants_redacted(&self) -> bool {
+        true
     }
 }

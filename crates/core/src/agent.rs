@@ -13,6 +13,7 @@ use crate::prompt::{PromptFacts, system_prompt};
 use crate::truncate::head_tail;
 use interlock_audit::AuditLog;
 use interlock_guard::analysis::{self, Report, Risk};
+use interlock_guard::redact::{Placeholders, Redactor, StreamRedactor};
 use interlock_kernels::{Kernels, RunOutcome};
 use interlock_llm::{ChatRequest, Client, LlmError, StreamDelta};
 use interlock_protocol::{
@@ -22,6 +23,7 @@ use interlock_protocol::{
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -33,6 +35,12 @@ pub trait Frontend: Send {
     /// Called once per runnable block, after `CodeProposed` and
     /// `ApprovalRequested` were sent. Must not hang when nobody can answer.
     fn approve(&mut self, request: &ApprovalRequest<'_>) -> Approval;
+    /// True when events must have secrets redacted before they reach this
+    /// front end (`--json`, the server). The terminal shows the user's own
+    /// program output as it is.
+    fn wants_redacted(&self) -> bool {
+        false
+    }
 }
 
 /// A block waiting for a yes or no.
@@ -112,6 +120,11 @@ pub struct Agent {
     audit_context: Value,
     /// How many messages the model has already been sent (for audit digests).
     sent_messages: usize,
+    /// Everything leaving for the model, the history, the audit log and
+    /// redacting front ends passes through this.
+    redactor: Arc<Redactor>,
+    /// Stable `[REDACTED:kind#n]` numbering for the whole conversation.
+    placeholders: Placeholders,
 }
 
 impl Agent {
@@ -153,7 +166,20 @@ impl Agent {
             audit_failed: false,
             audit_context: Value::Null,
             sent_messages: 0,
+            redactor: Arc::new(Redactor::new()),
+            placeholders: Placeholders::new(),
         }
+    }
+
+    /// Uses this redactor (patterns plus the exact secrets interlock knows:
+    /// the API key, secret-looking environment values).
+    pub fn with_redactor(mut self, redactor: Arc<Redactor>) -> Agent {
+        self.redactor = redactor;
+        self
+    }
+
+    fn redact(&self, text: &str) -> String {
+        self.redactor.redact_with(text, &self.placeholders).text
     }
 
     /// Keeps a tamper-evident audit log under `dir` (interlock's state dir,
@@ -182,9 +208,15 @@ impl Agent {
 
     /// Sends an event to the front end and records it in the audit log.
     fn emit(&mut self, frontend: &mut dyn Frontend, event: Event) {
-        let payload = serde_json::to_value(&event).unwrap_or(Value::Null);
-        self.audit(frontend, event.kind(), payload);
-        frontend.event(&event);
+        let mut redacted = event.clone();
+        redacted.map_text(|t| self.redact(t));
+        let payload = serde_json::to_value(&redacted).unwrap_or(Value::Null);
+        self.audit(frontend, redacted.kind(), payload);
+        if frontend.wants_redacted() {
+            frontend.event(&redacted);
+        } else {
+            frontend.event(&event);
+        }
     }
 
     /// Emits `session_started` and opens (or resumes) the history file.
@@ -297,9 +329,8 @@ impl Agent {
                 text: text.to_string(),
             },
         );
-        self.record(Message::User {
-            content: text.to_string(),
-        })?;
+        let content = self.redact(text);
+        self.record(Message::User { content })?;
         self.sync_history()?;
         let mut outcome = TurnOutcome {
             end: TurnEnd::MaxTurns,
@@ -365,12 +396,18 @@ impl Agent {
             self.audit(frontend, "model_request", payload);
             self.sent_messages = self.messages.len();
             let mut streamed = String::new();
+            let wants_redacted = frontend.wants_redacted();
+            let redactor = self.redactor.clone();
+            let mut delta_redactor = StreamRedactor::new(&redactor, &self.placeholders);
             let reply = {
                 let mut on_delta = |d: StreamDelta| {
                     match d {
                     StreamDelta::Text(t) => {
                         streamed.push_str(&t);
-                        frontend.event(&Event::AssistantDelta { text: t });
+                        let t = if wants_redacted { delta_redactor.push(&t) } else { t };
+                        if !t.is_empty() {
+                            frontend.event(&Event::AssistantDelta { text: t });
+                        }
                     }
                     StreamDelta::Retrying {
                         attempt,
@@ -389,6 +426,12 @@ impl Agent {
                 };
                 self.client.chat(&req, cancel, &mut on_delta).await
             };
+            if wants_redacted {
+                let rest = delta_redactor.finish();
+                if !rest.is_empty() {
+                    frontend.event(&Event::AssistantDelta { text: rest });
+                }
+            }
             let reply = match reply {
                 Ok(r) => r,
                 Err(LlmError::Cancelled) => {
@@ -428,8 +471,12 @@ impl Agent {
                 Err(e) => return Err(e.into()),
             };
             let payload = json!({
-                "text": reply.text,
-                "tool_calls": reply.tool_calls,
+                "text": self.redact(&reply.text),
+                "tool_calls": reply.tool_calls.iter().map(|c| json!({
+                    "id": c.id,
+                    "name": c.name,
+                    "arguments": self.redact(&c.arguments),
+                })).collect::<Vec<_>>(),
                 "finish_reason": reply.finish_reason,
                 "usage": reply.usage,
             });
@@ -725,10 +772,19 @@ impl Agent {
         let started = Instant::now();
         let mut decoders = [Utf8Carry::default(), Utf8Carry::default()];
         let block_id = block.block_id.clone();
+        let wants_redacted = frontend.wants_redacted();
+        let redactor = self.redactor.clone();
+        let mut redactors = [
+            StreamRedactor::new(&redactor, &self.placeholders),
+            StreamRedactor::new(&redactor, &self.placeholders),
+        ];
         let result = {
             let mut on_output = |stream: OutputStream, bytes: &[u8]| {
                 let d = &mut decoders[stream as usize];
-                let text = d.push(bytes);
+                let mut text = d.push(bytes);
+                if wants_redacted {
+                    text = redactors[stream as usize].push(&text);
+                }
                 if !text.is_empty() {
                     frontend.event(&Event::Output {
                         block_id: block_id.clone(),
@@ -742,7 +798,11 @@ impl Agent {
                 .await
         };
         for (i, d) in decoders.iter_mut().enumerate() {
-            let rest = d.finish();
+            let mut rest = d.finish();
+            if wants_redacted {
+                rest = redactors[i].push(&rest);
+                rest.push_str(&redactors[i].finish());
+            }
             if !rest.is_empty() {
                 frontend.event(&Event::Output {
                     block_id: block_id.clone(),
@@ -796,6 +856,8 @@ impl Agent {
                 (ExecStatus::Failed, format!("Could not run the code: {msg}"))
             }
         };
+        // What the model sees is redacted: secrets printed by the code stay here.
+        let text = self.redact(&text);
         self.emit(
             frontend,
             Event::ToolResult {

@@ -61,6 +61,8 @@ pub enum KeySource {
 /// Everything resolved from flags, environment and files.
 pub struct Loaded {
     pub settings: Settings,
+    /// What `--local` found, to tell the user.
+    pub local_note: Option<String>,
     pub interlock_home: Option<PathBuf>,
     pub dirs: Dirs,
     pub config_path: PathBuf,
@@ -99,6 +101,14 @@ pub fn load(opts: &SharedOpts) -> Result<Loaded, Failure> {
         )
     } else {
         (None, false)
+    };
+    let mut local_note = None;
+    let local = if opts.local {
+        let (base, model, note) = find_local(opts.model.as_deref())?;
+        local_note = note;
+        Some((base, model))
+    } else {
+        None
     };
     let flags = Overrides {
         layer: Layer {
@@ -142,9 +152,17 @@ pub fn load(opts: &SharedOpts) -> Result<Loaded, Failure> {
             allow_commands: None,
             deny_commands: None,
             deny_paths: None,
+            context_window: opts.context_window,
+            max_budget: opts.max_budget,
         },
         profile: opts.profile.clone(),
     };
+    let mut flags = flags;
+    if let Some((base, model)) = local {
+        flags.layer.api_base = Some(base);
+        flags.layer.model = Some(model);
+        flags.layer.provider = Some("openai".to_string());
+    }
     let env = EnvLayer::from_lookup(|k| std::env::var(k).ok());
     let cwd = std::env::current_dir()
         .map_err(|e| Failure::config(format!("cannot read the current directory: {e}")))?;
@@ -167,6 +185,7 @@ pub fn load(opts: &SharedOpts) -> Result<Loaded, Failure> {
     };
     Ok(Loaded {
         settings,
+        local_note,
         interlock_home: home,
         dirs,
         config_path,
@@ -213,6 +232,42 @@ pub fn interlock_dirs(loaded: &Loaded) -> Vec<PathBuf> {
     .flatten()
     .map(PathBuf::from)
     .collect()
+}
+
+/// `--local`: the first model server answering on loopback, and a model
+/// (the one asked for, or the server's first).
+fn find_local(wanted: Option<&str>) -> Result<(String, String, Option<String>), Failure> {
+    let ports = interlock_llm::DEFAULT_LOCAL_PORTS;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::config(format!("cannot start the async runtime: {e}")))?;
+    let servers = rt.block_on(interlock_llm::discover_local(&ports));
+    let Some(server) = servers.into_iter().next() else {
+        return Err(Failure::config(interlock_llm::no_local_server_message(
+            &ports,
+        )));
+    };
+    let model = match wanted {
+        Some(m) => m.to_string(),
+        None => server.models.first().cloned().ok_or_else(|| {
+            Failure::config(format!(
+                "the {} server at {} lists no models; load one or pass --model",
+                server.kind, server.base_url
+            ))
+        })?,
+    };
+    let note = format!(
+        "--local: using {} at {} with model {model}{}",
+        server.kind,
+        server.base_url,
+        if server.models.len() > 1 {
+            format!(" (also available: {})", server.models[1..].join(", "))
+        } else {
+            String::new()
+        }
+    );
+    Ok((server.base_url, model, Some(note)))
 }
 
 /// The redactor for everything leaving interlock: every pattern detector,
@@ -343,6 +398,9 @@ pub fn resume_path(loaded: &Loaded, resume: Option<&str>) -> Result<Option<PathB
 /// The warnings every session starts with: what is not protected.
 pub fn startup_warnings(loaded: &Loaded, executor: &Executor) -> Vec<String> {
     let mut w = executor.warnings.clone();
+    if let Some(note) = &loaded.local_note {
+        w.push(note.clone());
+    }
     if !loaded.settings.guard.refuse_critical {
         w.push(
             "--allow-critical: blocks rated critical are asked about instead of refused."

@@ -91,7 +91,7 @@ fn exit_status(result: &Result<TurnOutcome, AgentError>) -> i32 {
     match result {
         Ok(o) => match o.end {
             TurnEnd::Interrupted => exit::INTERRUPTED,
-            TurnEnd::MaxTurns => exit::MAX_TURNS,
+            TurnEnd::MaxTurns | TurnEnd::Budget => exit::MAX_TURNS,
             TurnEnd::Answered if o.blocks_declined > 0 => exit::DECLINED,
             TurnEnd::Answered => exit::OK,
         },
@@ -241,8 +241,12 @@ fn magic(line: &str, agent: &mut Agent, ui: &mut TerminalUi, rt: &Runtime) -> bo
         },
         "%tokens" => {
             let u = agent.usage();
+            let cost = match agent.cost_usd() {
+                Some(c) => format!(", about ${c:.4}"),
+                None => String::new(),
+            };
             ui.info(&format!(
-                "tokens this conversation: {} prompt + {} completion = {} (as reported by the server)",
+                "tokens this conversation: {} prompt + {} completion = {} (as reported by the server){cost}",
                 u.prompt_tokens,
                 u.completion_tokens,
                 u.prompt_tokens + u.completion_tokens

@@ -12,7 +12,7 @@ Exit status:
   2    usage or configuration error
   3    the model or its server failed (unreachable, HTTP error, bad stream)
   4    code was proposed but not run (declined, or no terminal to ask)
-  5    stopped at --max-turns before the model finished
+  5    stopped at --max-turns or --max-budget before the model finished
   130  interrupted with Ctrl-C
 
 Environment:
@@ -153,6 +153,18 @@ pub struct SharedOpts {
     /// Ask about blocks rated critical instead of refusing them
     #[arg(long, global = true)]
     pub allow_critical: bool,
+
+    /// Use a model server running on this machine (Ollama, LM Studio, llama.cpp, vLLM)
+    #[arg(long, global = true)]
+    pub local: bool,
+
+    /// The model's context window in tokens: older turns are left out of requests to fit
+    #[arg(long, global = true, value_name = "TOKENS")]
+    pub context_window: Option<usize>,
+
+    /// Stop before a request could take this conversation's cost past USD (known models only)
+    #[arg(long, global = true, value_name = "USD")]
+    pub max_budget: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

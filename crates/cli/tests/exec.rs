@@ -399,3 +399,85 @@ fn interactive_chat_refuses_without_a_terminal() {
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("interlock exec"));
 }
+
+#[test]
+fn context_window_leaves_old_output_out_of_requests() {
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::tool_call_stream("c1", "python", "print('x' * 20000)"),
+        Reply::text_stream("done"),
+        Reply::text_stream("second answer"),
+    ]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args([
+        "exec",
+        "--auto-run",
+        "--json",
+        "--max-output",
+        "20000",
+        "big",
+    ]);
+    assert_eq!(code(&run(c)), 0);
+    assert!(srv.chat_requests()[1].body_text.len() > 20000);
+    // The next message in the same conversation, with a small window: the old
+    // output is shortened in the request (the history keeps it).
+    let mut c = env.cmd(&srv.base_url());
+    c.args([
+        "exec",
+        "--json",
+        "--resume",
+        "--context-window",
+        "1024",
+        "next",
+    ]);
+    let out = run(c);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let ev = events(&out);
+    assert!(
+        of_type(&ev, "notice")
+            .iter()
+            .any(|n| n["message"].as_str().unwrap().contains("--context-window")),
+        "a trim is announced"
+    );
+    let third = &srv.chat_requests()[2];
+    assert!(third.body_text.len() < 8000, "{}", third.body_text.len());
+    assert!(third.body_text.contains("next"));
+}
+
+#[test]
+fn max_budget_stops_before_the_request_that_would_pass_it() {
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![Reply::text_stream("hi")]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args([
+        "exec",
+        "--json",
+        "--model",
+        "gpt-4o-mini",
+        "--max-budget",
+        "0.0000001",
+        "hi",
+    ]);
+    let out = run(c);
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    assert!(srv.chat_requests().is_empty(), "no request was sent");
+    let ev = events(&out);
+    assert!(
+        of_type(&ev, "notice")
+            .iter()
+            .any(|n| n["message"].as_str().unwrap().contains("--max-budget"))
+    );
+    // A generous budget lets the request through.
+    let mut c = env.cmd(&srv.base_url());
+    c.args([
+        "exec",
+        "--json",
+        "--model",
+        "gpt-4o-mini",
+        "--max-budget",
+        "5",
+        "hi",
+    ]);
+    assert_eq!(code(&run(c)), 0);
+    assert_eq!(srv.chat_requests().len(), 1);
+}

@@ -74,6 +74,8 @@ pub enum TurnEnd {
     Answered,
     /// `--max-turns` model calls were made.
     MaxTurns,
+    /// The next request would have gone past `--max-budget`.
+    Budget,
     /// The user pressed Ctrl-C.
     Interrupted,
 }
@@ -293,6 +295,11 @@ impl Agent {
         self.usage
     }
 
+    /// What the conversation has cost so far, when the model's price is known.
+    pub fn cost_usd(&self) -> Option<f64> {
+        interlock_llm::cost_usd(&self.settings.model, &self.usage)
+    }
+
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
@@ -343,6 +350,7 @@ impl Agent {
             (Err(_), _) => "error",
             (Ok(()), TurnEnd::Answered) => "answered",
             (Ok(()), TurnEnd::MaxTurns) => "max_turns",
+            (Ok(()), TurnEnd::Budget) => "budget",
             (Ok(()), TurnEnd::Interrupted) => "interrupted",
         };
         if let Err(e) = &result {
@@ -377,9 +385,64 @@ impl Agent {
         outcome: &mut TurnOutcome,
     ) -> Result<(), AgentError> {
         for _ in 0..self.settings.max_turns {
-            let mut request_messages = Vec::with_capacity(self.messages.len() + 1);
+            let mut request_messages: Vec<Message> = Vec::with_capacity(self.messages.len() + 1);
             request_messages.push(self.system.clone());
             request_messages.extend(self.messages.iter().cloned());
+            if let Some(window) = self.settings.context_window {
+                let reserve = self.settings.max_tokens.unwrap_or(1024) as usize;
+                let trimmed = interlock_llm::trim_to_window(&request_messages, window, reserve);
+                if trimmed.changed() {
+                    self.emit(
+                        frontend,
+                        Event::Notice {
+                            level: NoticeLevel::Info,
+                            message: format!(
+                                "to fit --context-window {window}: left out {} old message(s), shortened {} old output(s) (the history keeps them)",
+                                trimmed.dropped, trimmed.shortened
+                            ),
+                        },
+                    );
+                    request_messages = trimmed.messages;
+                }
+            }
+            if let Some(budget) = self.settings.max_budget {
+                let model = &self.settings.model;
+                let estimate = Usage {
+                    prompt_tokens: interlock_llm::estimate_total(&request_messages) as u64,
+                    completion_tokens: u64::from(self.settings.max_tokens.unwrap_or(1024)),
+                };
+                let mut total = self.usage;
+                total.add(estimate);
+                match interlock_llm::cost_usd(model, &total) {
+                    Some(cost) if cost > budget => {
+                        self.emit(
+                            frontend,
+                            Event::Notice {
+                                level: NoticeLevel::Warning,
+                                message: format!(
+                                    "stopped: the next request could bring this conversation to about ${cost:.4}, past --max-budget ${budget:.4}"
+                                ),
+                            },
+                        );
+                        outcome.end = TurnEnd::Budget;
+                        return Ok(());
+                    }
+                    Some(_) => {}
+                    None => {
+                        self.emit(
+                            frontend,
+                            Event::Notice {
+                                level: NoticeLevel::Warning,
+                                message: format!(
+                                    "stopped: --max-budget needs the price of {model:?}, which interlock does not know"
+                                ),
+                            },
+                        );
+                        outcome.end = TurnEnd::Budget;
+                        return Ok(());
+                    }
+                }
+            }
             let req = ChatRequest {
                 messages: &request_messages,
                 offer_tools: self.settings.tool_mode == ToolMode::Tools,

@@ -163,6 +163,10 @@ pub struct Layer {
     pub deny_commands: Option<Vec<String>>,
     /// Paths whose use is always critical.
     pub deny_paths: Option<Vec<PathBuf>>,
+    /// The model's context window in tokens; older turns are trimmed to fit.
+    pub context_window: Option<usize>,
+    /// Stop before a request would take the conversation's cost past this (USD).
+    pub max_budget: Option<f64>,
 }
 
 /// A whole config file: top-level keys plus `[profiles.NAME]` tables.
@@ -197,6 +201,8 @@ pub struct ConfigFile {
     pub allow_commands: Option<Vec<String>>,
     pub deny_commands: Option<Vec<String>>,
     pub deny_paths: Option<Vec<PathBuf>>,
+    pub context_window: Option<usize>,
+    pub max_budget: Option<f64>,
     /// Profile used when `--profile` is not given.
     pub default_profile: Option<String>,
     #[serde(default)]
@@ -266,6 +272,8 @@ impl ConfigFile {
             allow_commands: self.allow_commands.clone(),
             deny_commands: self.deny_commands.clone(),
             deny_paths: self.deny_paths.clone(),
+            context_window: self.context_window,
+            max_budget: self.max_budget,
         }
     }
 
@@ -389,6 +397,16 @@ impl Layer {
                 return Err(bad(key, "must be at least 1"));
             }
         }
+        if let Some(w) = self.context_window
+            && w < 512
+        {
+            return Err(bad("context_window", "must be at least 512 tokens"));
+        }
+        if let Some(b) = self.max_budget
+            && !(b > 0.0 && b.is_finite())
+        {
+            return Err(bad("max_budget", "must be a positive amount in USD"));
+        }
         if self.auto_run_max_risk == Some(Risk::Critical) {
             return Err(bad(
                 "auto_run_max_risk",
@@ -437,6 +455,8 @@ impl Layer {
             allow_commands: self.allow_commands.or_else(|| lower.allow_commands.clone()),
             deny_commands: self.deny_commands.or_else(|| lower.deny_commands.clone()),
             deny_paths: self.deny_paths.or_else(|| lower.deny_paths.clone()),
+            context_window: self.context_window.or(lower.context_window),
+            max_budget: self.max_budget.or(lower.max_budget),
         }
     }
 }
@@ -545,6 +565,10 @@ pub struct Settings {
     pub limits: LimitSettings,
     /// How the guard's risk rating is applied.
     pub guard: GuardSettings,
+    /// Trim old turns to fit this many tokens (None: send everything).
+    pub context_window: Option<usize>,
+    /// Stop before the conversation's cost would pass this (USD).
+    pub max_budget: Option<f64>,
     /// The profile that was applied, if any.
     pub profile: Option<String>,
     /// Where each value came from, for `config show`.
@@ -666,6 +690,8 @@ impl Settings {
             allow_commands: None,
             deny_commands: None,
             deny_paths: None,
+            context_window: pick!(context_window),
+            max_budget: pick!(max_budget),
         };
         // Rules add up across layers, like hidden paths.
         let mut rules = Rules::default();
@@ -765,6 +791,8 @@ impl Settings {
                 refuse_critical: merged.refuse_critical.unwrap_or(true),
                 rules,
             },
+            context_window: merged.context_window,
+            max_budget: merged.max_budget,
             profile: profile_name,
             sources,
         })
@@ -806,7 +834,7 @@ mod tests {
           |
         1 | modle = "x"
           | ^^^^^
-        unknown field `modle`, expected one of `model`, `api_base`, `provider`, `tool_mode`, `auto_run`, `max_turns`, `max_output`, `timeout`, `workspace`, `temperature`, `max_tokens`, `sandbox`, `dangerously_disable_sandbox`, `hide`, `limit_memory`, `limit_cpu`, `limit_procs`, `limit_fsize`, `limit_nofile`, `auto_run_max_risk`, `refuse_critical`, `allow_commands`, `deny_commands`, `deny_paths`, `default_profile`, `profiles`
+        unknown field `modle`, expected one of `model`, `api_base`, `provider`, `tool_mode`, `auto_run`, `max_turns`, `max_output`, `timeout`, `workspace`, `temperature`, `max_tokens`, `sandbox`, `dangerously_disable_sandbox`, `hide`, `limit_memory`, `limit_cpu`, `limit_procs`, `limit_fsize`, `limit_nofile`, `auto_run_max_risk`, `refuse_critical`, `allow_commands`, `deny_commands`, `deny_paths`, `context_window`, `max_budget`, `default_profile`, `profiles`
         "#);
     }
 

@@ -481,3 +481,88 @@ fn max_budget_stops_before_the_request_that_would_pass_it() {
     assert_eq!(code(&run(c)), 0);
     assert_eq!(srv.chat_requests().len(), 1);
 }
+
+#[test]
+fn server_failures_mid_task_run_the_code_once_and_keep_history_valid() {
+    let env = Env::new();
+    let cut = Reply::Cut {
+        chunks: vec![
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"partial answer\"}}]}\n\n"
+                .to_string(),
+        ],
+    };
+    let srv = ScriptedServer::start_background(vec![
+        Reply::tool_call_stream("c1", "shell", "echo ran >> count.txt"),
+        Reply::http_error(500, "hiccup"),
+        cut,
+        Reply::text_stream("resumed fine"),
+    ]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args(["exec", "--auto-run", "--json", "count"]);
+    let out = run(c);
+    // 500 is retried; the retry's stream is cut after visible text: kept, marked, exit 3.
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let ev = events(&out);
+    assert_eq!(
+        of_type(&ev, "assistant_message")[0]["text"],
+        "partial answer"
+    );
+    let count = std::fs::read_to_string(env.ws().join("count.txt")).unwrap();
+    assert_eq!(count, "ran\n", "the code ran exactly once");
+
+    // The history is valid: the conversation resumes and the model sees the
+    // tool result and the cut-off reply.
+    let mut c = env.cmd(&srv.base_url());
+    c.args(["exec", "--json", "--resume", "go on"]);
+    let out = run(c);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let reqs = srv.chat_requests();
+    let last = reqs.last().unwrap().body["messages"].to_string();
+    assert!(last.contains("ran"), "{last}");
+    assert!(last.contains("reply cut off"), "{last}");
+    assert_eq!(
+        std::fs::read_to_string(env.ws().join("count.txt")).unwrap(),
+        "ran\n"
+    );
+}
+
+#[test]
+fn local_finds_a_server_on_a_well_known_port() {
+    let env = Env::new();
+    // LM Studio's port; skipped when something else already uses it.
+    let srv = match interlock_testkit::BackgroundServer::start(
+        vec![Reply::text_stream("local hello")],
+        interlock_testkit::ServerOptions {
+            port: 1234,
+            ..Default::default()
+        },
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("skipping: port 1234 is busy ({e})");
+            return;
+        }
+    };
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_interlock"));
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", env.dir.path().join("home"))
+        .env("INTERLOCK_HOME", env.home())
+        .arg("--workspace")
+        .arg(env.ws())
+        .args(["exec", "--local", "--json", "hi"])
+        .stdin(std::process::Stdio::null());
+    let out = run(c);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let ev = events(&out);
+    assert_eq!(of_type(&ev, "assistant_message")[0]["text"], "local hello");
+    let started = of_type(&ev, "session_started")[0];
+    assert_eq!(started["model"], "scripted-model");
+    assert!(
+        of_type(&ev, "notice")
+            .iter()
+            .any(|n| n["message"].as_str().unwrap().contains("127.0.0.1:1234")),
+        "the user is told what --local found"
+    );
+    drop(srv);
+}

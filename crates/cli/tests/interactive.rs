@@ -275,3 +275,46 @@ fn ctrl_c_interrupts_the_block_not_interlock() {
     assert!(t.screen().contains("still alive"));
     assert!(t.alive());
 }
+
+#[test]
+fn magic_commands_save_load_undo_reset() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    let saved = env.dir.path().join("conv.json");
+    let srv = ScriptedServer::start_background(vec![
+        Reply::text_stream("first reply"),
+        Reply::text_stream("after undo"),
+        Reply::text_stream("after load"),
+    ]);
+    let t = Tmux::start("magic", &chat_command(&env, &srv.base_url(), ""));
+    t.wait_for_prompt();
+    t.keys(&["%help", "Enter"]);
+    t.wait_for("%save PATH");
+    t.keys(&["remember apples", "Enter"]);
+    t.wait_for("first reply");
+    t.keys(&[&format!("%save {}", saved.display()), "Enter"]);
+    t.wait_for("saved to");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    assert_eq!(doc["messages"].as_array().unwrap().len(), 2);
+    t.keys(&["%undo", "Enter"]);
+    t.wait_for("removed the last message");
+    t.keys(&["something else", "Enter"]);
+    t.wait_for("after undo");
+    // The undone message is not sent again.
+    let msgs = srv.chat_requests()[1].body["messages"].clone();
+    assert!(!msgs.to_string().contains("remember apples"), "{msgs}");
+    t.keys(&["%reset", "Enter"]);
+    t.wait_for("new conversation");
+    t.keys(&[&format!("%load {}", saved.display()), "Enter"]);
+    t.wait_for("loaded 2 messages");
+    t.keys(&["%verbose", "Enter"]);
+    t.wait_for("verbose: on");
+    t.keys(&["and now?", "Enter"]);
+    t.wait_for("after load");
+    let msgs = srv.chat_requests()[2].body["messages"].clone();
+    assert!(msgs.to_string().contains("remember apples"), "{msgs}");
+    assert!(!msgs.to_string().contains("something else"), "{msgs}");
+}

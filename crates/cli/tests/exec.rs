@@ -566,3 +566,39 @@ fn local_finds_a_server_on_a_well_known_port() {
     );
     drop(srv);
 }
+
+#[test]
+fn user_prices_from_config_drive_the_budget() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.home()).unwrap();
+    write(
+        &env.home().join("config.toml"),
+        "[prices]\n\"pricey-model\" = [1000000.0, 1000000.0]\n\"free-model\" = [0.0, 0.0]\n",
+    );
+    let srv = ScriptedServer::start_background(vec![Reply::text_stream("hi")]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args([
+        "exec",
+        "--json",
+        "--model",
+        "pricey-model",
+        "--max-budget",
+        "1",
+        "hi",
+    ]);
+    assert_eq!(code(&run(c)), 5);
+    assert!(srv.chat_requests().is_empty());
+    let mut c = env.cmd(&srv.base_url());
+    c.args([
+        "exec",
+        "--json",
+        "--model",
+        "free-model",
+        "--max-budget",
+        "0.01",
+        "hi",
+    ]);
+    let out = run(c);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(srv.chat_requests().len(), 1);
+}

@@ -297,7 +297,7 @@ impl Agent {
 
     /// What the conversation has cost so far, when the model's price is known.
     pub fn cost_usd(&self) -> Option<f64> {
-        interlock_llm::cost_usd(&self.settings.model, &self.usage)
+        self.settings.cost_usd(&self.usage)
     }
 
     pub fn settings(&self) -> &Settings {
@@ -413,7 +413,7 @@ impl Agent {
                 };
                 let mut total = self.usage;
                 total.add(estimate);
-                match interlock_llm::cost_usd(model, &total) {
+                match self.settings.cost_usd(&total) {
                     Some(cost) if cost > budget => {
                         self.emit(
                             frontend,

@@ -207,6 +207,10 @@ pub struct ConfigFile {
     pub default_profile: Option<String>,
     #[serde(default)]
     pub profiles: BTreeMap<String, Layer>,
+    /// USD per million tokens, `[input, output]`, for models the built-in
+    /// table does not know (or to override it).
+    #[serde(default)]
+    pub prices: BTreeMap<String, [f64; 2]>,
 }
 
 /// A configuration problem, always naming the file or the setting at fault.
@@ -296,6 +300,14 @@ impl ConfigFile {
         file.base().validate("")?;
         for (name, layer) in &file.profiles {
             layer.validate(&format!("profiles.{name}."))?;
+        }
+        for (model, [input, output]) in &file.prices {
+            if !(input.is_finite() && output.is_finite() && *input >= 0.0 && *output >= 0.0) {
+                return Err(ConfigError::Invalid {
+                    key: format!("prices.{model}"),
+                    message: "prices must be two non-negative numbers: [input, output] USD per million tokens".into(),
+                });
+            }
         }
         if let Some(p) = &file.default_profile
             && !file.profiles.contains_key(p)
@@ -569,6 +581,8 @@ pub struct Settings {
     pub context_window: Option<usize>,
     /// Stop before the conversation's cost would pass this (USD).
     pub max_budget: Option<f64>,
+    /// User prices (USD per million tokens, input and output) by model.
+    pub prices: BTreeMap<String, [f64; 2]>,
     /// The profile that was applied, if any.
     pub profile: Option<String>,
     /// Where each value came from, for `config show`.
@@ -603,6 +617,18 @@ impl fmt::Display for Source {
 }
 
 impl Settings {
+    /// Cost in USD of `usage` for the configured model: the user's price
+    /// table first, then the built-in one.
+    pub fn cost_usd(&self, usage: &interlock_protocol::Usage) -> Option<f64> {
+        match self.prices.get(&self.model) {
+            Some([input, output]) => Some(
+                (usage.prompt_tokens as f64 * input + usage.completion_tokens as f64 * output)
+                    / 1_000_000.0,
+            ),
+            None => interlock_llm::cost_usd(&self.model, usage),
+        }
+    }
+
     /// Applies precedence flag > env > profile > config file > default.
     ///
     /// `cwd` is the default workspace. Pure: reads nothing but its arguments
@@ -793,6 +819,7 @@ impl Settings {
             },
             context_window: merged.context_window,
             max_budget: merged.max_budget,
+            prices: file.prices.clone(),
             profile: profile_name,
             sources,
         })
@@ -834,7 +861,7 @@ mod tests {
           |
         1 | modle = "x"
           | ^^^^^
-        unknown field `modle`, expected one of `model`, `api_base`, `provider`, `tool_mode`, `auto_run`, `max_turns`, `max_output`, `timeout`, `workspace`, `temperature`, `max_tokens`, `sandbox`, `dangerously_disable_sandbox`, `hide`, `limit_memory`, `limit_cpu`, `limit_procs`, `limit_fsize`, `limit_nofile`, `auto_run_max_risk`, `refuse_critical`, `allow_commands`, `deny_commands`, `deny_paths`, `context_window`, `max_budget`, `default_profile`, `profiles`
+        unknown field `modle`, expected one of `model`, `api_base`, `provider`, `tool_mode`, `auto_run`, `max_turns`, `max_output`, `timeout`, `workspace`, `temperature`, `max_tokens`, `sandbox`, `dangerously_disable_sandbox`, `hide`, `limit_memory`, `limit_cpu`, `limit_procs`, `limit_fsize`, `limit_nofile`, `auto_run_max_risk`, `refuse_critical`, `allow_commands`, `deny_commands`, `deny_paths`, `context_window`, `max_budget`, `default_profile`, `profiles`, `prices`
         "#);
     }
 

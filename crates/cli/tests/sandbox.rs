@@ -23,9 +23,9 @@ fn plant(env: &Env) {
 ///
 /// `--auto-run-max-risk high` lets attack code the guard rates high through
 /// without a terminal: these tests check the sandbox underneath the guard.
-fn run_block(env: &Env, language: &str, code: &str, extra: &[&str]) -> (String, i32) {
+fn run_block(env: &Env, language: &str, block: &str, extra: &[&str]) -> (String, i32) {
     let srv = ScriptedServer::start_background(vec![
-        Reply::tool_call_stream("c1", language, code),
+        Reply::tool_call_stream("c1", language, block),
         Reply::text_stream("done"),
     ]);
     let mut c = env.cmd(&srv.base_url());
@@ -40,11 +40,7 @@ fn run_block(env: &Env, language: &str, code: &str, extra: &[&str]) -> (String, 
     .arg("attack");
     let out = run(c);
     let ev = events(&out);
-    (output_text(&ev), code_of(&out))
-}
-
-fn code_of(out: &std::process::Output) -> i32 {
-    out.status.code().unwrap_or(-1)
+    (output_text(&ev), code(&out))
 }
 
 #[test]

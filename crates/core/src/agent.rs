@@ -193,9 +193,19 @@ impl Agent {
         self
     }
 
-    /// Appends one audit record. A failing audit log (disk full, say) is
-    /// reported once and does not end the session.
-    fn audit(&mut self, frontend: &mut dyn Frontend, kind: &str, payload: Value) {
+    /// Appends one audit record. The payload is only built when a log is
+    /// open. A failing audit log (disk full, say) is reported once and does
+    /// not end the session.
+    fn audit(
+        &mut self,
+        frontend: &mut dyn Frontend,
+        kind: &str,
+        payload: impl FnOnce(&Agent) -> Value,
+    ) {
+        if self.audit.is_none() {
+            return;
+        }
+        let payload = payload(self);
         let Some(log) = &mut self.audit else { return };
         if let Err(e) = log.append(kind, payload)
             && !self.audit_failed
@@ -210,10 +220,15 @@ impl Agent {
 
     /// Sends an event to the front end and records it in the audit log.
     fn emit(&mut self, frontend: &mut dyn Frontend, event: Event) {
+        if self.audit.is_none() && !frontend.wants_redacted() {
+            frontend.event(&event);
+            return;
+        }
         let mut redacted = event.clone();
         redacted.map_text(|t| self.redact(t));
-        let payload = serde_json::to_value(&redacted).unwrap_or(Value::Null);
-        self.audit(frontend, redacted.kind(), payload);
+        self.audit(frontend, redacted.kind(), |_| {
+            serde_json::to_value(&redacted).unwrap_or(Value::Null)
+        });
         if frontend.wants_redacted() {
             frontend.event(&redacted);
         } else {
@@ -448,15 +463,16 @@ impl Agent {
                 offer_tools: self.settings.tool_mode == ToolMode::Tools,
                 stream: true,
             };
-            let new_part = &request_messages[1 + self.sent_messages.min(self.messages.len())..];
-            let payload = json!({
-                "model": self.settings.model,
-                "messages": request_messages.len(),
-                "sha256": digest(&serde_json::to_string(&request_messages).unwrap_or_default()),
-                "new": new_part,
-                "tools": req.offer_tools,
+            self.audit(frontend, "model_request", |a| {
+                let new_part = &request_messages[1 + a.sent_messages.min(a.messages.len())..];
+                json!({
+                    "model": a.settings.model,
+                    "messages": request_messages.len(),
+                    "sha256": digest(&serde_json::to_string(&request_messages).unwrap_or_default()),
+                    "new": new_part,
+                    "tools": req.offer_tools,
+                })
             });
-            self.audit(frontend, "model_request", payload);
             self.sent_messages = self.messages.len();
             let mut streamed = String::new();
             let wants_redacted = frontend.wants_redacted();
@@ -533,17 +549,18 @@ impl Agent {
                 }
                 Err(e) => return Err(e.into()),
             };
-            let payload = json!({
-                "text": self.redact(&reply.text),
-                "tool_calls": reply.tool_calls.iter().map(|c| json!({
-                    "id": c.id,
-                    "name": c.name,
-                    "arguments": self.redact(&c.arguments),
-                })).collect::<Vec<_>>(),
-                "finish_reason": reply.finish_reason,
-                "usage": reply.usage,
+            self.audit(frontend, "model_response", |a| {
+                json!({
+                    "text": a.redact(&reply.text),
+                    "tool_calls": reply.tool_calls.iter().map(|c| json!({
+                        "id": c.id,
+                        "name": c.name,
+                        "arguments": a.redact(&c.arguments),
+                    })).collect::<Vec<_>>(),
+                    "finish_reason": reply.finish_reason,
+                    "usage": reply.usage,
+                })
             });
-            self.audit(frontend, "model_response", payload);
             if let Some(u) = reply.usage {
                 self.usage.add(u);
                 self.emit(
@@ -880,13 +897,14 @@ impl Agent {
         }
         let (status, text) = match result {
             Ok(out) => {
-                let payload = json!({
-                    "block_id": block_id,
-                    "exit_code": out.exit_code,
-                    "output_sha256": digest(&out.output.text),
-                    "output_bytes": out.output.total_bytes,
+                self.audit(frontend, "execution_output", |_| {
+                    json!({
+                        "block_id": block_id,
+                        "exit_code": out.exit_code,
+                        "output_sha256": digest(&out.output.text),
+                        "output_bytes": out.output.total_bytes,
+                    })
                 });
-                self.audit(frontend, "execution_output", payload);
                 self.emit(
                     frontend,
                     Event::ExecutionFinished {

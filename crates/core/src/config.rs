@@ -295,7 +295,7 @@ impl ConfigFile {
         }
         let file: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
-            message: one_line(&e.to_string()),
+            message: e.to_string().trim_end().to_string(),
         })?;
         file.base().validate("")?;
         for (name, layer) in &file.profiles {
@@ -342,12 +342,6 @@ fn find_secret_key(table: &toml::Table, prefix: &str) -> Option<String> {
         }
     }
     None
-}
-
-/// toml's messages span several lines with a source excerpt; keep them but make
-/// sure the first line names the problem.
-fn one_line(s: &str) -> String {
-    s.trim_end().to_string()
 }
 
 impl Layer {
@@ -436,40 +430,6 @@ impl Layer {
             }
         }
         Ok(())
-    }
-
-    /// Fills every unset field of `self` from `lower`.
-    fn or(self, lower: &Layer) -> Layer {
-        Layer {
-            model: self.model.or_else(|| lower.model.clone()),
-            api_base: self.api_base.or_else(|| lower.api_base.clone()),
-            provider: self.provider.or_else(|| lower.provider.clone()),
-            tool_mode: self.tool_mode.or(lower.tool_mode),
-            auto_run: self.auto_run.or(lower.auto_run),
-            max_turns: self.max_turns.or(lower.max_turns),
-            max_output: self.max_output.or(lower.max_output),
-            timeout: self.timeout.or(lower.timeout),
-            workspace: self.workspace.or_else(|| lower.workspace.clone()),
-            temperature: self.temperature.or(lower.temperature),
-            max_tokens: self.max_tokens.or(lower.max_tokens),
-            sandbox: self.sandbox.or(lower.sandbox),
-            dangerously_disable_sandbox: self
-                .dangerously_disable_sandbox
-                .or(lower.dangerously_disable_sandbox),
-            hide: self.hide.or_else(|| lower.hide.clone()),
-            limit_memory: self.limit_memory.or_else(|| lower.limit_memory.clone()),
-            limit_cpu: self.limit_cpu.or(lower.limit_cpu),
-            limit_procs: self.limit_procs.or(lower.limit_procs),
-            limit_fsize: self.limit_fsize.or_else(|| lower.limit_fsize.clone()),
-            limit_nofile: self.limit_nofile.or(lower.limit_nofile),
-            auto_run_max_risk: self.auto_run_max_risk.or(lower.auto_run_max_risk),
-            refuse_critical: self.refuse_critical.or(lower.refuse_critical),
-            allow_commands: self.allow_commands.or_else(|| lower.allow_commands.clone()),
-            deny_commands: self.deny_commands.or_else(|| lower.deny_commands.clone()),
-            deny_paths: self.deny_paths.or_else(|| lower.deny_paths.clone()),
-            context_window: self.context_window.or(lower.context_window),
-            max_budget: self.max_budget.or(lower.max_budget),
-        }
     }
 }
 
@@ -763,7 +723,6 @@ impl Settings {
             file_size_bytes: size("limit_fsize", &merged.limit_fsize)?,
             open_files: merged.limit_nofile,
         };
-        let merged = merged.or(&Layer::default());
         // The provider is inferred from the base URL or model name when not given,
         // and an Anthropic provider gets Anthropic's endpoint by default.
         let model = merged

@@ -104,8 +104,12 @@ impl HistoryWriter {
         // A torn line from a killed process must not glue onto the next record.
         let len = w.file.metadata().map_err(io_err(&w.path))?.len();
         if len > 0 {
-            let bytes = std::fs::read(&w.path).map_err(io_err(&w.path))?;
-            if bytes.last() != Some(&b'\n') {
+            use std::os::unix::fs::FileExt;
+            let mut last = [0u8; 1];
+            File::open(&w.path)
+                .and_then(|f| f.read_exact_at(&mut last, len - 1))
+                .map_err(io_err(&w.path))?;
+            if last[0] != b'\n' {
                 w.file.write_all(b"\n").map_err(io_err(&w.path))?;
             }
         }

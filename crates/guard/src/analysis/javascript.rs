@@ -943,7 +943,7 @@ impl<'c, 'a> Js<'c, 'a> {
                 self.push(
                     "javascript.shell",
                     Risk::Low,
-                    format!("runs a command: {}", first_line(&cmd)),
+                    format!("runs a command: {}", super::first_line(&cmd)),
                     range.clone(),
                 );
                 let at = args
@@ -1039,50 +1039,9 @@ impl<'c, 'a> Js<'c, 'a> {
     }
 
     fn write_target(&mut self, p: &str, range: &Range<usize>, verb: &str) {
-        let c = paths::classify(p);
-        use paths::Scope;
-        let (risk, rule, msg) = if c.history || c.log {
-            (
-                Risk::High,
-                "tamper.history-or-log",
-                format!("{verb} {p}, a history or log file"),
-            )
-        } else if c.privilege {
-            (
-                Risk::Critical,
-                "privilege.system-auth",
-                format!(
-                    "{verb} {p}, which controls users, privileges or every program's libraries"
-                ),
-            )
-        } else if let Some(what) = c.persistence {
-            (
-                Risk::High,
-                "persist.file",
-                format!("{verb} {p}, {what}: code placed there runs again later"),
-            )
-        } else if c.credential {
-            (
-                Risk::High,
-                "cred.write",
-                format!("{verb} {p}, which holds credentials"),
-            )
-        } else if c.scope == Scope::Device {
-            (
-                Risk::Critical,
-                "destroy.device",
-                format!("{verb} the disk device {p}"),
-            )
-        } else if matches!(c.scope, Scope::System | Scope::SystemTop | Scope::Root) {
-            (
-                Risk::High,
-                "system.write",
-                format!("{verb} {p}, a system file"),
-            )
-        } else {
-            return;
-        };
-        self.push(rule, risk, msg, range.clone());
+        if let Some((risk, rule, msg)) = paths::write_risk(p, verb) {
+            self.push(rule, risk, msg, range.clone());
+        }
     }
 
     fn dynamic_code(&mut self, what: &str, v: &Val, at: Range<usize>, range: &Range<usize>) {
@@ -1128,14 +1087,4 @@ fn is_sensitive(q: &str) -> bool {
         || q.starts_with("fs.")
         || q.starts_with("vm.")
         || q.starts_with("net.")
-}
-
-fn first_line(s: &str) -> String {
-    let l = s.lines().next().unwrap_or("");
-    if l.chars().count() > 80 {
-        let t: String = l.chars().take(77).collect();
-        format!("{t}...")
-    } else {
-        l.to_string()
-    }
 }

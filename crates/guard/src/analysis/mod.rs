@@ -577,6 +577,17 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// The first line of `s`, shortened to 80 characters, for messages.
+pub(crate) fn first_line(s: &str) -> String {
+    let l = s.lines().next().unwrap_or("");
+    if l.chars().count() > 80 {
+        let t: String = l.chars().take(77).collect();
+        format!("{t}...")
+    } else {
+        l.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -614,6 +614,52 @@ pub(crate) fn deletion_risk(path: &str, recursive: bool) -> (Risk, &'static str,
     (risk, rule, format!("{what} {desc} ({path})"))
 }
 
+/// The finding for code that writes to `p` (Python and JavaScript), or `None`
+/// when writing there is ordinary.
+pub(crate) fn write_risk(p: &str, verb: &str) -> Option<(Risk, &'static str, String)> {
+    let c = classify(p);
+    let (risk, rule, msg) = if c.history || c.log {
+        (
+            Risk::High,
+            "tamper.history-or-log",
+            format!("{verb} {p}, a history or log file"),
+        )
+    } else if c.privilege {
+        (
+            Risk::Critical,
+            "privilege.system-auth",
+            format!("{verb} {p}, which controls users, privileges or every program's libraries"),
+        )
+    } else if let Some(what) = c.persistence {
+        (
+            Risk::High,
+            "persist.file",
+            format!("{verb} {p}, {what}: code placed there runs again later"),
+        )
+    } else if c.credential {
+        (
+            Risk::High,
+            "cred.write",
+            format!("{verb} {p}, which holds credentials"),
+        )
+    } else if c.scope == Scope::Device {
+        (
+            Risk::Critical,
+            "destroy.device",
+            format!("{verb} the disk device {p}"),
+        )
+    } else if matches!(c.scope, Scope::System | Scope::SystemTop | Scope::Root) {
+        (
+            Risk::High,
+            "system.write",
+            format!("{verb} {p}, a system file"),
+        )
+    } else {
+        return None;
+    };
+    Some((risk, rule, msg))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

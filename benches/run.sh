@@ -15,3 +15,17 @@ for _ in $(seq 20); do /usr/bin/time -f '%M' "$bin" --version 2>&1 >/dev/null | 
 
 echo "== warm kernel round trips"
 cargo bench -p interlock-kernels --bench roundtrip
+
+# Sandbox start, side by side in one hyperfine run: a plain process, the
+# kernel's namespaces alone (util-linux unshare, no mounts/Landlock/seccomp),
+# bubblewrap, and `interlock sandbox`. Needs bubblewrap (apt install
+# bubblewrap). Run it as the user who will use interlock: as root on a
+# cgroup-v1 host, joining the sandbox's cgroup adds an RCU grace period.
+echo "== sandbox start: interlock sandbox -- /bin/true vs bwrap ($(id -un))"
+ws=$(mktemp -d /var/tmp/interlock-bench-ws.XXXXXX)
+trap 'rm -rf "$ws"' EXIT
+hyperfine --warmup 20 --runs 300 -N \
+  "/bin/true" \
+  "unshare -Urmpfiun /bin/true" \
+  "bwrap --unshare-all --ro-bind / / --dev /dev --proc /proc /bin/true" \
+  "$PWD/$bin sandbox --workspace $ws -- /bin/true"

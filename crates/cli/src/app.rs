@@ -285,12 +285,19 @@ pub fn redactor(loaded: &Loaded) -> interlock_guard::redact::Redactor {
 /// Chooses the executor (the sandbox unless explicitly turned off), failing
 /// closed when the sandbox cannot be set up.
 pub fn executor(loaded: &Loaded) -> Result<Executor, Failure> {
-    let support = interlock_sandbox::probe();
+    executor_for(loaded, &interlock_sandbox::probe())
+}
+
+/// [`executor`] for a kernel already probed.
+pub fn executor_for(
+    loaded: &Loaded,
+    support: &interlock_sandbox::Support,
+) -> Result<Executor, Failure> {
     interlock_core::executor::choose(
         &loaded.settings,
         &home_dir(),
         &interlock_dirs(loaded),
-        &support,
+        support,
     )
     .map_err(Failure::config)
 }

@@ -4,11 +4,11 @@
 use crate::app::{self, Failure, exit};
 use crate::flags::SharedOpts;
 use crate::sanitize::sanitize;
-use interlock_kernels::{LaunchSpec, scrubbed_env};
+use interlock_kernels::scrubbed_env;
+use interlock_sandbox::Outcome;
 use std::ffi::OsString;
 use std::io::Write;
-use std::os::unix::process::ExitStatusExt;
-use std::path::PathBuf;
+use std::path::Path;
 
 /// Runs the command (or explains the policy) and returns the command's exit
 /// status: its code, 128+N when killed by signal N, 125 when the sandbox could
@@ -38,10 +38,6 @@ pub fn run(opts: &SharedOpts, explain: bool, command: &[OsString]) -> Result<i32
             "nothing to run: give the command after `--`, e.g. `interlock sandbox -- python3 script.py`",
         ));
     };
-    let executor = app::executor(&loaded)?;
-    for w in &executor.warnings {
-        let _ = writeln!(std::io::stderr(), "interlock: warning: {}", sanitize(w));
-    }
     // The command starts in the current directory when it is inside the
     // workspace; elsewhere it might not exist in the sandbox (a private /tmp
     // covers the host's), so it starts in the workspace.
@@ -51,50 +47,65 @@ pub fn run(opts: &SharedOpts, explain: bool, command: &[OsString]) -> Result<i32
         .and_then(|d| d.canonicalize().ok())
         .filter(|d| d.starts_with(workspace))
         .unwrap_or_else(|| workspace.clone());
-    let spec = LaunchSpec {
-        program: PathBuf::from(program),
-        args: args.to_vec(),
-        env: scrubbed_env(std::env::vars_os()),
-        cwd,
+    let env = scrubbed_env(std::env::vars_os());
+    // This process supervises the sandbox itself (no helper re-exec, no probe
+    // child): a one-shot command pays for one sandbox start and nothing else.
+    // It is still single-threaded here, which `run_here` requires.
+    let support = interlock_sandbox::probe_quick();
+    let executor = app::executor_for(&loaded, &support)?;
+    let outcome = match start(&executor, &cwd, program, args, &env)? {
+        Ok(outcome) => outcome,
+        Err(interlock_sandbox::NamespacesUnavailable(why)) => {
+            // Namespaces looked available but the kernel refused one: nothing
+            // ran. Take the weaker Landlock-only sandbox, loudly.
+            let full = interlock_sandbox::probe();
+            let reason = full
+                .user_namespaces_reason
+                .clone()
+                .unwrap_or_else(|| format!("creating a user namespace failed: {why}"));
+            let support = full.without_user_namespaces(&reason);
+            let fallback = app::executor_for(&loaded, &support)?;
+            match start(&fallback, &cwd, program, args, &env)? {
+                Ok(outcome) => outcome,
+                Err(interlock_sandbox::NamespacesUnavailable(why)) => {
+                    return Err(Failure {
+                        code: 125,
+                        message: format!("cannot set up the sandbox: {why}"),
+                    });
+                }
+            }
+        }
     };
-    let mut cmd = executor.backend.command(&spec).map_err(|e| Failure {
-        code: exit::INTERNAL,
-        message: format!("cannot prepare the sandbox: {e}"),
-    })?;
-    ignore_interrupts();
-    let status = cmd.status().map_err(|e| Failure {
-        code: 125,
-        message: format!("cannot start the sandbox helper: {e}"),
-    })?;
-    Ok(match (status.code(), status.signal()) {
-        (Some(code), _) => code,
-        (None, Some(sig)) => {
+    Ok(match outcome {
+        Outcome::Exited(code) => code,
+        Outcome::Signaled(sig) => {
             let _ = writeln!(
                 std::io::stderr(),
                 "interlock: the command was killed by signal {sig}"
             );
             128 + sig
         }
-        _ => exit::INTERNAL,
     })
 }
 
-extern "C" fn on_interrupt(_: libc::c_int) {}
-
-/// Ctrl-C at the terminal reaches the sandbox helper (same process group),
-/// which forwards it to the command; interlock itself must stay alive to
-/// report the command's status. A no-op handler, not SIG_IGN, so the child
-/// does not inherit "ignored".
-fn ignore_interrupts() {
-    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
-    let action = SigAction::new(
-        SigHandler::Handler(on_interrupt),
-        SaFlags::SA_RESTART,
-        SigSet::empty(),
-    );
-    for sig in [Signal::SIGINT, Signal::SIGQUIT, Signal::SIGTERM] {
-        // SAFETY: the handler does nothing, so it is async-signal-safe; no
-        // other code in this process depends on these signals' disposition.
-        let _ = unsafe { sigaction(sig, &action) };
+/// Prints the executor's warnings and runs the command under its plan.
+fn start(
+    executor: &interlock_core::executor::Executor,
+    cwd: &Path,
+    program: &OsString,
+    args: &[OsString],
+    env: &[(OsString, OsString)],
+) -> Result<Result<Outcome, interlock_sandbox::NamespacesUnavailable>, Failure> {
+    for w in &executor.warnings {
+        let _ = writeln!(std::io::stderr(), "interlock: warning: {}", sanitize(w));
     }
+    let Some(plan) = &executor.plan else {
+        return Err(Failure::config(
+            "`interlock sandbox` always runs the command sandboxed",
+        ));
+    };
+    let mut argv = Vec::with_capacity(args.len() + 1);
+    argv.push(program.clone());
+    argv.extend(args.iter().cloned());
+    Ok(interlock_sandbox::run_here(plan, cwd, program, &argv, env))
 }

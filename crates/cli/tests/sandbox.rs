@@ -260,3 +260,86 @@ fn sandbox_explain_describes_policy_and_kernel() {
     assert!(text.contains("Landlock"), "{text}");
     assert!(text.contains(".ssh"), "{text}");
 }
+
+#[test]
+fn sandbox_subcommand_keeps_a_home_workspace_read_only() {
+    // Started in $HOME (no ~/.ssh yet): the workspace is read-only, with a
+    // warning, so code cannot plant files that run outside the sandbox later.
+    // Under /var/tmp, not /tmp: the sandbox has its own /tmp.
+    let home = tempfile::Builder::new()
+        .prefix("il-cli-home-")
+        .tempdir_in("/var/tmp")
+        .unwrap();
+    let h = home.path();
+    write(&h.join(".bashrc"), "# original\n");
+    let il = tempfile::tempdir().unwrap();
+    let mut c = std::process::Command::new(bin());
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", h)
+        .env("INTERLOCK_HOME", il.path())
+        .arg("--workspace")
+        .arg(h)
+        .args(["sandbox", "--", "sh", "-c"])
+        .arg(
+            "echo evil >> ~/.bashrc; mkdir -p ~/.ssh; echo key > ~/.ssh/authorized_keys; echo END",
+        );
+    let out = run(c);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("END"),
+        "the command ran: {text}{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("may not write"), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(h.join(".bashrc")).unwrap(),
+        "# original\n"
+    );
+    assert!(!h.join(".ssh").exists());
+}
+
+#[test]
+fn sandbox_subcommand_read_only_workspace_in_tmp_is_readable() {
+    let env = Env::new();
+    write(&env.ws().join("data.txt"), "visible data\n");
+    let mut c = env.cmd("http://127.0.0.1:9/v1");
+    c.args(["--sandbox", "read-only", "sandbox", "--", "sh", "-c"])
+        .arg("cat data.txt; echo x > new.txt || echo WRITE_DENIED");
+    let out = run(c);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("visible data"), "{text}");
+    assert!(text.contains("WRITE_DENIED"), "{text}");
+    assert!(!env.ws().join("new.txt").exists());
+}
+
+#[test]
+fn sandbox_subcommand_forwards_ctrl_c_to_the_command_once() {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+    let env = Env::new();
+    let mut c = env.cmd("http://127.0.0.1:9/v1");
+    c.args(["sandbox", "--", "sh", "-c"])
+        .arg("trap 'echo GOT-INT; exit 5' INT; echo READY; while :; do sleep 0.05; done")
+        .stdout(std::process::Stdio::piped())
+        .process_group(0);
+    let mut child = c.spawn().unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "READY");
+    // What a terminal does on Ctrl-C: SIGINT to the whole foreground group.
+    let pgid = nix::unistd::Pid::from_raw(-(child.id() as i32));
+    nix::sys::signal::kill(pgid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(5),
+        "interlock exits with the command's status"
+    );
+    assert_eq!(
+        rest,
+        vec!["GOT-INT".to_string()],
+        "the command saw SIGINT exactly once"
+    );
+}

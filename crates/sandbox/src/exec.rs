@@ -134,7 +134,65 @@ pub fn helper_main(args: &[OsString]) -> ! {
     };
     let program = rest[2].clone();
     let argv: Vec<OsString> = rest[2..].to_vec();
-    run(req, program, argv)
+    let started = Started::Helper {
+        parent_pid: req.parent_pid,
+    };
+    match run(&req.plan, &req.cwd, &program, &argv, None, started) {
+        Ok(outcome) => exit_like(outcome),
+        Err(NamespacesUnavailable(e)) => fail(
+            "creating namespaces (unshare)",
+            format!(
+                "{e}; unprivileged user namespaces may be disabled, see `interlock sandbox --explain`"
+            ),
+        ),
+    }
+}
+
+/// How the sandboxed program ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// It exited with this status.
+    Exited(i32),
+    /// It was killed by this signal.
+    Signaled(i32),
+}
+
+/// The user namespace could not be created (the text says why). Nothing was started and this
+/// process is unchanged apart from fds >= 5 being close-on-exec, so the caller may fall back to a
+/// plan without namespaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamespacesUnavailable(pub String);
+
+/// Who runs the supervisor.
+#[derive(Clone, Copy)]
+enum Started {
+    /// A helper process spawned by [`command`]: it dies with its spawner.
+    Helper { parent_pid: Option<i32> },
+    /// The calling process itself ([`run_here`]): it keeps its own lifetime and fds 3 and 4.
+    InProcess,
+}
+
+/// Run `program argv[1..]` inside the sandbox described by `plan`, supervised by this process
+/// itself rather than by a re-executed helper: one exec fewer, which is most of the start-up cost
+/// of a one-shot command such as `interlock sandbox -- CMD`. The program gets exactly `env` and
+/// starts in `cwd`; fds 0–4 are passed on, every other fd of this process is made close-on-exec.
+///
+/// Returns how the program ended. If the user namespace cannot be created, returns
+/// [`NamespacesUnavailable`] without having started anything. Any other setup failure prints the
+/// failed step and exits this process with [`SETUP_FAILED`], as the helper does: the program is
+/// never run unsandboxed.
+///
+/// Must be called while this process is single-threaded: it forks and keeps running Rust code in
+/// the children. Signals the program should see (SIGINT, SIGTERM, …) are forwarded to it while it
+/// runs.
+pub fn run_here(
+    plan: &Plan,
+    cwd: &Path,
+    program: &OsStr,
+    argv: &[OsString],
+    env: &[(OsString, OsString)],
+) -> Result<Outcome, NamespacesUnavailable> {
+    run(plan, cwd, program, argv, Some(env), Started::InProcess)
 }
 
 /// Signals forwarded from the helper to the program.
@@ -158,26 +216,38 @@ fn supervised_set() -> SigSet {
     s
 }
 
-fn run(req: Request, program: OsString, argv: Vec<OsString>) -> ! {
-    let plan = &req.plan;
+fn run(
+    plan: &Plan,
+    cwd: &Path,
+    program: &OsStr,
+    argv: &[OsString],
+    env: Option<&[(OsString, OsString)]>,
+    started: Started,
+) -> Result<Outcome, NamespacesUnavailable> {
     if let Err(e) = sys::cloexec_from(5) {
         fail("marking inherited file descriptors close-on-exec", e);
     }
-    // The helper itself never dumps core.
-    let _ = setrlimit(NixResource::RLIMIT_CORE, 0, 0);
-    if plan.die_with_parent {
-        if let Err(e) = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL) {
-            fail("PR_SET_PDEATHSIG", e);
-        }
-        if let Some(ppid) = req.parent_pid
-            && nix::unistd::getppid().as_raw() != ppid
-        {
-            fail(
-                "parent check",
-                "the process that started the sandbox is gone",
-            );
+    let in_process = matches!(started, Started::InProcess);
+    if let Started::Helper { parent_pid } = started {
+        // The helper itself never dumps core.
+        let _ = setrlimit(NixResource::RLIMIT_CORE, 0, 0);
+        if plan.die_with_parent {
+            if let Err(e) = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL) {
+                fail("PR_SET_PDEATHSIG", e);
+            }
+            if let Some(ppid) = parent_pid
+                && nix::unistd::getppid().as_raw() != ppid
+            {
+                fail(
+                    "parent check",
+                    "the process that started the sandbox is gone",
+                );
+            }
         }
     }
+    // The cgroup is created now but only the sandbox's first process joins it (see `Go`): the
+    // supervisor never moves, so it never has to move back, and the slow part of joining a cgroup
+    // (an RCU grace period on cgroup v1) overlaps with building the sandbox.
     let cgroup = match &plan.cgroup {
         Some(c) => match CgroupGuard::create(c) {
             Ok(g) => Some(g),
@@ -186,9 +256,10 @@ fn run(req: Request, program: OsString, argv: Vec<OsString>) -> ! {
         None => None,
     };
     let mask = supervised_set();
-    if let Err(e) = mask.thread_block() {
-        fail("blocking signals", e);
-    }
+    let old_mask = match mask.thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_BLOCK) {
+        Ok(m) => m,
+        Err(e) => fail("blocking signals", e),
+    };
 
     match plan.isolation {
         Isolation::Namespaces => {
@@ -200,12 +271,10 @@ fn run(req: Request, program: OsString, argv: Vec<OsString>) -> ! {
             // remove the cgroup afterwards, and the new mount tree is read-only).
             let (outer, inner) = clone_flags(&plan.namespaces);
             if let Err(e) = nix::sched::unshare(outer) {
-                fail(
-                    "creating namespaces (unshare)",
-                    format!(
-                        "{e}; unprivileged user namespaces may be disabled, see `interlock sandbox --explain`"
-                    ),
-                );
+                // Nothing has started: undo what this process changed and let the caller decide.
+                drop(cgroup);
+                let _ = old_mask.thread_set_mask();
+                return Err(NamespacesUnavailable(e.to_string()));
             }
             if plan.identity_map {
                 let w = |p: &str, s: String| std::fs::write(p, s);
@@ -218,40 +287,100 @@ fn run(req: Request, program: OsString, argv: Vec<OsString>) -> ! {
             }
             let (status_r, status_w) = pipe();
             let (alive_r, alive_w) = pipe();
+            let go = Go::new(cgroup.is_some());
             match sys::fork() {
                 Err(e) => fail("fork", e),
                 Ok(Forked::Child) => {
                     drop(status_r);
                     drop(alive_w);
-                    init_main(plan, inner, &req.cwd, &program, &argv, status_w, alive_r)
+                    let go = go.child();
+                    init_main(plan, inner, cwd, program, argv, env, status_w, alive_r, go)
                 }
                 Ok(Forked::Parent(pid)) => {
                     drop(status_w);
                     drop(alive_r);
-                    close_program_fds();
+                    go.parent(cgroup.as_ref(), pid);
+                    if !in_process {
+                        close_program_fds();
+                    }
                     let st = supervise(Pid::from_raw(pid), &mask, false);
                     let reported = read_status(status_r);
                     drop(alive_w);
                     drop(cgroup);
-                    match reported {
-                        Some(raw) => exit_like_raw(raw),
-                        None => exit_like(st),
-                    }
+                    let _ = old_mask.thread_set_mask();
+                    Ok(match reported {
+                        Some(raw) => outcome_of_raw(raw),
+                        None => outcome_of(st),
+                    })
                 }
             }
         }
         Isolation::LandlockOnly => {
             let parent = nix::unistd::getpid();
+            let go = Go::new(cgroup.is_some());
             match sys::fork() {
                 Err(e) => fail("fork", e),
-                Ok(Forked::Child) => program_main(plan, &req.cwd, &program, &argv, Some(parent)),
+                Ok(Forked::Child) => {
+                    go.child().wait();
+                    program_main(plan, cwd, program, argv, env, Some(parent))
+                }
                 Ok(Forked::Parent(pid)) => {
-                    close_program_fds();
+                    go.parent(cgroup.as_ref(), pid);
+                    if !in_process {
+                        close_program_fds();
+                    }
                     let st = supervise(Pid::from_raw(pid), &mask, true);
                     drop(cgroup);
-                    exit_like(st)
+                    let _ = old_mask.thread_set_mask();
+                    Ok(outcome_of(st))
                 }
             }
+        }
+    }
+}
+
+/// The "you may start the program" signal from the supervisor to the sandbox's first process, sent
+/// once that process has been moved into the sandbox's cgroup. Without a cgroup there is nothing to
+/// wait for.
+struct Go {
+    pipe: Option<(OwnedFd, OwnedFd)>,
+}
+
+/// The child's end of [`Go`].
+struct GoWait(Option<OwnedFd>);
+
+impl Go {
+    fn new(needed: bool) -> Go {
+        Go {
+            pipe: needed.then(pipe),
+        }
+    }
+
+    fn child(self) -> GoWait {
+        GoWait(self.pipe.map(|(r, _w)| r))
+    }
+
+    /// Move `pid` into the cgroup, then let it go. On failure the child sees EOF and gives up.
+    fn parent(self, cgroup: Option<&CgroupGuard>, pid: libc::pid_t) {
+        let Some((_r, w)) = self.pipe else { return };
+        let Some(cg) = cgroup else { return };
+        if let Err(e) = cg.add(pid) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            fail("cgroup setup", e);
+        }
+        let mut f = std::fs::File::from(w);
+        let _ = f.write_all(b"g");
+    }
+}
+
+impl GoWait {
+    /// Block until the supervisor says go; exit (the program never runs) if it gave up.
+    fn wait(self) {
+        let Some(r) = self.0 else { return };
+        let mut f = std::fs::File::from(r);
+        let mut b = [0u8; 1];
+        if f.read_exact(&mut b).is_err() {
+            std::process::exit(SETUP_FAILED);
         }
     }
 }
@@ -329,18 +458,26 @@ fn read_status(r: OwnedFd) -> Option<i32> {
     Some(i32::from_le_bytes(buf))
 }
 
-fn exit_like_raw(raw: i32) -> ! {
+fn outcome_of_raw(raw: i32) -> Outcome {
     if libc::WIFSIGNALED(raw) {
-        die_by(libc::WTERMSIG(raw));
+        Outcome::Signaled(libc::WTERMSIG(raw))
+    } else {
+        Outcome::Exited(libc::WEXITSTATUS(raw))
     }
-    std::process::exit(libc::WEXITSTATUS(raw))
 }
 
-fn exit_like(st: WaitStatus) -> ! {
+fn outcome_of(st: WaitStatus) -> Outcome {
     match st {
-        WaitStatus::Exited(_, code) => std::process::exit(code),
-        WaitStatus::Signaled(_, sig, _) => die_by(sig as i32),
-        _ => std::process::exit(SETUP_FAILED),
+        WaitStatus::Exited(_, code) => Outcome::Exited(code),
+        WaitStatus::Signaled(_, sig, _) => Outcome::Signaled(sig as i32),
+        _ => Outcome::Exited(SETUP_FAILED),
+    }
+}
+
+fn exit_like(outcome: Outcome) -> ! {
+    match outcome {
+        Outcome::Exited(code) => std::process::exit(code),
+        Outcome::Signaled(sig) => die_by(sig),
     }
 }
 
@@ -357,14 +494,17 @@ fn die_by(sig: i32) -> ! {
 }
 
 /// pid 1 of the new pid namespace: build the mount tree, start the program, reap, forward, report.
+#[allow(clippy::too_many_arguments)]
 fn init_main(
     plan: &Plan,
     inner: CloneFlags,
     cwd: &Path,
     program: &OsStr,
     argv: &[OsString],
+    env: Option<&[(OsString, OsString)]>,
     status_w: OwnedFd,
     alive_r: OwnedFd,
+    go: GoWait,
 ) -> ! {
     if plan.die_with_parent {
         if let Err(e) = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL) {
@@ -387,13 +527,15 @@ fn init_main(
     {
         fail("sethostname", e);
     }
+    // Only now can processes multiply: from here on everything must be inside the cgroup.
+    go.wait();
     let mask = supervised_set();
     match sys::fork() {
         Err(e) => fail("fork", e),
         Ok(Forked::Child) => {
             drop(status_w);
             drop(alive_r);
-            program_main(plan, cwd, program, argv, None)
+            program_main(plan, cwd, program, argv, env, None)
         }
         Ok(Forked::Parent(pid)) => {
             close_program_fds();
@@ -461,6 +603,15 @@ fn build_mount_tree(ops: &[MountOp]) -> StepResult {
                     None::<&str>,
                 ),
             )?,
+            MountOp::BindReadOnlyUnderTmp { path } => {
+                // Optional: a readable root that does not exist grants nothing.
+                let Some(c) = canonical(path) else { continue };
+                let fd = step(
+                    || format!("cloning mount of {}", c.display()),
+                    sys::clone_tree(&c, true),
+                )?;
+                sources.insert(i, (c, fd));
+            }
             MountOp::BindWritable { path } | MountOp::BindTmp { source: path } => {
                 let c = step(
                     || format!("resolving writable path {}", path.display()),
@@ -598,6 +749,30 @@ fn build_mount_tree(ops: &[MountOp]) -> StepResult {
                     ),
                 )?;
             }
+            MountOp::BindReadOnlyUnderTmp { .. } => {
+                let Some((c, fd)) = sources.get(&i) else {
+                    continue;
+                };
+                if std::fs::symlink_metadata(c).is_err() {
+                    step(
+                        || format!("creating mount point {}", c.display()),
+                        std::fs::create_dir_all(c),
+                    )?;
+                }
+                step(
+                    || format!("making {} read-only", c.display()),
+                    sys::mount_setattr(
+                        Some(fd),
+                        Path::new(""),
+                        sys::MOUNT_ATTR_RDONLY | sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NODEV,
+                        true,
+                    ),
+                )?;
+                step(
+                    || format!("binding {} read-only", c.display()),
+                    sys::move_mount(fd, c),
+                )?;
+            }
             MountOp::BindWritable { .. } => {
                 let (c, fd) = &sources[&i];
                 // A writable root under /tmp sits below the private tmpfs now: recreate its mount point.
@@ -696,6 +871,7 @@ fn program_main(
     cwd: &Path,
     program: &OsStr,
     argv: &[OsString],
+    env: Option<&[(OsString, OsString)]>,
     fallback_parent: Option<Pid>,
 ) -> ! {
     sys::reset_signal_dispositions();
@@ -759,15 +935,25 @@ fn program_main(
     {
         fail("installing the seccomp filter", e);
     }
-    exec(program, argv)
+    exec(program, argv, env)
 }
 
-fn exec(program: &OsStr, argv: &[OsString]) -> ! {
-    let path = resolve_program(program);
+/// Exec the program with `env` (this process's environment when `None`).
+fn exec(program: &OsStr, argv: &[OsString], env: Option<&[(OsString, OsString)]>) -> ! {
+    let vars: Vec<(OsString, OsString)> = match env {
+        Some(e) => e.to_vec(),
+        None => std::env::vars_os().collect(),
+    };
+    let path_var = vars
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone());
+    let path = resolve_program(program, path_var);
     let c = |s: &OsStr| CString::new(s.as_bytes()).unwrap_or_default();
     let cpath = c(path.as_os_str());
     let cargv: Vec<CString> = argv.iter().map(|a| c(a)).collect();
-    let cenv: Vec<CString> = std::env::vars_os()
+    let cenv: Vec<CString> = vars
+        .into_iter()
         .map(|(k, v)| {
             let mut kv = k.into_vec();
             kv.push(b'=');
@@ -793,11 +979,11 @@ fn exec(program: &OsStr, argv: &[OsString]) -> ! {
 
 use std::os::unix::ffi::OsStringExt;
 
-fn resolve_program(program: &OsStr) -> PathBuf {
+fn resolve_program(program: &OsStr, path: Option<OsString>) -> PathBuf {
     if program.as_bytes().contains(&b'/') {
         return PathBuf::from(program);
     }
-    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    let path = path.unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
     for dir in std::env::split_paths(&path) {
         let cand = dir.join(program);
         if let Ok(m) = std::fs::metadata(&cand)
@@ -944,7 +1130,8 @@ fn remove_stale_cgroups(parent: &Path) {
     }
 }
 
-/// A cgroup created for the sandbox; moved out of and removed on drop.
+/// The cgroups created for one sandbox (the supervisor itself never joins them); whatever is left
+/// in them is killed and they are removed on drop.
 struct CgroupGuard {
     dirs: Vec<(PathBuf, PathBuf)>, // (parent, child)
 }
@@ -978,19 +1165,23 @@ impl CgroupGuard {
             std::fs::write(dir.join(file), value.to_string())
                 .map_err(|e| format!("writing {}/{file}: {e}", dir.display()))?;
         }
-        for (_, dir) in &guard.dirs {
-            std::fs::write(dir.join("cgroup.procs"), "0")
-                .map_err(|e| format!("joining {}: {e}", dir.display()))?;
-        }
         Ok(guard)
+    }
+
+    /// Move process `pid` (the sandbox's first process, before it can fork) into every cgroup.
+    fn add(&self, pid: libc::pid_t) -> Result<(), String> {
+        for (_, dir) in &self.dirs {
+            std::fs::write(dir.join("cgroup.procs"), pid.to_string())
+                .map_err(|e| format!("moving the sandbox into {}: {e}", dir.display()))?;
+        }
+        Ok(())
     }
 }
 
 impl Drop for CgroupGuard {
     fn drop(&mut self) {
         let me = std::process::id().to_string();
-        for (parent, dir) in &self.dirs {
-            let _ = std::fs::write(parent.join("cgroup.procs"), "0");
+        for (_, dir) in &self.dirs {
             // Whatever the program left behind (in the fallback there is no pid namespace to end
             // it) is killed, so the cgroup can go.
             for _ in 0..3 {

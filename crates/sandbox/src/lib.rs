@@ -19,7 +19,10 @@ mod support;
 mod sys;
 
 pub use error::SandboxError;
-pub use exec::{HELPER_ARG, SETUP_FAILED, command, helper_main, helper_request};
+pub use exec::{
+    HELPER_ARG, NamespacesUnavailable, Outcome, SETUP_FAILED, command, helper_main, helper_request,
+    run_here,
+};
 pub use plan::{
     CgroupPlan, DENIED_SYSCALLS, DEVICES, FsAccess, Isolation, LandlockPlan, LandlockRule, MountOp,
     Namespace, Plan, Resource, Rlimit, SeccompPlan, SocketPolicy, explain, plan,
@@ -28,4 +31,4 @@ pub use policy::{
     DEFAULT_HIDDEN_IN_HOME, DEFAULT_HIDDEN_SYSTEM, DEFAULT_READABLE_IN_HOME,
     DEFAULT_READABLE_SYSTEM, Limits, NetworkMode, Policy, PrivateTmp, SandboxMode,
 };
-pub use support::{CgroupSupport, Support, probe};
+pub use support::{CgroupSupport, Support, probe, probe_quick};

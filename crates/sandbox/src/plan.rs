@@ -60,6 +60,9 @@ pub enum MountOp {
     BindTmp { source: PathBuf },
     /// Bind the host path read-write at the same path (writable root).
     BindWritable { path: PathBuf },
+    /// A readable path under `/tmp`, which the private `/tmp` covers: bound again, read-only, at the
+    /// same path (e.g. a read-only workspace in `/tmp`). Skipped when it does not exist.
+    BindReadOnlyUnderTmp { path: PathBuf },
     /// Bind a directory onto itself so it cannot be renamed or removed (it becomes a mount point).
     Pin { path: PathBuf },
     /// Bind a path onto itself read-only.
@@ -252,6 +255,7 @@ pub fn plan(policy: &Policy, support: &Support) -> Result<Plan, SandboxError> {
         .chain(&policy.writable_roots)
         .chain(&policy.read_only_paths)
         .chain(&policy.hidden_paths)
+        .chain(&policy.protected_roots)
     {
         if !p.is_absolute() {
             return Err(SandboxError::RelativePath(p.clone()));
@@ -298,7 +302,27 @@ pub fn plan(policy: &Policy, support: &Support) -> Result<Plan, SandboxError> {
     let abi = support.landlock_abi;
     let writable_roots: Vec<PathBuf> = match policy.mode {
         SandboxMode::ReadOnly => Vec::new(),
-        SandboxMode::WorkspaceWrite => policy.writable_roots.clone(),
+        SandboxMode::WorkspaceWrite => policy
+            .writable_roots
+            .iter()
+            .filter(|w| {
+                let Some(p) = policy.protected_roots.iter().find(|p| p.starts_with(w)) else {
+                    return true;
+                };
+                let what = if p == *w {
+                    format!("{} is your home directory", w.display())
+                } else {
+                    format!("{} contains your home directory {}", w.display(), p.display())
+                };
+                notes.push(format!(
+                    "{what}, so code may not write there (files such as shell rc files and \
+                     ~/.ssh/authorized_keys would run outside the sandbox later); it can write only to \
+                     /tmp. Use a project directory as the workspace (--workspace DIR) to let code write files"
+                ));
+                false
+            })
+            .cloned()
+            .collect(),
     };
 
     let mut namespaces = Vec::new();
@@ -335,6 +359,13 @@ pub fn plan(policy: &Policy, support: &Support) -> Result<Plan, SandboxError> {
             });
             for w in &writable_roots {
                 mounts.push(MountOp::BindWritable { path: w.clone() });
+            }
+            // Readable paths the private /tmp would cover (a read-only workspace in /tmp) stay
+            // visible, read-only.
+            for r in &policy.readable_roots {
+                if r.starts_with("/tmp") && !writable_roots.iter().any(|w| r.starts_with(w)) {
+                    mounts.push(MountOp::BindReadOnlyUnderTmp { path: r.clone() });
+                }
             }
             // Read-only paths inside writable roots: pin every directory between the root and the path
             // (so `.git` cannot be renamed away and replaced), then bind the path read-only.
@@ -777,10 +808,78 @@ mod tests {
     }
 
     #[test]
+    fn workspace_containing_home_is_read_only_with_a_note() {
+        let home = PathBuf::from("/home/u");
+        for ws in [home.clone(), PathBuf::from("/home"), PathBuf::from("/")] {
+            let pol = Policy::for_workspace(SandboxMode::WorkspaceWrite, &ws, &home, &[], &[]);
+            for support in [full(), fallback()] {
+                let p = plan(&pol, &support).unwrap();
+                assert!(
+                    !p.mounts
+                        .iter()
+                        .any(|m| matches!(m, MountOp::BindWritable { .. })),
+                    "{ws:?}: {:?}",
+                    p.mounts
+                );
+                assert!(
+                    !p.landlock
+                        .rules
+                        .iter()
+                        .any(|r| r.access == FsAccess::ReadWrite && home.starts_with(&r.path)),
+                    "{ws:?}: a rule lets code write to home: {:?}",
+                    p.landlock.rules
+                );
+                assert!(p.degraded());
+                assert!(
+                    p.notes
+                        .iter()
+                        .any(|n| n.contains("home directory") && n.contains("may not write")),
+                    "{:?}",
+                    p.notes
+                );
+            }
+        }
+        // a project directory inside home stays writable, without a note
+        let p = plan(&pol(SandboxMode::WorkspaceWrite), &full()).unwrap();
+        assert!(p.mounts.contains(&MountOp::BindWritable { path: ws() }));
+        assert!(!p.degraded(), "{:?}", p.notes);
+    }
+
+    #[test]
+    fn read_only_workspace_under_tmp_stays_visible() {
+        let ws = PathBuf::from("/tmp/proj");
+        let pol = Policy::for_workspace(SandboxMode::ReadOnly, &ws, Path::new("/home/u"), &[], &[]);
+        let p = plan(&pol, &full()).unwrap();
+        let tmp = p
+            .mounts
+            .iter()
+            .position(|m| matches!(m, MountOp::TmpfsTmp { .. }))
+            .unwrap();
+        let bind = idx(&p, &MountOp::BindReadOnlyUnderTmp { path: ws.clone() });
+        assert!(tmp < bind, "the bind must come after the private /tmp");
+        // writable: the writable bind covers it, no second bind
+        let pol = Policy::for_workspace(
+            SandboxMode::WorkspaceWrite,
+            &ws,
+            Path::new("/home/u"),
+            &[],
+            &[],
+        );
+        let p = plan(&pol, &full()).unwrap();
+        assert!(
+            !p.mounts
+                .iter()
+                .any(|m| matches!(m, MountOp::BindReadOnlyUnderTmp { .. }))
+        );
+    }
+
+    #[test]
     fn hidden_path_under_writable_root_is_still_hidden() {
         let home = PathBuf::from("/home/u");
-        // workspace == $HOME: ~/.ssh lies inside the writable root
-        let pol = Policy::for_workspace(SandboxMode::WorkspaceWrite, &home, &home, &[], &[]);
+        // workspace == $HOME: ~/.ssh lies inside the writable root (with home protection lifted,
+        // which only a hand-built policy can do)
+        let mut pol = Policy::for_workspace(SandboxMode::WorkspaceWrite, &home, &home, &[], &[]);
+        pol.protected_roots.clear();
         let p = plan(&pol, &full()).unwrap();
         let w = idx(&p, &MountOp::BindWritable { path: home.clone() });
         let h = idx(

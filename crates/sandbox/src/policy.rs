@@ -93,6 +93,12 @@ pub struct Policy {
     pub read_only_paths: Vec<PathBuf>,
     /// Paths that must be invisible: an empty read-only directory or file is mounted over them.
     pub hidden_paths: Vec<PathBuf>,
+    /// Directories whose files run code outside the sandbox later: the home directory (shell rc
+    /// files, `~/.ssh/authorized_keys`, autostart entries, user systemd units) — including ones that
+    /// do not exist yet, which hiding cannot cover. A writable root that is one of them or contains
+    /// one is made read-only, with a note saying so.
+    #[serde(default)]
+    pub protected_roots: Vec<PathBuf>,
     pub private_tmp: PrivateTmp,
     pub network: NetworkMode,
     pub limits: Limits,
@@ -187,7 +193,8 @@ impl Policy {
     /// The default policy for a workspace: everything read-only except the workspace (in
     /// `WorkspaceWrite` mode) and a private tmp; credential stores, browser profiles, interlock's own
     /// config/state/history (`interlock_dirs`) and `extra_hidden` hidden; `.git/hooks` and `.git/config`
-    /// of the workspace read-only; no network.
+    /// of the workspace read-only; no network. `home` is protected: a workspace that is `home` or
+    /// contains it stays read-only (see [`Policy::protected_roots`]).
     ///
     /// Paths are taken as given (symlinks are resolved by the helper at run time, so a hidden symlink
     /// hides its target).
@@ -229,6 +236,7 @@ impl Policy {
             writable_roots,
             read_only_paths,
             hidden_paths,
+            protected_roots: vec![home.to_path_buf()],
             private_tmp: PrivateTmp::Tmpfs {
                 size_bytes: 1 << 30,
             },

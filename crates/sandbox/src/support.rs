@@ -77,6 +77,48 @@ pub fn probe() -> Support {
     }
 }
 
+/// Probe the running kernel without starting a process: like [`probe`], except that user namespaces
+/// are judged from the sysctls that disable or restrict them instead of by a child that tries one.
+/// For one-shot commands, where a probe child would cost as much as the sandbox itself. The real
+/// attempt happens when the sandbox starts: [`crate::run_here`] reports
+/// [`crate::NamespacesUnavailable`] before starting anything, so the caller can fall back.
+pub fn probe_quick() -> Support {
+    let (user_namespaces, user_namespaces_reason) = match userns_sysctls() {
+        Ok(()) => (true, None),
+        Err(reason) => (false, Some(reason)),
+    };
+    let (cgroup_version, cgroup) = probe_cgroup();
+    Support {
+        user_namespaces,
+        user_namespaces_reason,
+        landlock_abi: crate::sys::landlock_abi(),
+        seccomp: crate::sys::seccomp_available(),
+        arch: std::env::consts::ARCH.to_string(),
+        cgroup,
+        cgroup_version,
+    }
+}
+
+/// The sysctls that switch user namespaces off; the full test when they may be restricted.
+fn userns_sysctls() -> Result<(), String> {
+    if read_trim("/proc/sys/user/max_user_namespaces").as_deref() == Some("0") {
+        return Err("user namespaces are disabled (user.max_user_namespaces=0)".into());
+    }
+    if read_trim("/proc/sys/kernel/unprivileged_userns_clone").as_deref() == Some("0") {
+        return Err(
+            "unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone=0)".into(),
+        );
+    }
+    // AppArmor may restrict them per program: only a real attempt can tell.
+    if read_trim("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref() == Some("1") {
+        return probe_userns();
+    }
+    Ok(())
+}
+
+const APPARMOR: &str = "user namespaces are restricted by AppArmor \
+     (kernel.apparmor_restrict_unprivileged_userns=1): mounting inside one is denied";
+
 fn read_trim(path: &str) -> Option<String> {
     std::fs::read_to_string(path)
         .ok()
@@ -103,9 +145,7 @@ fn probe_userns() -> Result<(), String> {
                 read_trim("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref()
                     == Some("1");
             if apparmor {
-                Err("user namespaces are restricted by AppArmor \
-                     (kernel.apparmor_restrict_unprivileged_userns=1): mounting inside one is denied"
-                    .into())
+                Err(APPARMOR.into())
             } else {
                 Err("mounting inside a user namespace is denied (an LSM restricts user namespaces)"
                     .into())

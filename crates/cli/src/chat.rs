@@ -129,6 +129,8 @@ Type a request in plain language. Each block of code is shown and runs only if y
   %save PATH    save the conversation as JSON
   %load PATH    load a conversation saved with %save
   %verbose      toggle showing what is sent back to the model
+  %sandbox [read-only|workspace-write]
+                show or change the sandbox (language sessions restart)
   %help         this text
 Ctrl-C interrupts the running block or model reply; Ctrl-D quits.";
 
@@ -150,6 +152,10 @@ pub fn interactive(opts: &SharedOpts) -> Result<i32, Failure> {
     let (mut agent, executor) = app::build_agent(&loaded, opts.no_history)?;
     let mut ui = TerminalUi::new(Asker::detect(want_color()));
     start(&mut agent, &loaded, &executor, opts, &mut ui)?;
+    let mut sandbox = SandboxState {
+        loaded: &loaded,
+        executor,
+    };
     if opts.resume.is_some() {
         ui.info(&format!(
             "resumed conversation {} ({} messages)",
@@ -173,7 +179,7 @@ pub fn interactive(opts: &SharedOpts) -> Result<i32, Failure> {
                     continue;
                 }
                 if line.starts_with('%') {
-                    if magic(line, &mut agent, &mut ui, &rt) {
+                    if magic(line, &mut agent, &mut ui, &rt, &mut sandbox) {
                         break;
                     }
                     continue;
@@ -216,13 +222,27 @@ fn line_history(state_dir: &Path) -> Option<FileBackedHistory> {
     FileBackedHistory::with_file(1000, path).ok()
 }
 
+/// What `%sandbox` needs to build a new executor, and the one in use (it
+/// must outlive the sessions started through it).
+struct SandboxState<'a> {
+    loaded: &'a app::Loaded,
+    executor: Executor,
+}
+
 /// Runs a `%command`. Returns true to quit.
-fn magic(line: &str, agent: &mut Agent, ui: &mut TerminalUi, rt: &Runtime) -> bool {
+fn magic(
+    line: &str,
+    agent: &mut Agent,
+    ui: &mut TerminalUi,
+    rt: &Runtime,
+    sandbox: &mut SandboxState,
+) -> bool {
     let (cmd, arg) = match line.split_once(char::is_whitespace) {
         Some((c, a)) => (c, a.trim()),
         None => (line, ""),
     };
     match cmd {
+        "%sandbox" => change_sandbox(arg, agent, ui, rt, sandbox),
         "%help" => ui.info(HELP),
         "%exit" | "%quit" => return true,
         "%reset" => match rt.block_on(agent.reset()) {
@@ -272,6 +292,64 @@ fn magic(line: &str, agent: &mut Agent, ui: &mut TerminalUi, rt: &Runtime) -> bo
         _ => ui.info(&format!("unknown command {cmd}; %help lists them")),
     }
     false
+}
+
+/// `%sandbox [read-only|workspace-write]`: shows or changes the sandbox mode.
+/// A change restarts the language sessions under the new policy.
+fn change_sandbox(
+    arg: &str,
+    agent: &mut Agent,
+    ui: &mut TerminalUi,
+    rt: &Runtime,
+    sandbox: &mut SandboxState,
+) {
+    use interlock_core::config::SandboxSetting;
+    let mode = match arg {
+        "" => {
+            ui.info(&format!(
+                "code runs in: {}
+%sandbox read-only | workspace-write changes it (language sessions restart)",
+                agent.executor_name()
+            ));
+            return;
+        }
+        "read-only" => SandboxSetting::ReadOnly,
+        "workspace-write" => SandboxSetting::WorkspaceWrite,
+        "off" => {
+            ui.info(
+                "the sandbox cannot be turned off from the chat; start interlock with --sandbox off --dangerously-disable-sandbox if you really mean it",
+            );
+            return;
+        }
+        _ => {
+            ui.info("usage: %sandbox [read-only | workspace-write]");
+            return;
+        }
+    };
+    if !sandbox.executor.sandboxed {
+        ui.info(
+            "the sandbox is off for this session (--dangerously-disable-sandbox); restart interlock to turn it on",
+        );
+        return;
+    }
+    let executor = match app::executor_in_mode(sandbox.loaded, mode) {
+        Ok(e) => e,
+        Err(f) => {
+            ui.info(&format!("sandbox unchanged: {}", f.message));
+            return;
+        }
+    };
+    for w in &executor.warnings {
+        ui.event(&Event::Notice {
+            level: NoticeLevel::Warning,
+            message: w.clone(),
+        });
+    }
+    let plan = serde_json::to_value(&executor.plan).unwrap_or_default();
+    rt.block_on(agent.change_sandbox(ui, executor.backend.clone(), executor.sandboxed, plan));
+    // The old executor (and its private temp dir) goes only now that no
+    // session uses it.
+    sandbox.executor = executor;
 }
 
 #[cfg(test)]

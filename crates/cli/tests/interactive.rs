@@ -318,3 +318,46 @@ fn magic_commands_save_load_undo_reset() {
     assert!(msgs.to_string().contains("remember apples"), "{msgs}");
     assert!(!msgs.to_string().contains("something else"), "{msgs}");
 }
+
+#[test]
+fn sandbox_command_changes_the_policy_and_restarts_sessions() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::tool_call_stream(
+            "c1",
+            "python",
+            "x = 5\nopen('a.txt', 'w').write('a')\nprint('WROTE-A')",
+        ),
+        Reply::text_stream("first done"),
+        Reply::tool_call_stream(
+            "c2",
+            "python",
+            // Markers are assembled at run time: the screen also shows the code.
+            "try:\n    print('STILL', x)\nexcept NameError:\n    print('FRESH' + '-SESSION')\ntry:\n    open('b.txt', 'w').write('b')\n    print('WROTE-B')\nexcept OSError as e:\n    print('DENIED' + '-B', e.errno)",
+        ),
+        Reply::text_stream("second done"),
+    ]);
+    let t = Tmux::start("sandboxcmd", &chat_command(&env, &srv.base_url(), ""));
+    t.wait_for_prompt();
+    t.keys(&["%sandbox", "Enter"]);
+    t.wait_for("workspace-write");
+    t.keys(&["write a", "Enter"]);
+    t.wait_for("Run this code?");
+    t.keys(&["y"]);
+    t.wait_for("first done");
+    assert!(env.ws().join("a.txt").exists());
+    t.keys(&["%sandbox off", "Enter"]);
+    t.wait_for("cannot be turned off from the chat");
+    t.keys(&["%sandbox read-only", "Enter"]);
+    t.wait_for("sessions were restarted");
+    t.keys(&["write b", "Enter"]);
+    t.wait_for("Run this code?");
+    t.keys(&["y"]);
+    let s = t.wait_for("second done");
+    assert!(s.contains("FRESH-SESSION"), "{s}");
+    assert!(s.contains("DENIED-B"), "{s}");
+    assert!(!env.ws().join("b.txt").exists());
+}

@@ -1008,6 +1008,40 @@ impl Agent {
         )
     }
 
+    /// Switches to another sandbox (a changed policy, `%sandbox MODE`): every language session is
+    /// shut down so nothing keeps running under the old policy; the next block starts fresh under
+    /// `backend`. Records the change in the audit log and tells the front end.
+    pub async fn change_sandbox(
+        &mut self,
+        frontend: &mut dyn Frontend,
+        backend: Arc<dyn interlock_kernels::Backend>,
+        sandboxed: bool,
+        plan: Value,
+    ) {
+        let name = backend.name();
+        self.kernels.set_backend(backend).await;
+        self.executor = name.clone();
+        self.audit(
+            frontend,
+            "sandbox_changed",
+            |_| json!({ "executor": name, "sandboxed": sandboxed, "plan": plan }),
+        );
+        self.emit(
+            frontend,
+            Event::Notice {
+                level: NoticeLevel::Info,
+                message: format!(
+                    "code now runs in: {name}; language sessions were restarted (their variables are gone)"
+                ),
+            },
+        );
+    }
+
+    /// Where code runs now (the executor's name).
+    pub fn executor_name(&self) -> &str {
+        &self.executor
+    }
+
     /// Starts a fresh conversation (new history file) and fresh language sessions.
     pub async fn reset(&mut self) -> Result<(), AgentError> {
         self.sync_history()?;

@@ -291,6 +291,13 @@ impl Kernels {
     pub fn reset_all(&mut self) {
         self.sessions.clear();
     }
+
+    /// Start every later session through `backend` (a changed sandbox policy). Running sessions
+    /// were started under the old one, so they are shut down: their state is lost.
+    pub async fn set_backend(&mut self, backend: Arc<dyn Backend>) {
+        self.shutdown().await;
+        self.backend = backend;
+    }
 }
 
 /// "exit status 3" / "killed by SIGKILL".

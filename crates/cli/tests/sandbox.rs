@@ -343,3 +343,39 @@ fn sandbox_subcommand_forwards_ctrl_c_to_the_command_once() {
         "the command saw SIGINT exactly once"
     );
 }
+
+#[test]
+fn a_git_hook_planted_in_a_new_repository_is_reported() {
+    // The workspace has no .git, so the sandbox has nothing to keep
+    // read-only: the code creates a repository with a hook and an fsmonitor
+    // setting, which git would run outside the sandbox. interlock must say so.
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::tool_call_stream(
+            "c1",
+            "shell",
+            "mkdir -p .git/hooks && printf '#!/bin/sh\\necho hi\\n' > .git/hooks/post-checkout && printf '[core]\\n\\tfsmonitor = .git/fsm\\n' > .git/config && echo END",
+        ),
+        Reply::text_stream("done"),
+    ]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args([
+        "exec",
+        "--auto-run",
+        "--auto-run-max-risk",
+        "high",
+        "--json",
+        "plant",
+    ]);
+    let out = run(c);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let ev = events(&out);
+    assert!(output_text(&ev).contains("END"));
+    let warning = ev
+        .iter()
+        .find(|e| e["type"] == "notice" && e["level"] == "warning")
+        .unwrap_or_else(|| panic!("no warning notice: {ev:?}"));
+    let msg = warning["message"].as_str().unwrap();
+    assert!(msg.contains("post-checkout"), "{msg}");
+    assert!(msg.contains("fsmonitor"), "{msg}");
+}

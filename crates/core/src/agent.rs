@@ -10,6 +10,7 @@ use crate::config::{Settings, ToolMode};
 use crate::fences;
 use crate::history::{self, HistoryError, HistoryWriter, Record};
 use crate::prompt::{PromptFacts, system_prompt};
+use crate::tripwire::GitTripwire;
 use crate::truncate::head_tail;
 use interlock_audit::AuditLog;
 use interlock_guard::analysis::{self, Report, Risk};
@@ -127,6 +128,9 @@ pub struct Agent {
     redactor: Arc<Redactor>,
     /// Stable `[REDACTED:kind#n]` numbering for the whole conversation.
     placeholders: Placeholders,
+    /// Git hooks/config that sandboxed code leaves behind (None when the
+    /// sandbox is off: then nothing is contained anyway).
+    tripwire: Option<GitTripwire>,
 }
 
 impl Agent {
@@ -140,6 +144,7 @@ impl Agent {
         history_dir: Option<PathBuf>,
     ) -> Agent {
         let languages = Kernels::available();
+        let settings_workspace = settings.workspace.clone();
         let system = Message::System {
             content: system_prompt(&PromptFacts {
                 languages: &languages,
@@ -170,6 +175,7 @@ impl Agent {
             sent_messages: 0,
             redactor: Arc::new(Redactor::new()),
             placeholders: Placeholders::new(),
+            tripwire: sandboxed.then(|| GitTripwire::new(&settings_workspace)),
         }
     }
 
@@ -937,6 +943,7 @@ impl Agent {
                 (ExecStatus::Failed, format!("Could not run the code: {msg}"))
             }
         };
+        self.check_tripwire(frontend);
         // What the model sees is redacted: secrets printed by the code stay here.
         let text = self.redact(&text);
         self.emit(
@@ -947,6 +954,26 @@ impl Agent {
             },
         );
         (text, BlockResult::Ran(status))
+    }
+
+    /// Warns when the block left git hooks or git settings that run commands:
+    /// git would run them outside the sandbox (see [`crate::tripwire`]).
+    fn check_tripwire(&mut self, frontend: &mut dyn Frontend) {
+        let Some(t) = &mut self.tripwire else { return };
+        let found = t.check();
+        if found.is_empty() {
+            return;
+        }
+        self.emit(
+            frontend,
+            Event::Notice {
+                level: NoticeLevel::Warning,
+                message: format!(
+                    "the code left git hooks or settings that git runs as commands — outside the sandbox — when you use git in this workspace: {}. Review or delete them before running git there.",
+                    found.join("; ")
+                ),
+            },
+        );
     }
 
     /// Runs the guard's static analysis and reports it.

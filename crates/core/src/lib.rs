@@ -13,6 +13,7 @@ pub mod executor;
 pub mod fences;
 pub mod history;
 pub mod prompt;
+pub mod tripwire;
 pub mod truncate;
 
 pub use agent::{Agent, AgentError, Approval, ApprovalRequest, Frontend, TurnEnd, TurnOutcome};

@@ -12,11 +12,14 @@ user="${1:-${SANDBOX_TEST_USER:-sbtest}}"
 [ "$(id -u)" = 0 ] || { echo "run-as-user.sh must run as root (it switches to $user)" >&2; exit 2; }
 id "$user" >/dev/null 2>&1 || useradd -m -s /bin/bash "$user"
 
-mapfile -t exes < <(cargo test -p interlock-sandbox --no-run --message-format=json 2>/dev/null \
-  | grep '"profile":{[^}]*"test":true' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4)
+# One workspace-wide --no-run reuses what `cargo test --workspace` built (a per-package build would
+# resolve features differently and recompile). Keep the test executables of crates/sandbox and
+# crates/cli/tests/sandbox.rs.
+mapfile -t exes < <(cargo test --workspace --no-run --message-format=json 2>/dev/null \
+  | grep '"profile":{[^}]*"test":true' \
+  | grep -E '"src_path":"[^"]*(/crates/sandbox/|/crates/cli/tests/sandbox\.rs)' \
+  | grep -o '"executable":"[^"]*"' | cut -d'"' -f4)
 target="$(cargo metadata --format-version 1 --no-deps 2>/dev/null | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)"
-mapfile -t -O "${#exes[@]}" exes < <(cargo test -p interlock-cli --test sandbox --no-run --message-format=json 2>/dev/null \
-  | grep '"profile":{[^}]*"test":true' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4)
 helper="$target/debug/interlock-sandbox-exec"
 [ -x "$helper" ] || { echo "helper not built: $helper" >&2; exit 2; }
 interlock="$target/debug/interlock"

@@ -106,6 +106,81 @@ fn variable_indirection() {
 }
 
 #[test]
+fn for_loop_variables() {
+    // A static word list binds the loop variable: the body is checked once
+    // per value, exactly as the command written out would be.
+    for code in [
+        "for c in rm; do $c -rf /; done",
+        "for c in rm\ndo\n  ${c} -rf /\ndone",
+        "for c in ls rm; do \"$c\" -rf ~; done",
+        "for d in /tmp /; do rm -rf \"$d\"; done",
+        "for c in $(echo rm); do $c -rf /; done",
+        "for a in r; do for b in m; do $a$b -rf /; done; done",
+        "select c in rm; do $c -rf /; done",
+    ] {
+        let r = analyze(Language::Shell, code);
+        assert_eq!(r.risk, Risk::Critical, "{code}");
+        assert!(
+            r.findings.iter().any(|f| f.rule == "destroy.broad"),
+            "{code}: {r:?}"
+        );
+    }
+    assert_eq!(
+        analyze(Language::Shell, "for c in rm; do $c -rf /; done").findings[0].message,
+        analyze(Language::Shell, "rm -rf /").findings[0].message
+    );
+    // Each value is judged on its own: ordinary work stays quiet.
+    assert!(sh("for d in build dist; do rm -rf \"$d\"; done") <= Risk::Low);
+    assert!(sh("for f in data/*.csv; do wc -l \"$f\"; done") <= Risk::Low);
+    // Values only known at run time stay unknown, and are never silent.
+    assert!(sh("for c in $CMDS; do $c -rf /; done") >= Risk::High);
+    assert!(sh("for c in \"$@\"; do $c --version; done") >= Risk::Medium);
+    assert!(sh("for c; do $c -rf /; done") >= Risk::High);
+}
+
+#[test]
+fn nested_for_loops_are_bounded() {
+    // Five nested loops of 16 values would be a million bodies; the budget
+    // keeps this quick and the inner command is still seen.
+    let values: Vec<String> = (0..16).map(|i| format!("v{i}")).collect();
+    let mut code = String::new();
+    for v in ["a", "b", "c", "d", "e"] {
+        code.push_str(&format!("for {v} in {}; do ", values.join(" ")));
+    }
+    code.push_str("echo $a$b$c$d$e; sudo true");
+    for _ in 0..5 {
+        code.push_str("; done");
+    }
+    let r = analyze(Language::Shell, &code);
+    assert!(
+        r.findings.iter().any(|f| f.rule == "privilege.sudo"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn nested_expressions_are_evaluated_once() {
+    // Each level used to evaluate the next one two or more times, so these
+    // took exponential time (tens of seconds at depth 20-25).
+    let sh_code = format!("echo {}ls{}", "\"$(echo ".repeat(30), ")\"".repeat(30));
+    assert!(sh(&sh_code) <= Risk::Medium);
+    let sh_code = format!("{}rm{} -rf /", "$(echo ".repeat(30), ")".repeat(30));
+    assert_eq!(sh(&sh_code), Risk::Critical);
+    let js = format!("{}'rm -rf /'{}", "String(".repeat(40), ")".repeat(40));
+    let js = format!("require('child_process').execSync({js})");
+    assert_eq!(risk(Language::Javascript, &js), Risk::Critical);
+    let py = format!(
+        "import os\nos.system({}'rm -rf /'{})",
+        "str(".repeat(40),
+        ")".repeat(40)
+    );
+    assert_eq!(risk(Language::Python, &py), Risk::Critical);
+    // Past the depth limit the analysis stops (and says so) instead.
+    let deep = format!("echo {}ls{}", "$(".repeat(70), ")".repeat(70));
+    assert!(has_rule(Language::Shell, &deep, "input.too-deep"));
+}
+
+#[test]
 fn command_substitution_as_command_name() {
     assert_eq!(sh("$(echo rm) -rf /"), Risk::Critical);
     assert_eq!(sh("`echo rm` -rf /"), Risk::Critical);
@@ -228,6 +303,40 @@ fn javascript_indirection() {
         "require('child_process').spawn('rm', ['-rf', '/'])",
     ] {
         assert_eq!(risk(Language::Javascript, code), Risk::Critical, "{code}");
+    }
+}
+
+#[test]
+fn javascript_array_join_is_resolved_like_concatenation() {
+    for code in [
+        "require(['child', 'process'].join('_')).execSync('rm -rf /')",
+        "const m = ['child', 'process'].join('_'); require(m).execSync('rm -rf /')",
+        "const cp = require([\"child\", `process`].join(`_`));\ncp.execSync('rm -rf ~')",
+        "require(['child_process'].join()).exec('rm -rf /')",
+        "require(['child_', 'process',].join('')).execSync('rm -rf /')",
+        "const s = '_'; require(['child', 'process'].join(s)).execSync('rm -rf /')",
+        "require(['fs'].join('')).rmSync('/', { recursive: true })",
+    ] {
+        let r = analyze(Language::Javascript, code);
+        assert_eq!(r.risk, Risk::Critical, "{code}");
+        assert!(
+            !r.findings
+                .iter()
+                .any(|f| f.rule == "javascript.dynamic-require"),
+            "{code}: {r:?}"
+        );
+    }
+    // Only statically known pieces: anything else stays a dynamic require.
+    for code in [
+        "require([a, 'process'].join('_'))",
+        "require(['child', 'process'].join(sep))",
+        "require(['child', , 'process'].join('_'))",
+        "require([...parts, 'process'].join('_'))",
+    ] {
+        assert!(
+            has_rule(Language::Javascript, code, "javascript.dynamic-require"),
+            "{code}"
+        );
     }
 }
 

@@ -4,8 +4,8 @@
 //! destructuring and `process.mainModule.require`), computed member names
 //! with constant keys (`cp['exec' + 'Sync']`) and global lookups
 //! (`global['ev' + 'al']`). A small evaluator computes constant strings and
-//! paths (`os.homedir()`, `path.join`, template strings, `process.env.HOME`,
-//! base64 literals) and tracks data from files, the environment, decoding and
+//! paths (`os.homedir()`, `path.join`, template strings, joined arrays of
+//! constants, `process.env.HOME`, base64 literals) and tracks data from files, the environment, decoding and
 //! the network. Literal shell commands given to `child_process` are
 //! re-analysed with the shell rules.
 
@@ -13,9 +13,54 @@ use super::{Ctx, Risk, paths, text};
 use interlock_protocol::Language;
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::LazyLock;
 use tree_sitter::Node;
 
 const JS: Language = Language::Javascript;
+
+struct Fields {
+    alias: u16,
+    arguments: u16,
+    constructor: u16,
+    function: u16,
+    index: u16,
+    key: u16,
+    left: u16,
+    name: u16,
+    object: u16,
+    operator: u16,
+    property: u16,
+    right: u16,
+    source: u16,
+    value: u16,
+}
+
+/// Field ids of the JavaScript grammar.
+static F: LazyLock<Fields> = LazyLock::new(|| {
+    let g = super::grammar(JS);
+    Fields {
+        alias: g.field("alias"),
+        arguments: g.field("arguments"),
+        constructor: g.field("constructor"),
+        function: g.field("function"),
+        index: g.field("index"),
+        key: g.field("key"),
+        left: g.field("left"),
+        name: g.field("name"),
+        object: g.field("object"),
+        operator: g.field("operator"),
+        property: g.field("property"),
+        right: g.field("right"),
+        source: g.field("source"),
+        value: g.field("value"),
+    }
+});
+
+/// `n.kind()`, through the kind table.
+#[inline]
+fn kind(n: Node<'_>) -> &str {
+    super::grammar(JS).kind(n)
+}
 
 const T_DOWNLOAD: u16 = 1;
 const T_DECODE: u16 = 2;
@@ -66,8 +111,12 @@ struct Facts {
     pipes: bool,
 }
 
-struct Js<'c, 'a> {
+struct Js<'c, 'a, 't> {
     cx: &'c mut Ctx<'a>,
+    cursors: super::Cursors<'t>,
+    /// Evaluations done since the variables last changed (calls are
+    /// evaluated again by every enclosing call).
+    memo: super::Memo<Val>,
     src: &'c str,
     vars: HashMap<String, Val>,
     facts: Facts,
@@ -87,7 +136,9 @@ pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
     };
     let root = tree.root_node();
     let mut js = Js {
-        cx,
+        cx: &mut *cx,
+        cursors: super::Cursors::new(),
+        memo: super::Memo::new(),
         src: code,
         vars: HashMap::new(),
         facts: Facts::default(),
@@ -117,6 +168,8 @@ pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
             0..0,
         );
     }
+    drop(js);
+    cx.retire(tree);
 }
 
 fn norm_module(m: &str) -> String {
@@ -164,8 +217,8 @@ const NET_PREFIXES: &[&str] = &[
     "ssh2",
 ];
 
-impl<'c, 'a> Js<'c, 'a> {
-    fn text(&self, n: Node) -> &'c str {
+impl<'c, 'a, 't> Js<'c, 'a, 't> {
+    fn text(&self, n: Node<'t>) -> &'c str {
         self.src.get(n.byte_range()).unwrap_or("")
     }
 
@@ -173,7 +226,13 @@ impl<'c, 'a> Js<'c, 'a> {
         self.cx.push(rule, risk, msg, JS, range);
     }
 
-    fn walk(&mut self, n: Node) {
+    /// Binds a variable (cached evaluations may depend on it).
+    fn set_var(&mut self, name: String, v: Val) {
+        self.vars.insert(name, v);
+        self.memo.clear();
+    }
+
+    fn walk(&mut self, n: Node<'t>) {
         if self.cx.nest >= super::MAX_TREE_DEPTH {
             self.too_deep = true;
             return;
@@ -183,21 +242,27 @@ impl<'c, 'a> Js<'c, 'a> {
         self.cx.nest -= 1;
     }
 
-    fn walk_inner(&mut self, n: Node) {
-        match n.kind() {
+    fn walk_inner(&mut self, n: Node<'t>) {
+        match kind(n) {
+            // A string literal holds only text: skip its tokens (noting, as
+            // walking them would, a depth overflow).
+            "string" if !n.has_error() => {
+                if self.cx.nest >= super::MAX_TREE_DEPTH && n.named_child_count() > 0 {
+                    self.too_deep = true;
+                }
+            }
             "variable_declarator" => {
                 self.walk_children(n);
                 self.declarator(n);
             }
             "assignment_expression" => {
                 self.walk_children(n);
-                if let (Some(l), Some(r)) = (
-                    n.child_by_field_name("left"),
-                    n.child_by_field_name("right"),
-                ) && l.kind() == "identifier"
+                if let (Some(l), Some(r)) =
+                    (n.child_by_field_id(F.left), n.child_by_field_id(F.right))
+                    && kind(l) == "identifier"
                 {
                     let v = self.eval(r);
-                    self.vars.insert(self.text(l).to_string(), v);
+                    self.set_var(self.text(l).to_string(), v);
                 }
             }
             "import_statement" => self.import(n),
@@ -210,7 +275,7 @@ impl<'c, 'a> Js<'c, 'a> {
             "identifier" => {
                 if self.text(n) == "eval"
                     && let Some(p) = n.parent()
-                    && p.kind() == "arguments"
+                    && kind(p) == "arguments"
                 {
                     self.push(
                         "exec.dynamic-code",
@@ -220,33 +285,29 @@ impl<'c, 'a> Js<'c, 'a> {
                     );
                 }
             }
-            "member_expression" => {
-                self.walk_children(n);
-                if self.text(n) == "process.env"
-                    && n.parent().is_some_and(|p| p.kind() == "arguments")
-                {
-                    // Handled at the sink (call) level.
-                }
-            }
+            // `process.env` passed to a sink is handled at the call.
             _ => self.walk_children(n),
         }
     }
 
-    fn walk_children(&mut self, n: Node) {
-        // A cursor instead of a collected Vec: no allocation per node.
-        let mut cur = n.walk();
-        if !cur.goto_first_child() {
+    fn walk_children(&mut self, n: Node<'t>) {
+        if n.child_count() == 0 {
             return;
         }
-        loop {
-            let ch = cur.node();
-            if ch.is_named() {
-                self.walk(ch);
-            }
-            if !cur.goto_next_sibling() {
-                break;
+        // A reused cursor instead of a collected Vec: no allocation per node.
+        let mut cur = self.cursors.take(n);
+        if cur.goto_first_child() {
+            loop {
+                let ch = cur.node();
+                if ch.is_named() {
+                    self.walk(ch);
+                }
+                if !cur.goto_next_sibling() {
+                    break;
+                }
             }
         }
+        self.cursors.put(cur);
     }
 
     fn finish(&mut self) {
@@ -263,19 +324,18 @@ impl<'c, 'a> Js<'c, 'a> {
         }
     }
 
-    fn import(&mut self, n: Node) {
-        let Some(source) = n.child_by_field_name("source") else {
+    fn import(&mut self, n: Node<'t>) {
+        let Some(source) = n.child_by_field_id(F.source) else {
             return;
         };
         let module = norm_module(&self.eval(source).text.unwrap_or_default());
         let mut stack = vec![n];
         while let Some(x) = stack.pop() {
-            match x.kind() {
+            match kind(x) {
                 "import_clause" => {
-                    let mut c = x.walk();
-                    for ch in x.named_children(&mut c) {
-                        if ch.kind() == "identifier" {
-                            self.vars.insert(
+                    for ch in self.cursors.collect(x, true) {
+                        if kind(ch) == "identifier" {
+                            self.set_var(
                                 self.text(ch).to_string(),
                                 Val::module(module.clone(), false),
                             );
@@ -285,10 +345,9 @@ impl<'c, 'a> Js<'c, 'a> {
                     }
                 }
                 "namespace_import" => {
-                    let mut c = x.walk();
-                    for ch in x.named_children(&mut c) {
-                        if ch.kind() == "identifier" {
-                            self.vars.insert(
+                    for ch in self.cursors.collect(x, true) {
+                        if kind(ch) == "identifier" {
+                            self.set_var(
                                 self.text(ch).to_string(),
                                 Val::module(module.clone(), false),
                             );
@@ -297,20 +356,18 @@ impl<'c, 'a> Js<'c, 'a> {
                 }
                 "import_specifier" => {
                     let name = x
-                        .child_by_field_name("name")
+                        .child_by_field_id(F.name)
                         .map(|n| self.text(n).to_string());
                     let alias = x
-                        .child_by_field_name("alias")
+                        .child_by_field_id(F.alias)
                         .map(|n| self.text(n).to_string());
                     if let Some(name) = name {
                         let local = alias.unwrap_or_else(|| name.clone());
-                        self.vars
-                            .insert(local, Val::module(format!("{module}.{name}"), false));
+                        self.set_var(local, Val::module(format!("{module}.{name}"), false));
                     }
                 }
                 _ => {
-                    let mut c = x.walk();
-                    for ch in x.named_children(&mut c) {
+                    for ch in self.cursors.collect(x, true) {
                         stack.push(ch);
                     }
                 }
@@ -318,34 +375,29 @@ impl<'c, 'a> Js<'c, 'a> {
         }
     }
 
-    fn declarator(&mut self, n: Node) {
-        let (Some(name), Some(value)) = (
-            n.child_by_field_name("name"),
-            n.child_by_field_name("value"),
-        ) else {
+    fn declarator(&mut self, n: Node<'t>) {
+        let (Some(name), Some(value)) = (n.child_by_field_id(F.name), n.child_by_field_id(F.value))
+        else {
             return;
         };
         let v = self.eval(value);
-        match name.kind() {
+        match kind(name) {
             "identifier" => {
-                self.vars.insert(self.text(name).to_string(), v);
+                self.set_var(self.text(name).to_string(), v);
             }
             "object_pattern" => {
                 let base = v.module.clone();
-                let mut c = name.walk();
-                let kids: Vec<Node> = name.named_children(&mut c).collect();
+                let kids = self.cursors.collect(name, true);
                 for k in kids {
-                    let (prop, local) = match k.kind() {
+                    let (prop, local) = match kind(k) {
                         "shorthand_property_identifier_pattern" => {
                             let t = self.text(k).to_string();
                             (t.clone(), t)
                         }
                         "pair_pattern" => {
-                            let key = k
-                                .child_by_field_name("key")
-                                .map(|x| self.text(x).to_string());
+                            let key = k.child_by_field_id(F.key).map(|x| self.text(x).to_string());
                             let val = k
-                                .child_by_field_name("value")
+                                .child_by_field_id(F.value)
                                 .map(|x| self.text(x).to_string());
                             match (key, val) {
                                 (Some(a), Some(b)) => (a, b),
@@ -358,7 +410,7 @@ impl<'c, 'a> Js<'c, 'a> {
                         Some(m) => Val::module(format!("{m}.{prop}"), v.indirect),
                         None => Val::taint(v.taint),
                     };
-                    self.vars.insert(local, val);
+                    self.set_var(local, val);
                 }
             }
             _ => {}
@@ -369,19 +421,46 @@ impl<'c, 'a> Js<'c, 'a> {
     // Evaluation
     // -----------------------------------------------------------------
 
-    fn eval(&mut self, n: Node) -> Val {
-        if self.cx.nest >= super::MAX_TREE_DEPTH {
+    fn eval(&mut self, n: Node<'t>) -> Val {
+        let nest = self.cx.nest;
+        self.memo.touch(nest);
+        if nest >= super::MAX_TREE_DEPTH {
             self.too_deep = true;
             return Val::default();
         }
+        // Only composite expressions are worth caching (literals and names
+        // are cheaper to evaluate again than to look up).
+        let cache = matches!(
+            kind(n),
+            "call_expression"
+                | "new_expression"
+                | "member_expression"
+                | "subscript_expression"
+                | "binary_expression"
+                | "object"
+                | "array"
+                | "arguments"
+        );
+        if !cache {
+            self.cx.nest += 1;
+            let out = self.eval_inner(n);
+            self.cx.nest -= 1;
+            return out;
+        }
+        let key = n.id();
+        if let Some(v) = self.memo.get(key, nest) {
+            return v;
+        }
+        let saved = self.memo.begin(nest);
         self.cx.nest += 1;
         let out = self.eval_inner(n);
         self.cx.nest -= 1;
+        self.memo.end(key, nest, saved, &out);
         out
     }
 
-    fn eval_inner(&mut self, n: Node) -> Val {
-        match n.kind() {
+    fn eval_inner(&mut self, n: Node<'t>) -> Val {
+        match kind(n) {
             "string" => {
                 let raw = self.text(n);
                 let mut chars = raw.chars();
@@ -394,10 +473,9 @@ impl<'c, 'a> Js<'c, 'a> {
                 let mut out = String::new();
                 let mut known = true;
                 let mut taint = 0;
-                let mut c = n.walk();
-                let kids: Vec<Node> = n.named_children(&mut c).collect();
+                let kids = self.cursors.collect(n, true);
                 for k in kids {
-                    match k.kind() {
+                    match kind(k) {
                         "string_fragment" => out.push_str(self.text(k)),
                         "escape_sequence" => out.push_str(&text::unescape_c(self.text(k))),
                         "template_substitution" => {
@@ -418,14 +496,13 @@ impl<'c, 'a> Js<'c, 'a> {
                 }
             }
             "binary_expression" => {
-                let (Some(l), Some(r)) = (
-                    n.child_by_field_name("left"),
-                    n.child_by_field_name("right"),
-                ) else {
+                let (Some(l), Some(r)) =
+                    (n.child_by_field_id(F.left), n.child_by_field_id(F.right))
+                else {
                     return Val::default();
                 };
                 let op = n
-                    .child_by_field_name("operator")
+                    .child_by_field_id(F.operator)
                     .map(|o| self.text(o))
                     .unwrap_or("");
                 let a = self.eval(l);
@@ -470,8 +547,8 @@ impl<'c, 'a> Js<'c, 'a> {
                     _ => {}
                 }
                 let (Some(obj), Some(prop)) = (
-                    n.child_by_field_name("object"),
-                    n.child_by_field_name("property"),
+                    n.child_by_field_id(F.object),
+                    n.child_by_field_id(F.property),
                 ) else {
                     return Val::default();
                 };
@@ -487,10 +564,9 @@ impl<'c, 'a> Js<'c, 'a> {
                 Val::taint(o.taint)
             }
             "subscript_expression" => {
-                let (Some(obj), Some(idx)) = (
-                    n.child_by_field_name("object"),
-                    n.child_by_field_name("index"),
-                ) else {
+                let (Some(obj), Some(idx)) =
+                    (n.child_by_field_id(F.object), n.child_by_field_id(F.index))
+                else {
                     return Val::default();
                 };
                 let o = self.eval(obj);
@@ -515,7 +591,7 @@ impl<'c, 'a> Js<'c, 'a> {
             "call_expression" => self.eval_call(n),
             "new_expression" => {
                 let c = n
-                    .child_by_field_name("constructor")
+                    .child_by_field_id(F.constructor)
                     .map(|c| self.eval(c))
                     .unwrap_or_default();
                 let mut v = Val::taint(c.taint);
@@ -526,15 +602,14 @@ impl<'c, 'a> Js<'c, 'a> {
             }
             "object" => {
                 let mut v = Val::default();
-                let mut c = n.walk();
-                let kids: Vec<Node> = n.named_children(&mut c).collect();
+                let kids = self.cursors.collect(n, true);
                 for k in kids {
-                    if k.kind() == "pair" {
+                    if kind(k) == "pair" {
                         let key = k
-                            .child_by_field_name("key")
+                            .child_by_field_id(F.key)
                             .map(|x| self.text(x).trim_matches(['"', '\'']).to_string())
                             .unwrap_or_default();
-                        let val_node = k.child_by_field_name("value");
+                        let val_node = k.child_by_field_id(F.value);
                         let val_text = val_node.map(|x| self.text(x)).unwrap_or("");
                         if key == "recursive" && val_text == "true" {
                             v.recursive = true;
@@ -553,8 +628,7 @@ impl<'c, 'a> Js<'c, 'a> {
             }
             "array" | "arguments" | "spread_element" => {
                 let mut taint = 0;
-                let mut c = n.walk();
-                let kids: Vec<Node> = n.named_children(&mut c).collect();
+                let kids = self.cursors.collect(n, true);
                 for k in kids {
                     taint |= self.eval(k).taint;
                 }
@@ -565,14 +639,14 @@ impl<'c, 'a> Js<'c, 'a> {
         }
     }
 
-    fn callee(&mut self, n: Node) -> Val {
+    fn callee(&mut self, n: Node<'t>) -> Val {
         let f = n
-            .child_by_field_name("function")
-            .or_else(|| n.child_by_field_name("constructor"));
+            .child_by_field_id(F.function)
+            .or_else(|| n.child_by_field_id(F.constructor));
         match f {
             Some(f) => {
                 let v = self.eval(f);
-                if v.module.is_none() && f.kind() == "identifier" {
+                if v.module.is_none() && kind(f) == "identifier" {
                     return Val::module(self.text(f), false);
                 }
                 v
@@ -581,16 +655,16 @@ impl<'c, 'a> Js<'c, 'a> {
         }
     }
 
-    fn arg_nodes<'t>(&self, n: Node<'t>) -> Vec<Node<'t>> {
+    fn arg_nodes(&mut self, n: Node<'t>) -> Vec<Node<'t>> {
         let mut out = Vec::new();
-        if let Some(a) = n.child_by_field_name("arguments") {
-            let mut c = a.walk();
-            out.extend(a.named_children(&mut c).filter(|x| x.kind() != "comment"));
+        if let Some(a) = n.child_by_field_id(F.arguments) {
+            self.cursors.children(a, true, &mut out);
+            out.retain(|x| kind(*x) != "comment");
         }
         out
     }
 
-    fn eval_call(&mut self, n: Node) -> Val {
+    fn eval_call(&mut self, n: Node<'t>) -> Val {
         let c = self.callee(n);
         let q = c.module.clone().unwrap_or_default();
         let args = self.arg_nodes(n);
@@ -599,7 +673,7 @@ impl<'c, 'a> Js<'c, 'a> {
         for a in &args {
             all |= self.eval(*a).taint;
         }
-        let method = q.rsplit('.').next().unwrap_or("").to_string();
+        let method = q.rsplit('.').next().unwrap_or("");
         match q.as_str() {
             "require" => {
                 return match a0.text {
@@ -661,10 +735,7 @@ impl<'c, 'a> Js<'c, 'a> {
             _ => {}
         }
         if q.starts_with("fs.")
-            && matches!(
-                method.as_str(),
-                "readFileSync" | "readFile" | "createReadStream"
-            )
+            && matches!(method, "readFileSync" | "readFile" | "createReadStream")
         {
             let cred = a0
                 .text
@@ -676,16 +747,28 @@ impl<'c, 'a> Js<'c, 'a> {
             return Val::taint(T_DOWNLOAD);
         }
         // Method calls on values: keep the receiver's data.
-        if let Some(f) = n.child_by_field_name("function")
-            && f.kind() == "member_expression"
-            && let Some(obj) = f.child_by_field_name("object")
+        if let Some(f) = n.child_by_field_id(F.function)
+            && kind(f) == "member_expression"
+            && let Some(obj) = f.child_by_field_id(F.object)
         {
             let o = self.eval(obj);
             let prop = f
-                .child_by_field_name("property")
+                .child_by_field_id(F.property)
                 .map(|p| self.text(p))
                 .unwrap_or("");
             return match prop {
+                // ['child', 'process'].join('_'): like `'child_' + 'process'`.
+                "join" if kind(obj) == "array" => {
+                    let sep = match args.first() {
+                        None => Some(",".to_string()),
+                        Some(_) => a0.text,
+                    };
+                    Val {
+                        text: sep.and_then(|sep| self.array_join(obj, &sep)),
+                        taint: o.taint | all,
+                        ..Val::default()
+                    }
+                }
                 "toString" | "trim" | "text" | "json" | "then" => Val {
                     text: if prop == "toString" || prop == "trim" {
                         o.text
@@ -701,25 +784,57 @@ impl<'c, 'a> Js<'c, 'a> {
         Val::taint(all)
     }
 
+    /// The elements of an array literal joined with `sep`, when every
+    /// element is a statically known string (no holes, no spreads).
+    fn array_join(&mut self, arr: Node<'t>, sep: &str) -> Option<String> {
+        let mut elems = Vec::new();
+        // `[` (element `,`)* element? `]`: two commas in a row are a hole.
+        let mut expect_elem = true;
+        for ch in self.cursors.collect(arr, false) {
+            match kind(ch) {
+                "[" | "]" | "comment" => {}
+                "," if !expect_elem => expect_elem = true,
+                "," => return None,
+                _ if ch.is_named() && expect_elem => {
+                    elems.push(ch);
+                    expect_elem = false;
+                }
+                _ => return None,
+            }
+        }
+        let mut out = String::new();
+        for (i, e) in elems.into_iter().enumerate() {
+            if kind(e) == "spread_element" {
+                return None;
+            }
+            if i > 0 {
+                out.push_str(sep);
+            }
+            out.push_str(&self.eval(e).text?);
+        }
+        Some(out)
+    }
+
     // -----------------------------------------------------------------
     // Calls
     // -----------------------------------------------------------------
 
-    fn call(&mut self, n: Node) {
+    fn call(&mut self, n: Node<'t>) {
         let range = n.byte_range();
+        let function = n.child_by_field_id(F.function);
         let c = self.callee(n);
-        let q = c.module.clone().unwrap_or_default();
-        let q = q.strip_prefix("new ").map(str::to_string).unwrap_or(q);
+        let q = c.module.as_deref().unwrap_or_default();
+        let q = q.strip_prefix("new ").unwrap_or(q).to_string();
         let args = self.arg_nodes(n);
         let vals: Vec<Val> = args.iter().map(|a| self.eval(*a)).collect();
-        let method = match n.child_by_field_name("function") {
-            Some(f) if f.kind() == "member_expression" => f
-                .child_by_field_name("property")
-                .map(|p| self.text(p).to_string())
+        let method = match function {
+            Some(f) if kind(f) == "member_expression" => f
+                .child_by_field_id(F.property)
+                .map(|p| self.text(p))
                 .unwrap_or_default(),
-            _ => q.rsplit('.').next().unwrap_or("").to_string(),
+            _ => q.rsplit('.').next().unwrap_or(""),
         };
-        let module = q.split('.').next().unwrap_or("").to_string();
+        let module = q.split('.').next().unwrap_or("");
 
         for v in &vals {
             if let Some(t) = &v.text {
@@ -756,11 +871,11 @@ impl<'c, 'a> Js<'c, 'a> {
                 range.clone(),
             );
         }
-        if let Some(f) = n.child_by_field_name("function")
-            && f.kind() == "subscript_expression"
-            && let Some(idx) = f.child_by_field_name("index")
+        if let Some(f) = function
+            && kind(f) == "subscript_expression"
+            && let Some(idx) = f.child_by_field_id(F.index)
             && self.eval(idx).text.is_none()
-            && let Some(obj) = f.child_by_field_name("object")
+            && let Some(obj) = f.child_by_field_id(F.object)
             && self.eval(obj).module.is_some()
         {
             self.push(
@@ -772,11 +887,11 @@ impl<'c, 'a> Js<'c, 'a> {
         }
 
         if module == "child_process" {
-            self.child_process(&method, &args, &vals, &range);
+            self.child_process(method, &args, &vals, &range);
             return;
         }
         if module == "fs" {
-            self.fs(&method, &vals, &range);
+            self.fs(method, &vals, &range);
         }
         // Code evaluation.
         match q.as_str() {
@@ -858,13 +973,12 @@ impl<'c, 'a> Js<'c, 'a> {
         }
         // Data leaving.
         let sender = matches!(
-            method.as_str(),
+            method,
             "write" | "end" | "send" | "post" | "put" | "patch" | "request"
         ) || q == "fetch"
             || q.starts_with("axios");
         if sender && (self.facts.network || is_net) {
-            let skip =
-                usize::from(matches!(method.as_str(), "post" | "put" | "patch") || q == "fetch");
+            let skip = usize::from(matches!(method, "post" | "put" | "patch") || q == "fetch");
             let mut taint = 0;
             for v in vals.iter().skip(skip) {
                 taint |= v.taint;
@@ -894,7 +1008,13 @@ impl<'c, 'a> Js<'c, 'a> {
         }
     }
 
-    fn child_process(&mut self, method: &str, args: &[Node], vals: &[Val], range: &Range<usize>) {
+    fn child_process(
+        &mut self,
+        method: &str,
+        args: &[Node<'t>],
+        vals: &[Val],
+        range: &Range<usize>,
+    ) {
         let Some(first) = vals.first() else { return };
         let opts_shell = vals.iter().skip(1).any(|v| v.shell);
         let cmd: Option<String> = match method {
@@ -902,10 +1022,9 @@ impl<'c, 'a> Js<'c, 'a> {
             "spawn" | "spawnSync" | "execFile" | "execFileSync" | "fork" => {
                 let mut words = vec![first.text.clone()];
                 if let Some(arr) = args.get(1)
-                    && arr.kind() == "array"
+                    && kind(*arr) == "array"
                 {
-                    let mut c = arr.walk();
-                    let elems: Vec<Node> = arr.named_children(&mut c).collect();
+                    let elems = self.cursors.collect(*arr, true);
                     for e in elems {
                         words.push(self.eval(e).text);
                     }

@@ -9,7 +9,7 @@
 //!   subshells, process substitution, `xargs`, `find -exec`, and the wrappers
 //!   `sudo`/`env`/`nohup`/`timeout`/`nice`/`command`/`exec`/…), with words
 //!   normalised (quotes and backslashes removed, statically known variables
-//!   substituted); nested code (`bash -c`, `python -c`, `node -e`, `eval`,
+//!   and `for` loop variables substituted); nested code (`bash -c`, `python -c`, `node -e`, `eval`,
 //!   heredocs and here-strings fed to interpreters, statically decodable
 //!   `base64 -d` payloads) is analysed recursively with the right language.
 //! - **python** / **javascript**: calls resolved through imports, aliases,
@@ -22,12 +22,15 @@
 //! is rated at least [`Risk::Medium`].
 //!
 //! Everything here is a pure function of its input: no I/O, no environment.
-//! Parsers are cached per thread.
+//! Parsers are cached per thread; within one analysis, evaluations of nested
+//! expressions and the findings of repeated nested code are reused (the
+//! walks stay linear in the size of the code).
 
 use interlock_protocol::Language;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -272,6 +275,256 @@ pub(crate) fn first_error(root: tree_sitter::Node) -> Option<tree_sitter::Node> 
     }
 }
 
+/// Per-grammar lookup tables built once: node kind names by kind id and field
+/// ids by name. `Node::kind()` measures and UTF-8-checks the C string on
+/// every call and `child_by_field_name` compares field names on every call;
+/// the analysers do both for almost every node, so they use these instead.
+pub(crate) struct Grammar {
+    language: tree_sitter::Language,
+    kinds: Box<[Box<str>]>,
+}
+
+impl Grammar {
+    fn new(language: tree_sitter::Language) -> Grammar {
+        let kinds = (0..language.node_kind_count())
+            .map(|id| {
+                u16::try_from(id)
+                    .ok()
+                    .and_then(|id| language.node_kind_for_id(id))
+                    .unwrap_or("")
+                    .into()
+            })
+            .collect();
+        Grammar { language, kinds }
+    }
+
+    /// The kind of `n`, exactly as `n.kind()` reports it.
+    #[inline]
+    pub(crate) fn kind<'t>(&'t self, n: tree_sitter::Node<'t>) -> &'t str {
+        match self.kinds.get(usize::from(n.kind_id())) {
+            Some(k) if !k.is_empty() => k,
+            // `ERROR` (outside the table): rare.
+            _ => n.kind(),
+        }
+    }
+
+    /// The id of a field (0, which matches nothing, if the grammar has no
+    /// such field).
+    pub(crate) fn field(&self, name: &str) -> u16 {
+        self.language
+            .field_id_for_name(name)
+            .map_or(0, std::num::NonZeroU16::get)
+    }
+}
+
+/// Tree cursors kept for reuse: `Node::walk()` allocates a new cursor (and
+/// frees it afterwards) on every call, and the walks ask for one per node.
+pub(crate) struct Cursors<'t> {
+    free: Vec<tree_sitter::TreeCursor<'t>>,
+}
+
+impl<'t> Cursors<'t> {
+    pub(crate) fn new() -> Self {
+        Cursors { free: Vec::new() }
+    }
+
+    /// A cursor positioned on `n`.
+    #[inline]
+    pub(crate) fn take(&mut self, n: tree_sitter::Node<'t>) -> tree_sitter::TreeCursor<'t> {
+        match self.free.pop() {
+            Some(mut c) => {
+                c.reset(n);
+                c
+            }
+            None => n.walk(),
+        }
+    }
+
+    /// Returns a cursor for reuse.
+    #[inline]
+    pub(crate) fn put(&mut self, c: tree_sitter::TreeCursor<'t>) {
+        self.free.push(c);
+    }
+
+    /// Appends the children of `n` (only the named ones if `named`).
+    pub(crate) fn children(
+        &mut self,
+        n: tree_sitter::Node<'t>,
+        named: bool,
+        out: &mut Vec<tree_sitter::Node<'t>>,
+    ) {
+        let mut c = self.take(n);
+        if c.goto_first_child() {
+            loop {
+                let ch = c.node();
+                if !named || ch.is_named() {
+                    out.push(ch);
+                }
+                if !c.goto_next_sibling() {
+                    break;
+                }
+            }
+        }
+        self.put(c);
+    }
+
+    /// The children of `n` (only the named ones if `named`), collected.
+    pub(crate) fn collect(
+        &mut self,
+        n: tree_sitter::Node<'t>,
+        named: bool,
+    ) -> Vec<tree_sitter::Node<'t>> {
+        let mut out = Vec::new();
+        self.children(n, named, &mut out);
+        out
+    }
+
+    /// The children of `n` that have the field `field`, in order.
+    pub(crate) fn by_field(
+        &mut self,
+        n: tree_sitter::Node<'t>,
+        field: u16,
+    ) -> Vec<tree_sitter::Node<'t>> {
+        let mut out = Vec::new();
+        let mut c = self.take(n);
+        if field != 0 && c.goto_first_child() {
+            loop {
+                if c.field_id().map(std::num::NonZeroU16::get) == Some(field) {
+                    out.push(c.node());
+                }
+                if !c.goto_next_sibling() {
+                    break;
+                }
+            }
+        }
+        self.put(c);
+        out
+    }
+}
+
+/// Hasher for node ids (already unique pointers): one multiplication.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(26);
+    }
+}
+
+/// Results of pure evaluations over syntax nodes, keyed by node id (plus a
+/// tag in the low bit: ids are pointers, so it is free).
+///
+/// The evaluators are pure functions of the node and of the analyser's
+/// bindings (variables, imports), except for the depth limit: a computation
+/// started deeper may hit [`MAX_TREE_DEPTH`] where the cached one did not.
+/// So each entry remembers how deep below its start the computation went,
+/// and is reused only where that stays under the limit: then the result is
+/// exactly what computing it again would give. Callers clear the memo
+/// whenever the bindings change.
+///
+/// A computation that did hit the limit (the code is already reported as
+/// too deep) is reused wherever it started at least as deep: computing it
+/// again there would stop at least as early, so the cached result has seen
+/// at least as much. Without that, code nested past the limit
+/// (`$($($(…)))`) would be evaluated again exponentially often.
+pub(crate) struct Memo<V> {
+    map: std::collections::HashMap<usize, Entry<V>, std::hash::BuildHasherDefault<IdHasher>>,
+    /// Deepest nesting level seen by the computations being recorded.
+    peak: usize,
+}
+
+struct Entry<V> {
+    /// Nesting level the computation started at.
+    start: usize,
+    /// How far below `start` it went; `None` if it reached the limit.
+    depth: Option<usize>,
+    value: V,
+}
+
+impl<V: Clone> Memo<V> {
+    pub(crate) fn new() -> Self {
+        Memo {
+            map: std::collections::HashMap::default(),
+            peak: 0,
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        if !self.map.is_empty() {
+            self.map.clear();
+        }
+    }
+
+    /// Every depth check of an evaluator reports its level here.
+    #[inline]
+    pub(crate) fn touch(&mut self, nest: usize) {
+        self.peak = self.peak.max(nest);
+    }
+
+    /// A cached result for `key`, if it may be reused at nesting level `nest`.
+    #[inline]
+    pub(crate) fn get(&mut self, key: usize, nest: usize) -> Option<V> {
+        let e = self.map.get(&key)?;
+        let reached = match e.depth {
+            Some(depth) if nest + depth < MAX_TREE_DEPTH => nest + depth,
+            None if nest >= e.start => MAX_TREE_DEPTH,
+            _ => return None,
+        };
+        self.peak = self.peak.max(reached);
+        Some(e.value.clone())
+    }
+
+    /// Starts recording a computation at nesting level `nest`; returns the
+    /// state to hand to [`Memo::end`].
+    #[inline]
+    pub(crate) fn begin(&mut self, nest: usize) -> usize {
+        std::mem::replace(&mut self.peak, nest)
+    }
+
+    /// Finishes recording: caches `v` for `key`.
+    #[inline]
+    pub(crate) fn end(&mut self, key: usize, nest: usize, saved: usize, v: &V) {
+        let depth = (self.peak < MAX_TREE_DEPTH).then(|| self.peak - nest);
+        self.map.insert(
+            key,
+            Entry {
+                start: nest,
+                depth,
+                value: v.clone(),
+            },
+        );
+        self.peak = self.peak.max(saved);
+    }
+}
+
+/// The grammar tables of one language (built on first use, shared by all
+/// threads).
+pub(crate) fn grammar(language: Language) -> &'static Grammar {
+    use std::sync::LazyLock;
+    static SHELL: LazyLock<Grammar> =
+        LazyLock::new(|| Grammar::new(tree_sitter_bash::LANGUAGE.into()));
+    static PYTHON: LazyLock<Grammar> =
+        LazyLock::new(|| Grammar::new(tree_sitter_python::LANGUAGE.into()));
+    static JAVASCRIPT: LazyLock<Grammar> =
+        LazyLock::new(|| Grammar::new(tree_sitter_javascript::LANGUAGE.into()));
+    match language {
+        Language::Shell => &SHELL,
+        Language::Python => &PYTHON,
+        Language::Javascript => &JAVASCRIPT,
+    }
+}
+
 thread_local! {
     static PARSERS: RefCell<[Option<tree_sitter::Parser>; 3]> = const { RefCell::new([None, None, None]) };
 }
@@ -322,7 +575,7 @@ struct RawFinding {
 pub(crate) struct Ctx<'a> {
     rules: &'a Rules,
     original: &'a str,
-    norm: &'a text::Normalized,
+    norm: &'a text::Normalized<'a>,
     placement: Placement,
     depth: usize,
     findings: Vec<RawFinding>,
@@ -332,10 +585,30 @@ pub(crate) struct Ctx<'a> {
     pub(crate) nest: usize,
     /// Byte offsets where lines of `original` start (computed on first use).
     line_starts: Vec<usize>,
+    /// Findings of nested code already analysed, by language, depth, tree
+    /// depth and text: the same string (`bash -c '…'` in a loop, the same
+    /// `subprocess.run([…])` twice) gives the same findings, only placed on
+    /// another span.
+    nested_seen: HashMap<NestedKey, Vec<NestedFinding>>,
+    /// The syntax tree of the top-level code, freed only after the report
+    /// is built: freeing its thousands of nodes first would make the
+    /// report's allocations pay for merging them in the allocator.
+    tree: Option<tree_sitter::Tree>,
+}
+
+type NestedKey = (Language, usize, usize, String);
+
+/// A finding of nested code, without its span.
+#[derive(Clone)]
+struct NestedFinding {
+    rule: &'static str,
+    risk: Risk,
+    message: String,
+    language: Language,
 }
 
 impl<'a> Ctx<'a> {
-    fn new(rules: &'a Rules, original: &'a str, norm: &'a text::Normalized) -> Self {
+    fn new(rules: &'a Rules, original: &'a str, norm: &'a text::Normalized<'a>) -> Self {
         Ctx {
             rules,
             original,
@@ -346,6 +619,8 @@ impl<'a> Ctx<'a> {
             suppress: 0,
             nest: 0,
             line_starts: Vec::new(),
+            nested_seen: HashMap::new(),
+            tree: None,
         }
     }
 
@@ -371,6 +646,20 @@ impl<'a> Ctx<'a> {
             return;
         }
         let span = self.span_of(range);
+        // The findings depend only on the key (and the rules, which are
+        // fixed for the whole analysis); every one is placed on `span`.
+        let key: NestedKey = (language, self.depth, self.nest, code.to_string());
+        if let Some(seen) = self.nested_seen.get(&key) {
+            self.findings.extend(seen.iter().map(|f| RawFinding {
+                rule: f.rule,
+                risk: f.risk,
+                message: f.message.clone(),
+                language: f.language,
+                span,
+            }));
+            return;
+        }
+        let first = self.findings.len();
         let saved = self.placement;
         let saved_suppress = self.suppress;
         self.placement = Placement::Fixed(span);
@@ -390,6 +679,23 @@ impl<'a> Ctx<'a> {
         self.depth -= 1;
         self.placement = saved;
         self.suppress = saved_suppress;
+        let found = self.findings[first..]
+            .iter()
+            .map(|f| NestedFinding {
+                rule: f.rule,
+                risk: f.risk,
+                message: f.message.clone(),
+                language: f.language,
+            })
+            .collect();
+        self.nested_seen.insert(key, found);
+    }
+
+    /// Hands over a syntax tree that is no longer used (see [`Ctx::tree`]).
+    pub(crate) fn retire(&mut self, tree: tree_sitter::Tree) {
+        if self.depth == 0 {
+            self.tree = Some(tree);
+        }
     }
 
     pub(crate) fn rules(&self) -> &'a Rules {

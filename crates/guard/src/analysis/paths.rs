@@ -3,6 +3,7 @@
 //! is a history/log file, a raw device or a system location.
 
 use super::Risk;
+use std::borrow::Cow;
 
 /// How much a path covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -303,19 +304,35 @@ const DISK_DEVS: &[&str] = &[
 ];
 
 /// Rewrites a leading `$HOME`, `${HOME}` or `~` to `~`.
-pub(crate) fn canonical_home(p: &str) -> String {
+pub(crate) fn canonical_home(p: &str) -> Cow<'_, str> {
     for prefix in ["${HOME}", "$HOME", "~"] {
         if let Some(rest) = p.strip_prefix(prefix)
             && (rest.is_empty() || rest.starts_with('/'))
         {
-            return format!("~{rest}");
+            return if prefix == "~" {
+                Cow::Borrowed(p)
+            } else {
+                Cow::Owned(format!("~{rest}"))
+            };
         }
     }
-    p.to_string()
+    Cow::Borrowed(p)
 }
 
 /// Collapses `//`, `/./` and trailing slashes (keeps a lone `/`).
-fn tidy(p: &str) -> String {
+fn tidy(p: &str) -> Cow<'_, str> {
+    // Most paths are tidy already: no empty part (besides the one before a
+    // leading `/`) and no `.` after the first part.
+    let mut parts = p.split('/');
+    let first = parts.next().unwrap_or("");
+    let first_ok = !first.is_empty() || p.len() > 1;
+    if first_ok && parts.all(|part| !part.is_empty() && part != ".") {
+        return Cow::Borrowed(p);
+    }
+    Cow::Owned(tidy_slow(p))
+}
+
+fn tidy_slow(p: &str) -> String {
     let mut out = String::with_capacity(p.len());
     let absolute = p.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
@@ -360,6 +377,14 @@ fn home_rel(p: &str) -> Option<&str> {
     None
 }
 
+/// `s.trim_start_matches("./")`, without building a substring searcher.
+pub(crate) fn strip_dot_slashes(mut s: &str) -> &str {
+    while let Some(rest) = s.strip_prefix("./") {
+        s = rest;
+    }
+    s
+}
+
 fn under(p: &str, prefix: &str) -> bool {
     match p.strip_prefix(prefix) {
         Some(rest) => rest.is_empty() || rest.starts_with('/') || prefix.ends_with('/'),
@@ -384,6 +409,7 @@ pub(crate) fn classify(raw: &str) -> PathClass {
 fn classify_inner(raw: &str) -> PathClass {
     let canon = canonical_home(raw.trim());
     let p = tidy(&canon);
+    let p: &str = &p;
     let mut class = PathClass {
         scope: Scope::Relative,
         credential: false,
@@ -392,21 +418,21 @@ fn classify_inner(raw: &str) -> PathClass {
         history: false,
         log: false,
     };
-    let base = p.rsplit('/').next().unwrap_or(&p);
+    let base = p.rsplit('/').next().unwrap_or(p);
     if CRED_NAMES.contains(&base) {
         class.credential = true;
     }
     if HISTORY_NAMES.contains(&base) {
         class.history = true;
     }
-    if p.contains(".git/hooks") {
+    if p.len() >= 10 && p.contains(".git/hooks") {
         class.persistence = Some("a git hook");
     }
     if p.ends_with(".service") || p.ends_with(".timer") || p.ends_with(".socket") {
         class.persistence.get_or_insert("a systemd unit");
     }
-    if let Some(rel) = home_rel(&p) {
-        let rel_tidy = rel.trim_start_matches("./");
+    if let Some(rel) = home_rel(p) {
+        let rel_tidy = strip_dot_slashes(rel);
         class.scope = if is_glob_all(rel_tidy) {
             Scope::Home
         } else {
@@ -425,12 +451,12 @@ fn classify_inner(raw: &str) -> PathClass {
         if rel_tidy.starts_with(".local/share/fish/") {
             class.history |= rel_tidy.ends_with("history");
         }
-        if p.starts_with("/home/") && home_rel(&p) == Some("") && p.contains('*') {
+        if p.starts_with("/home/") && home_rel(p) == Some("") && p.contains('*') {
             class.scope = Scope::AllHomes;
         }
         return class;
     }
-    if p.contains('$') || p.contains("<dynamic>") {
+    if p.contains('$') || (p.contains('<') && p.contains("<dynamic>")) {
         class.scope = Scope::Dynamic;
         // `$DIR/.ssh/...` is still obviously a credential path.
         if let Some(i) = p.find('/') {
@@ -453,7 +479,7 @@ fn classify_inner(raw: &str) -> PathClass {
             class.scope = Scope::Root;
             return class;
         }
-        if matches!(p.as_str(), "/home" | "/home/*" | "/Users" | "/Users/*") {
+        if matches!(p, "/home" | "/home/*" | "/Users" | "/Users/*") {
             class.scope = Scope::AllHomes;
             return class;
         }
@@ -471,19 +497,16 @@ fn classify_inner(raw: &str) -> PathClass {
             }
         }
         for c in PRIV_ABS {
-            if under(&p, c) {
+            if under(p, c) {
                 class.privilege = true;
             }
         }
         for c in LOG_ABS {
-            if under(&p, c) {
+            if under(p, c) {
                 class.log = true;
             }
         }
-        if SPECIAL_DEVS.contains(&p.as_str())
-            || p.starts_with("/dev/fd/")
-            || p.starts_with("/dev/shm")
-        {
+        if SPECIAL_DEVS.contains(&p) || p.starts_with("/dev/fd/") || p.starts_with("/dev/shm") {
             class.scope = Scope::Special;
             return class;
         }
@@ -491,11 +514,11 @@ fn classify_inner(raw: &str) -> PathClass {
             class.scope = Scope::Device;
             return class;
         }
-        if under(&p, "/tmp") || under(&p, "/var/tmp") || under(&p, "/private/tmp") {
+        if under(p, "/tmp") || under(p, "/var/tmp") || under(p, "/private/tmp") {
             class.scope = Scope::Tmp;
             return class;
         }
-        let below_root = p.strip_prefix('/').unwrap_or(&p);
+        let below_root = p.strip_prefix('/').unwrap_or(p);
         let first = below_root.split('/').next().unwrap_or("");
         if SYSTEM_DIRS.contains(&first) {
             let rest = below_root.split_once('/').map(|x| x.1).unwrap_or("");
@@ -510,7 +533,7 @@ fn classify_inner(raw: &str) -> PathClass {
         return class;
     }
     // Relative paths.
-    let rel = p.trim_start_matches("./");
+    let rel = strip_dot_slashes(p);
     if is_glob_all(rel) || p == "." {
         class.scope = Scope::Cwd;
     } else if rel == ".." || rel.starts_with("../") {
@@ -684,6 +707,48 @@ mod tests {
         assert!(classify(".git/hooks/pre-commit").persistence.is_some());
         assert!(classify("~/.bash_history").history);
         assert!(classify("/var/log/auth.log").log);
+    }
+
+    #[test]
+    fn tidy_fast_path_matches_the_full_rewrite() {
+        for p in [
+            "",
+            "/",
+            "//",
+            "/.",
+            "/./",
+            "/./x",
+            ".",
+            "./",
+            "./x",
+            "..",
+            "../x",
+            "a",
+            "a/",
+            "a//b",
+            "a/./b",
+            "a/.",
+            "/etc",
+            "/etc/",
+            "//etc",
+            "/etc//x",
+            "~",
+            "~/",
+            "~/.ssh",
+            "~/./.ssh",
+            "x/../y",
+            ".x",
+            "a/.b/c",
+            "$HOME/x",
+            "/dev/null",
+            "a/b/c/d",
+        ] {
+            assert_eq!(tidy(p), tidy_slow(p), "{p:?}");
+        }
+        assert_eq!(canonical_home("$HOME/x"), "~/x");
+        assert_eq!(canonical_home("${HOME}"), "~");
+        assert_eq!(canonical_home("~/x"), "~/x");
+        assert_eq!(canonical_home("$HOMEx"), "$HOMEx");
     }
 
     #[test]

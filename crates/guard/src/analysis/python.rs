@@ -13,9 +13,58 @@ use super::{Ctx, Risk, paths, text};
 use interlock_protocol::Language;
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::LazyLock;
 use tree_sitter::Node;
 
 const PY: Language = Language::Python;
+
+struct Fields {
+    alias: u16,
+    alternative: u16,
+    arguments: u16,
+    attribute: u16,
+    body: u16,
+    condition: u16,
+    expression: u16,
+    function: u16,
+    left: u16,
+    module_name: u16,
+    name: u16,
+    object: u16,
+    operator: u16,
+    right: u16,
+    subscript: u16,
+    value: u16,
+}
+
+/// Field ids of the Python grammar.
+static F: LazyLock<Fields> = LazyLock::new(|| {
+    let g = super::grammar(PY);
+    Fields {
+        alias: g.field("alias"),
+        alternative: g.field("alternative"),
+        arguments: g.field("arguments"),
+        attribute: g.field("attribute"),
+        body: g.field("body"),
+        condition: g.field("condition"),
+        expression: g.field("expression"),
+        function: g.field("function"),
+        left: g.field("left"),
+        module_name: g.field("module_name"),
+        name: g.field("name"),
+        object: g.field("object"),
+        operator: g.field("operator"),
+        right: g.field("right"),
+        subscript: g.field("subscript"),
+        value: g.field("value"),
+    }
+});
+
+/// `n.kind()`, through the kind table.
+#[inline]
+fn kind(n: Node<'_>) -> &str {
+    super::grammar(PY).kind(n)
+}
 
 const T_DOWNLOAD: u16 = 1;
 const T_DECODE: u16 = 2;
@@ -65,8 +114,19 @@ struct Facts {
     reported_reverse: bool,
 }
 
-struct Py<'c, 'a> {
+/// What [`Py::eval`] and [`Py::resolve`] computed for a node.
+#[derive(Clone)]
+enum Cached {
+    Val(Val),
+    Resolved(Option<(String, bool)>),
+}
+
+struct Py<'c, 'a, 't> {
     cx: &'c mut Ctx<'a>,
+    cursors: super::Cursors<'t>,
+    /// Evaluations done since the bindings last changed (calls are evaluated
+    /// again by every enclosing call and assignment).
+    memo: super::Memo<Cached>,
     src: &'c str,
     aliases: HashMap<String, String>,
     star_modules: Vec<String>,
@@ -89,7 +149,9 @@ pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
     };
     let root = tree.root_node();
     let mut py = Py {
-        cx,
+        cx: &mut *cx,
+        cursors: super::Cursors::new(),
+        memo: super::Memo::new(),
         src: code,
         aliases: HashMap::new(),
         star_modules: Vec::new(),
@@ -122,6 +184,8 @@ pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
             0..0,
         );
     }
+    drop(py);
+    cx.retire(tree);
 }
 
 const SHELL_STRING_CALLS: &[&str] = &[
@@ -217,6 +281,16 @@ fn is_builtin(name: &str) -> bool {
     )
 }
 
+/// A string node with no interpolation: `string_start`, at most one
+/// `string_content` and `string_end`.
+fn plain_string(n: Node<'_>) -> bool {
+    match n.child_count() {
+        2 => true,
+        3 => n.child(1).is_some_and(|c| kind(c) == "string_content"),
+        _ => false,
+    }
+}
+
 fn join_path(parts: &[String]) -> String {
     let mut out = String::new();
     for p in parts {
@@ -232,8 +306,8 @@ fn join_path(parts: &[String]) -> String {
     out
 }
 
-impl<'c, 'a> Py<'c, 'a> {
-    fn text(&self, n: Node) -> &'c str {
+impl<'c, 'a, 't> Py<'c, 'a, 't> {
+    fn text(&self, n: Node<'t>) -> &'c str {
         self.src.get(n.byte_range()).unwrap_or("")
     }
 
@@ -241,11 +315,23 @@ impl<'c, 'a> Py<'c, 'a> {
         self.cx.push(rule, risk, msg, PY, range);
     }
 
+    /// Binds a variable (cached evaluations may depend on it).
+    fn set_var(&mut self, name: String, v: Val) {
+        self.vars.insert(name, v);
+        self.memo.clear();
+    }
+
+    /// Binds an import alias (cached evaluations may depend on it).
+    fn set_alias(&mut self, name: String, module: String) {
+        self.aliases.insert(name, module);
+        self.memo.clear();
+    }
+
     // -----------------------------------------------------------------
     // Walk
     // -----------------------------------------------------------------
 
-    fn walk(&mut self, n: Node) {
+    fn walk(&mut self, n: Node<'t>) {
         if self.cx.nest >= super::MAX_TREE_DEPTH {
             self.too_deep = true;
             return;
@@ -255,8 +341,19 @@ impl<'c, 'a> Py<'c, 'a> {
         self.cx.nest -= 1;
     }
 
-    fn walk_inner(&mut self, n: Node) {
-        match n.kind() {
+    fn walk_inner(&mut self, n: Node<'t>) {
+        match kind(n) {
+            // A string without interpolations holds nothing to check: skip
+            // its tokens (noting, as walking them would, a depth overflow).
+            "string" if !n.has_error() && plain_string(n) => {
+                let nest = self.cx.nest;
+                if nest >= super::MAX_TREE_DEPTH
+                    || (nest + 1 >= super::MAX_TREE_DEPTH
+                        && n.child(1).is_some_and(|c| c.named_child_count() > 0))
+                {
+                    self.too_deep = true;
+                }
+            }
             "import_statement" => self.import(n),
             "import_from_statement" => self.import_from(n),
             "assignment" => {
@@ -264,23 +361,22 @@ impl<'c, 'a> Py<'c, 'a> {
                 self.assignment(n);
             }
             "for_statement" => {
-                if let (Some(left), Some(right)) = (
-                    n.child_by_field_name("left"),
-                    n.child_by_field_name("right"),
-                ) {
+                if let (Some(left), Some(right)) =
+                    (n.child_by_field_id(F.left), n.child_by_field_id(F.right))
+                {
                     self.walk(right);
                     self.bind_loop(left, right);
                 }
-                if let Some(body) = n.child_by_field_name("body") {
+                if let Some(body) = n.child_by_field_id(F.body) {
                     self.walk(body);
                 }
-                if let Some(alt) = n.child_by_field_name("alternative") {
+                if let Some(alt) = n.child_by_field_id(F.alternative) {
                     self.walk(alt);
                 }
             }
             "while_statement" => {
                 let infinite = n
-                    .child_by_field_name("condition")
+                    .child_by_field_id(F.condition)
                     .is_some_and(|c| matches!(self.text(c), "True" | "1"));
                 if infinite {
                     self.loop_true_depth += 1;
@@ -302,7 +398,7 @@ impl<'c, 'a> Py<'c, 'a> {
                 // `eval` / `exec` passed around as a value.
                 if matches!(self.text(n), "eval" | "exec")
                     && let Some(p) = n.parent()
-                    && p.kind() == "argument_list"
+                    && kind(p) == "argument_list"
                 {
                     self.push(
                         "exec.dynamic-code",
@@ -319,21 +415,24 @@ impl<'c, 'a> Py<'c, 'a> {
         }
     }
 
-    fn walk_children(&mut self, n: Node) {
-        // A cursor instead of a collected Vec: no allocation per node.
-        let mut cur = n.walk();
-        if !cur.goto_first_child() {
+    fn walk_children(&mut self, n: Node<'t>) {
+        if n.child_count() == 0 {
             return;
         }
-        loop {
-            let ch = cur.node();
-            if ch.is_named() {
-                self.walk(ch);
-            }
-            if !cur.goto_next_sibling() {
-                break;
+        // A reused cursor instead of a collected Vec: no allocation per node.
+        let mut cur = self.cursors.take(n);
+        if cur.goto_first_child() {
+            loop {
+                let ch = cur.node();
+                if ch.is_named() {
+                    self.walk(ch);
+                }
+                if !cur.goto_next_sibling() {
+                    break;
+                }
             }
         }
+        self.cursors.put(cur);
     }
 
     fn finish(&mut self) {
@@ -373,25 +472,24 @@ impl<'c, 'a> Py<'c, 'a> {
         }
     }
 
-    fn import(&mut self, n: Node) {
-        let mut c = n.walk();
-        let names: Vec<Node> = n.children_by_field_name("name", &mut c).collect();
+    fn import(&mut self, n: Node<'t>) {
+        let names = self.cursors.by_field(n, F.name);
         for name in names {
-            match name.kind() {
+            match kind(name) {
                 "dotted_name" => {
                     let full = self.text(name).to_string();
                     let top = full.split('.').next().unwrap_or(&full).to_string();
-                    self.aliases.insert(top.clone(), top);
+                    self.set_alias(top.clone(), top);
                     self.note_module(&full, n.byte_range());
                 }
                 "aliased_import" => {
                     if let (Some(m), Some(a)) = (
-                        name.child_by_field_name("name"),
-                        name.child_by_field_name("alias"),
+                        name.child_by_field_id(F.name),
+                        name.child_by_field_id(F.alias),
                     ) {
                         let m = self.text(m).to_string();
                         self.note_module(&m, n.byte_range());
-                        self.aliases.insert(self.text(a).to_string(), m);
+                        self.set_alias(self.text(a).to_string(), m);
                     }
                 }
                 _ => {}
@@ -399,30 +497,28 @@ impl<'c, 'a> Py<'c, 'a> {
         }
     }
 
-    fn import_from(&mut self, n: Node) {
-        let Some(module) = n.child_by_field_name("module_name") else {
+    fn import_from(&mut self, n: Node<'t>) {
+        let Some(module) = n.child_by_field_id(F.module_name) else {
             return;
         };
         let module = self.text(module).to_string();
         self.note_module(&module, n.byte_range());
-        let mut c = n.walk();
         let mut any = false;
-        let names: Vec<Node> = n.children_by_field_name("name", &mut c).collect();
+        let names = self.cursors.by_field(n, F.name);
         for name in names {
             any = true;
-            match name.kind() {
+            match kind(name) {
                 "dotted_name" => {
                     let t = self.text(name).to_string();
-                    self.aliases.insert(t.clone(), format!("{module}.{t}"));
+                    self.set_alias(t.clone(), format!("{module}.{t}"));
                 }
                 "aliased_import" => {
                     if let (Some(m), Some(a)) = (
-                        name.child_by_field_name("name"),
-                        name.child_by_field_name("alias"),
+                        name.child_by_field_id(F.name),
+                        name.child_by_field_id(F.alias),
                     ) {
                         let m = self.text(m).to_string();
-                        self.aliases
-                            .insert(self.text(a).to_string(), format!("{module}.{m}"));
+                        self.set_alias(self.text(a).to_string(), format!("{module}.{m}"));
                     }
                 }
                 _ => {}
@@ -430,26 +526,25 @@ impl<'c, 'a> Py<'c, 'a> {
         }
         if !any {
             self.star_modules.push(module);
+            self.memo.clear();
         }
     }
 
-    fn assignment(&mut self, n: Node) {
-        let (Some(left), Some(right)) = (
-            n.child_by_field_name("left"),
-            n.child_by_field_name("right"),
-        ) else {
+    fn assignment(&mut self, n: Node<'t>) {
+        let (Some(left), Some(right)) = (n.child_by_field_id(F.left), n.child_by_field_id(F.right))
+        else {
             return;
         };
         let v = self.eval(right);
-        match left.kind() {
+        match kind(left) {
             "identifier" => {
-                self.vars.insert(self.text(left).to_string(), v);
+                self.set_var(self.text(left).to_string(), v);
             }
             "subscript" => {
                 // os.environ["LD_PRELOAD"] = …
                 if let (Some(obj), Some(key)) = (
-                    left.child_by_field_name("value"),
-                    left.child_by_field_name("subscript"),
+                    left.child_by_field_id(F.value),
+                    left.child_by_field_id(F.subscript),
                 ) && self.qualify_expr(obj).as_deref() == Some("os.environ")
                     && let Some(k) = self.eval(key).text
                 {
@@ -457,12 +552,10 @@ impl<'c, 'a> Py<'c, 'a> {
                 }
             }
             "pattern_list" | "tuple_pattern" => {
-                let mut c = left.walk();
-                let names: Vec<Node> = left.named_children(&mut c).collect();
+                let names = self.cursors.collect(left, true);
                 for name in names {
-                    if name.kind() == "identifier" {
-                        self.vars
-                            .insert(self.text(name).to_string(), Val::taint(v.taint));
+                    if kind(name) == "identifier" {
+                        self.set_var(self.text(name).to_string(), Val::taint(v.taint));
                     }
                 }
             }
@@ -481,35 +574,32 @@ impl<'c, 'a> Py<'c, 'a> {
         }
     }
 
-    fn bind_loop(&mut self, left: Node, right: Node) {
-        let mut targets: Vec<Node> = Vec::new();
-        if left.kind() == "identifier" {
+    fn bind_loop(&mut self, left: Node<'t>, right: Node<'t>) {
+        let mut targets: Vec<Node<'t>> = Vec::new();
+        if kind(left) == "identifier" {
             targets.push(left);
         } else {
-            let mut c = left.walk();
-            targets.extend(
-                left.named_children(&mut c)
-                    .filter(|x| x.kind() == "identifier"),
-            );
+            self.cursors.children(left, true, &mut targets);
+            targets.retain(|x| kind(*x) == "identifier");
         }
         let mut values: Vec<Option<String>> = vec![None; targets.len()];
-        if right.kind() == "call"
-            && let Some(f) = right.child_by_field_name("function")
+        if kind(right) == "call"
+            && let Some(f) = right.child_by_field_id(F.function)
         {
             let q = self.qualify_expr(f).unwrap_or_default();
             let arg0 = right
-                .child_by_field_name("arguments")
+                .child_by_field_id(F.arguments)
                 .and_then(|a| a.named_child(0))
                 .map(|a| self.eval(a).text)
                 .unwrap_or(None);
-            let method_obj = if f.kind() == "attribute" {
-                f.child_by_field_name("object")
+            let method_obj = if kind(f) == "attribute" {
+                f.child_by_field_id(F.object)
                     .and_then(|o| self.eval(o).text)
             } else {
                 None
             };
-            let attr = if f.kind() == "attribute" {
-                f.child_by_field_name("attribute")
+            let attr = if kind(f) == "attribute" {
+                f.child_by_field_id(F.attribute)
                     .map(|a| self.text(a).to_string())
             } else {
                 None
@@ -548,7 +638,7 @@ impl<'c, 'a> Py<'c, 'a> {
                 }
             }
         }
-        if right.kind() == "identifier"
+        if kind(right) == "identifier"
             && let Some(t) = self.vars.get(self.text(right)).and_then(|v| v.text.clone())
             && let Some(first) = values.first_mut()
         {
@@ -557,36 +647,33 @@ impl<'c, 'a> Py<'c, 'a> {
         for (t, v) in targets.iter().zip(values) {
             let name = self.text(*t).to_string();
             match v {
-                Some(s) => self.vars.insert(name, Val::text(s)),
-                None => self.vars.insert(name, Val::default()),
+                Some(s) => self.set_var(name, Val::text(s)),
+                None => self.set_var(name, Val::default()),
             };
         }
     }
 
-    fn bind_with(&mut self, n: Node) {
+    fn bind_with(&mut self, n: Node<'t>) {
         // with open(p) as f:  → f is a file handle.
         let mut stack = vec![n];
         while let Some(x) = stack.pop() {
-            if x.kind() == "as_pattern" {
+            if kind(x) == "as_pattern" {
                 let value = x.named_child(0);
                 let alias = x
-                    .child_by_field_name("alias")
+                    .child_by_field_id(F.alias)
                     .and_then(|a| a.named_child(0).or(Some(a)));
                 if let (Some(v), Some(a)) = (value, alias)
-                    && a.kind() == "identifier"
+                    && kind(a) == "identifier"
                 {
                     let val = self.eval(v);
-                    self.vars.insert(self.text(a).to_string(), val);
+                    self.set_var(self.text(a).to_string(), val);
                 }
                 continue;
             }
-            if x.kind() == "block" {
+            if kind(x) == "block" {
                 continue;
             }
-            let mut c = x.walk();
-            for ch in x.named_children(&mut c) {
-                stack.push(ch);
-            }
+            self.cursors.children(x, true, &mut stack);
         }
     }
 
@@ -595,25 +682,40 @@ impl<'c, 'a> Py<'c, 'a> {
     // -----------------------------------------------------------------
 
     /// Qualified name of an expression naming a module attribute, if known.
-    fn qualify_expr(&mut self, n: Node) -> Option<String> {
+    fn qualify_expr(&mut self, n: Node<'t>) -> Option<String> {
         self.resolve(n).map(|(q, _)| q)
     }
 
     /// Resolves a callee to a qualified name, and whether it went through an
     /// indirection.
-    fn resolve(&mut self, n: Node) -> Option<(String, bool)> {
-        if self.cx.nest >= super::MAX_TREE_DEPTH {
+    fn resolve(&mut self, n: Node<'t>) -> Option<(String, bool)> {
+        let nest = self.cx.nest;
+        self.memo.touch(nest);
+        if nest >= super::MAX_TREE_DEPTH {
             self.too_deep = true;
             return None;
         }
+        if kind(n) == "identifier" {
+            self.cx.nest += 1;
+            let out = self.resolve_inner(n);
+            self.cx.nest -= 1;
+            return out;
+        }
+        let key = (n.id() << 1) | 1;
+        if let Some(Cached::Resolved(r)) = self.memo.get(key, nest) {
+            return r;
+        }
+        let saved = self.memo.begin(nest);
         self.cx.nest += 1;
         let out = self.resolve_inner(n);
         self.cx.nest -= 1;
+        self.memo
+            .end(key, nest, saved, &Cached::Resolved(out.clone()));
         out
     }
 
-    fn resolve_inner(&mut self, n: Node) -> Option<(String, bool)> {
-        match n.kind() {
+    fn resolve_inner(&mut self, n: Node<'t>) -> Option<(String, bool)> {
+        match kind(n) {
             "identifier" => {
                 let t = self.text(n);
                 if let Some(q) = self.aliases.get(t) {
@@ -639,9 +741,9 @@ impl<'c, 'a> Py<'c, 'a> {
                 Some((t.to_string(), false))
             }
             "attribute" => {
-                let obj = n.child_by_field_name("object")?;
-                let attr = self.text(n.child_by_field_name("attribute")?).to_string();
-                if matches!(obj.kind(), "identifier" | "attribute") {
+                let obj = n.child_by_field_id(F.object)?;
+                let attr = self.text(n.child_by_field_id(F.attribute)?).to_string();
+                if matches!(kind(obj), "identifier" | "attribute") {
                     let (base, ind) = self.resolve(obj)?;
                     return Some((format!("{base}.{attr}"), ind));
                 }
@@ -658,25 +760,52 @@ impl<'c, 'a> Py<'c, 'a> {
         }
     }
 
-    fn eval(&mut self, n: Node) -> Val {
-        if self.cx.nest >= super::MAX_TREE_DEPTH {
+    fn eval(&mut self, n: Node<'t>) -> Val {
+        let nest = self.cx.nest;
+        self.memo.touch(nest);
+        if nest >= super::MAX_TREE_DEPTH {
             self.too_deep = true;
             return Val::default();
         }
+        // Only composite expressions are worth caching (literals and names
+        // are cheaper to evaluate again than to look up).
+        let cache = matches!(
+            kind(n),
+            "call"
+                | "attribute"
+                | "subscript"
+                | "binary_operator"
+                | "concatenated_string"
+                | "list"
+                | "tuple"
+                | "dictionary"
+                | "argument_list"
+        );
+        if !cache {
+            self.cx.nest += 1;
+            let out = self.eval_inner(n);
+            self.cx.nest -= 1;
+            return out;
+        }
+        let key = n.id() << 1;
+        if let Some(Cached::Val(v)) = self.memo.get(key, nest) {
+            return v;
+        }
+        let saved = self.memo.begin(nest);
         self.cx.nest += 1;
         let out = self.eval_inner(n);
         self.cx.nest -= 1;
+        self.memo.end(key, nest, saved, &Cached::Val(out.clone()));
         out
     }
 
-    fn eval_inner(&mut self, n: Node) -> Val {
-        match n.kind() {
+    fn eval_inner(&mut self, n: Node<'t>) -> Val {
+        match kind(n) {
             "string" => self.eval_string(n),
             "concatenated_string" => {
                 let mut out = Some(String::new());
                 let mut taint = 0;
-                let mut c = n.walk();
-                let parts: Vec<Node> = n.named_children(&mut c).collect();
+                let parts = self.cursors.collect(n, true);
                 for p in parts {
                     let v = self.eval(p);
                     taint |= v.taint;
@@ -695,14 +824,13 @@ impl<'c, 'a> Py<'c, 'a> {
                 }
             }
             "binary_operator" => {
-                let (Some(l), Some(r)) = (
-                    n.child_by_field_name("left"),
-                    n.child_by_field_name("right"),
-                ) else {
+                let (Some(l), Some(r)) =
+                    (n.child_by_field_id(F.left), n.child_by_field_id(F.right))
+                else {
                     return Val::default();
                 };
                 let op = n
-                    .child_by_field_name("operator")
+                    .child_by_field_id(F.operator)
                     .map(|o| self.text(o))
                     .unwrap_or("");
                 let lv = self.eval(l);
@@ -759,11 +887,11 @@ impl<'c, 'a> Py<'c, 'a> {
                     _ => {}
                 }
                 let obj = n
-                    .child_by_field_name("object")
+                    .child_by_field_id(F.object)
                     .map(|o| self.eval(o))
                     .unwrap_or_default();
                 if obj.module.as_deref() == Some("builtins")
-                    && n.child_by_field_name("attribute")
+                    && n.child_by_field_id(F.attribute)
                         .is_some_and(|a| self.text(a) == "__dict__")
                 {
                     return Val {
@@ -776,8 +904,8 @@ impl<'c, 'a> Py<'c, 'a> {
             }
             "subscript" => {
                 let (Some(obj), Some(key)) = (
-                    n.child_by_field_name("value"),
-                    n.child_by_field_name("subscript"),
+                    n.child_by_field_id(F.value),
+                    n.child_by_field_id(F.subscript),
                 ) else {
                     return Val::default();
                 };
@@ -818,8 +946,7 @@ impl<'c, 'a> Py<'c, 'a> {
             | "generator_expression"
             | "dictionary_comprehension" => {
                 let mut taint = 0;
-                let mut c = n.walk();
-                let kids: Vec<Node> = n.named_children(&mut c).collect();
+                let kids = self.cursors.collect(n, true);
                 for k in kids {
                     taint |= self.eval(k).taint;
                 }
@@ -828,8 +955,7 @@ impl<'c, 'a> Py<'c, 'a> {
             "await" | "conditional_expression" | "boolean_operator" => {
                 let mut taint = 0;
                 let mut text = None;
-                let mut c = n.walk();
-                let kids: Vec<Node> = n.named_children(&mut c).collect();
+                let kids = self.cursors.collect(n, true);
                 for k in kids {
                     let v = self.eval(k);
                     taint |= v.taint;
@@ -838,7 +964,7 @@ impl<'c, 'a> Py<'c, 'a> {
                     }
                 }
                 Val {
-                    text: if n.kind() == "await" { text } else { None },
+                    text: if kind(n) == "await" { text } else { None },
                     taint,
                     ..Val::default()
                 }
@@ -847,24 +973,27 @@ impl<'c, 'a> Py<'c, 'a> {
         }
     }
 
-    fn eval_string(&mut self, n: Node) -> Val {
-        let mut prefix = String::new();
+    fn eval_string(&mut self, n: Node<'t>) -> Val {
+        // Only whether the prefix makes a raw string matters.
+        let mut raw_prefix = false;
         let mut out = String::new();
         let mut known = true;
         let mut taint = 0;
-        let mut c = n.walk();
-        let kids: Vec<Node> = n.children(&mut c).collect();
-        for k in kids {
-            match k.kind() {
+        let mut cur = self.cursors.take(n);
+        let mut more = cur.goto_first_child();
+        while more {
+            let k = cur.node();
+            more = cur.goto_next_sibling();
+            match kind(k) {
                 "string_start" => {
-                    prefix = self
+                    raw_prefix = self
                         .text(k)
                         .trim_end_matches(['"', '\''])
-                        .to_ascii_lowercase();
+                        .contains(['r', 'R']);
                 }
                 "string_content" => {
                     let raw = self.text(k);
-                    if prefix.contains('r') {
+                    if raw_prefix {
                         out.push_str(raw);
                     } else {
                         out.push_str(&text::unescape_c(raw));
@@ -872,7 +1001,7 @@ impl<'c, 'a> Py<'c, 'a> {
                 }
                 "interpolation" => {
                     let v = k
-                        .child_by_field_name("expression")
+                        .child_by_field_id(F.expression)
                         .or_else(|| k.named_child(0))
                         .map(|e| self.eval(e))
                         .unwrap_or_default();
@@ -885,6 +1014,7 @@ impl<'c, 'a> Py<'c, 'a> {
                 _ => {}
             }
         }
+        self.cursors.put(cur);
         Val {
             text: known.then_some(out),
             taint,
@@ -892,20 +1022,18 @@ impl<'c, 'a> Py<'c, 'a> {
         }
     }
 
-    fn args_of<'t>(&self, call: Node<'t>) -> (Vec<Node<'t>>, Vec<(String, Node<'t>)>) {
+    fn args_of(&mut self, call: Node<'t>) -> (Vec<Node<'t>>, Vec<(&'c str, Node<'t>)>) {
         let mut pos = Vec::new();
         let mut kw = Vec::new();
-        if let Some(a) = call.child_by_field_name("arguments") {
-            let mut c = a.walk();
-            for ch in a.named_children(&mut c) {
-                if ch.kind() == "keyword_argument" {
-                    if let (Some(k), Some(v)) = (
-                        ch.child_by_field_name("name"),
-                        ch.child_by_field_name("value"),
-                    ) {
-                        kw.push((self.text(k).to_string(), v));
+        if let Some(a) = call.child_by_field_id(F.arguments) {
+            for ch in self.cursors.collect(a, true) {
+                if kind(ch) == "keyword_argument" {
+                    if let (Some(k), Some(v)) =
+                        (ch.child_by_field_id(F.name), ch.child_by_field_id(F.value))
+                    {
+                        kw.push((self.text(k), v));
                     }
-                } else if ch.kind() != "comment" {
+                } else if kind(ch) != "comment" {
                     pos.push(ch);
                 }
             }
@@ -913,22 +1041,22 @@ impl<'c, 'a> Py<'c, 'a> {
         (pos, kw)
     }
 
-    fn eval_call(&mut self, n: Node) -> Val {
-        let Some(f) = n.child_by_field_name("function") else {
+    fn eval_call(&mut self, n: Node<'t>) -> Val {
+        let Some(f) = n.child_by_field_id(F.function) else {
             return Val::default();
         };
         let (pos, kw) = self.args_of(n);
         let pos_vals: Vec<Val> = pos.iter().map(|a| self.eval(*a)).collect();
         let arg0 = pos_vals.first().cloned();
         let q = self.resolve(f).map(|x| x.0).unwrap_or_default();
-        let attr = if f.kind() == "attribute" {
-            f.child_by_field_name("attribute")
+        let attr = if kind(f) == "attribute" {
+            f.child_by_field_id(F.attribute)
                 .map(|a| self.text(a).to_string())
         } else {
             None
         };
-        let obj = if f.kind() == "attribute" {
-            f.child_by_field_name("object").map(|o| self.eval(o))
+        let obj = if kind(f) == "attribute" {
+            f.child_by_field_id(F.object).map(|o| self.eval(o))
         } else {
             None
         };
@@ -958,7 +1086,7 @@ impl<'c, 'a> Py<'c, 'a> {
                     let o = self.eval(pos[0]);
                     let name = self.eval(pos[1]).text;
                     let base = o.module.clone().or_else(|| {
-                        (pos[0].kind() == "identifier").then(|| self.text(pos[0]).to_string())
+                        (kind(pos[0]) == "identifier").then(|| self.text(pos[0]).to_string())
                     });
                     if let (Some(b), Some(name)) = (base, name) {
                         let q = if b == "builtins" {
@@ -1140,22 +1268,21 @@ impl<'c, 'a> Py<'c, 'a> {
     // Calls
     // -----------------------------------------------------------------
 
-    fn call(&mut self, n: Node) {
-        let Some(f) = n.child_by_field_name("function") else {
+    fn call(&mut self, n: Node<'t>) {
+        let Some(f) = n.child_by_field_id(F.function) else {
             return;
         };
         let range = n.byte_range();
         let resolved = self.resolve(f);
         let (pos, kw) = self.args_of(n);
-        let kwv = |name: &str| kw.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
-        let attr = if f.kind() == "attribute" {
-            f.child_by_field_name("attribute")
-                .map(|a| self.text(a).to_string())
+        let kwv = |name: &str| kw.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        let attr = if kind(f) == "attribute" {
+            f.child_by_field_id(F.attribute).map(|a| self.text(a))
         } else {
             None
         };
-        let obj_val = if f.kind() == "attribute" {
-            f.child_by_field_name("object").map(|o| self.eval(o))
+        let obj_val = if kind(f) == "attribute" {
+            f.child_by_field_id(F.object).map(|o| self.eval(o))
         } else {
             None
         };
@@ -1243,9 +1370,7 @@ impl<'c, 'a> Py<'c, 'a> {
                 range.clone(),
             );
         }
-        if attr
-            .as_deref()
-            .is_some_and(|a| matches!(a, "connect" | "bind" | "connect_ex"))
+        if attr.is_some_and(|a| matches!(a, "connect" | "bind" | "connect_ex"))
             && obj_val.as_ref().is_some_and(|o| o.taint & T_SOCKET != 0)
         {
             self.facts.network = true;
@@ -1266,7 +1391,7 @@ impl<'c, 'a> Py<'c, 'a> {
                 | "urllib.request.urlopen"
                 | "urllib.request.Request"
                 | "aiohttp.request"
-        ) || (attr.as_deref().is_some_and(|a| {
+        ) || (attr.is_some_and(|a| {
             matches!(
                 a,
                 "sendall"
@@ -1291,9 +1416,7 @@ impl<'c, 'a> Py<'c, 'a> {
                 || q.starts_with("aiohttp.")
                 || q == "urllib.request.Request"
                 || q == "urllib.request.urlopen"
-                || attr
-                    .as_deref()
-                    .is_some_and(|a| matches!(a, "post" | "put" | "patch"));
+                || attr.is_some_and(|a| matches!(a, "post" | "put" | "patch"));
             let skip_first = url_first;
             let mut taint = 0;
             for (i, v) in arg_vals.iter().enumerate() {
@@ -1325,9 +1448,7 @@ impl<'c, 'a> Py<'c, 'a> {
 
         // Shell spawned with a socket as its stdio.
         for (k, v) in &kw {
-            if matches!(k.as_str(), "stdin" | "stdout" | "stderr")
-                && self.text(*v).contains("fileno")
-            {
+            if matches!(*k, "stdin" | "stdout" | "stderr") && self.text(*v).contains("fileno") {
                 self.facts.shell_on_fd = true;
             }
         }
@@ -1454,9 +1575,9 @@ impl<'c, 'a> Py<'c, 'a> {
                 let o = arg_vals[0].clone();
                 let name_known = arg_vals[1].text.is_some();
                 let is_module = o.module.is_some()
-                    || (pos[0].kind() == "identifier"
+                    || (kind(pos[0]) == "identifier"
                         && self.aliases.contains_key(self.text(pos[0])));
-                let dyn_module = pos[0].kind() == "call"
+                let dyn_module = kind(pos[0]) == "call"
                     && o.module.is_none()
                     && self.text(pos[0]).contains("__import__");
                 if !name_known && (is_module || dyn_module) {
@@ -1511,7 +1632,7 @@ impl<'c, 'a> Py<'c, 'a> {
             );
         }
         // pathlib methods on a known path.
-        if let (Some(attr), Some(obj)) = (attr.as_deref(), obj_val.as_ref())
+        if let (Some(attr), Some(obj)) = (attr, obj_val.as_ref())
             && let Some(p) = obj.text.clone()
             && !q.starts_with("os.")
             && !q.starts_with("shutil.")
@@ -1587,16 +1708,16 @@ impl<'c, 'a> Py<'c, 'a> {
     fn argv_call(
         &mut self,
         q: &str,
-        n: Node,
-        pos: &[Node],
-        kw: &[(String, Node)],
+        n: Node<'t>,
+        pos: &[Node<'t>],
+        kw: &[(&str, Node<'t>)],
         range: &Range<usize>,
     ) {
         let shell_true = kw
             .iter()
-            .any(|(k, v)| k == "shell" && self.text(*v) == "True");
-        let args_node = kw.iter().find(|(k, _)| k == "args").map(|(_, v)| *v);
-        let mut nodes: Vec<Node> = Vec::new();
+            .any(|(k, v)| *k == "shell" && self.text(*v) == "True");
+        let args_node = kw.iter().find(|(k, _)| *k == "args").map(|(_, v)| *v);
+        let mut nodes: Vec<Node<'t>> = Vec::new();
         if q.starts_with("os.exec")
             || q.starts_with("os.spawn")
             || q.starts_with("os.posix_spawn")
@@ -1612,10 +1733,9 @@ impl<'c, 'a> Py<'c, 'a> {
         let mut dynamic = false;
         let mut string_form = false;
         for node in &nodes {
-            match node.kind() {
+            match kind(*node) {
                 "list" | "tuple" => {
-                    let mut c = node.walk();
-                    let elems: Vec<Node> = node.named_children(&mut c).collect();
+                    let elems = self.cursors.collect(*node, true);
                     for e in elems {
                         let v = self.eval(e);
                         taint |= v.taint;

@@ -1,8 +1,9 @@
 //! Shell (bash) analysis.
 //!
 //! Every `command` node in the tree is evaluated to an argv of normalised
-//! words (quotes and backslashes removed, statically known variables and
-//! simple `$(echo …)` substitutions resolved), wrappers are peeled off
+//! words (quotes and backslashes removed, statically known variables, `for`
+//! loop variables over static word lists and simple `$(echo …)`
+//! substitutions resolved), wrappers are peeled off
 //! (`sudo`, `env`, `xargs`, `find -exec`, …) and the resulting commands are
 //! checked. Pipelines, redirections, heredocs and here-strings add the context
 //! single commands lack (download-and-execute, reverse shells, exfiltration).
@@ -11,14 +12,52 @@ use super::{Ctx, Risk, paths, text};
 use interlock_protocol::Language;
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::LazyLock;
 use tree_sitter::Node;
 
 const SH: Language = Language::Shell;
+
+struct Fields {
+    argument: u16,
+    body: u16,
+    destination: u16,
+    name: u16,
+    redirect: u16,
+    value: u16,
+    variable: u16,
+}
+
+/// Field ids of the bash grammar.
+static F: LazyLock<Fields> = LazyLock::new(|| {
+    let g = super::grammar(SH);
+    Fields {
+        argument: g.field("argument"),
+        body: g.field("body"),
+        destination: g.field("destination"),
+        name: g.field("name"),
+        redirect: g.field("redirect"),
+        value: g.field("value"),
+        variable: g.field("variable"),
+    }
+});
+
+/// `n.kind()`, through the kind table.
+#[inline]
+fn kind(n: Node<'_>) -> &str {
+    super::grammar(SH).kind(n)
+}
 
 /// Data came from the network.
 const T_DOWNLOAD: u8 = 1;
 /// Data was decoded / de-obfuscated.
 const T_DECODE: u8 = 2;
+
+/// The name, arguments and redirects of a `command` node.
+struct CommandParts<'t> {
+    name: Option<Node<'t>>,
+    args: Vec<Node<'t>>,
+    redirects: Vec<Node<'t>>,
+}
 
 /// One evaluated shell word.
 #[derive(Debug, Clone, Default)]
@@ -52,8 +91,11 @@ struct Facts {
     reverse_reported: bool,
 }
 
-struct Shell<'c, 'a> {
+struct Shell<'c, 'a, 't> {
     cx: &'c mut Ctx<'a>,
+    cursors: super::Cursors<'t>,
+    /// Substitutions evaluated since the variables last changed.
+    memo: super::Memo<Word>,
     src: &'c str,
     vars: HashMap<String, Word>,
     downloaded: Vec<String>,
@@ -61,8 +103,16 @@ struct Shell<'c, 'a> {
     functions: Vec<String>,
     /// What `xargs` in the current pipeline stage receives (a path pattern).
     xargs_input: Option<String>,
+    /// How many more times loop bodies may be analysed again, once per
+    /// value of their loop variable (bounds nested loops).
+    loop_budget: usize,
     too_deep: bool,
 }
+
+/// At most this many values of one `for` loop are tried.
+const MAX_LOOP_VALUES: usize = 16;
+/// At most this many extra loop-body analyses per block.
+const LOOP_BUDGET: usize = 256;
 
 pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
     // tree-sitter-bash's scanner calls `isdigit` on non-ASCII code points
@@ -98,13 +148,16 @@ pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
     };
     let root = tree.root_node();
     let mut sh = Shell {
-        cx,
+        cx: &mut *cx,
+        cursors: super::Cursors::new(),
+        memo: super::Memo::new(),
         src: code,
         vars: HashMap::new(),
         downloaded: Vec::new(),
         facts: Facts::default(),
         functions: Vec::new(),
         xargs_input: None,
+        loop_budget: LOOP_BUDGET,
         too_deep: false,
     };
     if root.has_error() {
@@ -131,6 +184,8 @@ pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
             0..0,
         );
     }
+    drop(sh);
+    cx.retire(tree);
 }
 
 fn basename(s: &str) -> &str {
@@ -206,8 +261,8 @@ fn wrappers_end(argv: &[Word]) -> usize {
     i
 }
 
-impl<'c, 'a> Shell<'c, 'a> {
-    fn text(&self, n: Node) -> &'c str {
+impl<'c, 'a, 't> Shell<'c, 'a, 't> {
+    fn text(&self, n: Node<'t>) -> &'c str {
         self.src.get(n.byte_range()).unwrap_or("")
     }
 
@@ -219,7 +274,7 @@ impl<'c, 'a> Shell<'c, 'a> {
     // Tree walk
     // -----------------------------------------------------------------
 
-    fn walk(&mut self, n: Node) {
+    fn walk(&mut self, n: Node<'t>) {
         if self.cx.nest >= super::MAX_TREE_DEPTH {
             self.too_deep = true;
             return;
@@ -229,30 +284,27 @@ impl<'c, 'a> Shell<'c, 'a> {
         self.cx.nest -= 1;
     }
 
-    fn walk_inner(&mut self, n: Node) {
-        match n.kind() {
+    fn walk_inner(&mut self, n: Node<'t>) {
+        match kind(n) {
             "command" => {
-                self.walk_children(n);
-                self.command(n, None);
+                // Walks the children and notes the command's parts in one pass.
+                let parts = self.command_parts(n, true);
+                let argv = self.argv_of(&parts);
+                self.command(n, &[], &parts.redirects, &argv);
             }
             "variable_assignment" => {
                 self.walk_children(n);
                 self.assignment(n);
             }
-            "pipeline" => {
-                // Stages are commands; analyse them (and their substitutions)
-                // first, then the pipeline as a whole.
-                self.walk_children_except_commands(n);
-                self.pipeline(n);
-            }
+            "pipeline" => self.pipeline(n),
             "redirected_statement" => self.redirected(n),
+            "for_statement" => self.for_loop(n),
             "function_definition" => {
                 self.function_definition(n);
                 self.walk_children(n);
             }
             "unset_command" => {
-                let mut c = n.walk();
-                for ch in n.named_children(&mut c) {
+                for ch in self.cursors.collect(n, true) {
                     let t = self.text(ch);
                     if matches!(t, "HISTFILE" | "HISTSIZE" | "HISTFILESIZE") {
                         self.push(
@@ -275,35 +327,118 @@ impl<'c, 'a> Shell<'c, 'a> {
         }
     }
 
-    fn walk_children(&mut self, n: Node) {
-        // A cursor instead of a collected Vec: no allocation per node.
-        let mut cur = n.walk();
-        if !cur.goto_first_child() {
+    fn walk_children(&mut self, n: Node<'t>) {
+        if n.child_count() == 0 {
             return;
         }
-        loop {
-            let ch = cur.node();
-            if ch.is_named() {
-                self.walk(ch);
+        // A reused cursor instead of a collected Vec: no allocation per node.
+        let mut cur = self.cursors.take(n);
+        if cur.goto_first_child() {
+            loop {
+                let ch = cur.node();
+                if ch.is_named() {
+                    self.walk(ch);
+                }
+                if !cur.goto_next_sibling() {
+                    break;
+                }
             }
-            if !cur.goto_next_sibling() {
-                break;
+        }
+        self.cursors.put(cur);
+    }
+
+    /// `for VAR in WORDS…; do BODY; done` (and `select`): when every word is
+    /// statically known, the body is analysed once with VAR bound to each
+    /// value (`for c in rm; do $c -rf /; done` is `rm -rf /`). Otherwise
+    /// (run-time values, no list, too many values) VAR stays unknown.
+    fn for_loop(&mut self, n: Node<'t>) {
+        let f = &*F;
+        let body = n.child_by_field_id(f.body);
+        let mut var = None;
+        let mut value_nodes = Vec::new();
+        let mut cur = self.cursors.take(n);
+        if cur.goto_first_child() {
+            loop {
+                let ch = cur.node();
+                match cur.field_id().map(std::num::NonZeroU16::get) {
+                    Some(id) if id == f.variable => {
+                        var.get_or_insert(ch);
+                    }
+                    Some(id) if id == f.value => value_nodes.push(ch),
+                    _ => {}
+                }
+                // Everything but the body first, as the walk would (words
+                // in the list may hold command substitutions).
+                if ch.is_named() && Some(ch) != body {
+                    self.walk(ch);
+                }
+                if !cur.goto_next_sibling() {
+                    break;
+                }
             }
+        }
+        self.cursors.put(cur);
+        let Some(body) = body else {
+            return;
+        };
+        let mut values: Vec<Word> = Vec::new();
+        for v in value_nodes {
+            let w = self.word(v);
+            push_split(&mut values, w);
+        }
+        let name = var.map(|v| self.text(v).to_string());
+        let unroll = values.len().saturating_sub(1);
+        match name {
+            Some(name)
+                if !values.is_empty()
+                    && values.len() <= MAX_LOOP_VALUES
+                    && unroll <= self.loop_budget
+                    && values.iter().all(|w| !w.dynamic) =>
+            {
+                self.loop_budget -= unroll;
+                for mut value in values {
+                    value.split = false;
+                    self.vars.insert(name.clone(), value);
+                    self.memo.clear();
+                    self.walk(body);
+                }
+            }
+            _ => self.walk(body),
         }
     }
 
-    /// Walks a pipeline's stages, leaving plain commands to [`Self::pipeline`]
-    /// (their substitutions are still walked).
-    fn walk_children_except_commands(&mut self, n: Node) {
-        let mut c = n.walk();
-        let children: Vec<Node> = n.named_children(&mut c).collect();
-        for ch in children {
-            if ch.kind() == "command" {
-                self.walk_children(ch);
-            } else {
-                self.walk(ch);
+    /// The parts of a `command` node, found in one pass over its children;
+    /// with `walk`, each named child is walked on the way (as
+    /// [`Self::walk_children`] would).
+    fn command_parts(&mut self, n: Node<'t>, walk: bool) -> CommandParts<'t> {
+        let mut parts = CommandParts {
+            name: None,
+            args: Vec::new(),
+            redirects: Vec::new(),
+        };
+        let f = &*F;
+        let mut cur = self.cursors.take(n);
+        if cur.goto_first_child() {
+            loop {
+                let ch = cur.node();
+                match cur.field_id().map(std::num::NonZeroU16::get) {
+                    Some(id) if id == f.name => {
+                        parts.name.get_or_insert(ch);
+                    }
+                    Some(id) if id == f.argument => parts.args.push(ch),
+                    Some(id) if id == f.redirect => parts.redirects.push(ch),
+                    _ => {}
+                }
+                if walk && ch.is_named() {
+                    self.walk(ch);
+                }
+                if !cur.goto_next_sibling() {
+                    break;
+                }
             }
         }
+        self.cursors.put(cur);
+        parts
     }
 
     fn finish(&mut self) {
@@ -337,8 +472,10 @@ impl<'c, 'a> Shell<'c, 'a> {
     // Words
     // -----------------------------------------------------------------
 
-    fn word(&mut self, n: Node) -> Word {
-        if self.cx.nest >= super::MAX_TREE_DEPTH {
+    fn word(&mut self, n: Node<'t>) -> Word {
+        let nest = self.cx.nest;
+        self.memo.touch(nest);
+        if nest >= super::MAX_TREE_DEPTH {
             self.too_deep = true;
             return Word {
                 text: "$(…)".into(),
@@ -347,16 +484,32 @@ impl<'c, 'a> Shell<'c, 'a> {
                 ..Word::default()
             };
         }
+        // Substitutions are evaluated again by every enclosing command's
+        // argv, taint and static output: without the cache, nested `$(…)`
+        // cost exponential time.
+        let cache = matches!(kind(n), "command_substitution" | "process_substitution");
+        if !cache {
+            self.cx.nest += 1;
+            let out = self.word_inner(n);
+            self.cx.nest -= 1;
+            return out;
+        }
+        let key = n.id();
+        if let Some(w) = self.memo.get(key, nest) {
+            return w;
+        }
+        let saved = self.memo.begin(nest);
         self.cx.nest += 1;
         let out = self.word_inner(n);
         self.cx.nest -= 1;
+        self.memo.end(key, nest, saved, &out);
         out
     }
 
-    fn word_inner(&mut self, n: Node) -> Word {
+    fn word_inner(&mut self, n: Node<'t>) -> Word {
         let range = n.byte_range();
         let raw = self.text(n);
-        match n.kind() {
+        match kind(n) {
             "word" | "number" => {
                 let mut w = Word::lit(unescape_unquoted(raw), range);
                 if raw.contains('$') || raw.contains('`') {
@@ -421,7 +574,7 @@ impl<'c, 'a> Shell<'c, 'a> {
 
     /// Evaluates the parts of a string or concatenation, including the text
     /// between parts.
-    fn concat(&mut self, n: Node, quoted: bool) -> Word {
+    fn concat(&mut self, n: Node<'t>, quoted: bool) -> Word {
         let range = n.byte_range();
         let mut out = Word {
             range: range.clone(),
@@ -429,8 +582,7 @@ impl<'c, 'a> Shell<'c, 'a> {
         };
         let mut all_split = true;
         let mut pos = range.start;
-        let mut c = n.walk();
-        let children: Vec<Node> = n.children(&mut c).collect();
+        let children = self.cursors.collect(n, false);
         for ch in children {
             let r = ch.byte_range();
             if r.start > pos {
@@ -455,7 +607,7 @@ impl<'c, 'a> Shell<'c, 'a> {
                 }
                 continue;
             }
-            let w = if ch.kind() == "string_content" {
+            let w = if kind(ch) == "string_content" {
                 Word::lit(unescape_dquoted(self.text(ch)), r)
             } else {
                 self.word(ch)
@@ -480,14 +632,13 @@ impl<'c, 'a> Shell<'c, 'a> {
         out
     }
 
-    fn expansion(&mut self, n: Node) -> Word {
+    fn expansion(&mut self, n: Node<'t>) -> Word {
         let range = n.byte_range();
         let raw = self.text(n);
         let mut name = None;
-        let mut c = n.walk();
         let mut complex = false;
-        for ch in n.named_children(&mut c) {
-            match ch.kind() {
+        for ch in self.cursors.collect(n, true) {
+            match kind(ch) {
                 "variable_name" | "special_variable_name" if name.is_none() => {
                     name = Some(self.text(ch).to_string());
                 }
@@ -520,7 +671,7 @@ impl<'c, 'a> Shell<'c, 'a> {
         }
     }
 
-    fn substitution(&mut self, n: Node) -> Word {
+    fn substitution(&mut self, n: Node<'t>) -> Word {
         let range = n.byte_range();
         let taint = self.subtree_taint(n);
         if let Some(out) = self.static_output(n) {
@@ -542,11 +693,11 @@ impl<'c, 'a> Shell<'c, 'a> {
     }
 
     /// Taint of the commands inside a node: downloaders and decoders.
-    fn subtree_taint(&mut self, n: Node) -> u8 {
+    fn subtree_taint(&mut self, n: Node<'t>) -> u8 {
         let mut taint = 0;
         let mut stack = vec![n];
         while let Some(x) = stack.pop() {
-            if x.kind() == "command" {
+            if kind(x) == "command" {
                 let argv = self.argv(x);
                 let start = wrappers_end(&argv);
                 if let Some(w) = argv.get(start) {
@@ -563,26 +714,26 @@ impl<'c, 'a> Shell<'c, 'a> {
                     taint |= w.taint;
                 }
             }
-            let mut c = x.walk();
-            for ch in x.named_children(&mut c) {
-                stack.push(ch);
-            }
+            self.cursors.children(x, true, &mut stack);
         }
         taint
     }
 
     /// Evaluates a command node's words into an argv (word splitting applied
     /// to unquoted expansions).
-    fn argv(&mut self, n: Node) -> Vec<Word> {
-        let mut argv = Vec::new();
-        if let Some(name) = n.child_by_field_name("name") {
+    fn argv(&mut self, n: Node<'t>) -> Vec<Word> {
+        let parts = self.command_parts(n, false);
+        self.argv_of(&parts)
+    }
+
+    fn argv_of(&mut self, parts: &CommandParts<'t>) -> Vec<Word> {
+        let mut argv = Vec::with_capacity(parts.args.len() + 1);
+        if let Some(name) = parts.name {
             let inner = name.named_child(0).unwrap_or(name);
             let w = self.word(inner);
             push_split(&mut argv, w);
         }
-        let mut c = n.walk();
-        let args: Vec<Node> = n.children_by_field_name("argument", &mut c).collect();
-        for a in args {
+        for &a in &parts.args {
             let w = self.word(a);
             push_split(&mut argv, w);
         }
@@ -592,28 +743,24 @@ impl<'c, 'a> Shell<'c, 'a> {
     /// The output of a command substitution / pipeline when it can be
     /// computed statically (`echo`, `printf`, piped through base64 -d,
     /// xxd -r, rev, tr).
-    fn static_output(&mut self, n: Node) -> Option<String> {
-        let mut c = n.walk();
-        let stmts: Vec<Node> = n.named_children(&mut c).collect();
+    fn static_output(&mut self, n: Node<'t>) -> Option<String> {
+        let stmts = self.cursors.collect(n, true);
         if stmts.len() != 1 {
             return None;
         }
         let s = stmts[0];
-        let stages: Vec<Node> = match s.kind() {
+        let stages: Vec<Node<'t>> = match kind(s) {
             "command" => vec![s],
-            "pipeline" => {
-                let mut c = s.walk();
-                s.named_children(&mut c).collect()
-            }
+            "pipeline" => self.cursors.collect(s, true),
             _ => return None,
         };
         self.stages_output(&stages)
     }
 
-    fn stages_output(&mut self, stages: &[Node]) -> Option<String> {
+    fn stages_output(&mut self, stages: &[Node<'t>]) -> Option<String> {
         let mut data: Option<String> = None;
         for (i, st) in stages.iter().enumerate() {
-            if st.kind() != "command" {
+            if kind(*st) != "command" {
                 return None;
             }
             let argv = self.argv(*st);
@@ -636,12 +783,12 @@ impl<'c, 'a> Shell<'c, 'a> {
     // Statements
     // -----------------------------------------------------------------
 
-    fn assignment(&mut self, n: Node) {
-        let Some(name_node) = n.child_by_field_name("name") else {
+    fn assignment(&mut self, n: Node<'t>) {
+        let Some(name_node) = n.child_by_field_id(F.name) else {
             return;
         };
         let name = self.text(name_node).to_string();
-        let value = match n.child_by_field_name("value") {
+        let value = match n.child_by_field_id(F.value) {
             Some(v) => {
                 let mut w = self.word(v);
                 w.split = false;
@@ -692,14 +839,15 @@ impl<'c, 'a> Shell<'c, 'a> {
         self.cx
             .check_denied_path(&value.text, SH, value.range.clone());
         self.vars.insert(name, value);
+        self.memo.clear();
     }
 
-    fn function_definition(&mut self, n: Node) {
-        let Some(name_node) = n.child_by_field_name("name") else {
+    fn function_definition(&mut self, n: Node<'t>) {
+        let Some(name_node) = n.child_by_field_id(F.name) else {
             return;
         };
         let name = self.text(name_node).to_string();
-        let Some(body) = n.child_by_field_name("body") else {
+        let Some(body) = n.child_by_field_id(F.body) else {
             return;
         };
         // A fork bomb: the function calls itself at least twice, or in a
@@ -708,20 +856,19 @@ impl<'c, 'a> Shell<'c, 'a> {
         let mut piped_or_bg = false;
         let mut stack = vec![body];
         while let Some(x) = stack.pop() {
-            if x.kind() == "command"
-                && let Some(cn) = x.child_by_field_name("name")
+            if kind(x) == "command"
+                && let Some(cn) = x.child_by_field_id(F.name)
                 && self.text(cn) == name
             {
                 calls += 1;
                 if let Some(p) = x.parent()
-                    && p.kind() == "pipeline"
+                    && kind(p) == "pipeline"
                 {
                     piped_or_bg = true;
                 }
             }
-            let mut c = x.walk();
-            for ch in x.children(&mut c) {
-                if ch.kind() == "&" {
+            for ch in self.cursors.collect(x, false) {
+                if kind(ch) == "&" {
                     piped_or_bg = true;
                 }
                 stack.push(ch);
@@ -738,24 +885,24 @@ impl<'c, 'a> Shell<'c, 'a> {
         self.functions.push(name);
     }
 
-    fn redirected(&mut self, n: Node) {
-        let body = n.child_by_field_name("body");
-        let mut c = n.walk();
-        let redirects: Vec<Node> = n.children_by_field_name("redirect", &mut c).collect();
+    fn redirected(&mut self, n: Node<'t>) {
+        let body = n.child_by_field_id(F.body);
+        let redirects = self.cursors.by_field(n, F.redirect);
         // Walk the body and the redirect destinations.
         if let Some(b) = body {
-            if b.kind() == "command" {
-                self.walk_children(b);
-                self.command(b, Some(n));
+            if kind(b) == "command" {
+                let parts = self.command_parts(b, true);
+                let argv = self.argv_of(&parts);
+                self.command(b, &redirects, &parts.redirects, &argv);
             } else {
                 self.walk(b);
             }
         }
         for r in &redirects {
-            match r.kind() {
+            match kind(*r) {
                 "file_redirect" => {
                     self.walk_children(*r);
-                    let target = body.filter(|b| b.kind() == "command");
+                    let target = body.filter(|b| kind(*b) == "command");
                     self.file_redirect(*r, target);
                 }
                 "heredoc_redirect" => {
@@ -764,36 +911,31 @@ impl<'c, 'a> Shell<'c, 'a> {
                 _ => self.walk(*r),
             }
         }
-        let mut c = n.walk();
-        let others: Vec<Node> = n
-            .named_children(&mut c)
-            .filter(|x| Some(*x) != body && !redirects.contains(x))
-            .collect();
+        let mut others = self.cursors.collect(n, true);
+        others.retain(|x| Some(*x) != body && !redirects.contains(x));
         for o in others {
             self.walk(o);
         }
     }
 
     /// A heredoc: fed to an interpreter (directly, or through `cat <<X | sh`).
-    fn heredoc(&mut self, r: Node, body: Option<Node>) {
+    fn heredoc(&mut self, r: Node<'t>, body: Option<Node<'t>>) {
         let mut content = None;
-        let mut c = r.walk();
-        let children: Vec<Node> = r.named_children(&mut c).collect();
+        let children = self.cursors.collect(r, true);
         for ch in &children {
-            if ch.kind() == "heredoc_body" {
+            if kind(*ch) == "heredoc_body" {
                 content = Some((self.text(*ch).to_string(), ch.byte_range()));
             }
         }
         // Pipelines / statements following the heredoc start (`<<X | sh`).
         let mut consumer: Option<Vec<Word>> = None;
         for ch in &children {
-            match ch.kind() {
+            match kind(*ch) {
                 "pipeline" => {
-                    let mut c2 = ch.walk();
-                    let stages: Vec<Node> = ch.named_children(&mut c2).collect();
+                    let stages = self.cursors.collect(*ch, true);
                     for st in stages {
                         self.walk(st);
-                        if st.kind() == "command" {
+                        if kind(st) == "command" {
                             consumer = Some(self.argv(st));
                         }
                     }
@@ -801,7 +943,7 @@ impl<'c, 'a> Shell<'c, 'a> {
                 "heredoc_body" | "heredoc_start" | "heredoc_end" => {}
                 "file_redirect" => {
                     self.walk_children(*ch);
-                    self.file_redirect(*ch, body.filter(|b| b.kind() == "command"));
+                    self.file_redirect(*ch, body.filter(|b| kind(*b) == "command"));
                 }
                 _ => self.walk(*ch),
             }
@@ -810,7 +952,7 @@ impl<'c, 'a> Shell<'c, 'a> {
             return;
         };
         let body_argv = body
-            .filter(|b| b.kind() == "command")
+            .filter(|b| kind(*b) == "command")
             .map(|b| self.argv(b))
             .unwrap_or_default();
         let direct = interpreter_reading_stdin(&body_argv);
@@ -826,15 +968,14 @@ impl<'c, 'a> Shell<'c, 'a> {
     }
 
     /// `> file`, `>> file`, `< file`, `>& /dev/tcp/…`.
-    fn file_redirect(&mut self, r: Node, cmd: Option<Node>) {
+    fn file_redirect(&mut self, r: Node<'t>, cmd: Option<Node<'t>>) {
         let mut op = String::new();
-        let mut c = r.walk();
-        for ch in r.children(&mut c) {
+        for ch in self.cursors.collect(r, false) {
             if !ch.is_named() {
                 op.push_str(self.text(ch));
             }
         }
-        let Some(dest) = r.child_by_field_name("destination") else {
+        let Some(dest) = r.child_by_field_id(F.destination) else {
             return;
         };
         let w = self.word(dest);
@@ -948,32 +1089,48 @@ impl<'c, 'a> Shell<'c, 'a> {
     // Pipelines
     // -----------------------------------------------------------------
 
-    fn pipeline(&mut self, n: Node) {
-        let mut c = n.walk();
-        let stages: Vec<Node> = n.named_children(&mut c).collect();
-        // Each stage's effective argv (through redirected statements).
-        let mut argvs: Vec<Vec<Word>> = Vec::with_capacity(stages.len());
+    fn pipeline(&mut self, n: Node<'t>) {
+        let stages = self.cursors.collect(n, true);
+        // Stages are commands; analyse them (and their substitutions) first,
+        // then the pipeline as a whole.
+        let mut parts: Vec<Option<CommandParts<'t>>> = Vec::with_capacity(stages.len());
         for st in &stages {
-            let cmd = match st.kind() {
-                "command" => Some(*st),
-                "redirected_statement" => st
-                    .child_by_field_name("body")
-                    .filter(|b| b.kind() == "command"),
+            if kind(*st) == "command" {
+                parts.push(Some(self.command_parts(*st, true)));
+            } else {
+                self.walk(*st);
+                parts.push(None);
+            }
+        }
+        // Each stage's full argv (through redirected statements) ...
+        let mut full: Vec<Vec<Word>> = Vec::with_capacity(stages.len());
+        for (st, p) in stages.iter().zip(&parts) {
+            let body = match p {
+                None if kind(*st) == "redirected_statement" => st
+                    .child_by_field_id(F.body)
+                    .filter(|b| kind(*b) == "command"),
                 _ => None,
             };
-            let mut argv = cmd.map(|c| self.argv(c)).unwrap_or_default();
-            let start = wrappers_end(&argv);
-            argv.drain(..start.min(argv.len()));
-            argvs.push(argv);
+            let argv = match (p, body) {
+                (Some(p), _) => self.argv_of(p),
+                (None, Some(c)) => self.argv(c),
+                (None, None) => Vec::new(),
+            };
+            full.push(argv);
         }
+        // ... and its effective argv (wrappers removed).
+        let argvs: Vec<&[Word]> = full
+            .iter()
+            .map(|a| &a[wrappers_end(a).min(a.len())..])
+            .collect();
         for (i, st) in stages.iter().enumerate() {
-            if st.kind() == "command" {
+            if let Some(p) = &parts[i] {
                 self.xargs_input = if i > 0 {
-                    xargs_source(&argvs[i - 1])
+                    xargs_source(argvs[i - 1])
                 } else {
                     None
                 };
-                self.command(*st, None);
+                self.command(*st, &[], &p.redirects, &full[i]);
                 self.xargs_input = None;
             }
         }
@@ -988,7 +1145,7 @@ impl<'c, 'a> Shell<'c, 'a> {
             .collect();
 
         for i in 1..argvs.len() {
-            let Some(lang) = interpreter_reading_stdin(&argvs[i]) else {
+            let Some(lang) = interpreter_reading_stdin(argvs[i]) else {
                 continue;
             };
             let before = &argvs[..i];
@@ -1078,19 +1235,20 @@ impl<'c, 'a> Shell<'c, 'a> {
     // -----------------------------------------------------------------
 
     /// A `command` node; `stmt` is the enclosing redirected statement.
-    fn command(&mut self, n: Node, stmt: Option<Node>) {
-        let argv = self.argv(n);
+    /// A `command` node: its own redirects, those of the enclosing redirected
+    /// statement (if any) and its evaluated argv.
+    fn command(
+        &mut self,
+        n: Node<'t>,
+        stmt_redirects: &[Node<'t>],
+        redirects: &[Node<'t>],
+        argv: &[Word],
+    ) {
         let range = n.byte_range();
         // Here-strings fed to an interpreter.
-        let mut c = n.walk();
-        let redirects: Vec<Node> = n.children_by_field_name("redirect", &mut c).collect();
-        let mut c2 = n.walk();
-        let stmt_redirects: Vec<Node> = stmt
-            .map(|s| s.children_by_field_name("redirect", &mut c2).collect())
-            .unwrap_or_default();
         for r in redirects.iter().chain(stmt_redirects.iter()) {
-            if r.kind() == "herestring_redirect"
-                && let Some(lang) = interpreter_reading_stdin(&argv)
+            if kind(*r) == "herestring_redirect"
+                && let Some(lang) = interpreter_reading_stdin(argv)
                 && let Some(v) = r.named_child(0)
             {
                 let w = self.word(v);
@@ -1100,9 +1258,7 @@ impl<'c, 'a> Shell<'c, 'a> {
                     self.tainted_exec(w.taint, &range);
                 }
             }
-            if r.kind() == "file_redirect" && stmt.is_none() {
-                // Handled by the walk (file_redirect nodes are visited).
-            }
+            // file_redirect nodes are handled by the walk.
         }
         if argv.is_empty() {
             return;
@@ -1112,7 +1268,7 @@ impl<'c, 'a> Shell<'c, 'a> {
         {
             return;
         }
-        self.run(&argv, range, 0);
+        self.run(argv, range, 0);
     }
 
     fn tainted_exec(&mut self, taint: u8, range: &Range<usize>) {
@@ -1140,31 +1296,34 @@ impl<'c, 'a> Shell<'c, 'a> {
             return;
         }
         let name_w = &argv[0];
-        let raw_name = name_w.text.clone();
-        let name = basename(&raw_name).to_string();
+        let raw_name = name_w.text.as_str();
+        let name = basename(raw_name);
         let args = &argv[1..];
 
         // User rules.
-        let words: Vec<&str> = std::iter::once(name.as_str())
-            .chain(args.iter().map(|w| w.text.as_str()))
-            .collect();
         let rules = self.cx.rules();
-        if let Some(d) = rules
-            .deny_commands
-            .iter()
-            .find(|p| prefix_matches(p, &words))
-        {
-            self.push(
-                "user.denied-command",
-                Risk::Critical,
-                format!("denied by your rule: command `{d}`"),
-                range.clone(),
-            );
+        let mut allowed = false;
+        if !rules.deny_commands.is_empty() || !rules.allow_commands.is_empty() {
+            let words: Vec<&str> = std::iter::once(name)
+                .chain(args.iter().map(|w| w.text.as_str()))
+                .collect();
+            if let Some(d) = rules
+                .deny_commands
+                .iter()
+                .find(|p| prefix_matches(p, &words))
+            {
+                self.push(
+                    "user.denied-command",
+                    Risk::Critical,
+                    format!("denied by your rule: command `{d}`"),
+                    range.clone(),
+                );
+            }
+            allowed = rules
+                .allow_commands
+                .iter()
+                .any(|p| prefix_matches(p, &words));
         }
-        let allowed = rules
-            .allow_commands
-            .iter()
-            .any(|p| prefix_matches(p, &words));
         for w in argv {
             if !w.dynamic {
                 self.cx.check_denied_path(&w.text, SH, w.range.clone());
@@ -1200,7 +1359,7 @@ impl<'c, 'a> Shell<'c, 'a> {
             }
             return;
         }
-        if self.downloaded.iter().any(|d| same_path(d, &raw_name)) {
+        if self.downloaded.iter().any(|d| same_path(d, raw_name)) {
             self.push(
                 "exec.download-and-run",
                 Risk::High,
@@ -1210,19 +1369,18 @@ impl<'c, 'a> Shell<'c, 'a> {
         }
 
         // Wrappers: check the wrapper itself, then the wrapped command.
-        if let Some(inner) = self.unwrap(&name, args, &range) {
-            let inner = inner.to_vec();
-            self.run(&inner, range, level + 1);
+        if let Some(inner) = self.unwrap(name, args, &range) {
+            self.run(inner, range, level + 1);
             return;
         }
 
         if allowed {
             self.cx.begin_suppress();
         }
-        self.check_command(&name, &raw_name, args, &range);
+        self.check_command(name, raw_name, args, &range);
         // Credential paths mentioned by any command.
         if !matches!(
-            name.as_str(),
+            name,
             "ls" | "ssh"
                 | "ssh-add"
                 | "ssh-keygen"
@@ -1269,7 +1427,7 @@ impl<'c, 'a> Shell<'c, 'a> {
             self.cx.end_suppress();
         }
         // Nested code is analysed outside any allow-suppression.
-        self.nested_code(&name, &raw_name, args, &range);
+        self.nested_code(name, raw_name, args, &range);
     }
 
     /// If `name` wraps another command, reports the wrapper's own risk and
@@ -2998,9 +3156,7 @@ fn is_rm_recursive_flag(t: &str) -> bool {
 }
 
 fn same_path(a: &str, b: &str) -> bool {
-    let a = a.trim_start_matches("./");
-    let b = b.trim_start_matches("./");
-    a == b
+    paths::strip_dot_slashes(a) == paths::strip_dot_slashes(b)
 }
 
 /// What the stage before `xargs` prints, as a path pattern: the files `find`

@@ -3,8 +3,9 @@
 //! escapes).
 
 /// Text with invisible characters removed, and a map back to the original.
-pub(crate) struct Normalized {
-    pub text: String,
+pub(crate) struct Normalized<'a> {
+    /// Borrowed when nothing had to be removed (the usual case).
+    pub text: std::borrow::Cow<'a, str>,
     /// For each byte of `text`, its offset in the original (only when
     /// something was removed).
     map: Option<Vec<usize>>,
@@ -13,7 +14,7 @@ pub(crate) struct Normalized {
     pub first_removed: Option<usize>,
 }
 
-impl Normalized {
+impl Normalized<'_> {
     pub fn original_offset(&self, offset: usize) -> usize {
         match &self.map {
             None => offset,
@@ -41,12 +42,21 @@ pub(crate) fn is_invisible(c: char) -> bool {
 }
 
 /// Removes invisible characters (a leading BOM is removed silently).
-pub(crate) fn normalize(code: &str) -> Normalized {
+pub(crate) fn normalize(code: &str) -> Normalized<'_> {
+    // Every invisible character (and the BOM) is outside ASCII.
+    if code.is_ascii() {
+        return Normalized {
+            text: std::borrow::Cow::Borrowed(code),
+            map: None,
+            removed_count: 0,
+            first_removed: None,
+        };
+    }
     let bom = code.starts_with('\u{feff}');
     let body_start = if bom { '\u{feff}'.len_utf8() } else { 0 };
     if !code[body_start..].chars().any(is_invisible) && !bom {
         return Normalized {
-            text: code.to_string(),
+            text: std::borrow::Cow::Borrowed(code),
             map: None,
             removed_count: 0,
             first_removed: None,
@@ -71,7 +81,7 @@ pub(crate) fn normalize(code: &str) -> Normalized {
         }
     }
     Normalized {
-        text,
+        text: std::borrow::Cow::Owned(text),
         map: Some(map),
         removed_count,
         first_removed,
@@ -196,6 +206,9 @@ pub(crate) fn tr(s: &str, set1: &str, set2: &str) -> Option<String> {
 
 /// Interprets backslash escapes as `printf`/`echo -e`/`$'…'` do.
 pub(crate) fn unescape_c(s: &str) -> String {
+    if !s.contains('\\') {
+        return s.to_string();
+    }
     let mut out = String::with_capacity(s.len());
     let mut bytes: Vec<u8> = Vec::new();
     let chars: Vec<char> = s.chars().collect();

@@ -292,13 +292,7 @@ pub fn executor(loaded: &Loaded) -> Result<Executor, Failure> {
 pub fn executor_in_mode(loaded: &Loaded, mode: SandboxSetting) -> Result<Executor, Failure> {
     let mut settings = loaded.settings.clone();
     settings.sandbox = mode;
-    interlock_core::executor::choose(
-        &settings,
-        &home_dir(),
-        &interlock_dirs(loaded),
-        &interlock_sandbox::probe(),
-    )
-    .map_err(Failure::config)
+    choose(loaded, &settings, &interlock_sandbox::probe())
 }
 
 /// [`executor`] for a kernel already probed.
@@ -306,13 +300,16 @@ pub fn executor_for(
     loaded: &Loaded,
     support: &interlock_sandbox::Support,
 ) -> Result<Executor, Failure> {
-    interlock_core::executor::choose(
-        &loaded.settings,
-        &home_dir(),
-        &interlock_dirs(loaded),
-        support,
-    )
-    .map_err(Failure::config)
+    choose(loaded, &loaded.settings, support)
+}
+
+fn choose(
+    loaded: &Loaded,
+    settings: &Settings,
+    support: &interlock_sandbox::Support,
+) -> Result<Executor, Failure> {
+    interlock_core::executor::choose(settings, &home_dir(), &interlock_dirs(loaded), support)
+        .map_err(Failure::config)
 }
 
 /// Builds the model client, language sessions and agent. The returned

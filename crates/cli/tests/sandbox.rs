@@ -24,6 +24,17 @@ fn plant(env: &Env) {
 /// `--auto-run-max-risk high` lets attack code the guard rates high through
 /// without a terminal: these tests check the sandbox underneath the guard.
 fn run_block(env: &Env, language: &str, block: &str, extra: &[&str]) -> (String, i32) {
+    let (ev, status) = run_block_events(env, language, block, extra);
+    (output_text(&ev), status)
+}
+
+/// [`run_block`], returning every `--json` event.
+fn run_block_events(
+    env: &Env,
+    language: &str,
+    block: &str,
+    extra: &[&str],
+) -> (Vec<serde_json::Value>, i32) {
     let srv = ScriptedServer::start_background(vec![
         Reply::tool_call_stream("c1", language, block),
         Reply::text_stream("done"),
@@ -39,8 +50,7 @@ fn run_block(env: &Env, language: &str, block: &str, extra: &[&str]) -> (String,
     .args(extra)
     .arg("attack");
     let out = run(c);
-    let ev = events(&out);
-    (output_text(&ev), code(&out))
+    (events(&out), code(&out))
 }
 
 #[test]
@@ -350,26 +360,13 @@ fn a_git_hook_planted_in_a_new_repository_is_reported() {
     // read-only: the code creates a repository with a hook and an fsmonitor
     // setting, which git would run outside the sandbox. interlock must say so.
     let env = Env::new();
-    let srv = ScriptedServer::start_background(vec![
-        Reply::tool_call_stream(
-            "c1",
-            "shell",
-            "mkdir -p .git/hooks && printf '#!/bin/sh\\necho hi\\n' > .git/hooks/post-checkout && printf '[core]\\n\\tfsmonitor = .git/fsm\\n' > .git/config && echo END",
-        ),
-        Reply::text_stream("done"),
-    ]);
-    let mut c = env.cmd(&srv.base_url());
-    c.args([
-        "exec",
-        "--auto-run",
-        "--auto-run-max-risk",
-        "high",
-        "--json",
-        "plant",
-    ]);
-    let out = run(c);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let ev = events(&out);
+    let (ev, status) = run_block_events(
+        &env,
+        "shell",
+        "mkdir -p .git/hooks && printf '#!/bin/sh\\necho hi\\n' > .git/hooks/post-checkout && printf '[core]\\n\\tfsmonitor = .git/fsm\\n' > .git/config && echo END",
+        &[],
+    );
+    assert_eq!(status, 0);
     assert!(output_text(&ev).contains("END"));
     let warning = ev
         .iter()

@@ -1133,7 +1133,7 @@ fn remove_stale_cgroups(parent: &Path) {
 /// The cgroups created for one sandbox (the supervisor itself never joins them); whatever is left
 /// in them is killed and they are removed on drop.
 struct CgroupGuard {
-    dirs: Vec<(PathBuf, PathBuf)>, // (parent, child)
+    dirs: Vec<PathBuf>,
 }
 
 impl CgroupGuard {
@@ -1152,15 +1152,18 @@ impl CgroupGuard {
             };
             settings.push((p.clone(), file, v));
         }
-        for (parent, _, _) in &settings {
+        // On v2 both limits live under the same parent: sweep each parent once.
+        let mut parents: Vec<&PathBuf> = settings.iter().map(|(p, _, _)| p).collect();
+        parents.dedup();
+        for parent in parents {
             remove_stale_cgroups(parent);
         }
         for (parent, file, value) in settings {
             let dir = parent.join(&name);
-            if !guard.dirs.iter().any(|(_, d)| *d == dir) {
+            if !guard.dirs.contains(&dir) {
                 std::fs::create_dir(&dir)
                     .map_err(|e| format!("creating {}: {e}", dir.display()))?;
-                guard.dirs.push((parent.clone(), dir.clone()));
+                guard.dirs.push(dir.clone());
             }
             std::fs::write(dir.join(file), value.to_string())
                 .map_err(|e| format!("writing {}/{file}: {e}", dir.display()))?;
@@ -1170,7 +1173,7 @@ impl CgroupGuard {
 
     /// Move process `pid` (the sandbox's first process, before it can fork) into every cgroup.
     fn add(&self, pid: libc::pid_t) -> Result<(), String> {
-        for (_, dir) in &self.dirs {
+        for dir in &self.dirs {
             std::fs::write(dir.join("cgroup.procs"), pid.to_string())
                 .map_err(|e| format!("moving the sandbox into {}: {e}", dir.display()))?;
         }
@@ -1181,7 +1184,7 @@ impl CgroupGuard {
 impl Drop for CgroupGuard {
     fn drop(&mut self) {
         let me = std::process::id().to_string();
-        for (_, dir) in &self.dirs {
+        for dir in &self.dirs {
             // Whatever the program left behind (in the fallback there is no pid namespace to end
             // it) is killed, so the cgroup can go.
             for _ in 0..3 {

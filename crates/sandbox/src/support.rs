@@ -61,7 +61,12 @@ impl Support {
 /// Probe the running kernel. Cheap (well under a millisecond): reads a few sysctls, asks Landlock for
 /// its ABI version, and forks one short-lived child that tries to create a user + mount namespace.
 pub fn probe() -> Support {
-    let (user_namespaces, user_namespaces_reason) = match probe_userns() {
+    probe_with(probe_userns())
+}
+
+/// [`Support`] for this kernel, given the verdict on user namespaces.
+fn probe_with(userns: Result<(), String>) -> Support {
+    let (user_namespaces, user_namespaces_reason) = match userns {
         Ok(()) => (true, None),
         Err(reason) => (false, Some(reason)),
     };
@@ -83,32 +88,12 @@ pub fn probe() -> Support {
 /// attempt happens when the sandbox starts: [`crate::run_here`] reports
 /// [`crate::NamespacesUnavailable`] before starting anything, so the caller can fall back.
 pub fn probe_quick() -> Support {
-    let (user_namespaces, user_namespaces_reason) = match userns_sysctls() {
-        Ok(()) => (true, None),
-        Err(reason) => (false, Some(reason)),
-    };
-    let (cgroup_version, cgroup) = probe_cgroup();
-    Support {
-        user_namespaces,
-        user_namespaces_reason,
-        landlock_abi: crate::sys::landlock_abi(),
-        seccomp: crate::sys::seccomp_available(),
-        arch: std::env::consts::ARCH.to_string(),
-        cgroup,
-        cgroup_version,
-    }
+    probe_with(userns_sysctls())
 }
 
 /// The sysctls that switch user namespaces off; the full test when they may be restricted.
 fn userns_sysctls() -> Result<(), String> {
-    if read_trim("/proc/sys/user/max_user_namespaces").as_deref() == Some("0") {
-        return Err("user namespaces are disabled (user.max_user_namespaces=0)".into());
-    }
-    if read_trim("/proc/sys/kernel/unprivileged_userns_clone").as_deref() == Some("0") {
-        return Err(
-            "unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone=0)".into(),
-        );
-    }
+    userns_switched_off()?;
     // AppArmor may restrict them per program: only a real attempt can tell.
     if read_trim("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref() == Some("1") {
         return probe_userns();
@@ -125,7 +110,8 @@ fn read_trim(path: &str) -> Option<String> {
         .map(|s| s.trim().to_string())
 }
 
-fn probe_userns() -> Result<(), String> {
+/// The sysctls that switch user namespaces off.
+fn userns_switched_off() -> Result<(), String> {
     if read_trim("/proc/sys/user/max_user_namespaces").as_deref() == Some("0") {
         return Err("user namespaces are disabled (user.max_user_namespaces=0)".into());
     }
@@ -134,6 +120,11 @@ fn probe_userns() -> Result<(), String> {
             "unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone=0)".into(),
         );
     }
+    Ok(())
+}
+
+fn probe_userns() -> Result<(), String> {
+    userns_switched_off()?;
     match crate::sys::probe_userns_child() {
         0 => Ok(()),
         1 => Err("unshare(CLONE_NEWUSER|CLONE_NEWNS) failed; unprivileged user namespaces are \

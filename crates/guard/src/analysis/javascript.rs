@@ -9,7 +9,7 @@
 //! the network. Literal shell commands given to `child_process` are
 //! re-analysed with the shell rules.
 
-use super::{Ctx, Risk, paths, text};
+use super::{Ctx, NamedWalk, Risk, paths, text};
 use interlock_protocol::Language;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -217,6 +217,16 @@ const NET_PREFIXES: &[&str] = &[
     "ssh2",
 ];
 
+impl<'t> NamedWalk<'t> for Js<'_, '_, 't> {
+    fn cursors(&mut self) -> &mut super::Cursors<'t> {
+        &mut self.cursors
+    }
+
+    fn walk(&mut self, n: Node<'t>) {
+        Js::walk(self, n)
+    }
+}
+
 impl<'c, 'a, 't> Js<'c, 'a, 't> {
     fn text(&self, n: Node<'t>) -> &'c str {
         self.src.get(n.byte_range()).unwrap_or("")
@@ -288,26 +298,6 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
             // `process.env` passed to a sink is handled at the call.
             _ => self.walk_children(n),
         }
-    }
-
-    fn walk_children(&mut self, n: Node<'t>) {
-        if n.child_count() == 0 {
-            return;
-        }
-        // A reused cursor instead of a collected Vec: no allocation per node.
-        let mut cur = self.cursors.take(n);
-        if cur.goto_first_child() {
-            loop {
-                let ch = cur.node();
-                if ch.is_named() {
-                    self.walk(ch);
-                }
-                if !cur.goto_next_sibling() {
-                    break;
-                }
-            }
-        }
-        self.cursors.put(cur);
     }
 
     fn finish(&mut self) {

@@ -402,6 +402,36 @@ impl<'t> Cursors<'t> {
     }
 }
 
+/// A walk over a syntax tree that visits named children with a pooled cursor
+/// (the three analysers share this recursion).
+pub(crate) trait NamedWalk<'t> {
+    fn cursors(&mut self) -> &mut Cursors<'t>;
+
+    /// Visits one node (and, through [`NamedWalk::walk_children`], its subtree).
+    fn walk(&mut self, n: tree_sitter::Node<'t>);
+
+    /// Walks every named child of `n`. A reused cursor instead of a collected
+    /// Vec: no allocation per node.
+    fn walk_children(&mut self, n: tree_sitter::Node<'t>) {
+        if n.child_count() == 0 {
+            return;
+        }
+        let mut cur = self.cursors().take(n);
+        if cur.goto_first_child() {
+            loop {
+                let ch = cur.node();
+                if ch.is_named() {
+                    self.walk(ch);
+                }
+                if !cur.goto_next_sibling() {
+                    break;
+                }
+            }
+        }
+        self.cursors().put(cur);
+    }
+}
+
 /// Hasher for node ids (already unique pointers): one multiplication.
 #[derive(Default, Clone, Copy)]
 pub(crate) struct IdHasher(u64);

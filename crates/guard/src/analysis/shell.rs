@@ -8,7 +8,7 @@
 //! checked. Pipelines, redirections, heredocs and here-strings add the context
 //! single commands lack (download-and-execute, reverse shells, exfiltration).
 
-use super::{Ctx, Risk, paths, text};
+use super::{Ctx, NamedWalk, Risk, paths, text};
 use interlock_protocol::Language;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -261,6 +261,16 @@ fn wrappers_end(argv: &[Word]) -> usize {
     i
 }
 
+impl<'t> NamedWalk<'t> for Shell<'_, '_, 't> {
+    fn cursors(&mut self) -> &mut super::Cursors<'t> {
+        &mut self.cursors
+    }
+
+    fn walk(&mut self, n: Node<'t>) {
+        Shell::walk(self, n)
+    }
+}
+
 impl<'c, 'a, 't> Shell<'c, 'a, 't> {
     fn text(&self, n: Node<'t>) -> &'c str {
         self.src.get(n.byte_range()).unwrap_or("")
@@ -325,26 +335,6 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             }
             _ => self.walk_children(n),
         }
-    }
-
-    fn walk_children(&mut self, n: Node<'t>) {
-        if n.child_count() == 0 {
-            return;
-        }
-        // A reused cursor instead of a collected Vec: no allocation per node.
-        let mut cur = self.cursors.take(n);
-        if cur.goto_first_child() {
-            loop {
-                let ch = cur.node();
-                if ch.is_named() {
-                    self.walk(ch);
-                }
-                if !cur.goto_next_sibling() {
-                    break;
-                }
-            }
-        }
-        self.cursors.put(cur);
     }
 
     /// `for VAR in WORDS…; do BODY; done` (and `select`): when every word is

@@ -181,6 +181,25 @@ fn nested_expressions_are_evaluated_once() {
 }
 
 #[test]
+fn substitutions_nested_far_past_the_depth_limit_stay_cheap() {
+    // Each level used to walk every level below it again, and past the depth
+    // limit computed results could not be reused: 400 levels took 7 s and
+    // would now run out of the analysis's work budget (`input.too-complex`).
+    for n in [200, 400, 1000] {
+        for (open, close) in [("$(echo ", ")"), ("\"$(echo ", ")\""), ("<(cat ", ")")] {
+            let code = format!("echo {}hi{}", open.repeat(n), close.repeat(n));
+            let r = analyze(Language::Shell, &code);
+            let rules: Vec<&str> = r.findings.iter().map(|f| f.rule.as_ref()).collect();
+            assert!(rules.contains(&"input.too-deep"), "{n} {open}: {rules:?}");
+            assert!(
+                !rules.contains(&"input.too-complex"),
+                "{n} {open}: {rules:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn command_substitution_as_command_name() {
     assert_eq!(sh("$(echo rm) -rf /"), Risk::Critical);
     assert_eq!(sh("`echo rm` -rf /"), Risk::Critical);
@@ -337,6 +356,32 @@ fn javascript_array_join_is_resolved_like_concatenation() {
             has_rule(Language::Javascript, code, "javascript.dynamic-require"),
             "{code}"
         );
+    }
+}
+
+#[test]
+fn python_str_join_is_resolved_like_concatenation() {
+    for code in [
+        "__import__(''.join(['o', 's'])).system('rm -rf /')",
+        "import os\nos.system(' '.join(['rm', '-rf', '/']))",
+        "getattr(__import__('os'), ''.join(('sys', 'tem')))('rm -rf ~')",
+        "import subprocess\nsep = ' '\nsubprocess.run(sep.join(['rm', '-rf', '/']), shell=True)",
+        "import os\nos.system('-'.join(['rm -rf /']).strip())",
+    ] {
+        assert_eq!(risk(Language::Python, code), Risk::Critical, "{code}");
+    }
+    // Only statically known pieces: anything else stays dynamic.
+    for (code, rule) in [
+        ("__import__(''.join([a, 's']))", "python.dynamic-import"),
+        ("__import__(''.join(parts))", "python.dynamic-import"),
+        ("__import__(sep.join(['o', 's']))", "python.dynamic-import"),
+        ("__import__(''.join([*p, 's']))", "python.dynamic-import"),
+        (
+            "import os\nos.system(' '.join(['rm', arg]))",
+            "python.dynamic-command",
+        ),
+    ] {
+        assert!(has_rule(Language::Python, code, rule), "{code}");
     }
 }
 

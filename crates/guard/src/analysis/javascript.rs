@@ -247,6 +247,9 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
             self.too_deep = true;
             return;
         }
+        if !self.cx.spend() {
+            return;
+        }
         self.cx.nest += 1;
         self.walk_inner(n);
         self.cx.nest -= 1;
@@ -416,6 +419,9 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
         self.memo.touch(nest);
         if nest >= super::MAX_TREE_DEPTH {
             self.too_deep = true;
+            return Val::default();
+        }
+        if !self.cx.spend() {
             return Val::default();
         }
         // Only composite expressions are worth caching (literals and names

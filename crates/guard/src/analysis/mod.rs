@@ -184,6 +184,7 @@ pub fn analyze_with(language: Language, code: &str, rules: &Rules) -> Report {
         );
     }
     cx.analyze_code(language, &norm.text);
+    cx.finish_budget(language);
     cx.into_report(language)
 }
 
@@ -256,6 +257,16 @@ const MAX_DEPTH: usize = 6;
 /// How deep the syntax tree is walked recursively (keeps stack use bounded;
 /// deeper code gets a medium `input.too-deep` finding).
 pub(crate) const MAX_TREE_DEPTH: usize = 160;
+
+/// The analysis of a block may take this many steps (nodes walked, words and
+/// expressions evaluated) plus [`WORK_PER_BYTE`] per byte of the block; then
+/// it stops with a medium `input.too-complex` finding, like code nested past
+/// [`MAX_TREE_DEPTH`]. Everyday code takes 1-3 steps per byte (no block of
+/// the corpus takes more than 13,000 steps), so the limit only bounds the time
+/// that crafted input, a shape the analysers handle badly, can cost.
+const WORK_BASE: u64 = 200_000;
+/// See [`WORK_BASE`].
+const WORK_PER_BYTE: u64 = 50;
 
 /// The first ERROR or MISSING node, found without recursion.
 pub(crate) fn first_error(root: tree_sitter::Node) -> Option<tree_sitter::Node> {
@@ -624,6 +635,10 @@ pub(crate) struct Ctx<'a> {
     /// is built: freeing its thousands of nodes first would make the
     /// report's allocations pay for merging them in the allocator.
     tree: Option<tree_sitter::Tree>,
+    /// Steps left before the analysis stops (see [`WORK_BASE`]).
+    budget: u64,
+    /// Set once the budget has run out.
+    exhausted: bool,
 }
 
 type NestedKey = (Language, usize, usize, String);
@@ -651,6 +666,38 @@ impl<'a> Ctx<'a> {
             line_starts: Vec::new(),
             nested_seen: HashMap::new(),
             tree: None,
+            budget: WORK_BASE.saturating_add(WORK_PER_BYTE.saturating_mul(original.len() as u64)),
+            exhausted: false,
+        }
+    }
+
+    /// Takes one step of the analysis. False once the budget has run out:
+    /// the caller then stops, as it does at the depth limit.
+    #[inline]
+    pub(crate) fn spend(&mut self) -> bool {
+        match self.budget.checked_sub(1) {
+            Some(left) => {
+                self.budget = left;
+                true
+            }
+            None => {
+                self.exhausted = true;
+                false
+            }
+        }
+    }
+
+    /// Reports a budget that ran out.
+    fn finish_budget(&mut self, language: Language) {
+        if self.exhausted {
+            self.push_at_offset(
+                "input.too-complex",
+                Risk::Medium,
+                "the code is too complex to be checked completely (the analysis stopped early)"
+                    .into(),
+                language,
+                0,
+            );
         }
     }
 
@@ -927,6 +974,46 @@ pub(crate) fn first_line(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Analyses `code` as `analyze` does, with a budget of `steps`.
+    fn analyze_within(language: Language, code: &str, steps: u64) -> Report {
+        let rules = Rules::default();
+        let norm = text::normalize(code);
+        let mut cx = Ctx::new(&rules, code, &norm);
+        cx.budget = steps;
+        cx.analyze_code(language, &norm.text);
+        cx.finish_budget(language);
+        cx.into_report(language)
+    }
+
+    #[test]
+    fn analysis_stops_with_a_finding_when_the_work_budget_runs_out() {
+        let cases = [
+            (Language::Shell, "ls -la\n".repeat(40) + "rm -rf /\n"),
+            (
+                Language::Python,
+                "x = 1\n".repeat(40) + "import shutil\nshutil.rmtree('/')\n",
+            ),
+            (
+                Language::Javascript,
+                "let x = 1;\n".repeat(40) + "require('fs').rmSync('/', {recursive: true});\n",
+            ),
+        ];
+        for (lang, code) in cases {
+            // With the normal budget the dangerous last line is seen...
+            let full = analyze(lang, &code);
+            assert_eq!(full.risk, Risk::Critical, "{lang:?}: {full:?}");
+            assert!(!full.findings.iter().any(|f| f.rule == "input.too-complex"));
+            // ...with a budget spent before it, the report says it stopped,
+            // and the block is never rated below medium.
+            let cut = analyze_within(lang, &code, 30);
+            assert!(
+                cut.findings.iter().any(|f| f.rule == "input.too-complex"),
+                "{lang:?}: {cut:?}"
+            );
+            assert!(cut.risk >= Risk::Medium, "{lang:?}: {cut:?}");
+        }
+    }
 
     #[test]
     fn guesses_language() {

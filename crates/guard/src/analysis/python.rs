@@ -346,6 +346,9 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
             self.too_deep = true;
             return;
         }
+        if !self.cx.spend() {
+            return;
+        }
         self.cx.nest += 1;
         self.walk_inner(n);
         self.cx.nest -= 1;
@@ -685,6 +688,9 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
             self.too_deep = true;
             return None;
         }
+        if !self.cx.spend() {
+            return None;
+        }
         if kind(n) == "identifier" {
             self.cx.nest += 1;
             let out = self.resolve_inner(n);
@@ -755,6 +761,9 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
         self.memo.touch(nest);
         if nest >= super::MAX_TREE_DEPTH {
             self.too_deep = true;
+            return Val::default();
+        }
+        if !self.cx.spend() {
             return Val::default();
         }
         // Only composite expressions are worth caching (literals and names
@@ -1210,6 +1219,30 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                     let mut v = obj.clone();
                     if matches!(attr, "format" | "join") {
                         v.text = None;
+                    }
+                    // 'sep'.join([...]) over literal parts is as visible as
+                    // concatenation: '_'.join(['o', 's']) is 'o_s'.
+                    if attr == "join"
+                        && pos.len() == 1
+                        && let Some(sep) = obj.text.as_deref()
+                        && matches!(kind(pos[0]), "list" | "tuple")
+                    {
+                        let mut parts = Vec::new();
+                        for e in self.cursors.collect(pos[0], true) {
+                            match self.eval(e).text {
+                                Some(t) => parts.push(t),
+                                None => {
+                                    parts.clear();
+                                    break;
+                                }
+                            }
+                        }
+                        if !parts.is_empty() {
+                            v.text = Some(parts.join(sep));
+                        }
+                    }
+                    if attr == "join" {
+                        v.taint |= all_taint;
                     }
                     if matches!(
                         attr,

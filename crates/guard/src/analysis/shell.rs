@@ -289,6 +289,9 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             self.too_deep = true;
             return;
         }
+        if !self.cx.spend() {
+            return;
+        }
         self.cx.nest += 1;
         self.walk_inner(n);
         self.cx.nest -= 1;
@@ -465,8 +468,8 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
     fn word(&mut self, n: Node<'t>) -> Word {
         let nest = self.cx.nest;
         self.memo.touch(nest);
-        if nest >= super::MAX_TREE_DEPTH {
-            self.too_deep = true;
+        if nest >= super::MAX_TREE_DEPTH || !self.cx.spend() {
+            self.too_deep |= nest >= super::MAX_TREE_DEPTH;
             return Word {
                 text: "$(…)".into(),
                 dynamic: true,
@@ -683,10 +686,21 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
     }
 
     /// Taint of the commands inside a node: downloaders and decoders.
+    ///
+    /// A substitution nested inside contributes its own (cached) taint
+    /// instead of being walked again: otherwise every level of
+    /// `$(… $(… $(…)))` would walk everything below it.
     fn subtree_taint(&mut self, n: Node<'t>) -> u8 {
         let mut taint = 0;
         let mut stack = vec![n];
         while let Some(x) = stack.pop() {
+            if !self.cx.spend() {
+                break;
+            }
+            if x != n && matches!(kind(x), "command_substitution" | "process_substitution") {
+                taint |= self.word(x).taint;
+                continue;
+            }
             if kind(x) == "command" {
                 let argv = self.argv(x);
                 let start = wrappers_end(&argv);

@@ -142,6 +142,134 @@ fn model_code_has_no_network() {
     }
 }
 
+/// Python prelude of the attack blocks: each attempt prints `ESCAPED name`
+/// or `BLOCKED name reason`.
+const ATTEMPT: &str = r#"
+import os, socket, ctypes, signal
+def attempt(name, f):
+    try:
+        r = f()
+        print("ESCAPED", name, repr(r)[:80], flush=True)
+    except Exception as e:
+        print("BLOCKED", name, type(e).__name__, e, flush=True)
+libc = ctypes.CDLL(None, use_errno=True)
+def sys_call(name, f):
+    def g():
+        r = f()
+        if r == -1:
+            e = ctypes.get_errno()
+            raise OSError(e, name + ": " + os.strerror(e))
+        return r
+    return g
+"#;
+
+#[test]
+fn model_code_cannot_reach_interlock_its_secrets_or_host_sockets() {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixListener};
+    let env = Env::new();
+    let key = "sk-test-PLANTED-API-KEY-5c4b3a";
+    let token = "PLANTED-SERVICE-TOKEN-77aa";
+    // A unix socket outside the workspace and an abstract one, both
+    // listening on the host.
+    let sock_path = env.dir.path().join("host.sock");
+    let path_listener = UnixListener::bind(&sock_path).unwrap();
+    path_listener.set_nonblocking(true).unwrap();
+    let abstract_name = format!("interlock-test-{}", std::process::id());
+    let abstract_listener =
+        UnixListener::bind_addr(&SocketAddr::from_abstract_name(&abstract_name).unwrap()).unwrap();
+    abstract_listener.set_nonblocking(true).unwrap();
+    let attack = format!(
+        "{ATTEMPT}
+def environ_scan():
+    found = []
+    for p in os.listdir('/proc'):
+        if p.isdigit():
+            for f in ('environ', 'cmdline'):
+                try:
+                    d = open('/proc/%s/%s' % (p, f), 'rb').read()
+                except OSError:
+                    continue
+                if b'PLANTED' in d:
+                    found.append((p, f))
+    if not found: raise Exception('nothing planted is visible')
+    return found
+attempt('environ_scan', environ_scan)
+attempt('own_environ', lambda: [k for k in os.environ if 'KEY' in k or 'TOKEN' in k] or (_ for _ in ()).throw(Exception('no key or token vars')))
+attempt('ptrace_parent', sys_call('ptrace', lambda: libc.ptrace(16, os.getppid(), 0, 0)))
+attempt('ptrace_init', sys_call('ptrace', lambda: libc.ptrace(16, 1, 0, 0)))
+attempt('vm_read_parent', sys_call('process_vm_readv', lambda: libc.syscall(310, os.getppid(), 0, 0, 0, 0, 0)))
+def host_pids():
+    mine = set(p for p in os.listdir('/proc') if p.isdigit())
+    if len(mine) > 20: raise Exception('sees %d processes' % len(mine))
+    raise Exception('sees only its own %d processes' % len(mine))
+attempt('host_pids', host_pids)
+def kill_init():
+    os.kill(1, signal.SIGKILL)
+    import time; time.sleep(0.2)
+    os.kill(1, 0)
+    raise Exception('init survived SIGKILL')
+attempt('kill_init', kill_init)
+def connect(addr):
+    def f():
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(3)
+        s.connect(addr)
+        s.sendall(b'EXFIL')
+        return 'connected'
+    return f
+attempt('unix_path', connect({sock:?}))
+attempt('unix_abstract', connect('\\0{abstract_name}'))
+",
+        sock = sock_path.to_str().unwrap()
+    );
+    let srv = ScriptedServer::start_background(vec![
+        Reply::tool_call_stream("c1", "python", &attack),
+        Reply::tool_call_stream("c2", "python", "print('SESSION-STILL-' + 'ALIVE')"),
+        Reply::text_stream("done"),
+    ]);
+    let mut c = env.cmd(&srv.base_url());
+    c.env("OPENAI_API_KEY", key)
+        .env("MY_SERVICE_TOKEN", token)
+        .args([
+            "exec",
+            "--auto-run",
+            "--auto-run-max-risk",
+            "high",
+            "--json",
+            "attack",
+        ]);
+    let out = run(c);
+    let text = output_text(&events(&out));
+    assert_eq!(code(&out), 0, "{text}\n{}", stderr(&out));
+    assert!(!text.contains("ESCAPED"), "an attack succeeded:\n{text}");
+    for name in [
+        "environ_scan",
+        "own_environ",
+        "ptrace_parent",
+        "ptrace_init",
+        "vm_read_parent",
+        "host_pids",
+        "kill_init",
+        "unix_path",
+        "unix_abstract",
+    ] {
+        assert!(
+            text.contains(&format!("BLOCKED {name} ")),
+            "attack {name} did not run/report:\n{text}"
+        );
+    }
+    assert!(!text.contains(key) && !text.contains(token), "{text}");
+    // The kernel session survived every attempt and ran the next block.
+    assert!(text.contains("SESSION-STILL-ALIVE"), "{text}");
+    for l in [&path_listener, &abstract_listener] {
+        match l.accept() {
+            Ok(_) => panic!("a host unix socket got a connection:\n{text}"),
+            Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock),
+        }
+    }
+}
+
 #[test]
 fn the_session_start_names_the_sandbox() {
     let env = Env::new();

@@ -823,11 +823,13 @@ fn build_mount_tree(ops: &[MountOp]) -> StepResult {
                 )?;
             }
             MountOp::Hide { path } => {
-                // Resolve symlinks: hiding a symlink hides what it points to.
-                let Some(c) = canonical(path) else { continue };
-                let Ok(meta) = std::fs::metadata(&c) else {
+                // Most listed paths do not exist: one stat (which follows symlinks, as resolving
+                // does) rules them out before resolving the rest component by component.
+                let Ok(meta) = std::fs::metadata(path) else {
                     continue;
                 };
+                // Resolve symlinks: hiding a symlink hides what it points to.
+                let Some(c) = canonical(path) else { continue };
                 if meta.is_dir() {
                     step(
                         || format!("hiding {}", c.display()),

@@ -860,6 +860,10 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
         let mut piped_or_bg = false;
         let mut stack = vec![body];
         while let Some(x) = stack.pop() {
+            // Nested definitions each walk their body: quadratic, so bounded.
+            if !self.cx.spend() {
+                break;
+            }
             if kind(x) == "command"
                 && let Some(cn) = x.child_by_field_id(F.name)
                 && self.text(cn) == name

@@ -360,6 +360,34 @@ fn javascript_array_join_is_resolved_like_concatenation() {
 }
 
 #[test]
+fn filtered_find_deletions_are_rated_by_where_they_search() {
+    // `-exec rm {}` and `| xargs rm` delete what `find` matches, like
+    // `-delete`: a filter makes a broad root one step less severe, never
+    // ordinary; credentials and logs stay high whatever the filter.
+    for code in [
+        "find / -name '*.conf' -exec rm -f {} \\;",
+        "find / -name '*.conf' -delete",
+        "find / -name '*.conf' | xargs rm -f",
+        "find /etc -name '*.conf' -exec rm {} +",
+        "find ~ -name '*.py' -exec rm {} +",
+        "find ~/.ssh -name 'id_*' -delete",
+        "find ~/.ssh -name 'id_*' -exec rm {} \\;",
+        "find /var/log -name '*.log' -delete",
+    ] {
+        let r = sh(code);
+        assert!(r >= Risk::High && r < Risk::Critical, "{code}: {r:?}");
+    }
+    for code in [
+        "find . -name '*.tmp' -delete",
+        "find . -name '*.tmp' -exec rm {} \\;",
+        "find build -name '*.o' -exec rm -f {} +",
+        "find . -name '*.pyc' | xargs rm -f",
+    ] {
+        assert!(sh(code) <= Risk::Low, "{code}");
+    }
+}
+
+#[test]
 fn python_str_join_is_resolved_like_concatenation() {
     for code in [
         "__import__(''.join(['o', 's'])).system('rm -rf /')",

@@ -548,26 +548,69 @@ fn classify_inner(raw: &str) -> PathClass {
 }
 
 /// The risk of deleting `path` (recursively or not), with a rule id and a
-/// message, or `None` when it is an ordinary deletion in the workspace.
+/// message. `ROOT/<found>` stands for the files a filtered `find ROOT` matches
+/// (`find / -name '*.conf' -exec rm {} ;`): see [`filtered_deletion_risk`].
 pub(crate) fn deletion_risk(path: &str, recursive: bool) -> (Risk, &'static str, String) {
-    let class = classify(path);
+    if let Some(root) = path.strip_suffix("<found>") {
+        let root = root.trim_end_matches('/');
+        return filtered_deletion_risk(if root.is_empty() { "/" } else { root });
+    }
+    let (risk, rule, desc, names_path) = deletion_target(path, recursive);
     let what = if recursive {
         "recursively deletes"
     } else {
         "deletes"
     };
+    let msg = if names_path {
+        format!("{what} {desc}")
+    } else {
+        format!("{what} {desc} ({path})")
+    };
+    (risk, rule, msg)
+}
+
+/// The risk of deleting only the files under `root` that match a filter
+/// (`find ROOT -name … -delete`, or `-exec rm {}`): a broad root stays
+/// worrying, one step less than deleting all of it; ordinary places are
+/// ordinary work; credentials, logs and devices stay what they are.
+pub(crate) fn filtered_deletion_risk(root: &str) -> (Risk, &'static str, String) {
+    let (risk, rule, desc, names_path) = deletion_target(root, true);
+    let risk = match rule {
+        "destroy.credentials" | "tamper.history-or-log" | "destroy.device" => risk,
+        _ => match risk {
+            Risk::Critical => Risk::High,
+            Risk::High | Risk::Medium => Risk::Low,
+            r => r,
+        },
+    };
+    let msg = if names_path {
+        format!("deletes matching files in {desc}")
+    } else if rule == "delete.files" {
+        format!("deletes matching files under {root}")
+    } else {
+        format!("deletes matching files anywhere under {root} ({desc})")
+    };
+    (risk, rule, msg)
+}
+
+/// Risk, rule id and description of what deleting `path` destroys; the flag
+/// says whether the description already names `path`.
+fn deletion_target(path: &str, recursive: bool) -> (Risk, &'static str, String, bool) {
+    let class = classify(path);
     if class.history || class.log {
         return (
             Risk::High,
             "tamper.history-or-log",
-            format!("{what} {path}, a history or log file (hides what happened)"),
+            format!("{path}, a history or log file (hides what happened)"),
+            true,
         );
     }
     if class.credential {
         return (
             Risk::High,
             "destroy.credentials",
-            format!("{what} {path}, which holds credentials"),
+            format!("{path}, which holds credentials"),
+            true,
         );
     }
     let (risk, rule, desc) = match (class.scope, recursive) {
@@ -634,7 +677,7 @@ pub(crate) fn deletion_risk(path: &str, recursive: bool) -> (Risk, &'static str,
         (Scope::Special, _) => (Risk::None, "delete.files", "a special file"),
         _ => (Risk::Low, "delete.files", "files"),
     };
-    (risk, rule, format!("{what} {desc} ({path})"))
+    (risk, rule, desc.to_string(), false)
 }
 
 /// The finding for code that writes to `p` (Python and JavaScript), or `None`

@@ -1660,16 +1660,12 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             let t = args[j].text.as_str();
             if t == "-delete" {
                 for r in &roots {
-                    let (mut risk, rule, msg) = paths::deletion_risk(r, true);
-                    if filtered {
-                        // Only matching files are deleted: broad roots are
-                        // still worrying, the workspace is ordinary work.
-                        risk = match risk {
-                            Risk::Critical => Risk::High,
-                            Risk::High | Risk::Medium => Risk::Low,
-                            r => r,
-                        };
-                    }
+                    // Only matching files are deleted when filtered.
+                    let (risk, rule, msg) = if filtered {
+                        paths::filtered_deletion_risk(r)
+                    } else {
+                        paths::deletion_risk(r, true)
+                    };
                     if risk > Risk::Low || rule != "delete.files" {
                         self.push(rule, risk, format!("find -delete: {msg}"), range.clone());
                     } else {

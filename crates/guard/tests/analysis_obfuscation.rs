@@ -388,6 +388,27 @@ fn filtered_find_deletions_are_rated_by_where_they_search() {
 }
 
 #[test]
+fn python_comprehensions_bind_their_loop_variables_like_for_statements() {
+    for code in [
+        "import os\n[os.remove(os.path.join(r, f)) for r, d, fs in os.walk('/etc') for f in fs]",
+        "from pathlib import Path\n[p.unlink() for p in Path.home().rglob('*')]",
+        "import glob, shutil\nlist(shutil.rmtree(d) for d in glob.glob('/usr/*'))",
+        "import os\n{f: os.remove('/etc/' + f) for f in os.listdir('/etc')}",
+    ] {
+        assert!(risk(Language::Python, code) >= Risk::High, "{code}");
+    }
+    assert!(
+        risk(
+            Language::Python,
+            "import glob, os\n[os.remove(f) for f in glob.glob('build/*.o')]"
+        ) <= Risk::Low
+    );
+    // The variables stay local to the comprehension, as in Python 3.
+    let code = "p = 'out.txt'\nfrom pathlib import Path\nfiles = [p for p in Path.home().rglob('*')]\nimport os\nos.remove(p)";
+    assert!(risk(Language::Python, code) <= Risk::Low, "{code}");
+}
+
+#[test]
 fn python_str_join_is_resolved_like_concatenation() {
     for code in [
         "__import__(''.join(['o', 's'])).system('rm -rf /')",

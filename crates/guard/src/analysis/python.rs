@@ -373,6 +373,10 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 self.walk_children(n);
                 self.assignment(n);
             }
+            "list_comprehension"
+            | "set_comprehension"
+            | "dictionary_comprehension"
+            | "generator_expression" => self.comprehension(n),
             "for_statement" => {
                 if let (Some(left), Some(right)) =
                     (n.child_by_field_id(F.left), n.child_by_field_id(F.right))
@@ -564,6 +568,51 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 format!("sets {key}, which injects a library into every program started from here"),
                 range,
             );
+        }
+    }
+
+    /// `[os.remove(p) for p in glob.glob('/etc/*')]`: the loop variables are
+    /// bound as a `for` statement binds them, for the comprehension only.
+    fn comprehension(&mut self, n: Node<'t>) {
+        let kids = self.cursors.collect(n, true);
+        let mut saved: Vec<(String, Option<Val>)> = Vec::new();
+        for k in &kids {
+            if kind(*k) != "for_in_clause" {
+                continue;
+            }
+            let (Some(left), Some(right)) =
+                (k.child_by_field_id(F.left), k.child_by_field_id(F.right))
+            else {
+                continue;
+            };
+            self.walk(right);
+            let mut names = vec![left];
+            if kind(left) != "identifier" {
+                names = self.cursors.collect(left, true);
+            }
+            for t in names {
+                if kind(t) == "identifier" {
+                    let name = self.text(t).to_string();
+                    let old = self.vars.get(&name).cloned();
+                    saved.push((name, old));
+                }
+            }
+            self.bind_loop(left, right);
+        }
+        for k in kids {
+            if kind(k) != "for_in_clause" {
+                self.walk(k);
+            }
+        }
+        // Python 3 keeps comprehension variables local: restore the outer ones.
+        for (name, old) in saved.into_iter().rev() {
+            match old {
+                Some(v) => self.set_var(name, v),
+                None => {
+                    self.vars.remove(&name);
+                    self.memo.clear();
+                }
+            }
         }
     }
 

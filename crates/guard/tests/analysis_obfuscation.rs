@@ -409,6 +409,34 @@ fn python_comprehensions_bind_their_loop_variables_like_for_statements() {
 }
 
 #[test]
+fn javascript_dynamic_import_loads_modules_like_require() {
+    for code in [
+        "const cp = await import('child_process'); cp.execSync('rm -rf ~')",
+        "const { execSync } = await import('node:child_process'); execSync('rm -rf /')",
+        "import('child_process').then(cp => cp.execSync('rm -rf ~'))",
+        "import('child_process').then(({ execSync }) => execSync('rm -rf ~'))",
+        "import('child_process').then(function (m) { m.execSync('rm -rf /') })",
+        "import('fs').then(fs => fs.rmSync('/', { recursive: true }))",
+    ] {
+        assert_eq!(risk(Language::Javascript, code), Risk::Critical, "{code}");
+    }
+    assert!(has_rule(
+        Language::Javascript,
+        "const m = await import(name)",
+        "javascript.dynamic-require"
+    ));
+    // The callback's parameter is the module only inside the callback.
+    let code = "const cp = { execSync() {} };\nimport('child_process').then(cp => 1);\ncp.execSync('rm -rf /')";
+    assert!(risk(Language::Javascript, code) < Risk::Critical, "{code}");
+    // A deletion whose target is unknown is still mentioned.
+    assert!(has_rule(
+        Language::Javascript,
+        "require('fs').unlinkSync(x)",
+        "delete.files"
+    ));
+}
+
+#[test]
 fn python_str_join_is_resolved_like_concatenation() {
     for code in [
         "__import__(''.join(['o', 's'])).system('rm -rf /')",

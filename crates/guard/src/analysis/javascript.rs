@@ -29,6 +29,8 @@ struct Fields {
     name: u16,
     object: u16,
     operator: u16,
+    parameter: u16,
+    parameters: u16,
     property: u16,
     right: u16,
     source: u16,
@@ -49,6 +51,8 @@ static F: LazyLock<Fields> = LazyLock::new(|| {
         name: g.field("name"),
         object: g.field("object"),
         operator: g.field("operator"),
+        parameter: g.field("parameter"),
+        parameters: g.field("parameters"),
         property: g.field("property"),
         right: g.field("right"),
         source: g.field("source"),
@@ -283,7 +287,9 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                 // The call first: callbacks passed to it run after it starts
                 // (`net.connect(…, () => c.end(data))`).
                 self.call(n);
+                let saved = self.bind_then_callback(n);
                 self.walk_children(n);
+                self.restore(saved);
             }
             "identifier" => {
                 if self.text(n) == "eval"
@@ -374,6 +380,89 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
             return;
         };
         let v = self.eval(value);
+        self.bind_pattern(name, v);
+    }
+
+    /// `import('child_process').then(cp => …)` (or `({ execSync }) => …`):
+    /// the callback's first parameter is the module, as if it had been
+    /// declared with `const cp = require('child_process')`. Returns the
+    /// outer bindings to restore once the call has been walked.
+    fn bind_then_callback(&mut self, n: Node<'t>) -> Vec<(String, Option<Val>)> {
+        let Some(f) = n.child_by_field_id(F.function) else {
+            return Vec::new();
+        };
+        if kind(f) != "member_expression"
+            || f.child_by_field_id(F.property)
+                .is_none_or(|p| self.text(p) != "then")
+        {
+            return Vec::new();
+        }
+        let Some(obj) = f.child_by_field_id(F.object) else {
+            return Vec::new();
+        };
+        let v = self.eval(obj);
+        if v.module.is_none() {
+            return Vec::new();
+        }
+        let Some(callback) = self.arg_nodes(n).first().copied() else {
+            return Vec::new();
+        };
+        let param = match kind(callback) {
+            "arrow_function" | "function_expression" | "function" => {
+                callback.child_by_field_id(F.parameter).or_else(|| {
+                    callback
+                        .child_by_field_id(F.parameters)
+                        .and_then(|ps| ps.named_child(0))
+                })
+            }
+            _ => None,
+        };
+        let Some(param) = param else {
+            return Vec::new();
+        };
+        let mut names = Vec::new();
+        if kind(param) == "identifier" {
+            names.push(self.text(param).to_string());
+        } else {
+            for k in self.cursors.collect(param, true) {
+                match kind(k) {
+                    "shorthand_property_identifier_pattern" => names.push(self.text(k).to_string()),
+                    "pair_pattern" => {
+                        if let Some(x) = k.child_by_field_id(F.value) {
+                            names.push(self.text(x).to_string());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let saved = names
+            .into_iter()
+            .map(|name| {
+                let old = self.vars.get(&name).cloned();
+                (name, old)
+            })
+            .collect();
+        self.bind_pattern(param, v);
+        saved
+    }
+
+    /// Puts back bindings saved by [`Self::bind_then_callback`].
+    fn restore(&mut self, saved: Vec<(String, Option<Val>)>) {
+        for (name, old) in saved.into_iter().rev() {
+            match old {
+                Some(v) => self.set_var(name, v),
+                None => {
+                    self.vars.remove(&name);
+                    self.memo.clear();
+                }
+            }
+        }
+    }
+
+    /// Binds `v` to a declaration's name: an identifier, or the properties
+    /// an object pattern takes from it (`const { exec } = require(…)`).
+    fn bind_pattern(&mut self, name: Node<'t>, v: Val) {
         match kind(name) {
             "identifier" => {
                 self.set_var(self.text(name).to_string(), v);
@@ -640,6 +729,8 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
             .child_by_field_id(F.function)
             .or_else(|| n.child_by_field_id(F.constructor));
         match f {
+            // `import('m')` loads a module like `require('m')`.
+            Some(f) if kind(f) == "import" => Val::module("require", false),
             Some(f) => {
                 let v = self.eval(f);
                 if v.module.is_none() && kind(f) == "identifier" {
@@ -1117,7 +1208,12 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                         format!("fs.{method} deletes a directory known only at run time"),
                         range.clone(),
                     ),
-                    None => {}
+                    None => self.push(
+                        "delete.files",
+                        Risk::Low,
+                        format!("fs.{method} deletes files"),
+                        range.clone(),
+                    ),
                 }
             }
             "writeFile" | "appendFile" | "createWriteStream" | "outputFile" | "mkdir" => {

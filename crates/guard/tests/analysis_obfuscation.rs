@@ -437,6 +437,21 @@ fn javascript_dynamic_import_loads_modules_like_require() {
 }
 
 #[test]
+fn python_libc_system_through_ctypes_is_checked_like_os_system() {
+    for code in [
+        "import ctypes\nlibc = ctypes.CDLL('libc.so.6')\nlibc.system(b'rm -rf /')",
+        "import ctypes\nctypes.CDLL(None).system(b'rm -rf ~')",
+        "from ctypes import CDLL\nCDLL('libc.so.6').system(b'rm -rf /')",
+        "import ctypes\nctypes.cdll.LoadLibrary('libc.so.6').popen(b'rm -rf /', b'r')",
+    ] {
+        assert_eq!(risk(Language::Python, code), Risk::Critical, "{code}");
+    }
+    // Other native calls stay the medium `python.native-code`.
+    let code = "import ctypes\nlibc = ctypes.CDLL('libc.so.6')\nlibc.printf(b'hi')";
+    assert_eq!(risk(Language::Python, code), Risk::Medium, "{code}");
+}
+
+#[test]
 fn python_str_join_is_resolved_like_concatenation() {
     for code in [
         "__import__(''.join(['o', 's'])).system('rm -rf /')",

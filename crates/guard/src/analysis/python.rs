@@ -200,6 +200,9 @@ const SHELL_STRING_CALLS: &[&str] = &[
     "commands.getstatusoutput",
     "asyncio.create_subprocess_shell",
     "platform.popen",
+    // The C library's, through ctypes (see `eval_call`).
+    "libc.system",
+    "libc.popen",
 ];
 
 const ARGV_CALLS: &[&str] = &[
@@ -1254,6 +1257,14 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 return Val::taint(T_DECODE | all_taint);
             }
             "compile" | "builtins.compile" => return arg0.unwrap_or_default(),
+            // A loaded C library: `ctypes.CDLL(None).system(b'…')` runs a
+            // shell command like os.system.
+            "ctypes.CDLL" | "ctypes.PyDLL" | "ctypes.cdll.LoadLibrary" | "ctypes.LibraryLoader" => {
+                return Val {
+                    module: Some("libc".into()),
+                    ..Val::default()
+                };
+            }
             _ => {}
         }
         if NET_MODULES.iter().any(|m| in_module(&q, m)) && !q.starts_with("socket.") {

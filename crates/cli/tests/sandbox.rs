@@ -142,26 +142,7 @@ fn model_code_has_no_network() {
     }
 }
 
-/// Python prelude of the attack blocks: each attempt prints `ESCAPED name`
-/// or `BLOCKED name reason`.
-const ATTEMPT: &str = r#"
-import os, socket, ctypes, signal
-def attempt(name, f):
-    try:
-        r = f()
-        print("ESCAPED", name, repr(r)[:80], flush=True)
-    except Exception as e:
-        print("BLOCKED", name, type(e).__name__, e, flush=True)
-libc = ctypes.CDLL(None, use_errno=True)
-def sys_call(name, f):
-    def g():
-        r = f()
-        if r == -1:
-            e = ctypes.get_errno()
-            raise OSError(e, name + ": " + os.strerror(e))
-        return r
-    return g
-"#;
+use interlock_testkit::PYTHON_ATTEMPT as ATTEMPT;
 
 #[test]
 fn model_code_cannot_reach_interlock_its_secrets_or_host_sockets() {

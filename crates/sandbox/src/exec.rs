@@ -585,6 +585,18 @@ fn canonical(p: &Path) -> Option<PathBuf> {
     std::fs::canonicalize(p).ok()
 }
 
+/// Creates `c` as a directory if nothing is there (a bind below the private `/tmp` needs its mount
+/// point recreated on the fresh tmpfs).
+fn ensure_mount_point(c: &Path) -> StepResult {
+    if std::fs::symlink_metadata(c).is_err() {
+        step(
+            || format!("creating mount point {}", c.display()),
+            std::fs::create_dir_all(c),
+        )?;
+    }
+    Ok(())
+}
+
 /// Perform the mount operations (in the new mount namespace, as pid 1 of the new pid namespace).
 fn build_mount_tree(ops: &[MountOp]) -> StepResult {
     use nix::mount::{MsFlags, mount};
@@ -753,12 +765,7 @@ fn build_mount_tree(ops: &[MountOp]) -> StepResult {
                 let Some((c, fd)) = sources.get(&i) else {
                     continue;
                 };
-                if std::fs::symlink_metadata(c).is_err() {
-                    step(
-                        || format!("creating mount point {}", c.display()),
-                        std::fs::create_dir_all(c),
-                    )?;
-                }
+                ensure_mount_point(c)?;
                 step(
                     || format!("making {} read-only", c.display()),
                     sys::mount_setattr(
@@ -776,12 +783,7 @@ fn build_mount_tree(ops: &[MountOp]) -> StepResult {
             MountOp::BindWritable { .. } => {
                 let (c, fd) = &sources[&i];
                 // A writable root under /tmp sits below the private tmpfs now: recreate its mount point.
-                if std::fs::symlink_metadata(c).is_err() {
-                    step(
-                        || format!("creating mount point {}", c.display()),
-                        std::fs::create_dir_all(c),
-                    )?;
-                }
+                ensure_mount_point(c)?;
                 step(
                     || format!("binding writable {}", c.display()),
                     sys::move_mount(fd, c),

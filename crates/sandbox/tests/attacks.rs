@@ -145,24 +145,7 @@ fn py(env: &Env, policy: &Policy, support: &Support, code: &str) -> String {
 }
 
 /// Python prelude: `attempt(name, fn)` prints `BLOCKED name: err` or `ESCAPED name: result`.
-const ATTEMPT: &str = r#"
-import os, sys, socket, errno, ctypes, signal
-def attempt(name, f):
-    try:
-        r = f()
-        print("ESCAPED", name, repr(r)[:80], flush=True)
-    except Exception as e:
-        print("BLOCKED", name, type(e).__name__, e, flush=True)
-libc = ctypes.CDLL(None, use_errno=True)
-def sys_call(name, f):
-    def g():
-        r = f()
-        if r == -1:
-            e = ctypes.get_errno()
-            raise OSError(e, name + ": " + os.strerror(e))
-        return r
-    return g
-"#;
+use interlock_testkit::PYTHON_ATTEMPT as ATTEMPT;
 
 fn assert_blocked(out: &str, names: &[&str]) {
     assert!(!out.contains("ESCAPED"), "an attack succeeded:\n{out}");

@@ -25,3 +25,25 @@ pub use reply::{
     awkward_fragments, execute_arguments,
 };
 pub use server::{BackgroundServer, RecordedRequest, RequestHook, ScriptedServer, ServerOptions};
+
+/// Python prelude of the sandbox attack tests: `attempt(name, f)` prints
+/// `ESCAPED name …` when `f()` succeeds and `BLOCKED name reason` when it
+/// raises; `sys_call(name, f)` turns a libc `-1` into an `OSError`.
+pub const PYTHON_ATTEMPT: &str = r#"
+import os, sys, socket, errno, ctypes, signal
+def attempt(name, f):
+    try:
+        r = f()
+        print("ESCAPED", name, repr(r)[:80], flush=True)
+    except Exception as e:
+        print("BLOCKED", name, type(e).__name__, e, flush=True)
+libc = ctypes.CDLL(None, use_errno=True)
+def sys_call(name, f):
+    def g():
+        r = f()
+        if r == -1:
+            e = ctypes.get_errno()
+            raise OSError(e, name + ": " + os.strerror(e))
+        return r
+    return g
+"#;

@@ -853,14 +853,15 @@ sys.exit(3)
 fn sandbox_dies_with_its_parent() {
     // A shell starts the helper in the background, waits until the sandboxed loop runs (a fixed
     // sleep was flaky when a parallel test's fork bomb slowed the sandbox's start), and is then
-    // SIGKILLed; the sandboxed program must die.
+    // SIGKILLed; the sandboxed program must die. The marker is replaced by a rename, never
+    // truncated, so a loop killed mid-write cannot leave it empty.
     let Some(s) = ns_support() else { return };
     let env = Env::new();
     let marker = env.ws().join("alive");
     let p = plan(&env.policy(), &s).unwrap();
     let req = interlock_sandbox::helper_request(&p, env.ws());
     let script = format!(
-        "{helper} __sandbox-exec '{req}' -- /bin/sh -c 'while true; do date +%s%N > {m}; sleep 0.05; done' & echo started; for i in $(seq 600); do [ -s {m} ] && break; sleep 0.05; done; kill -KILL $$",
+        "{helper} __sandbox-exec '{req}' -- /bin/sh -c 'while true; do date +%s%N > {m}.new && mv {m}.new {m}; sleep 0.05; done' & echo started; for i in $(seq 600); do [ -s {m} ] && break; sleep 0.05; done; kill -KILL $$",
         m = marker.display(),
         helper = helper().display()
     );

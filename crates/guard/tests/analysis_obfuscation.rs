@@ -630,3 +630,84 @@ fn user_rules() {
         Risk::None
     );
 }
+
+/// A path built from a known prefix and a run-time part still says where it
+/// points: `"/etc/" + name` is a system path, `f"{home}/.ssh/id_rsa"` a key.
+#[test]
+fn paths_with_a_run_time_part_are_rated_by_their_known_parts() {
+    let py = Language::Python;
+    let js = Language::Javascript;
+    let high = [
+        (
+            py,
+            "import shutil, sys\nshutil.rmtree('/etc/' + sys.argv[1])",
+        ),
+        (py, "import os\nos.remove(f'/usr/lib/{name}')"),
+        (
+            py,
+            "import shutil, os\nshutil.rmtree(os.path.join('/var/lib', pkg))",
+        ),
+        (
+            py,
+            "import shutil\nfrom pathlib import Path\nshutil.rmtree(Path.home() / name)",
+        ),
+        (py, "print(open(f'{home}/.ssh/id_rsa').read())"),
+        (
+            py,
+            "import os\nkey = open(os.path.join(d, '.aws', 'credentials')).read()",
+        ),
+        (
+            py,
+            "with open(base + '/.bashrc', 'a') as f:\n    f.write('x')",
+        ),
+        (
+            py,
+            "with open('/etc/cron.d/' + job, 'w') as f:\n    f.write('x')",
+        ),
+        (
+            js,
+            "const fs = require('fs');\nfs.rmSync('/etc/' + name, { recursive: true });",
+        ),
+        (
+            js,
+            "const fs = require('fs');\nfs.readFileSync(`${home}/.ssh/id_ed25519`);",
+        ),
+        (
+            js,
+            "const fs = require('fs');\nconst path = require('path');\nfs.appendFileSync(path.join(dir, '.bashrc'), 'x');",
+        ),
+        (Language::Shell, "rm -rf \"/etc/$x\""),
+        (Language::Shell, "rm -rf ~/\"$name\""),
+    ];
+    for (lang, code) in high {
+        let r = analyze(lang, code);
+        assert_eq!(r.risk, Risk::High, "{lang:?} {code:?}: {:?}", r.findings);
+    }
+    // Everyday code with run-time parts stays what it was.
+    let ordinary = [
+        (
+            py,
+            "with open(f'{outdir}/report.txt', 'w') as f:\n    f.write(s)",
+            Risk::None,
+        ),
+        (
+            py,
+            "import os\nos.remove(os.path.join(tmp, name + '.csv'))",
+            Risk::Low,
+        ),
+        (
+            py,
+            "import shutil\nshutil.rmtree(build_dir + '/cache')",
+            Risk::Medium,
+        ),
+        (
+            js,
+            "const fs = require('fs');\nfs.writeFileSync(`${out}/data.json`, s);",
+            Risk::None,
+        ),
+    ];
+    for (lang, code, want) in ordinary {
+        let r = analyze(lang, code);
+        assert_eq!(r.risk, want, "{lang:?} {code:?}: {:?}", r.findings);
+    }
+}

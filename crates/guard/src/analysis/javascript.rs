@@ -83,6 +83,9 @@ struct Val {
     /// An object literal with `recursive: true` / `shell: true`.
     recursive: bool,
     shell: bool,
+    /// When `text` is unknown but some of it is not: the string with
+    /// [`paths::DYNAMIC`] for the run-time parts (`'/etc/' + name`).
+    shape: Option<String>,
 }
 
 impl Val {
@@ -97,6 +100,10 @@ impl Val {
             taint: t,
             ..Val::default()
         }
+    }
+    /// The value as a path: known text, or its shape with run-time holes.
+    fn path(&self) -> Option<&str> {
+        self.text.as_deref().or(self.shape.as_deref())
     }
     fn module(m: impl Into<String>, indirect: bool) -> Val {
         Val {
@@ -557,15 +564,25 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
             "template_string" => {
                 let mut out = String::new();
                 let mut known = true;
+                // `out` with a marker for each run-time part, while `known` holds.
+                let mut shape = String::new();
                 let mut taint = 0;
                 let kids = self.cursors.collect(n, true);
                 for k in kids {
                     match kind(k) {
-                        "string_fragment" => out.push_str(self.text(k)),
-                        "escape_sequence" => out.push_str(&text::unescape_c(self.text(k))),
+                        "string_fragment" => {
+                            out.push_str(self.text(k));
+                            shape.push_str(self.text(k));
+                        }
+                        "escape_sequence" => {
+                            let e = text::unescape_c(self.text(k));
+                            out.push_str(&e);
+                            shape.push_str(&e);
+                        }
                         "template_substitution" => {
                             let v = k.named_child(0).map(|e| self.eval(e)).unwrap_or_default();
                             taint |= v.taint;
+                            shape.push_str(v.path().unwrap_or(paths::DYNAMIC));
                             match v.text {
                                 Some(t) => out.push_str(&t),
                                 None => known = false,
@@ -577,6 +594,7 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                 Val {
                     text: known.then_some(out),
                     taint,
+                    shape: (!known && shape.len() <= 4096).then_some(shape),
                     ..Val::default()
                 }
             }
@@ -592,13 +610,19 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                     .unwrap_or("");
                 let a = self.eval(l);
                 let b = self.eval(r);
-                let text = match (op, a.text, b.text) {
-                    ("+", Some(x), Some(y)) => Some(x + &y),
+                let text = match (op, &a.text, &b.text) {
+                    ("+", Some(x), Some(y)) => Some(format!("{x}{y}")),
                     _ => None,
+                };
+                let shape = if op == "+" && text.is_none() {
+                    paths::shape_of([a.path(), b.path()], "")
+                } else {
+                    None
                 };
                 Val {
                     text,
                     taint: a.taint | b.taint,
+                    shape,
                     ..Val::default()
                 }
             }
@@ -772,11 +796,17 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
             "os.tmpdir" => return Val::text("/tmp"),
             "process.cwd" => return Val::text("."),
             "path.join" | "path.resolve" | "path.posix.join" => {
+                let vals: Vec<Val> = args.iter().map(|a| self.eval(*a)).collect();
                 let mut parts = Vec::new();
-                for a in &args {
-                    match self.eval(*a).text {
-                        Some(t) => parts.push(t),
-                        None => return Val::default(),
+                for v in &vals {
+                    match &v.text {
+                        Some(t) => parts.push(t.clone()),
+                        None => {
+                            return Val {
+                                shape: paths::shape_of(vals.iter().map(Val::path), "/"),
+                                ..Val::default()
+                            };
+                        }
                     }
                 }
                 return Val::text(join_path(&parts));
@@ -824,10 +854,7 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
         if q.starts_with("fs.")
             && matches!(method, "readFileSync" | "readFile" | "createReadStream")
         {
-            let cred = a0
-                .text
-                .as_deref()
-                .is_some_and(|p| paths::classify(p).credential);
+            let cred = a0.path().is_some_and(|p| paths::classify(p).credential);
             return Val::taint(T_FILE | if cred { T_CRED } else { 0 } | a0.taint);
         }
         if NET_PREFIXES.iter().any(|p| q.starts_with(p)) {
@@ -930,7 +957,7 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
         }
         if let Some(cred) = vals
             .iter()
-            .filter_map(|v| v.text.as_deref())
+            .filter_map(Val::path)
             .find(|t| t.len() < 300 && paths::classify(t).credential)
         {
             self.push(
@@ -1190,7 +1217,7 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
 
     fn fs(&mut self, method: &str, vals: &[Val], range: &Range<usize>) {
         let m = method.trim_end_matches("Sync");
-        let path = vals.first().and_then(|v| v.text.clone());
+        let path = vals.first().and_then(Val::path).map(str::to_string);
         match m {
             "rm" | "rmdir" | "remove" | "emptyDir" | "unlink" => {
                 let recursive =
@@ -1224,7 +1251,7 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                 }
             }
             "copyFile" | "rename" | "symlink" | "link" | "copy" | "cp" | "move" => {
-                if let Some(dst) = vals.get(1).and_then(|v| v.text.clone()) {
+                if let Some(dst) = vals.get(1).and_then(Val::path).map(str::to_string) {
                     self.write_target(&dst, range, "writes to");
                 }
             }

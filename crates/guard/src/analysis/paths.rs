@@ -51,6 +51,95 @@ pub(crate) struct PathClass {
     pub history: bool,
     /// A system log.
     pub log: bool,
+    /// Part of the path is known only at run time (`/etc/$x`, `"/etc/" + f`):
+    /// the scope is what the known parts say, with `*` for the rest.
+    pub dynamic: bool,
+}
+
+/// The marker Python and JavaScript put where a path has a part known only at
+/// run time (`"/etc/" + name` becomes `/etc/<dynamic>`).
+pub(crate) const DYNAMIC: &str = "<dynamic>";
+
+/// A string made of `parts` (joined with `sep`) when some of them are known
+/// only at run time (`None`): the known parts with [`DYNAMIC`] between them.
+/// `None` when no part is known (nothing worth classifying) or the result
+/// would be unreasonably long.
+pub(crate) fn shape_of<'a>(
+    parts: impl IntoIterator<Item = Option<&'a str>>,
+    sep: &str,
+) -> Option<String> {
+    let mut out = String::new();
+    let mut any_known = false;
+    for (i, part) in parts.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        match part {
+            Some(t) => {
+                any_known = true;
+                out.push_str(t);
+            }
+            None => out.push_str(DYNAMIC),
+        }
+        if out.len() > 4096 {
+            return None;
+        }
+    }
+    any_known.then_some(out)
+}
+
+/// `p` with every part known only at run time (`$x`, `${x}`, `$(…)`,
+/// [`DYNAMIC`]) replaced by `*`, or `None` when `p` has no such part.
+fn wildcard_dynamic(p: &str) -> Option<String> {
+    if !p.contains('$') && !p.contains(DYNAMIC) {
+        return None;
+    }
+    let mut out = String::with_capacity(p.len());
+    let mut rest = p;
+    while let Some(c) = rest.chars().next() {
+        if let Some(r) = rest.strip_prefix(DYNAMIC) {
+            out.push('*');
+            rest = r;
+            continue;
+        }
+        if c != '$' {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        let after = &rest[1..];
+        let skip = match after.chars().next() {
+            Some(open @ ('{' | '(')) => {
+                let close = if open == '{' { '}' } else { ')' };
+                let mut depth = 0usize;
+                let mut end = after.len();
+                for (i, ch) in after.char_indices() {
+                    if ch == open {
+                        depth += 1;
+                    } else if ch == close {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = i + 1;
+                            break;
+                        }
+                    }
+                }
+                end
+            }
+            Some(ch) if ch.is_ascii_alphabetic() || ch == '_' => after
+                .find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_'))
+                .unwrap_or(after.len()),
+            Some(ch) if ch.is_ascii_digit() || "@*#?$!-".contains(ch) => 1,
+            _ => 0,
+        };
+        out.push('*');
+        rest = &after[skip..];
+    }
+    // `**` and `*/*` say no more than `*` here.
+    while out.contains("**") {
+        out = out.replace("**", "*");
+    }
+    Some(out)
 }
 
 const SYSTEM_DIRS: &[&str] = &[
@@ -417,6 +506,7 @@ fn classify_inner(raw: &str) -> PathClass {
         privilege: false,
         history: false,
         log: false,
+        dynamic: false,
     };
     let base = p.rsplit('/').next().unwrap_or(p);
     if CRED_NAMES.contains(&base) {
@@ -433,7 +523,11 @@ fn classify_inner(raw: &str) -> PathClass {
     }
     if let Some(rel) = home_rel(p) {
         let rel_tidy = strip_dot_slashes(rel);
-        class.scope = if is_glob_all(rel_tidy) {
+        // `~/$x`: an empty or unlucky `$x` makes it the home directory.
+        let rel_shape = wildcard_dynamic(rel_tidy);
+        class.dynamic = rel_shape.is_some();
+        let rel_glob = rel_shape.as_deref().unwrap_or(rel_tidy);
+        class.scope = if is_glob_all(rel_glob) {
             Scope::Home
         } else {
             Scope::HomeSub
@@ -456,8 +550,17 @@ fn classify_inner(raw: &str) -> PathClass {
         }
         return class;
     }
-    if p.contains('$') || (p.contains('<') && p.contains("<dynamic>")) {
+    if p.contains('$') || (p.contains('<') && p.contains(DYNAMIC)) {
+        if p.starts_with('/')
+            && let Some(shape) = wildcard_dynamic(p)
+        {
+            // `/etc/$x`: the known prefix says where it is (`/etc/*`).
+            let mut c = classify_inner(&shape);
+            c.dynamic = true;
+            return c;
+        }
         class.scope = Scope::Dynamic;
+        class.dynamic = true;
         // `$DIR/.ssh/...` is still obviously a credential path.
         if let Some(i) = p.find('/') {
             let rest = &p[i + 1..];
@@ -658,7 +761,7 @@ fn deletion_target(path: &str, recursive: bool) -> (Risk, &'static str, String, 
             // `rm -rf "$DIR"` / `"$DIR/"*`: the target is decided at run time.
             let bare = {
                 let t = path.trim_end_matches(['/', '*']);
-                t.starts_with('$') && !t[1..].contains('/')
+                (t.starts_with('$') && !t[1..].contains('/')) || t == DYNAMIC
             };
             if bare {
                 (
@@ -677,6 +780,27 @@ fn deletion_target(path: &str, recursive: bool) -> (Risk, &'static str, String, 
         (Scope::Special, _) => (Risk::None, "delete.files", "a special file"),
         _ => (Risk::Low, "delete.files", "files"),
     };
+    if class.dynamic && class.scope != Scope::Dynamic {
+        // Known prefix, run-time rest (`/etc/$x`, `"/usr/" + name`): where it
+        // points is known, how much of it is not. Never rated below a
+        // wholly run-time target, never refused outright on a guess.
+        let floor = if recursive { Risk::Medium } else { Risk::Low };
+        if risk < floor || (risk == Risk::Low && recursive) {
+            return (
+                floor,
+                "destroy.dynamic-target",
+                format!("{path}, a path built at run time"),
+                true,
+            );
+        }
+        let risk = risk.min(Risk::High);
+        return (
+            risk,
+            rule,
+            format!("{desc}, via a path built at run time"),
+            false,
+        );
+    }
     (risk, rule, desc.to_string(), false)
 }
 
@@ -801,5 +925,36 @@ mod tests {
         assert_eq!(deletion_risk("build/", true).0, Risk::Low);
         assert_eq!(deletion_risk("*", true).0, Risk::High);
         assert_eq!(deletion_risk("$DIR", true).0, Risk::High);
+    }
+
+    #[test]
+    fn paths_with_run_time_parts_keep_what_their_known_parts_say() {
+        assert_eq!(wildcard_dynamic("/etc/x"), None);
+        assert_eq!(wildcard_dynamic("/etc/$x").as_deref(), Some("/etc/*"));
+        assert_eq!(
+            wildcard_dynamic("/opt/${APP}/$(date)/<dynamic>.log").as_deref(),
+            Some("/opt/*/*/*.log")
+        );
+        assert_eq!(wildcard_dynamic("/a/$1$x").as_deref(), Some("/a/*"));
+        assert_eq!(wildcard_dynamic("/a/$").as_deref(), Some("/a/*"));
+
+        // A system directory, whatever the variable holds: high, not refused.
+        assert_eq!(classify("/etc/$x").scope, Scope::SystemTop);
+        assert!(classify("/etc/$x").dynamic);
+        assert_eq!(deletion_risk("/etc/$x", true).0, Risk::High);
+        assert_eq!(deletion_risk("/usr/<dynamic>", false).0, Risk::High);
+        assert_eq!(deletion_risk("/$x", true).0, Risk::High);
+        assert_eq!(deletion_risk("~/$x", true).0, Risk::High);
+        assert_eq!(deletion_risk("~/<dynamic>", true).0, Risk::High);
+        assert!(classify("/home/<dynamic>/.ssh/id_rsa").credential);
+        assert!(classify("<dynamic>/.aws/credentials").credential);
+        assert!(classify("/etc/cron.d/<dynamic>").persistence.is_some());
+
+        // Never below a wholly run-time target.
+        assert_eq!(deletion_risk("/tmp/$x", true).0, Risk::Medium);
+        assert_eq!(deletion_risk("/data/projects/$x", true).0, Risk::Medium);
+        assert_eq!(deletion_risk("/srv/data/$x", true).0, Risk::High);
+        assert_eq!(deletion_risk("/tmp/<dynamic>.txt", false).0, Risk::Low);
+        assert_eq!(deletion_risk("~/projects/$x/build", true).0, Risk::Medium);
     }
 }

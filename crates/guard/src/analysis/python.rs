@@ -87,6 +87,9 @@ struct Val {
     indirect: bool,
     /// An open file handle: the path.
     file: Option<String>,
+    /// When `text` is unknown but some of it is not: the string with
+    /// [`paths::DYNAMIC`] for the run-time parts (`"/etc/" + name`).
+    shape: Option<String>,
 }
 
 impl Val {
@@ -101,6 +104,10 @@ impl Val {
             taint: t,
             ..Val::default()
         }
+    }
+    /// The value as a path: known text, or its shape with run-time holes.
+    fn path(&self) -> Option<&str> {
+        self.text.as_deref().or(self.shape.as_deref())
     }
 }
 
@@ -854,23 +861,29 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
         match kind(n) {
             "string" => self.eval_string(n),
             "concatenated_string" => {
-                let mut out = Some(String::new());
                 let mut taint = 0;
                 let parts = self.cursors.collect(n, true);
-                for p in parts {
-                    let v = self.eval(p);
+                let vals: Vec<Val> = parts.into_iter().map(|p| self.eval(p)).collect();
+                let mut out = Some(String::new());
+                for v in &vals {
                     taint |= v.taint;
-                    out = match (out, v.text) {
+                    out = match (out, &v.text) {
                         (Some(mut a), Some(b)) => {
-                            a.push_str(&b);
+                            a.push_str(b);
                             Some(a)
                         }
                         _ => None,
                     };
                 }
+                let shape = if out.is_none() {
+                    paths::shape_of(vals.iter().map(Val::path), "")
+                } else {
+                    None
+                };
                 Val {
                     text: out,
                     taint,
+                    shape,
                     ..Val::default()
                 }
             }
@@ -887,14 +900,20 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 let lv = self.eval(l);
                 let rv = self.eval(r);
                 let taint = lv.taint | rv.taint;
-                let text = match (op, lv.text, rv.text) {
-                    ("+", Some(a), Some(b)) => Some(a + &b),
-                    ("/", Some(a), Some(b)) => Some(join_path(&[a, b])),
+                let text = match (op, &lv.text, &rv.text) {
+                    ("+", Some(a), Some(b)) => Some(format!("{a}{b}")),
+                    ("/", Some(a), Some(b)) => Some(join_path(&[a.clone(), b.clone()])),
+                    _ => None,
+                };
+                let shape = match op {
+                    "+" if text.is_none() => paths::shape_of([lv.path(), rv.path()], ""),
+                    "/" if text.is_none() => paths::shape_of([lv.path(), rv.path()], "/"),
                     _ => None,
                 };
                 Val {
                     text,
                     taint,
+                    shape,
                     ..Val::default()
                 }
             }
@@ -1029,6 +1048,8 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
         let mut raw_prefix = false;
         let mut out = String::new();
         let mut known = true;
+        // `out` with a marker for each run-time part, while `known` holds.
+        let mut shape = String::new();
         let mut taint = 0;
         let mut cur = self.cursors.take(n);
         let mut more = cur.goto_first_child();
@@ -1044,11 +1065,13 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 }
                 "string_content" => {
                     let raw = self.text(k);
+                    let start = out.len();
                     if raw_prefix {
                         out.push_str(raw);
                     } else {
                         out.push_str(&text::unescape_c(raw));
                     }
+                    shape.push_str(&out[start..]);
                 }
                 "interpolation" => {
                     let v = k
@@ -1057,6 +1080,10 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                         .map(|e| self.eval(e))
                         .unwrap_or_default();
                     taint |= v.taint;
+                    match v.path() {
+                        Some(t) => shape.push_str(t),
+                        None => shape.push_str(paths::DYNAMIC),
+                    }
                     match v.text {
                         Some(t) => out.push_str(&t),
                         None => known = false,
@@ -1069,6 +1096,7 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
         Val {
             text: known.then_some(out),
             taint,
+            shape: (!known && shape.len() <= 4096).then_some(shape),
             ..Val::default()
         }
     }
@@ -1162,12 +1190,16 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
             "os.path.join" | "posixpath.join" => {
                 let mut parts = Vec::new();
                 let mut taint = 0;
-                for a in &pos {
-                    let v = self.eval(*a);
+                for v in &pos_vals {
                     taint |= v.taint;
-                    match v.text {
-                        Some(t) => parts.push(t),
-                        None => return Val::taint(taint),
+                    match &v.text {
+                        Some(t) => parts.push(t.clone()),
+                        None => {
+                            return Val {
+                                shape: paths::shape_of(pos_vals.iter().map(Val::path), "/"),
+                                ..Val::taint(taint)
+                            };
+                        }
                     }
                 }
                 return Val {
@@ -1185,10 +1217,11 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 };
             }
             "open" | "io.open" | "codecs.open" | "builtins.open" => {
-                let path = arg0.and_then(|v| v.text);
-                let cred = path
-                    .as_deref()
+                let cred = arg0
+                    .as_ref()
+                    .and_then(Val::path)
                     .is_some_and(|p| paths::classify(p).credential);
+                let path = arg0.and_then(|v| v.text);
                 return Val {
                     taint: T_FILE | if cred { T_CRED } else { 0 },
                     file: path,
@@ -1311,7 +1344,7 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                         let cred = obj
                             .file
                             .as_deref()
-                            .or(obj.text.as_deref())
+                            .or(obj.path())
                             .is_some_and(|p| paths::classify(p).credential);
                         v.taint |= T_FILE | if cred { T_CRED } else { 0 };
                         v.text = None;
@@ -1330,10 +1363,7 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 }
                 "open" => {
                     // Path(p).open()
-                    let cred = obj
-                        .text
-                        .as_deref()
-                        .is_some_and(|p| paths::classify(p).credential);
+                    let cred = obj.path().is_some_and(|p| paths::classify(p).credential);
                     return Val {
                         taint: T_FILE | if cred { T_CRED } else { 0 },
                         file: obj.text.clone(),
@@ -1387,7 +1417,7 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
         }
         if let Some(cred) = arg_vals
             .iter()
-            .filter_map(|v| v.text.as_deref())
+            .filter_map(Val::path)
             .find(|t| t.len() < 300 && paths::classify(t).credential)
         {
             self.push(
@@ -1567,7 +1597,7 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
             | "shutil.copytree" | "os.symlink" | "os.link"
                 if pos.len() >= 2 =>
             {
-                if let Some(dst) = arg_vals[1].text.clone() {
+                if let Some(dst) = arg_vals[1].path().map(str::to_string) {
                     self.write_target(&dst, &range, "writes to");
                 }
             }
@@ -1588,13 +1618,14 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 } else {
                     mode.contains(['w', 'a', 'x', '+'])
                 };
-                if writes && let Some(p) = arg_vals.first().and_then(|v| v.text.clone()) {
+                if writes && let Some(p) = arg_vals.first().and_then(Val::path).map(str::to_string)
+                {
                     self.write_target(&p, &range, "writes to");
                 }
             }
             "os.chmod" | "os.lchmod" | "pathlib.Path.chmod" if pos.len() >= 2 => {
                 let mode_src = self.text(pos[1]).to_string();
-                let path = arg_vals[0].text.clone().unwrap_or_default();
+                let path = arg_vals[0].path().unwrap_or_default().to_string();
                 self.chmod(&path, &mode_src, &range);
             }
             "os.chown" | "os.lchown" | "shutil.chown" if !pos.is_empty() => {
@@ -1945,7 +1976,7 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
     }
 
     fn deletion(&mut self, v: &Val, recursive: bool, range: &Range<usize>, what: &str) {
-        match &v.text {
+        match v.path() {
             Some(p) => {
                 let (risk, rule, msg) = paths::deletion_risk(p, recursive);
                 if risk > Risk::None {

@@ -519,6 +519,13 @@ fn init_main(
     if let Err(e) = nix::sched::unshare(inner) {
         fail("creating mount/ipc/uts/net namespaces (unshare)", e);
     }
+    // Before the fresh read-only /proc replaces the host's: the sysctl acts on the writer's pid
+    // namespace, ours, as its init.
+    if let Some(max) = plan.pid_max
+        && let Err(e) = std::fs::write("/proc/sys/kernel/pid_max", max.to_string())
+    {
+        fail("limiting the sandbox's processes (kernel.pid_max)", e);
+    }
     if let Err((step, e)) = build_mount_tree(&plan.mounts) {
         fail(&step, e);
     }

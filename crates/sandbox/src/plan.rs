@@ -163,6 +163,9 @@ pub struct CgroupPlan {
     pub memory_max: Option<u64>,
 }
 
+/// The smallest `kernel.pid_max` Linux accepts (its reserved pids plus one).
+pub const PID_MAX_MIN: u64 = 301;
+
 /// Everything the helper will do, in order: cgroup, namespaces, uid/gid identity map, mounts,
 /// hostname, then in the final child: new session, rlimits, no_new_privs, capability drop, Landlock,
 /// seccomp, close inherited fds above 4, exec.
@@ -178,6 +181,11 @@ pub struct Plan {
     pub landlock: LandlockPlan,
     pub seccomp: SeccompPlan,
     pub rlimits: Vec<Rlimit>,
+    /// `kernel.pid_max` of the sandbox's own pid namespace, set by its init before the mount tree:
+    /// at most this many processes exist in the sandbox at once, whoever runs it (root is exempt
+    /// from `RLIMIT_NPROC`). The kernel accepts nothing below [`PID_MAX_MIN`].
+    #[serde(default)]
+    pub pid_max: Option<u64>,
     pub cgroup: Option<CgroupPlan>,
     pub no_new_privs: bool,
     pub drop_capabilities: bool,
@@ -504,6 +512,12 @@ pub fn plan(policy: &Policy, support: &Support) -> Result<Plan, SandboxError> {
     push(Resource::Fsize, l.file_size_bytes);
     push(Resource::Nofile, l.open_files);
 
+    // pids 1..pid_max-1 exist in the namespace, init (pid 1) included.
+    let pid_max = l
+        .processes
+        .filter(|_| isolation == Isolation::Namespaces && support.pid_max_per_namespace)
+        .map(|n| n.saturating_add(2).max(PID_MAX_MIN));
+
     let cgroup = support.cgroup.as_ref().and_then(|c| {
         let pids = c.pids_parent.clone().filter(|_| l.processes.is_some());
         let mem = c.memory_parent.clone().filter(|_| l.memory_bytes.is_some());
@@ -515,6 +529,19 @@ pub fn plan(policy: &Policy, support: &Support) -> Result<Plan, SandboxError> {
             memory_parent: mem,
         })
     });
+
+    let pids_cgroup = cgroup.as_ref().is_some_and(|c| c.pids_max.is_some());
+    if l.processes.is_some()
+        && isolation == Isolation::Namespaces
+        && support.root
+        && pid_max.is_none()
+        && !pids_cgroup
+    {
+        notes.push(
+            "process count is not limited: the kernel exempts root from RLIMIT_NPROC, this kernel              has no per-namespace pid_max (Linux 6.14) and no pids cgroup is available; run as an              ordinary user"
+                .into(),
+        );
+    }
 
     Ok(Plan {
         mode: policy.mode,
@@ -532,6 +559,7 @@ pub fn plan(policy: &Policy, support: &Support) -> Result<Plan, SandboxError> {
         },
         seccomp,
         rlimits,
+        pid_max,
         cgroup,
         no_new_privs: true,
         drop_capabilities: true,
@@ -603,6 +631,15 @@ pub fn explain(policy: &Policy, support: &Support) -> String {
     );
     let _ = writeln!(
         s,
+        "  per-namespace pid_max (Linux 6.14): {}",
+        if support.pid_max_per_namespace {
+            "yes"
+        } else {
+            "no"
+        }
+    );
+    let _ = writeln!(
+        s,
         "  cgroups: {} ({})",
         support.cgroup_version,
         match &support.cgroup {
@@ -659,6 +696,9 @@ pub fn explain(policy: &Policy, support: &Support) -> String {
                 p.seccomp.sockets
             );
             let _ = writeln!(s, "  rlimits: {:?}", p.rlimits);
+            if let Some(m) = p.pid_max {
+                let _ = writeln!(s, "  pid_max of the sandbox's pid namespace: {m}");
+            }
             if let Some(c) = &p.cgroup {
                 let _ = writeln!(s, "  cgroup: {c:?}");
             }
@@ -1121,6 +1161,52 @@ mod tests {
         assert_eq!(get(Resource::Nproc), Some(64));
         assert_eq!(get(Resource::Fsize), Some(1 << 20));
         assert_eq!(get(Resource::Nofile), None);
+    }
+
+    #[test]
+    fn pid_namespace_caps_processes_where_the_kernel_allows_it() {
+        let mut pol = pol(SandboxMode::WorkspaceWrite);
+        // Default limit: init and the program's 1024 processes fit.
+        assert_eq!(plan(&pol, &full()).unwrap().pid_max, Some(1026));
+        // The kernel's floor.
+        pol.limits.processes = Some(64);
+        assert_eq!(plan(&pol, &full()).unwrap().pid_max, Some(PID_MAX_MIN));
+        pol.limits.processes = None;
+        assert_eq!(plan(&pol, &full()).unwrap().pid_max, None);
+        pol.limits.processes = Some(2000);
+        let mut old_kernel = full();
+        old_kernel.pid_max_per_namespace = false;
+        assert_eq!(plan(&pol, &old_kernel).unwrap().pid_max, None);
+        // No pid namespace in the fallback: nothing to set.
+        let fb = plan(&pol, &fallback()).unwrap();
+        assert_eq!(fb.pid_max, None);
+    }
+
+    #[test]
+    fn root_without_any_process_bound_is_told() {
+        let pol = pol(SandboxMode::WorkspaceWrite);
+        let mut s = full();
+        s.root = true;
+        // pid_max bounds root too: nothing to say.
+        assert!(plan(&pol, &s).unwrap().notes.is_empty());
+        s.pid_max_per_namespace = false;
+        let p = plan(&pol, &s).unwrap();
+        assert!(
+            p.notes.iter().any(|n| n.contains("exempts root")),
+            "{:?}",
+            p.notes
+        );
+        // A pids cgroup bounds it.
+        s.cgroup = Some(crate::support::CgroupSupport {
+            version: "v2".into(),
+            pids_parent: Some("/sys/fs/cgroup/x".into()),
+            memory_parent: None,
+        });
+        assert!(plan(&pol, &s).unwrap().notes.is_empty());
+        // An ordinary user is bounded by RLIMIT_NPROC in its own user namespace.
+        s.cgroup = None;
+        s.root = false;
+        assert!(plan(&pol, &s).unwrap().notes.is_empty());
     }
 
     #[test]

@@ -21,6 +21,13 @@ pub struct Support {
     pub cgroup: Option<CgroupSupport>,
     /// cgroup version(s) mounted, for `--explain` ("v1", "v2", "hybrid", "none").
     pub cgroup_version: String,
+    /// Each pid namespace has its own `kernel.pid_max` (Linux 6.14): a sandbox can cap how many
+    /// processes it holds at once, whoever runs it.
+    #[serde(default)]
+    pub pid_max_per_namespace: bool,
+    /// The caller is root (uid 0), whom the kernel exempts from `RLIMIT_NPROC`.
+    #[serde(default)]
+    pub root: bool,
 }
 
 /// Where sandbox cgroups can be created.
@@ -45,6 +52,8 @@ impl Support {
             arch: std::env::consts::ARCH.to_string(),
             cgroup: None,
             cgroup_version: "none".into(),
+            pid_max_per_namespace: true,
+            root: false,
         }
     }
 
@@ -79,7 +88,29 @@ fn probe_with(userns: Result<(), String>) -> Support {
         arch: std::env::consts::ARCH.to_string(),
         cgroup,
         cgroup_version,
+        pid_max_per_namespace: kernel_at_least(6, 14),
+        root: nix::unistd::geteuid().is_root(),
     }
+}
+
+/// Whether the running kernel's release is at least `major.minor`.
+fn kernel_at_least(major: u32, minor: u32) -> bool {
+    nix::sys::utsname::uname()
+        .ok()
+        .and_then(|u| parse_release(&u.release().to_string_lossy()))
+        .is_some_and(|v| v >= (major, minor))
+}
+
+/// `(major, minor)` of a kernel release string such as `6.18.44-generic`.
+fn parse_release(release: &str) -> Option<(u32, u32)> {
+    let mut parts = release.split(['.', '-', '+']);
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts
+        .next()?
+        .trim_end_matches(|c: char| !c.is_ascii_digit())
+        .parse()
+        .ok()?;
+    Some((major, minor))
 }
 
 /// Probe the running kernel without starting a process: like [`probe`], except that user namespaces
@@ -228,4 +259,20 @@ fn probe_cgroup() -> (String, Option<CgroupSupport>) {
 
 fn writable_dir(dir: &Path) -> bool {
     crate::sys::writable(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_releases_parse() {
+        assert_eq!(parse_release("6.18.44-fc-v1045"), Some((6, 18)));
+        assert_eq!(parse_release("6.14.0"), Some((6, 14)));
+        assert_eq!(parse_release("5.15.0-91-generic"), Some((5, 15)));
+        assert_eq!(parse_release("6.1-rc3"), Some((6, 1)));
+        assert_eq!(parse_release("6.13+"), Some((6, 13)));
+        assert_eq!(parse_release("garbage"), None);
+        assert!(parse_release("6.13.9").unwrap() < (6, 14));
+    }
 }

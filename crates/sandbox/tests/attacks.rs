@@ -644,15 +644,24 @@ fn fork_bomb_is_bounded() {
     let env = Env::new();
     for s in supports() {
         let p = plan(&env.policy(), &s).unwrap();
-        let bounded = p.isolation == Isolation::Namespaces && nix::unistd::geteuid().as_raw() != 0
+        let rlimit_or_cgroup = p.isolation == Isolation::Namespaces
+            && nix::unistd::geteuid().as_raw() != 0
             || p.cgroup.as_ref().is_some_and(|c| c.pids_max.is_some());
-        if !bounded {
-            eprintln!(
-                "skipping: the plan says process count is not bounded here: {:?}",
-                p.notes
-            );
-            continue;
-        }
+        // The most the sandbox may hold: the policy's 64, or its pid namespace's pid_max when
+        // only that bounds it (root without a cgroup), which the kernel keeps at 301 or more.
+        let most = match (rlimit_or_cgroup, p.pid_max) {
+            (true, _) => 64,
+            (false, Some(m)) => m as u32,
+            (false, None) => {
+                assert!(
+                    p.notes.iter().any(|n| n.contains("not limited")),
+                    "an unbounded process count must be said: {:?}",
+                    p.notes
+                );
+                eprintln!("skipping: the plan says process count is not bounded here");
+                continue;
+            }
+        };
         let code = "
 import os, time
 n = 0
@@ -669,8 +678,63 @@ except OSError as e:
         let out = py(&env, &env.policy(), &s, code);
         assert!(out.contains("BLOCKED forks"), "{out}");
         let n: u32 = out.split_whitespace().nth(2).unwrap().parse().unwrap();
-        assert!(n <= 64, "{n} forks");
+        assert!(n <= most, "{n} forks, at most {most} allowed");
     }
+}
+
+/// The pid namespace's own pid_max bounds a fork bomb on its own: with no RLIMIT_NPROC and no
+/// cgroup, as for root on a host without delegated cgroups.
+#[test]
+fn pid_max_alone_bounds_a_fork_bomb() {
+    let Some(mut s) = ns_support() else {
+        eprintln!("skipping: no user namespaces here");
+        return;
+    };
+    if !s.pid_max_per_namespace {
+        eprintln!("skipping: this kernel has no per-namespace pid_max (Linux 6.14)");
+        return;
+    }
+    s.cgroup = None;
+    let env = Env::new();
+    let mut p = plan(&env.policy(), &s).unwrap();
+    p.rlimits
+        .retain(|r| r.resource != interlock_sandbox::Resource::Nproc);
+    let max = p.pid_max.expect("pid_max planned");
+    let code = "
+import os, time
+print('pid_max', open('/proc/sys/kernel/pid_max').read().strip())
+n = 0
+try:
+    while n < 5000:
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(3); os._exit(0)
+        n += 1
+    print('ESCAPED forks', n)
+except OSError as e:
+    print('BLOCKED forks', n, e)
+";
+    let vars: Vec<(OsString, OsString)> =
+        vec![("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into())];
+    let args: Vec<OsString> = vec!["-c".into(), code.into()];
+    let out = command(&p, Path::new(PY), &args, &vars, env.ws(), &helper())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains(&format!("pid_max {max}")), "{text}");
+    let line = text.lines().find(|l| l.contains("forks")).unwrap_or("");
+    assert!(line.starts_with("BLOCKED forks"), "{text}");
+    let n: u64 = line.split_whitespace().nth(2).unwrap().parse().unwrap();
+    assert!(n < max, "{n} forks with pid_max {max}");
+    // The host's own pid_max is untouched.
+    let host: u64 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_ne!(host, max);
 }
 
 #[test]

@@ -597,6 +597,19 @@ fn user_rules() {
     assert!(r.findings.iter().any(|f| f.rule == "user.denied-path"));
     let r = analyze_with(Language::Python, "open('~/secret-project/a')", &rules);
     assert_eq!(r.risk, Risk::Critical);
+    // Spelled with `..`, `.` or doubled slashes, it is the same path.
+    for code in [
+        "cat ~/tmp/../secret-project/notes.txt",
+        "cat ~//secret-project/./notes.txt",
+        "cat $HOME/x/y/../../secret-project",
+    ] {
+        let r = analyze_with(Language::Shell, code, &rules);
+        assert!(
+            r.findings.iter().any(|f| f.rule == "user.denied-path"),
+            "{code}: {:?}",
+            r.findings
+        );
+    }
     // allow: the command's own non-critical findings are dropped ...
     assert_eq!(
         analyze_with(Language::Shell, "pip install pandas", &rules).risk,

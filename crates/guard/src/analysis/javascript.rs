@@ -13,6 +13,7 @@ use super::{Ctx, NamedWalk, Risk, paths, text};
 use interlock_protocol::Language;
 use std::collections::HashMap;
 use std::ops::Range;
+use std::rc::Rc;
 use std::sync::LazyLock;
 use tree_sitter::Node;
 
@@ -86,6 +87,10 @@ struct Val {
     /// When `text` is unknown but some of it is not: the string with
     /// [`paths::DYNAMIC`] for the run-time parts (`'/etc/' + name`).
     shape: Option<String>,
+    /// An object literal's properties that hold modules or module members
+    /// (`{run: cp.execSync}`), so `o.run(…)` resolves; shared, as values
+    /// are cloned often.
+    props: Option<Rc<Vec<(String, Val)>>>,
 }
 
 impl Val {
@@ -168,6 +173,10 @@ pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
             at,
         );
     }
+    // A `#!/usr/bin/env zx` script has zx's `$` as a global.
+    if code.starts_with("#!") && code.lines().next().is_some_and(|l| l.contains("zx")) {
+        js.set_var("$".into(), Val::module("zx.$", false));
+    }
     js.walk(root);
     js.finish();
     if js.too_deep {
@@ -191,6 +200,81 @@ fn norm_module(m: &str) -> String {
         _ => m.to_string(),
     }
 }
+
+/// Member paths that are `require` under another name
+/// (`process.mainModule.require`, `module.constructor._load`).
+fn is_loader(q: &str) -> bool {
+    matches!(
+        q,
+        "process.mainModule.require"
+            | "process.mainModule.constructor._load"
+            | "module.require"
+            | "module._load"
+            | "module.Module._load"
+            | "module.constructor._load"
+            | "require.main.require"
+    )
+}
+
+/// Library functions that are `child_process` or `fs` calls under another
+/// name: `(module, method)` to analyse them as.
+fn library_alias(q: &str) -> Option<(&'static str, &'static str)> {
+    Some(match q {
+        "cross-spawn" | "cross-spawn.spawn" => ("child_process", "spawn"),
+        "cross-spawn.sync" => ("child_process", "spawnSync"),
+        // execa(file, args, opts) spawns without a shell, like spawn.
+        "execa" | "execa.execa" | "execa.execaSync" | "execa.sync" => ("child_process", "spawn"),
+        "execa.execaNode" | "execa.node" => ("child_process", "fork"),
+        "execa.execaCommand" | "execa.execaCommandSync" | "execa.command" | "execa.commandSync" => {
+            ("child_process", "exec")
+        }
+        "shelljs.exec" => ("child_process", "exec"),
+        // rimraf deletes recursively, like fs-extra's remove.
+        "rimraf" | "rimraf.sync" | "rimraf.rimraf" | "rimraf.rimrafSync" | "rimraf.native"
+        | "rimraf.nativeSync" | "rimraf.manual" | "rimraf.manualSync" | "rimraf.windows"
+        | "rimraf.posix" | "rimraf.moveRemove" => ("fs", "remove"),
+        _ => return None,
+    })
+}
+
+/// Tags whose template literal is a shell command (zx and execa's `$`).
+fn is_shell_tag(q: &str) -> bool {
+    matches!(q, "zx.$" | "execa.$" | "zx.$.sync" | "execa.$.sync")
+}
+
+/// What a function built from constant code returns when its body only
+/// returns a global (`new Function("return process")`): that global's
+/// module name.
+fn returned_global(body: &str) -> Option<&'static str> {
+    let e = body.trim().strip_prefix("return")?;
+    let e = e.trim().trim_end_matches(';').trim();
+    Some(match e {
+        "this" | "global" | "globalThis" | "window" | "self" => "global",
+        "process" => "process",
+        "require" => "require",
+        "module" => "module",
+        _ => return None,
+    })
+}
+
+/// Prefix of the module name of a function built by `Function(…)` that
+/// returns a global (see [`returned_global`]).
+const FN_RETURNS: &str = "fn-returns:";
+
+/// The value of property `p` of an object literal value, when tracked.
+fn prop_of(o: &Val, p: &str) -> Option<Val> {
+    o.props
+        .as_ref()?
+        .iter()
+        .find(|(k, _)| k == p)
+        .map(|(_, v)| v.clone())
+}
+
+/// Stands for an interpolation known only at run time in a shell template:
+/// a quoted shell variable, so the shell rules treat it as they treat
+/// `"$x"` (next to other text, an empty value changes the path: zx turns
+/// `/${x}` with an empty `x` into `/`).
+const TEMPLATE_HOLE: &str = "\"$ZX_ARG\"";
 
 fn join_path(parts: &[String]) -> String {
     let mut out = String::new();
@@ -335,6 +419,7 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
             return;
         };
         let module = norm_module(&self.eval(source).text.unwrap_or_default());
+        self.global_module(&module);
         let mut stack = vec![n];
         while let Some(x) = stack.pop() {
             match kind(x) {
@@ -378,6 +463,20 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                     }
                 }
             }
+        }
+    }
+
+    /// Modules that define globals when loaded: `zx/globals` (`$`) and
+    /// `shelljs/global` (`exec`, `rm`, … as globals).
+    fn global_module(&mut self, module: &str) {
+        match module {
+            "zx/globals" => self.set_var("$".into(), Val::module("zx.$", false)),
+            "shelljs/global" => {
+                for f in ["exec", "rm"] {
+                    self.set_var(f.into(), Val::module(format!("shelljs.{f}"), false));
+                }
+            }
+            _ => {}
         }
     }
 
@@ -497,7 +596,7 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                     };
                     let val = match &base {
                         Some(m) => Val::module(format!("{m}.{prop}"), v.indirect),
-                        None => Val::taint(v.taint),
+                        None => prop_of(&v, &prop).unwrap_or_else(|| Val::taint(v.taint)),
                     };
                     self.set_var(local, val);
                 }
@@ -665,7 +764,14 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                 let p = self.text(prop).to_string();
                 if let Some(m) = o.module {
                     let q = if m == "global" { p } else { format!("{m}.{p}") };
+                    // `globalThis.process.mainModule.require` is require.
+                    if is_loader(&q) {
+                        return Val::module("require", o.indirect);
+                    }
                     return Val::module(q, o.indirect);
+                }
+                if let Some(v) = prop_of(&o, &p) {
+                    return v;
                 }
                 if t.starts_with("process.env.") {
                     return Val::taint(T_ENV);
@@ -686,7 +792,15 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                     } else {
                         format!("{m}.{key}")
                     };
+                    if is_loader(&q) {
+                        return Val::module("require", true);
+                    }
                     return Val::module(q, true);
+                }
+                if let Some(key) = &k.text
+                    && let Some(v) = prop_of(&o, key)
+                {
+                    return v;
                 }
                 if self.text(obj) == "process.env" {
                     return if k.text.as_deref() == Some("HOME") {
@@ -704,6 +818,11 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                     .map(|c| self.eval(c))
                     .unwrap_or_default();
                 let mut v = Val::taint(c.taint);
+                if c.module.as_deref() == Some("Function")
+                    && let Some(g) = self.function_returning_global(n)
+                {
+                    return Val::module(format!("{FN_RETURNS}{g}"), true);
+                }
                 if let Some(m) = c.module {
                     v.module = Some(format!("new {m}"));
                 }
@@ -711,8 +830,19 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
             }
             "object" => {
                 let mut v = Val::default();
+                let mut props: Vec<(String, Val)> = Vec::new();
                 let kids = self.cursors.collect(n, true);
                 for k in kids {
+                    if kind(k) == "shorthand_property_identifier" {
+                        // `{ cp }`: the variable's value under its name.
+                        let name = self.text(k);
+                        if let Some(x) = self.vars.get(name)
+                            && (x.module.is_some() || x.props.is_some())
+                        {
+                            props.push((name.to_string(), x.clone()));
+                        }
+                        continue;
+                    }
                     if kind(k) == "pair" {
                         let key = k
                             .child_by_field_id(F.key)
@@ -727,11 +857,18 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                             v.shell = true;
                         }
                         if let Some(vn) = val_node {
-                            v.taint |= self.eval(vn).taint;
+                            let x = self.eval(vn);
+                            v.taint |= x.taint;
+                            if x.module.is_some() || x.props.is_some() {
+                                props.push((key, x));
+                            }
                         }
                     } else {
                         v.taint |= self.eval(k).taint;
                     }
+                }
+                if !props.is_empty() {
+                    v.props = Some(Rc::new(props));
                 }
                 v
             }
@@ -766,6 +903,110 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
         }
     }
 
+    /// The function a call really calls and the arguments it gets:
+    /// `f.call(self, a, b)`, `f.apply(self, [a, b])` and
+    /// `Reflect.apply(f, self, [a, b])` all call `f` with `a, b` (a list
+    /// known only at run time stays one unknown argument). The flag says
+    /// the call went through one of them.
+    fn target(&mut self, n: Node<'t>) -> (Val, Vec<Node<'t>>, bool) {
+        let c = self.callee(n);
+        let mut args = self.arg_nodes(n);
+        if c.module.as_deref() == Some("Reflect.apply") && args.len() >= 2 {
+            let f = self.eval(args[0]);
+            if f.module.is_some() {
+                let list = args.get(2).copied();
+                args.clear();
+                if let Some(l) = list {
+                    self.spread_into(l, &mut args);
+                }
+                return (f, args, true);
+            }
+        }
+        let Some(f) = n.child_by_field_id(F.function) else {
+            return (c, args, false);
+        };
+        // `f.bind(self, a)(b)` calls `f` with `a, b`.
+        if kind(f) == "call_expression"
+            && let Some(bf) = f.child_by_field_id(F.function)
+            && kind(bf) == "member_expression"
+            && bf
+                .child_by_field_id(F.property)
+                .is_some_and(|p| self.text(p) == "bind")
+            && let Some(obj) = bf.child_by_field_id(F.object)
+        {
+            let inner = self.eval(obj);
+            if inner.module.is_some() {
+                let mut bound = self.arg_nodes(f);
+                if !bound.is_empty() {
+                    bound.remove(0);
+                }
+                bound.extend(args);
+                return (inner, bound, true);
+            }
+        }
+        if kind(f) != "member_expression" {
+            return (c, args, false);
+        }
+        let how = f.child_by_field_id(F.property).map(|p| self.text(p));
+        if !matches!(how, Some("call" | "apply")) {
+            return (c, args, false);
+        }
+        let Some(obj) = f.child_by_field_id(F.object) else {
+            return (c, args, false);
+        };
+        let inner = self.eval(obj);
+        let Some(m) = inner.module.as_deref() else {
+            return (c, args, false);
+        };
+        // `f.call.call(g, self, a)` (or `Function.prototype.call.call`):
+        // the outer call's `this`, `g`, is what runs, with `a`.
+        if how == Some("call") && (m.ends_with(".call") || m.ends_with(".apply")) && args.len() >= 2
+        {
+            let g = self.eval(args[0]);
+            if g.module.is_some() {
+                let rest = if m.ends_with(".call") {
+                    args.split_off(2)
+                } else {
+                    let mut out = Vec::new();
+                    if let Some(l) = args.get(2).copied() {
+                        self.spread_into(l, &mut out);
+                    }
+                    out
+                };
+                return (g, rest, true);
+            }
+        }
+        if how == Some("call") {
+            if !args.is_empty() {
+                args.remove(0);
+            }
+        } else {
+            let list = args.get(1).copied();
+            args.clear();
+            if let Some(l) = list {
+                self.spread_into(l, &mut args);
+            }
+        }
+        (inner, args, true)
+    }
+
+    /// The elements of an array literal, or the node itself.
+    fn spread_into(&mut self, list: Node<'t>, out: &mut Vec<Node<'t>>) {
+        if kind(list) == "array" {
+            self.cursors.children(list, true, out);
+            out.retain(|x| kind(*x) != "comment");
+        } else {
+            out.push(list);
+        }
+    }
+
+    /// `Function("return process")` / `new Function(…)`: the global its
+    /// constant body returns.
+    fn function_returning_global(&mut self, n: Node<'t>) -> Option<&'static str> {
+        let body = *self.arg_nodes(n).last()?;
+        returned_global(&self.eval(body).text?)
+    }
+
     fn arg_nodes(&mut self, n: Node<'t>) -> Vec<Node<'t>> {
         let mut out = Vec::new();
         if let Some(a) = n.child_by_field_id(F.arguments) {
@@ -776,9 +1017,24 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
     }
 
     fn eval_call(&mut self, n: Node<'t>) -> Val {
-        let c = self.callee(n);
+        let (c, args, _) = self.target(n);
         let q = c.module.clone().unwrap_or_default();
-        let args = self.arg_nodes(n);
+        // A function built to return a global, called: that global.
+        if let Some(g) = q.strip_prefix(FN_RETURNS) {
+            return Val::module(g, true);
+        }
+        // `f.bind(self)` is `f` (bound leading arguments are not modelled).
+        if let Some(f) = n.child_by_field_id(F.function)
+            && kind(f) == "member_expression"
+            && f.child_by_field_id(F.property)
+                .is_some_and(|p| self.text(p) == "bind")
+            && let Some(obj) = f.child_by_field_id(F.object)
+        {
+            let inner = self.eval(obj);
+            if inner.module.is_some() && args.len() <= 1 {
+                return inner;
+            }
+        }
         let a0 = args.first().map(|a| self.eval(*a)).unwrap_or_default();
         let mut all = 0;
         for a in &args {
@@ -791,6 +1047,24 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                     Some(m) => Val::module(norm_module(&m), c.indirect),
                     None => Val::default(),
                 };
+            }
+            // createRequire(…) returns a require function.
+            "module.createRequire" | "module.Module.createRequire" => {
+                return Val::module("require", c.indirect);
+            }
+            "Function" => {
+                if let Some(g) = self.function_returning_global(n) {
+                    return Val::module(format!("{FN_RETURNS}{g}"), true);
+                }
+            }
+            "eval" => {
+                if let Some(g) = a0
+                    .text
+                    .as_deref()
+                    .and_then(|t| returned_global(&format!("return {t}")))
+                {
+                    return Val::module(g, true);
+                }
             }
             "os.homedir" => return Val::text("~"),
             "os.tmpdir" => return Val::text("/tmp"),
@@ -936,19 +1210,31 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
     fn call(&mut self, n: Node<'t>) {
         let range = n.byte_range();
         let function = n.child_by_field_id(F.function);
-        let c = self.callee(n);
+        let (c, args, shifted) = self.target(n);
         let q = c.module.as_deref().unwrap_or_default();
         let q = q.strip_prefix("new ").unwrap_or(q).to_string();
-        let args = self.arg_nodes(n);
+        // zx / execa: $`rm -rf ${dir}` runs the template as a shell command.
+        if is_shell_tag(&q)
+            && let Some(t) = n.child_by_field_id(F.arguments)
+            && kind(t) == "template_string"
+        {
+            self.shell_template(&q, t, &range);
+            return;
+        }
         let vals: Vec<Val> = args.iter().map(|a| self.eval(*a)).collect();
+        // The resolved name's last part (`o.run` may be `cp.execSync`), or
+        // the property called on a value no module is known for.
         let method = match function {
-            Some(f) if kind(f) == "member_expression" => f
+            Some(f) if kind(f) == "member_expression" && !shifted && q.is_empty() => f
                 .child_by_field_id(F.property)
                 .map(|p| self.text(p))
                 .unwrap_or_default(),
             _ => q.rsplit('.').next().unwrap_or(""),
         };
-        let module = q.split('.').next().unwrap_or("");
+        let (module, method) = match library_alias(&q) {
+            Some((m, f)) => (m, f),
+            None => (q.split('.').next().unwrap_or(""), method),
+        };
 
         for v in &vals {
             if let Some(t) = &v.text {
@@ -976,6 +1262,12 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
             );
         }
 
+        if q == "require"
+            && let Some(m) = vals.first().and_then(|v| v.text.as_deref())
+        {
+            let m = norm_module(m);
+            self.global_module(&m);
+        }
         // Unknown module names.
         if q == "require" && vals.first().is_some_and(|v| v.text.is_none()) {
             self.push(
@@ -1002,6 +1294,10 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
 
         if module == "child_process" {
             self.child_process(method, &args, &vals, &range);
+            return;
+        }
+        if q == "shelljs.rm" {
+            self.shelljs_rm(&vals, &range);
             return;
         }
         if module == "fs" {
@@ -1211,6 +1507,90 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                     )
                 };
                 self.push(rule, risk, msg, range.clone());
+            }
+        }
+    }
+
+    /// A shell command written as a tagged template (zx, execa `$`). Each
+    /// interpolation is passed as one quoted argument; one known only at
+    /// run time stands as a shell variable ([`TEMPLATE_HOLE`]).
+    fn shell_template(&mut self, q: &str, t: Node<'t>, range: &Range<usize>) {
+        let mut cmd = String::new();
+        let mut taint = 0;
+        let mut holes = false;
+        let kids = self.cursors.collect(t, true);
+        for k in kids {
+            match kind(k) {
+                "string_fragment" => cmd.push_str(self.text(k)),
+                "escape_sequence" => cmd.push_str(&text::unescape_c(self.text(k))),
+                "template_substitution" => {
+                    let v = k.named_child(0).map(|e| self.eval(e)).unwrap_or_default();
+                    taint |= v.taint;
+                    match v.text {
+                        Some(x) => cmd.push_str(&text::shell_quote(&x)),
+                        None => {
+                            holes = true;
+                            cmd.push_str(TEMPLATE_HOLE);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        // The shell rules see the holes as variables; what the values are
+        // made of is only known here.
+        if holes && taint & (T_DOWNLOAD | T_DECODE) != 0 {
+            let (rule, what) = if taint & T_DOWNLOAD != 0 {
+                ("exec.download-and-run", "downloaded from the network")
+            } else {
+                ("exec.decode-and-run", "decoded (hidden)")
+            };
+            self.push(
+                rule,
+                Risk::High,
+                format!("{q} runs a command with parts {what}"),
+                range.clone(),
+            );
+        }
+        self.push(
+            "javascript.shell",
+            Risk::Low,
+            format!("runs a command: {}", super::first_line(&cmd)),
+            range.clone(),
+        );
+        self.cx.nested(Language::Shell, &cmd, t.byte_range());
+    }
+
+    /// shelljs `rm([options,] path…)`: recursive with `-r`/`-R`.
+    fn shelljs_rm(&mut self, vals: &[Val], range: &Range<usize>) {
+        let mut paths_at = 0;
+        let mut recursive = false;
+        if let Some(opts) = vals.first().and_then(|v| v.text.as_deref())
+            && opts.starts_with('-')
+        {
+            recursive = opts.contains(['r', 'R']);
+            paths_at = 1;
+        }
+        for v in vals.iter().skip(paths_at) {
+            match v.path() {
+                Some(p) => {
+                    let (risk, rule, msg) = paths::deletion_risk(p, recursive);
+                    if risk > Risk::None {
+                        self.push(rule, risk, msg, range.clone());
+                    }
+                }
+                None if recursive => self.push(
+                    "destroy.dynamic-target",
+                    Risk::Medium,
+                    "shell.rm deletes a directory known only at run time".into(),
+                    range.clone(),
+                ),
+                None => self.push(
+                    "delete.files",
+                    Risk::Low,
+                    "shell.rm deletes files".into(),
+                    range.clone(),
+                ),
             }
         }
     }

@@ -867,11 +867,14 @@ impl<'a> Ctx<'a> {
         if self.rules.deny_paths.is_empty() || value.is_empty() {
             return;
         }
+        // `/srv//prod`, `/tmp/../srv/prod` name `/srv/prod` too.
         let v = paths::canonical_home(value);
+        let v = paths::tidy(&v);
         let mut hit = None;
         for deny in &self.rules.deny_paths {
             let d = deny.to_string_lossy();
             let d = paths::canonical_home(&d);
+            let d = paths::tidy(&d);
             let d = d.trim_end_matches('/');
             if d.is_empty() {
                 continue;

@@ -408,14 +408,27 @@ pub(crate) fn canonical_home(p: &str) -> Cow<'_, str> {
     Cow::Borrowed(p)
 }
 
-/// Collapses `//`, `/./` and trailing slashes (keeps a lone `/`).
-fn tidy(p: &str) -> Cow<'_, str> {
+/// Collapses `//`, `/./`, `a/..` and trailing slashes (keeps a lone `/`).
+///
+/// `..` is resolved lexically (symlinks are not followed): never above `/`;
+/// above `~` it goes to `/home`; a relative path keeps its leading `..`
+/// (`build/../../x` is `../x`). A part known only at run time (`$x`) may
+/// hold several parts, so a `..` after it is kept.
+pub(crate) fn tidy(p: &str) -> Cow<'_, str> {
     // Most paths are tidy already: no empty part (besides the one before a
-    // leading `/`) and no `.` after the first part.
+    // leading `/`), no `.` after the first part and no `..` after a part
+    // that is not itself `..`.
     let mut parts = p.split('/');
     let first = parts.next().unwrap_or("");
     let first_ok = !first.is_empty() || p.len() > 1;
-    if first_ok && parts.all(|part| !part.is_empty() && part != ".") {
+    let mut climbing = first == "..";
+    if first_ok
+        && parts.all(|part| {
+            let ok = !part.is_empty() && part != "." && (part != ".." || climbing);
+            climbing &= part == "..";
+            ok
+        })
+    {
         return Cow::Borrowed(p);
     }
     Cow::Owned(tidy_slow(p))
@@ -423,11 +436,32 @@ fn tidy(p: &str) -> Cow<'_, str> {
 
 fn tidy_slow(p: &str) -> String {
     let mut out = String::with_capacity(p.len());
-    let absolute = p.starts_with('/');
+    let mut absolute = p.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
     for part in p.split('/') {
         if part.is_empty() || (part == "." && !parts.is_empty()) {
             continue;
+        }
+        if part == ".." {
+            match parts.last().copied() {
+                // `/..` is `/`.
+                None if absolute => continue,
+                None | Some("..") => {}
+                Some(".") => {
+                    parts.pop();
+                }
+                Some("~") if parts.len() == 1 && !absolute => {
+                    parts.clear();
+                    parts.push("home");
+                    absolute = true;
+                    continue;
+                }
+                Some(last) if !last.contains('$') && !last.contains(DYNAMIC) => {
+                    parts.pop();
+                    continue;
+                }
+                Some(_) => {}
+            }
         }
         parts.push(part);
     }
@@ -439,6 +473,26 @@ fn tidy_slow(p: &str) -> String {
         out.push('.');
     }
     out
+}
+
+/// `~user` and `~user/…` (another user's home) as `~` and `~/…`; `~+` and
+/// `~-` (the working directories) are left alone.
+fn any_user_home(p: &str) -> Cow<'_, str> {
+    let Some(rest) = p.strip_prefix('~') else {
+        return Cow::Borrowed(p);
+    };
+    let end = rest.find('/').unwrap_or(rest.len());
+    let user = &rest[..end];
+    let valid = !user.is_empty()
+        && user
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        && !user.starts_with(['-', '.']);
+    if valid {
+        Cow::Owned(format!("~{}", &rest[end..]))
+    } else {
+        Cow::Borrowed(p)
+    }
 }
 
 /// The part of `p` below the home directory ("" for home itself).
@@ -485,6 +539,112 @@ fn is_glob_all(s: &str) -> bool {
     matches!(s, "*" | ".*" | "*.*" | ".[!.]*" | "{*,.*}" | "" | ".")
 }
 
+/// `*/*`, `**/*`, `**`: every part matches anything, so together they cover
+/// everything below (files in every subdirectory).
+fn is_glob_all_parts(s: &str) -> bool {
+    is_glob_all(s) || s.split('/').all(|part| part == "**" || is_glob_all(part))
+}
+
+/// Whether the shell glob `pat` (`*`, `?`, `[…]`) matches the file name
+/// `name`. A leading `.` is never matched by a wildcard, as in the shell.
+fn glob_matches(pat: &[u8], name: &[u8]) -> bool {
+    if name.first() == Some(&b'.') && pat.first() != Some(&b'.') {
+        return false;
+    }
+    // Backtracking only to the last `*`: linear in practice, never
+    // exponential, whatever the pattern.
+    let (mut p, mut n) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        let step = match pat.get(p) {
+            Some(b'*') => {
+                star = Some((p + 1, n));
+                p += 1;
+                continue;
+            }
+            Some(b'?') => Some(p + 1),
+            Some(b'[') => match bracket(pat, p, name[n]) {
+                Some((true, next)) => Some(next),
+                Some((false, _)) => None,
+                None => (name[n] == b'[').then_some(p + 1),
+            },
+            Some(&c) => (c == name[n]).then_some(p + 1),
+            None => None,
+        };
+        match (step, star) {
+            (Some(next), _) => {
+                p = next;
+                n += 1;
+            }
+            (None, Some((sp, sn))) => {
+                p = sp;
+                n = sn + 1;
+                star = Some((sp, sn + 1));
+            }
+            (None, None) => return false,
+        }
+    }
+    pat[p..].iter().all(|&b| b == b'*')
+}
+
+/// Whether the bracket expression at `pat[at]` (`[abc]`, `[a-z]`, `[!x]`)
+/// matches `c`, and where the pattern goes on; `None` when it is not closed
+/// (a literal `[`).
+fn bracket(pat: &[u8], at: usize, c: u8) -> Option<(bool, usize)> {
+    // A `]` right after `[` (or `[!`) is part of the set.
+    let close = pat.get(at + 2..)?.iter().position(|&b| b == b']')? + at + 2;
+    let set = &pat[at + 1..close];
+    let (neg, set) = match set.first() {
+        Some(b'!' | b'^') => (true, &set[1..]),
+        _ => (false, set),
+    };
+    let mut hit = false;
+    let mut i = 0;
+    while i < set.len() {
+        if i + 2 < set.len() && set[i + 1] == b'-' {
+            hit |= set[i] <= c && c <= set[i + 2];
+            i += 3;
+        } else {
+            hit |= set[i] == c;
+            i += 1;
+        }
+    }
+    Some((hit != neg, close + 1))
+}
+
+fn has_glob(s: &str) -> bool {
+    s.bytes().any(|b| matches!(b, b'*' | b'?' | b'['))
+}
+
+/// Whether the parts of `path` (some of them globs) name `entry` or
+/// something below it. A glob part must hold a literal besides `.`, so
+/// `~/*` and `~/.*` (the whole home, rated by scope) do not count.
+fn glob_under(path: &str, entry: &str) -> bool {
+    let mut pp = path.split('/');
+    for e in entry.split('/') {
+        let Some(part) = pp.next() else {
+            return false;
+        };
+        let literal = part
+            .bytes()
+            .any(|b| !matches!(b, b'*' | b'?' | b'[' | b']' | b'.' | b'!'));
+        if part != e && !(literal && glob_matches(part.as_bytes(), e.as_bytes())) {
+            return false;
+        }
+    }
+    true
+}
+
+/// A file-name glob specific enough to stand for a sensitive name: no `*`,
+/// or at least three literal characters before the first `*` (`id_*`, not
+/// `*.json`).
+fn specific_name_glob(base: &str) -> bool {
+    match base.find('*') {
+        None => true,
+        Some(i) => i >= 3 && !has_glob(&base[..i]),
+    }
+}
+
 /// Classifies a statically known path (already stripped of quotes).
 pub(crate) fn classify(raw: &str) -> PathClass {
     let mut c = classify_inner(raw);
@@ -497,6 +657,7 @@ pub(crate) fn classify(raw: &str) -> PathClass {
 
 fn classify_inner(raw: &str) -> PathClass {
     let canon = canonical_home(raw.trim());
+    let canon = any_user_home(&canon);
     let p = tidy(&canon);
     let p: &str = &p;
     let mut class = PathClass {
@@ -515,6 +676,13 @@ fn classify_inner(raw: &str) -> PathClass {
     if HISTORY_NAMES.contains(&base) {
         class.history = true;
     }
+    // `~/.ssh/id_rs?`, `.bash_h*`: a glob standing for a sensitive name.
+    let globbed = has_glob(p);
+    if globbed && has_glob(base) && specific_name_glob(base) {
+        let m = |n: &&str| glob_matches(base.as_bytes(), n.as_bytes());
+        class.credential |= CRED_NAMES.iter().any(m);
+        class.history |= HISTORY_NAMES.iter().any(m);
+    }
     if p.len() >= 10 && p.contains(".git/hooks") {
         class.persistence = Some("a git hook");
     }
@@ -527,25 +695,31 @@ fn classify_inner(raw: &str) -> PathClass {
         let rel_shape = wildcard_dynamic(rel_tidy);
         class.dynamic = rel_shape.is_some();
         let rel_glob = rel_shape.as_deref().unwrap_or(rel_tidy);
-        class.scope = if is_glob_all(rel_glob) {
+        class.scope = if is_glob_all_parts(rel_glob) {
             Scope::Home
         } else {
             Scope::HomeSub
         };
         for c in CRED_HOME {
-            if under(rel_tidy, c) {
+            if under(rel_tidy, c) || (globbed && glob_under(rel_tidy, c)) {
                 class.credential = true;
             }
         }
         for (c, what) in PERSIST_HOME {
-            if under(rel_tidy, c) {
+            if under(rel_tidy, c) || (globbed && glob_under(rel_tidy, c)) {
                 class.persistence = Some(what);
             }
         }
         if rel_tidy.starts_with(".local/share/fish/") {
             class.history |= rel_tidy.ends_with("history");
         }
-        if p.starts_with("/home/") && home_rel(p) == Some("") && p.contains('*') {
+        // `/home/*`, `/home/*/*`: every user's home.
+        if let Some(users) = p
+            .strip_prefix("/home/")
+            .or_else(|| p.strip_prefix("/Users/"))
+            && is_glob_all_parts(users)
+            && users.contains('*')
+        {
             class.scope = Scope::AllHomes;
         }
         return class;
@@ -578,7 +752,7 @@ fn classify_inner(raw: &str) -> PathClass {
         return class;
     }
     if p.starts_with('/') {
-        if p == "/" || p == "/*" || p == "/.*" {
+        if p == "/" || p == "/*" || p == "/.*" || is_glob_all_parts(p.trim_start_matches('/')) {
             class.scope = Scope::Root;
             return class;
         }
@@ -587,7 +761,7 @@ fn classify_inner(raw: &str) -> PathClass {
             return class;
         }
         for c in CRED_ABS {
-            if p.starts_with(c) {
+            if p.starts_with(c) || (globbed && glob_under(p, c)) {
                 class.credential = true;
             }
         }
@@ -595,12 +769,12 @@ fn classify_inner(raw: &str) -> PathClass {
             class.credential = true;
         }
         for (c, what) in PERSIST_ABS {
-            if p.starts_with(c) {
+            if p.starts_with(c) || (globbed && glob_under(p, c)) {
                 class.persistence = Some(what);
             }
         }
         for c in PRIV_ABS {
-            if under(p, c) {
+            if under(p, c) || (globbed && glob_under(p, c)) {
                 class.privilege = true;
             }
         }
@@ -637,11 +811,11 @@ fn classify_inner(raw: &str) -> PathClass {
     }
     // Relative paths.
     let rel = strip_dot_slashes(p);
-    if is_glob_all(rel) || p == "." {
+    if is_glob_all_parts(rel) || p == "." {
         class.scope = Scope::Cwd;
     } else if rel == ".." || rel.starts_with("../") {
         let after = rel.trim_start_matches("../").trim_start_matches("..");
-        class.scope = if is_glob_all(after) || after.trim_start_matches("../") == ".." {
+        class.scope = if is_glob_all_parts(after) || after.trim_start_matches("../") == ".." {
             Scope::Parent
         } else {
             Scope::Outside
@@ -909,13 +1083,71 @@ mod tests {
             "$HOME/x",
             "/dev/null",
             "a/b/c/d",
+            "../..",
+            "../../x",
+            "../x/..",
+            "a/..",
+            "./..",
+            "/..",
+            "/../etc",
+            "/tmp/../etc",
+            "~/..",
+            "~/../..",
+            "build/../../x",
+            "$D/../x",
         ] {
             assert_eq!(tidy(p), tidy_slow(p), "{p:?}");
         }
+        // `..` is resolved lexically, never above `/`; relative paths keep
+        // their leading `..`; a run-time part may hold several parts.
+        for (p, want) in [
+            ("x/../y", "y"),
+            ("a/..", "."),
+            ("./..", ".."),
+            ("../x/..", ".."),
+            ("build/../../x", "../x"),
+            ("/dev/shm/../../*", "/*"),
+            ("/../..", "/"),
+            ("/tmp/../etc/passwd", "/etc/passwd"),
+            ("~/.cache/..", "~"),
+            ("~/..", "/home"),
+            ("~/../..", "/"),
+            ("$D/../x", "$D/../x"),
+        ] {
+            assert_eq!(tidy(p), want, "{p:?}");
+        }
+        assert_eq!(any_user_home("~root"), "~");
+        assert_eq!(any_user_home("~bob/.ssh"), "~/.ssh");
+        assert_eq!(any_user_home("~+/x"), "~+/x");
         assert_eq!(canonical_home("$HOME/x"), "~/x");
         assert_eq!(canonical_home("${HOME}"), "~");
         assert_eq!(canonical_home("~/x"), "~/x");
         assert_eq!(canonical_home("$HOMEx"), "$HOMEx");
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_matches(b".bash?c", b".bashrc"));
+        assert!(glob_matches(b".[bz]shrc", b".zshrc"));
+        assert!(glob_matches(b"id_*", b"id_ed25519"));
+        assert!(glob_matches(b"[!a]b", b"cb"));
+        assert!(!glob_matches(b"[!a]b", b"ab"));
+        assert!(!glob_matches(b"*rc", b".bashrc"));
+        assert!(!glob_matches(b"a?", b"a"));
+        assert!(glob_matches(b"a*b*c", b"aXbYbZc"));
+        assert!(glob_matches(b"[]x]", b"]"));
+        assert!(glob_matches(b"a[", b"a["));
+        let slow = [b'a', b'*'].repeat(2000);
+        assert!(!glob_matches(&slow, b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab"));
+        assert!(glob_under(".aw?/credentials", ".aws"));
+        assert!(!glob_under(".*", ".ssh"));
+        assert!(!glob_under("*", ".ssh"));
+        assert!(classify("~/.aw?/credentials").credential);
+        assert!(classify("~/.bash?c").persistence.is_some());
+        assert!(!classify("*.json").credential);
+        assert_eq!(classify("~/*/*").scope, Scope::Home);
+        assert_eq!(classify("~/**").scope, Scope::Home);
+        assert_eq!(classify("~/src/*").scope, Scope::HomeSub);
     }
 
     #[test]

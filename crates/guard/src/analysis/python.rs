@@ -291,6 +291,77 @@ fn is_builtin(name: &str) -> bool {
     )
 }
 
+/// The module a name really refers to, when it is a known other name for
+/// it: `posix`/`nt` are what `os` re-exports, `_socket` is `socket`, and a
+/// vendored copy (`pip._vendor.requests`) is the package itself. `None` when
+/// `q` is already canonical.
+fn canonical_module(q: &str) -> Option<String> {
+    let unvendored = q.rfind("._vendor.").map(|i| &q[i + "._vendor.".len()..]);
+    let base = unvendored.unwrap_or(q);
+    let (top, rest) = match base.split_once('.') {
+        Some((t, r)) => (t, Some(r)),
+        None => (base, None),
+    };
+    let top_canon = match top {
+        "posix" | "nt" => "os",
+        "posixpath" | "ntpath" => "os.path",
+        "_socket" => "socket",
+        "subprocess32" => "subprocess",
+        _ if unvendored.is_some() => top,
+        _ => return None,
+    };
+    Some(match rest {
+        Some(r) => format!("{top_canon}.{r}"),
+        None => top_canon.to_string(),
+    })
+}
+
+/// [`canonical_module`], or `q` itself.
+fn canonical(q: String) -> String {
+    canonical_module(&q).unwrap_or(q)
+}
+
+/// Members a star import (`from socket import *`) brings in that matter
+/// here: a bare name resolves to `module.name` only for these modules, whose
+/// every public function is worth tracking.
+fn star_member(module: &str, name: &str) -> bool {
+    match module {
+        "socket" => matches!(
+            name,
+            "socket" | "create_connection" | "socketpair" | "fromfd"
+        ),
+        "os" => {
+            matches!(
+                name,
+                "system"
+                    | "popen"
+                    | "remove"
+                    | "unlink"
+                    | "rmdir"
+                    | "removedirs"
+                    | "dup2"
+                    | "fork"
+                    | "forkpty"
+                    | "chmod"
+                    | "chown"
+                    | "putenv"
+                    | "setuid"
+                    | "setgid"
+                    | "walk"
+                    | "listdir"
+                    | "scandir"
+                    | "rename"
+                    | "replace"
+                    | "symlink"
+            ) || name.starts_with("exec")
+                || name.starts_with("spawn")
+                || name.starts_with("posix_spawn")
+        }
+        "subprocess" | "shutil" | "pty" => !name.starts_with('_'),
+        _ => false,
+    }
+}
+
 /// A string node with no interpolation: `string_start`, at most one
 /// `string_content` and `string_end`.
 fn plain_string(n: Node<'_>) -> bool {
@@ -314,6 +385,104 @@ fn join_path(parts: &[String]) -> String {
         }
     }
     out
+}
+
+/// Marks where a path stands for every file found below a directory
+/// (`os.walk`, `rglob`, `glob('…/**')`): `ROOT/<found>[/FILTER]`, the form
+/// [`paths::deletion_risk`] also knows from `find ROOT … -delete`.
+const FOUND: &str = "<found>";
+
+/// The shape of what walking `root` finds, optionally filtered by a name
+/// pattern (`*.pyc`; empty or `*` is everything).
+fn found_shape(root: &str, pattern: &str) -> String {
+    let root = if root.is_empty() { "." } else { root };
+    let mut out = join_path(&[root.to_string(), FOUND.to_string()]);
+    if !pattern.is_empty() {
+        out.push('/');
+        out.push_str(pattern);
+    }
+    out
+}
+
+/// A glob pattern with a `**` component (`~/**`, `dist/**/*.whl`): the
+/// files found below the part before it, as [`found_shape`].
+fn recursive_glob(p: &str) -> Option<String> {
+    let i = p.split('/').position(|c| c.contains("**"))?;
+    let parts: Vec<&str> = p.split('/').collect();
+    let root = if i == 0 {
+        "."
+    } else if i == 1 && parts[0].is_empty() {
+        "/"
+    } else {
+        &p[..parts[..i].iter().map(|c| c.len() + 1).sum::<usize>() - 1]
+    };
+    let rest = parts[i + 1..].join("/");
+    Some(found_shape(root, &rest))
+}
+
+/// `fmt.format(*pos, **kw)` for the forms `{}`, `{0}` and `{name}`: the
+/// text when every argument used is known, else the shape (run-time parts
+/// as [`paths::DYNAMIC`]). `None` for format specs, conversions and field
+/// lookups, which this does not model.
+fn format_string(
+    fmt: &str,
+    pos: &[Val],
+    kw: &[(&str, Val)],
+) -> Option<(Option<String>, Option<String>)> {
+    let mut text = String::new();
+    let mut shape = String::new();
+    let mut known = true;
+    let mut auto = 0usize;
+    let mut chars = fmt.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '{' if chars.peek().is_some_and(|&(_, d)| d == '{') => {
+                chars.next();
+                text.push('{');
+                shape.push('{');
+            }
+            '}' if chars.peek().is_some_and(|&(_, d)| d == '}') => {
+                chars.next();
+                text.push('}');
+                shape.push('}');
+            }
+            '{' => {
+                let end = fmt[i..].find('}')? + i;
+                let field = &fmt[i + 1..end];
+                while chars.peek().is_some_and(|&(j, _)| j <= end) {
+                    chars.next();
+                }
+                let v = if field.is_empty() {
+                    auto += 1;
+                    pos.get(auto - 1)?
+                } else if let Ok(k) = field.parse::<usize>() {
+                    pos.get(k)?
+                } else if field.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                    &kw.iter().find(|(k, _)| *k == field)?.1
+                } else {
+                    return None;
+                };
+                match &v.text {
+                    Some(t) => text.push_str(t),
+                    None => known = false,
+                }
+                shape.push_str(v.path().unwrap_or(paths::DYNAMIC));
+            }
+            '}' => return None,
+            c => {
+                text.push(c);
+                shape.push(c);
+            }
+        }
+        if shape.len() > 4096 {
+            return None;
+        }
+    }
+    Some(if known {
+        (Some(text), None)
+    } else {
+        (None, Some(shape))
+    })
 }
 
 impl<'t> NamedWalk<'t> for Py<'_, '_, 't> {
@@ -343,7 +512,7 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
 
     /// Binds an import alias (cached evaluations may depend on it).
     fn set_alias(&mut self, name: String, module: String) {
-        self.aliases.insert(name, module);
+        self.aliases.insert(name, canonical(module));
         self.memo.clear();
     }
 
@@ -532,7 +701,7 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
             }
         }
         if !any {
-            self.star_modules.push(module);
+            self.star_modules.push(canonical(module));
             self.memo.clear();
         }
     }
@@ -542,9 +711,17 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
         else {
             return;
         };
-        let v = self.eval(right);
+        let mut v = self.eval(right);
         match kind(left) {
             "identifier" => {
+                // `f = os.system`: `f(…)` is then a call of os.system.
+                if v.module.is_none()
+                    && v.text.is_none()
+                    && let Some((q, ind)) = self.member_alias(right)
+                {
+                    v.module = Some(q);
+                    v.indirect |= ind;
+                }
                 self.set_var(self.text(left).to_string(), v);
             }
             "subscript" => {
@@ -567,6 +744,47 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// The qualified name `right` stands for when it names a module member
+    /// (`os.system`, `__import__('os').system`, a star-imported `system`) or a
+    /// code-running builtin (`exec`); `None` for anything else, so that
+    /// `x = obj.attr` on ordinary objects binds nothing.
+    fn member_alias(&mut self, right: Node<'t>) -> Option<(String, bool)> {
+        match kind(right) {
+            "identifier" => {
+                let t = self.text(right);
+                if self.vars.contains_key(t) {
+                    // `eval` already copied what the variable holds.
+                    return None;
+                }
+                let (q, ind) = self.resolve(right)?;
+                (q != t || is_sensitive(t)).then_some((q, ind))
+            }
+            "attribute" => {
+                let mut root = right;
+                while kind(root) == "attribute" {
+                    root = root.child_by_field_id(F.object)?;
+                }
+                if kind(root) == "identifier" {
+                    let t = self.text(root);
+                    let known = match self.vars.get(t) {
+                        Some(v) => v.module.is_some(),
+                        None => {
+                            self.aliases.contains_key(t)
+                                || self.resolve(root).is_some_and(|(q, _)| q != t)
+                        }
+                    };
+                    if !known {
+                        return None;
+                    }
+                }
+                // Other roots (`__import__('os')`, `sys.modules['os']`)
+                // resolve only through a module value.
+                self.resolve(right)
+            }
+            _ => None,
         }
     }
 
@@ -658,15 +876,20 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
             };
             match q.as_str() {
                 "os.walk" => {
+                    // The directory variable is every directory below the
+                    // root: `ROOT/<found>` (see `found_deletion`).
                     let base = arg0.unwrap_or_else(|| ".".into());
-                    let root = join_path(&[base, "*".into()]);
                     for (i, v) in values.iter_mut().enumerate() {
-                        *v = Some(if i == 0 { root.clone() } else { "*".into() });
+                        *v = Some(if i == 0 {
+                            found_shape(&base, "")
+                        } else {
+                            "*".into()
+                        });
                     }
                 }
                 "glob.glob" | "glob.iglob" => {
                     if let Some(v) = values.first_mut() {
-                        *v = arg0;
+                        *v = arg0.map(|p| recursive_glob(&p).unwrap_or(p));
                     }
                 }
                 "os.listdir" | "os.scandir" => {
@@ -677,8 +900,10 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 _ => {
                     if let (Some(obj), Some(attr)) = (method_obj, attr) {
                         let v = match attr.as_str() {
-                            "glob" | "rglob" => {
-                                Some(join_path(&[obj, arg0.unwrap_or_else(|| "*".into())]))
+                            "rglob" => Some(found_shape(&obj, &arg0.unwrap_or_default())),
+                            "glob" => {
+                                let p = join_path(&[obj, arg0.unwrap_or_else(|| "*".into())]);
+                                Some(recursive_glob(&p).unwrap_or(p))
                             }
                             "iterdir" => Some(join_path(&[obj, "*".into()])),
                             _ => None,
@@ -699,6 +924,14 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
         for (t, v) in targets.iter().zip(values) {
             let name = self.text(*t).to_string();
             match v {
+                // Found files are not a literal path: a shape only.
+                Some(s) if s.contains(FOUND) => self.set_var(
+                    name,
+                    Val {
+                        shape: Some(s),
+                        ..Val::default()
+                    },
+                ),
                 Some(s) => self.set_var(name, Val::text(s)),
                 None => self.set_var(name, Val::default()),
             };
@@ -784,6 +1017,9 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 }
                 if !is_builtin(t) {
                     for m in &self.star_modules {
+                        if star_member(m, t) {
+                            return Some((format!("{m}.{t}"), false));
+                        }
                         let q = format!("{m}.{t}");
                         if SHELL_STRING_CALLS.contains(&q.as_str())
                             || ARGV_CALLS.contains(&q.as_str())
@@ -800,6 +1036,10 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 let attr = self.text(n.child_by_field_id(F.attribute)?).to_string();
                 if matches!(kind(obj), "identifier" | "attribute") {
                     let (base, ind) = self.resolve(obj)?;
+                    // `pip._vendor.requests` is `requests`.
+                    if base == "_vendor" || base.ends_with("._vendor") {
+                        return Some((canonical(attr), ind));
+                    }
                     return Some((format!("{base}.{attr}"), ind));
                 }
                 let v = self.eval(obj);
@@ -981,6 +1221,15 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 };
                 let q = self.qualify_expr(obj).unwrap_or_default();
                 let k = self.eval(key);
+                if q == "sys.modules"
+                    && let Some(m) = k.text
+                {
+                    return Val {
+                        module: Some(canonical(m)),
+                        indirect: true,
+                        ..Val::default()
+                    };
+                }
                 if q == "os.environ" {
                     return match k.text.as_deref() {
                         Some("HOME") => Val::text("~"),
@@ -1153,7 +1402,18 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
             "__import__" | "importlib.import_module" | "importlib.__import__" => {
                 return match arg0.and_then(|v| v.text) {
                     Some(m) => Val {
-                        module: Some(m),
+                        module: Some(canonical(m)),
+                        indirect: true,
+                        ..Val::default()
+                    },
+                    None => Val::default(),
+                };
+            }
+            // sys.modules.get("os") is the module os.
+            "sys.modules.get" => {
+                return match arg0.and_then(|v| v.text) {
+                    Some(m) => Val {
+                        module: Some(canonical(m)),
                         indirect: true,
                         ..Val::default()
                     },
@@ -1312,6 +1572,17 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                     let mut v = obj.clone();
                     if matches!(attr, "format" | "join") {
                         v.text = None;
+                    }
+                    // 'https://{}/c'.format('evil.example') is a known URL.
+                    if attr == "format"
+                        && let Some(fmt) = obj.text.as_deref()
+                    {
+                        let kw_vals: Vec<(&str, Val)> =
+                            kw.iter().map(|(k, n)| (*k, self.eval(*n))).collect();
+                        if let Some((text, shape)) = format_string(fmt, &pos_vals, &kw_vals) {
+                            v.text = text;
+                            v.shape = shape;
+                        }
                     }
                     // 'sep'.join([...]) over literal parts is as visible as
                     // concatenation: '_'.join(['o', 's']) is 'o_s'.
@@ -1472,9 +1743,11 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                     range.clone(),
                 );
             }
-        } else if let Some(url) = arg_vals.iter().filter_map(|v| v.text.as_deref()).find(|t| {
-            t.starts_with("http://") || t.starts_with("https://") || t.starts_with("ftp://")
-        }) {
+        } else if attr != Some("format")
+            && let Some(url) = arg_vals.iter().filter_map(|v| v.text.as_deref()).find(|t| {
+                t.starts_with("http://") || t.starts_with("https://") || t.starts_with("ftp://")
+            })
+        {
             self.facts.network = true;
             self.push(
                 "net.request",
@@ -1591,7 +1864,7 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 if !pos.is_empty() =>
             {
                 let recursive = q == "shutil.rmtree" || q == "shutil.move";
-                self.deletion(&arg_vals[0], recursive, &range, &q);
+                self.deletion(&arg_vals[0], recursive, &range, &q, n);
             }
             "os.rename" | "os.replace" | "shutil.copy" | "shutil.copy2" | "shutil.copyfile"
             | "shutil.copytree" | "os.symlink" | "os.link"
@@ -1747,12 +2020,23 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
         }
         // pathlib methods on a known path.
         if let (Some(attr), Some(obj)) = (attr, obj_val.as_ref())
+            && matches!(attr, "unlink" | "rmdir")
+            && obj.text.is_none()
+            && obj.shape.as_deref().is_some_and(|s| s.contains(FOUND))
+            && !q.starts_with("os.")
+            && !q.starts_with("shutil.")
+        {
+            // `for p in Path.home().rglob('*'): p.unlink()`
+            let v = obj.clone();
+            self.deletion(&v, false, &range, attr, n);
+        }
+        if let (Some(attr), Some(obj)) = (attr, obj_val.as_ref())
             && let Some(p) = obj.text.clone()
             && !q.starts_with("os.")
             && !q.starts_with("shutil.")
         {
             match attr {
-                "unlink" | "rmdir" => self.deletion(&Val::text(p), false, &range, attr),
+                "unlink" | "rmdir" => self.deletion(&Val::text(p), false, &range, attr, n),
                 "write_text" | "write_bytes" | "touch" | "symlink_to" | "hardlink_to" => {
                     self.write_target(&p, &range, "writes to")
                 }
@@ -1975,8 +2259,21 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
         }
     }
 
-    fn deletion(&mut self, v: &Val, recursive: bool, range: &Range<usize>, what: &str) {
+    fn deletion(
+        &mut self,
+        v: &Val,
+        recursive: bool,
+        range: &Range<usize>,
+        what: &str,
+        call: Node<'t>,
+    ) {
         match v.path() {
+            Some(p) if p.contains(FOUND) => {
+                let (risk, rule, msg) = self.found_deletion(p, call);
+                if risk > Risk::None {
+                    self.push(rule, risk, msg, range.clone());
+                }
+            }
             Some(p) => {
                 let (risk, rule, msg) = paths::deletion_risk(p, recursive);
                 if risk > Risk::None {
@@ -2001,6 +2298,93 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 }
             }
         }
+    }
+
+    /// Deleting the files a walk of ROOT finds (`p` is `ROOT/<found>…`):
+    /// rated like `find ROOT -delete`, whose matches a filter narrows; an
+    /// unfiltered walk of the whole filesystem (or every home) is as bad as
+    /// deleting it.
+    fn found_deletion(&mut self, p: &str, call: Node<'t>) -> (Risk, &'static str, String) {
+        let i = p.find(FOUND).unwrap_or(p.len());
+        let root = p[..i].trim_end_matches('/');
+        let root = match root {
+            "" if p.starts_with('/') => "/",
+            "" => ".",
+            r => r,
+        };
+        let after = p.get(i + FOUND.len()..).unwrap_or("");
+        let by_pattern = after
+            .replace(paths::DYNAMIC, "")
+            .chars()
+            .any(|c| !matches!(c, '/' | '*'));
+        let (risk, rule, msg) = paths::filtered_deletion_risk(root);
+        if by_pattern || self.filtered_in_loop(call) {
+            return (risk, rule, msg);
+        }
+        let everything = match paths::classify(root).scope {
+            paths::Scope::Root => Some("the whole filesystem"),
+            paths::Scope::AllHomes => Some("every user's home directory"),
+            _ => None,
+        };
+        if let Some(what) = everything {
+            return (
+                Risk::Critical,
+                "destroy.broad",
+                format!("deletes every file it finds under {root} ({what})"),
+            );
+        }
+        (
+            risk,
+            rule,
+            format!("deletes every file it finds under {root}"),
+        )
+    }
+
+    /// Whether the call `n` runs for only some of the files a loop finds: it
+    /// sits under an `if` inside the loop (other than an "is it a file"
+    /// check), the loop body has a `continue`, or a comprehension filters.
+    fn filtered_in_loop(&self, n: Node<'t>) -> bool {
+        let mut seen_if = false;
+        let mut cur = n.parent();
+        while let Some(p) = cur {
+            match kind(p) {
+                "if_statement" | "conditional_expression" | "boolean_operator" => {
+                    let cond = p
+                        .child_by_field_id(F.condition)
+                        .map(|c| self.text(c))
+                        .unwrap_or("");
+                    let only_kind_check =
+                        ["is_file", "isfile", "exists", "is_dir", "isdir", "islink"]
+                            .iter()
+                            .any(|k| cond.contains(k))
+                            && !cond.contains(" and ")
+                            && !cond.contains(" or ");
+                    seen_if |= !only_kind_check;
+                }
+                "for_statement" => {
+                    let body = p
+                        .child_by_field_id(F.body)
+                        .map(|b| self.text(b))
+                        .unwrap_or("");
+                    if seen_if || body.contains("continue") {
+                        return true;
+                    }
+                }
+                "list_comprehension"
+                | "set_comprehension"
+                | "dictionary_comprehension"
+                | "generator_expression" => {
+                    let mut c = p.walk();
+                    if p.named_children(&mut c).any(|k| kind(k) == "if_clause") {
+                        return true;
+                    }
+                }
+                "function_definition" | "class_definition" | "module" => break,
+                _ => {}
+            }
+            cur = p.parent();
+        }
+        false
     }
 
     fn write_target(&mut self, p: &str, range: &Range<usize>, verb: &str) {

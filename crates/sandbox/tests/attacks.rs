@@ -542,6 +542,85 @@ attempt('tioclinux', lambda: fcntl.ioctl(0, 0x541C, b'\\x06'))
     }
 }
 
+/// Every syscall on the deny list answers `EPERM` inside the sandbox, called with zero arguments.
+/// Zero arguments make most of them fail differently (`EFAULT`, `EINVAL`, `EBADF`) or succeed
+/// harmlessly (`unshare(0)`, `ptrace(PTRACE_TRACEME)`, `iopl(0)`) when they reach the kernel, so
+/// a gap in the filter shows; none of them can do harm with zeros.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn every_denied_syscall_answers_eperm() {
+    use libc::*;
+    let numbers: &[(&str, c_long)] = &[
+        ("ptrace", SYS_ptrace),
+        ("process_vm_readv", SYS_process_vm_readv),
+        ("process_vm_writev", SYS_process_vm_writev),
+        ("io_uring_setup", SYS_io_uring_setup),
+        ("io_uring_enter", SYS_io_uring_enter),
+        ("io_uring_register", SYS_io_uring_register),
+        ("bpf", SYS_bpf),
+        ("perf_event_open", SYS_perf_event_open),
+        ("userfaultfd", SYS_userfaultfd),
+        ("keyctl", SYS_keyctl),
+        ("add_key", SYS_add_key),
+        ("request_key", SYS_request_key),
+        ("kexec_load", SYS_kexec_load),
+        ("kexec_file_load", SYS_kexec_file_load),
+        ("init_module", SYS_init_module),
+        ("finit_module", SYS_finit_module),
+        ("delete_module", SYS_delete_module),
+        ("mount", SYS_mount),
+        ("umount2", SYS_umount2),
+        ("pivot_root", SYS_pivot_root),
+        ("chroot", SYS_chroot),
+        ("unshare", SYS_unshare),
+        ("setns", SYS_setns),
+        ("mount_setattr", SYS_mount_setattr),
+        ("open_tree", SYS_open_tree),
+        ("move_mount", SYS_move_mount),
+        ("fsopen", SYS_fsopen),
+        ("fsconfig", SYS_fsconfig),
+        ("fsmount", SYS_fsmount),
+        ("fspick", SYS_fspick),
+        ("open_by_handle_at", SYS_open_by_handle_at),
+        ("name_to_handle_at", SYS_name_to_handle_at),
+        ("swapon", SYS_swapon),
+        ("swapoff", SYS_swapoff),
+        ("reboot", SYS_reboot),
+        ("acct", SYS_acct),
+        ("syslog", SYS_syslog),
+        ("iopl", SYS_iopl),
+        ("ioperm", SYS_ioperm),
+    ];
+    let mut listed: Vec<&str> = numbers.iter().map(|(n, _)| *n).collect();
+    let mut denied: Vec<&str> = interlock_sandbox::DENIED_SYSCALLS.to_vec();
+    listed.sort_unstable();
+    denied.sort_unstable();
+    assert_eq!(listed, denied, "this test must try every denied syscall");
+
+    let calls: String = numbers
+        .iter()
+        .map(|(name, nr)| {
+            format!(
+                "r = libc.syscall({nr}, 0, 0, 0, 0, 0, 0); e = ctypes.get_errno()\n\
+                 print('DENIED' if r == -1 and e == 1 else 'REACHED', {name:?}, r, e)\n"
+            )
+        })
+        .collect();
+    let code = format!(
+        "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nlibc.syscall.restype = ctypes.c_long\n{calls}print('DONE')"
+    );
+    let env = Env::new();
+    for s in supports() {
+        let out = py(&env, &env.policy(), &s, &code);
+        assert!(out.contains("DONE"), "{out}");
+        assert!(
+            !out.contains("REACHED"),
+            "a denied syscall reached the kernel:\n{out}"
+        );
+        assert_eq!(out.matches("DENIED").count(), numbers.len(), "{out}");
+    }
+}
+
 #[test]
 fn namespaces_mounts_and_kernel_interfaces_are_denied() {
     let env = Env::new();

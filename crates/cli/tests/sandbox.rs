@@ -387,11 +387,14 @@ fn sandbox_subcommand_keeps_a_home_workspace_read_only() {
     // Under /var/tmp, not /tmp: the sandbox has its own /tmp.
     let home = tempfile::Builder::new()
         .prefix("il-cli-home-")
-        .tempdir_in("/var/tmp")
+        .tempdir_in(test_base())
         .unwrap();
     let h = home.path();
     write(&h.join(".bashrc"), "# original\n");
-    let il = tempfile::tempdir().unwrap();
+    let il = tempfile::Builder::new()
+        .prefix("il-cli-state-")
+        .tempdir_in(test_base())
+        .unwrap();
     let mut c = std::process::Command::new(bin());
     c.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -420,7 +423,7 @@ fn sandbox_subcommand_keeps_a_home_workspace_read_only() {
 
 #[test]
 fn sandbox_subcommand_read_only_workspace_in_tmp_is_readable() {
-    let env = Env::new();
+    let env = Env::in_tmp();
     write(&env.ws().join("data.txt"), "visible data\n");
     let mut c = env.cmd("http://127.0.0.1:9/v1");
     c.args(["--sandbox", "read-only", "sandbox", "--", "sh", "-c"])
@@ -484,4 +487,356 @@ fn a_git_hook_planted_in_a_new_repository_is_reported() {
     let msg = warning["message"].as_str().unwrap();
     assert!(msg.contains("post-checkout"), "{msg}");
     assert!(msg.contains("fsmonitor"), "{msg}");
+}
+
+/// What the attack battery needs to know about the host, and the listeners
+/// that must stay silent.
+struct Battery {
+    env: Env,
+    tcp: TcpListener,
+    udp: std::net::UdpSocket,
+    unix: std::os::unix::net::UnixListener,
+    abstract_unix: std::os::unix::net::UnixListener,
+    abstract_name: String,
+    etc_target: String,
+}
+
+/// The attacks every way into the sandbox must stop. Names that must print
+/// `BLOCKED`; an `ESCAPED` line anywhere fails the test.
+const BATTERY_NAMES: &[&str] = &[
+    "read_ssh_key",
+    "read_aws_credentials",
+    "write_home",
+    "append_bashrc",
+    "write_etc",
+    "write_outside_workspace",
+    "symlink_escape",
+    "hardlink_escape",
+    "tcp_connect",
+    "udp_send",
+    "dns_lookup",
+    "unix_socket",
+    "abstract_unix_socket",
+    "proc1_environ",
+    "parent_environ",
+    "ptrace_parent",
+    "tiocsti",
+    "kill_parent",
+    "kill_init",
+    "setuid_binary",
+    "git_hook",
+    "mount",
+    "unshare",
+    "setns",
+    "fork_bomb",
+    "memory_bomb",
+    "disk_fill",
+];
+
+/// The secret interlock itself holds in its environment.
+const OWN_SECRET: &str = "sk-PLANTED-OWN-ENV-SECRET-31337";
+
+impl Battery {
+    fn new() -> Battery {
+        use std::os::linux::net::SocketAddrExt;
+        use std::os::unix::net::{SocketAddr, UnixListener};
+        let env = Env::new();
+        plant(&env);
+        let home = env.dir.path().join("home");
+        write(&home.join(".bashrc"), "# original\n");
+        std::fs::create_dir_all(env.ws().join(".git/hooks")).unwrap();
+        write(&env.ws().join(".git/config"), "[core]\n");
+        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+        tcp.set_nonblocking(true).unwrap();
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        udp.set_nonblocking(true).unwrap();
+        let unix = UnixListener::bind(env.dir.path().join("host.sock")).unwrap();
+        unix.set_nonblocking(true).unwrap();
+        // Unique per test: abstract names are shared by the whole host.
+        let abstract_name = format!(
+            "interlock-battery-{}",
+            env.dir.path().file_name().unwrap().to_string_lossy()
+        );
+        let abstract_unix =
+            UnixListener::bind_addr(&SocketAddr::from_abstract_name(&abstract_name).unwrap())
+                .unwrap();
+        abstract_unix.set_nonblocking(true).unwrap();
+        let etc_target = format!("/etc/{abstract_name}");
+        Battery {
+            env,
+            tcp,
+            udp,
+            unix,
+            abstract_unix,
+            abstract_name,
+            etc_target,
+        }
+    }
+
+    /// The battery as one Python program.
+    fn code(&self) -> String {
+        let home = self.env.dir.path().join("home");
+        format!(
+            r#"{ATTEMPT}
+import fcntl, termios, subprocess, time
+H = {home:?}
+WS = {ws:?}
+OUT = {out:?}
+SECRETS = [{secret:?}.encode(), {own:?}.encode()]
+def leak(f):
+    def g():
+        d = f()
+        d = d if isinstance(d, bytes) else str(d).encode()
+        if any(s in d for s in SECRETS):
+            return 'secret read'
+        raise Exception('no secret in what was read')
+    return g
+def write(path, mode='w'):
+    def g():
+        with open(path, mode) as fh:
+            fh.write('evil\n')
+        return 'wrote ' + path
+    return g
+attempt('read_ssh_key', leak(lambda: open(H + '/.ssh/id_ed25519', 'rb').read()))
+attempt('read_aws_credentials', leak(lambda: open(H + '/.aws/credentials', 'rb').read()))
+attempt('write_home', write(H + '/planted.txt'))
+attempt('append_bashrc', write(H + '/.bashrc', 'a'))
+attempt('write_etc', write({etc:?}))
+attempt('write_outside_workspace', write(OUT + '/il-evil.txt'))
+def symlink_escape():
+    os.symlink(H + '/.ssh/id_ed25519', WS + '/sl')
+    return open(WS + '/sl', 'rb').read()
+attempt('symlink_escape', leak(symlink_escape))
+def hardlink_escape():
+    os.link(H + '/.aws/credentials', WS + '/hl')
+    return open(WS + '/hl', 'rb').read()
+attempt('hardlink_escape', leak(hardlink_escape))
+def tcp():
+    s = socket.create_connection(('127.0.0.1', {tcp}), 3)
+    s.sendall(b'EXFIL')
+    return 'connected'
+attempt('tcp_connect', tcp)
+def udp():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(b'EXFIL', ('127.0.0.1', {udp}))
+    return 'sent'
+attempt('udp_send', udp)
+attempt('dns_lookup', lambda: socket.getaddrinfo('example.com', 80))
+def unix(addr):
+    def g():
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(3)
+        s.connect(addr)
+        s.sendall(b'EXFIL')
+        return 'connected'
+    return g
+attempt('unix_socket', unix({sock:?}))
+attempt('abstract_unix_socket', unix('\0' + {abstract_name:?}))
+attempt('proc1_environ', leak(lambda: open('/proc/1/environ', 'rb').read()))
+attempt('parent_environ', leak(lambda: open('/proc/%d/environ' % os.getppid(), 'rb').read()))
+attempt('ptrace_parent', sys_call('ptrace', lambda: libc.ptrace(16, os.getppid(), 0, 0)))
+def tiocsti():
+    errors = []
+    for fd in (0, 1, 2):
+        try:
+            fcntl.ioctl(fd, termios.TIOCSTI, b'x')
+            return 'injected into fd %d' % fd
+        except OSError as e:
+            errors.append(e.errno)
+    try:
+        t = os.open('/dev/tty', os.O_RDWR)
+        fcntl.ioctl(t, termios.TIOCSTI, b'x')
+        return 'injected into /dev/tty'
+    except OSError as e:
+        errors.append(e.errno)
+    raise Exception('errnos %r' % errors)
+attempt('tiocsti', tiocsti)
+def kill(pid):
+    def g():
+        os.kill(pid, signal.SIGKILL)
+        time.sleep(0.3)
+        os.kill(pid, 0)
+        raise Exception('pid %d survived SIGKILL' % pid)
+    return g
+attempt('kill_parent', kill(os.getppid()))
+attempt('kill_init', kill(1))
+def setuid_binary():
+    su = next(p for p in ('/usr/bin/su', '/bin/su') if os.path.exists(p))
+    r = subprocess.run([su, 'root', '-c', 'grep CapEff /proc/self/status; id -u'],
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=20)
+    cap = [l for l in r.stdout.splitlines() if l.startswith('CapEff')]
+    if cap and not cap[0].endswith('0000000000000000'):
+        return 'capabilities: ' + cap[0]
+    if os.getuid() != 0 and '0' in r.stdout.split():
+        return 'became root'
+    raise Exception('gained nothing (rc %d) %s' % (r.returncode, r.stderr.strip()[:60]))
+attempt('setuid_binary', setuid_binary)
+attempt('git_hook', write(WS + '/.git/hooks/pre-commit'))
+attempt('mount', sys_call('mount', lambda: libc.mount(b'none', b'/tmp', b'tmpfs', 0, None)))
+attempt('unshare', sys_call('unshare', lambda: libc.unshare(0x10000000)))
+def setns():
+    fd = os.open('/proc/self/ns/net', os.O_RDONLY)
+    return sys_call('setns', lambda: libc.setns(fd, 0))()
+attempt('setns', setns)
+def fork_bomb():
+    n = 0
+    try:
+        while n < 5000:
+            pid = os.fork()
+            if pid == 0:
+                time.sleep(2)
+                os._exit(0)
+            n += 1
+    except OSError as e:
+        raise Exception('stopped after %d forks: %s' % (n, e))
+    return '%d forks' % n
+attempt('fork_bomb', fork_bomb)
+def memory_bomb():
+    chunks = []
+    for i in range(64):
+        chunks.append(bytearray(64 << 20))
+    return '%d MiB' % (64 * len(chunks))
+attempt('memory_bomb', memory_bomb)
+def disk_fill():
+    with open(WS + '/fill.bin', 'wb') as fh:
+        for i in range(64):
+            fh.write(b'\0' * (1 << 20))
+            fh.flush()
+    return 'wrote 64 MiB'
+attempt('disk_fill', disk_fill)
+print('BATTERY-' + 'DONE', flush=True)
+"#,
+            ATTEMPT = interlock_testkit::PYTHON_ATTEMPT,
+            home = home.to_str().unwrap(),
+            ws = self.env.ws().to_str().unwrap(),
+            out = self.env.dir.path().to_str().unwrap(),
+            secret = SECRET,
+            own = OWN_SECRET,
+            etc = self.etc_target,
+            tcp = self.tcp.local_addr().unwrap().port(),
+            udp = self.udp.local_addr().unwrap().port(),
+            sock = self.env.dir.path().join("host.sock").to_str().unwrap(),
+            abstract_name = self.abstract_name,
+        )
+    }
+
+    /// Every attack reported blocked, and the host exactly as before.
+    fn assert_stopped(&self, text: &str) {
+        eprintln!("{text}");
+        assert!(!text.contains("ESCAPED"), "an attack succeeded:\n{text}");
+        assert!(
+            text.contains("BATTERY-DONE"),
+            "the battery did not finish:\n{text}"
+        );
+        for name in BATTERY_NAMES {
+            assert!(
+                text.contains(&format!("BLOCKED {name} ")),
+                "attack {name} did not run/report:\n{text}"
+            );
+        }
+        assert!(
+            !text.contains(SECRET) && !text.contains(OWN_SECRET),
+            "{text}"
+        );
+        let home = self.env.dir.path().join("home");
+        assert_eq!(
+            std::fs::read_to_string(home.join(".bashrc")).unwrap(),
+            "# original\n"
+        );
+        assert!(!home.join("planted.txt").exists());
+        assert!(!std::path::Path::new(&self.etc_target).exists());
+        assert!(!self.env.dir.path().join("il-evil.txt").exists());
+        assert!(!self.env.ws().join(".git/hooks/pre-commit").exists());
+        assert!(
+            std::fs::metadata(self.env.ws().join("fill.bin")).map_or(0, |m| m.len()) <= 1 << 20
+        );
+        match self.tcp.accept() {
+            Ok(_) => panic!("the host TCP listener got a connection"),
+            Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock),
+        }
+        let mut buf = [0u8; 64];
+        match self.udp.recv(&mut buf) {
+            Ok(_) => panic!("the host UDP socket got a datagram"),
+            Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock),
+        }
+        for l in [&self.unix, &self.abstract_unix] {
+            match l.accept() {
+                Ok(_) => panic!("a host unix socket got a connection"),
+                Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock),
+            }
+        }
+    }
+}
+
+/// The limits the bombs run into.
+const BATTERY_LIMITS: &[&str] = &[
+    "--limit-procs",
+    "64",
+    "--limit-memory",
+    "512M",
+    "--limit-fsize",
+    "1M",
+];
+
+#[test]
+fn sandbox_subcommand_stops_the_attack_battery() {
+    let b = Battery::new();
+    // A real terminal on stdin: TIOCSTI has something to inject into.
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let mut c = b.env.cmd("http://127.0.0.1:9/v1");
+    c.env("OPENAI_API_KEY", OWN_SECRET)
+        .args(BATTERY_LIMITS)
+        .args(["sandbox", "--", "python3", "-c"])
+        .arg(b.code())
+        .stdin(std::process::Stdio::from(pty.slave));
+    let out = run(c);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(code(&out), 0, "{text}\n{}", stderr(&out));
+    b.assert_stopped(&text);
+    // Nothing was pushed back into the terminal.
+    nix::fcntl::fcntl(
+        &pty.master,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    )
+    .unwrap();
+    let mut buf = [0u8; 256];
+    let injected = nix::unistd::read(&pty.master, &mut buf).unwrap_or(0);
+    assert_eq!(
+        injected,
+        0,
+        "{:?}",
+        String::from_utf8_lossy(&buf[..injected])
+    );
+}
+
+#[test]
+fn chat_kernel_stops_the_attack_battery_and_survives_it() {
+    let b = Battery::new();
+    // Scrambled (each byte XOR 1, hex), so the guard rates it high (hidden
+    // code) rather than refusing it: this test is about the sandbox
+    // underneath the guard.
+    let hex: String = b.code().bytes().map(|c| format!("{:02x}", c ^ 1)).collect();
+    let block = format!("exec(bytes(c ^ 1 for c in bytes.fromhex('{hex}')).decode())");
+    let srv = ScriptedServer::start_background(vec![
+        Reply::tool_call_stream("c1", "python", &block),
+        Reply::tool_call_stream("c2", "python", "print('SESSION-STILL-' + 'ALIVE')"),
+        Reply::text_stream("done"),
+    ]);
+    let mut c = b.env.cmd(&srv.base_url());
+    c.env("OPENAI_API_KEY", OWN_SECRET)
+        .args(BATTERY_LIMITS)
+        .args([
+            "exec",
+            "--auto-run",
+            "--auto-run-max-risk",
+            "high",
+            "--json",
+            "attack",
+        ]);
+    let out = run(c);
+    let text = output_text(&events(&out));
+    assert_eq!(code(&out), 0, "{text}\n{}", stderr(&out));
+    b.assert_stopped(&text);
+    // interlock and the session survived the bombs and ran the next block.
+    assert!(text.contains("SESSION-STILL-ALIVE"), "{text}");
 }

@@ -9,9 +9,30 @@ pub struct Env {
     pub dir: tempfile::TempDir,
 }
 
+/// Where test directories go: under `/var/tmp` (or `INTERLOCK_SANDBOX_TEST_TMP`,
+/// which crates/sandbox/tests/run-as-user.sh sets), not `/tmp`. The sandbox
+/// replaces `/tmp` with its own, so a secret planted under `/tmp` would be out
+/// of reach whether or not hiding works, and a test of hiding would prove
+/// nothing.
+pub fn test_base() -> PathBuf {
+    std::env::var_os("INTERLOCK_SANDBOX_TEST_TMP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp"))
+}
+
 impl Env {
     pub fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
+        Env::in_dir(&test_base())
+    }
+    /// Like [`Env::new`], with everything under the system's temp dir (`/tmp`).
+    pub fn in_tmp() -> Env {
+        Env::in_dir(&std::env::temp_dir())
+    }
+    fn in_dir(base: &Path) -> Env {
+        let dir = tempfile::Builder::new()
+            .prefix("il-cli-")
+            .tempdir_in(base)
+            .unwrap();
         std::fs::create_dir_all(dir.path().join("ws")).unwrap();
         std::fs::create_dir_all(dir.path().join("home")).unwrap();
         Env { dir }

@@ -217,7 +217,9 @@ impl Policy {
         let read_only_paths = match mode {
             SandboxMode::ReadOnly => Vec::new(),
             SandboxMode::WorkspaceWrite => {
-                vec![workspace.join(".git/hooks"), workspace.join(".git/config")]
+                let mut v = vec![workspace.join(".git/hooks"), workspace.join(".git/config")];
+                v.extend(other_git_control_paths(workspace));
+                v
             }
         };
 
@@ -246,7 +248,104 @@ impl Policy {
     }
 }
 
+/// How deep submodules nest inside `.git/modules` before we stop looking.
+const MAX_SUBMODULE_DEPTH: usize = 4;
+
+/// The hooks directories and config files of the other repositories git would run hooks from
+/// when the user works in the workspace later: repositories one directory down
+/// (`sub/.git`) and submodules (`.git/modules/NAME`, nested). `.git/hooks` and `.git/config` of
+/// the workspace itself are not included. Only existing paths are listed: a read-only mount
+/// needs something to cover. Repositories created later are the git tripwire's job.
+pub fn other_git_control_paths(workspace: &Path) -> Vec<PathBuf> {
+    let mut git_dirs = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(workspace) {
+        for e in entries.flatten() {
+            let git = e.path().join(".git");
+            if e.file_type().is_ok_and(|t| t.is_dir()) && git.is_dir() {
+                git_dirs.push(git);
+            }
+        }
+    }
+    let mut modules = vec![(workspace.join(".git/modules"), 0)];
+    git_dirs
+        .iter()
+        .for_each(|g| modules.push((g.join("modules"), 0)));
+    while let Some((dir, depth)) = modules.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            if !e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let sub = e.path();
+            if sub.join("config").is_file() || sub.join("hooks").is_dir() {
+                git_dirs.push(sub.clone());
+                if depth + 1 < MAX_SUBMODULE_DEPTH {
+                    modules.push((sub.join("modules"), depth + 1));
+                }
+            } else if depth + 1 < MAX_SUBMODULE_DEPTH {
+                // Submodule names may contain slashes: `modules/libs/foo`.
+                modules.push((sub, depth + 1));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for g in git_dirs {
+        for p in [g.join("hooks"), g.join("config")] {
+            if p.exists() {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 fn dedup(v: &mut Vec<PathBuf>) {
     let mut seen = std::collections::HashSet::new();
     v.retain(|p| seen.insert(p.clone()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn submodules_and_repositories_one_level_down_keep_their_hooks_and_config() {
+        let ws = tempfile::tempdir().unwrap();
+        let w = ws.path();
+        for d in [
+            ".git/hooks",
+            ".git/modules/a/hooks",
+            ".git/modules/group/b/hooks",
+            ".git/modules/a/modules/c/hooks",
+            "sub/.git/hooks",
+            "sub/.git/modules/d/hooks",
+            "plain/dir",
+        ] {
+            std::fs::create_dir_all(w.join(d)).unwrap();
+        }
+        for f in [".git/modules/a/config", "sub/.git/config"] {
+            std::fs::write(w.join(f), "[core]\n").unwrap();
+        }
+        let got = other_git_control_paths(w);
+        let want: Vec<PathBuf> = [
+            ".git/modules/a/config",
+            ".git/modules/a/hooks",
+            ".git/modules/a/modules/c/hooks",
+            ".git/modules/group/b/hooks",
+            "sub/.git/config",
+            "sub/.git/hooks",
+            "sub/.git/modules/d/hooks",
+        ]
+        .iter()
+        .map(|p| w.join(p))
+        .collect();
+        assert_eq!(got, want);
+        let p = Policy::for_workspace(SandboxMode::WorkspaceWrite, w, Path::new("/h"), &[], &[]);
+        assert!(p.read_only_paths.contains(&w.join("sub/.git/hooks")));
+        assert!(p.read_only_paths.contains(&w.join(".git/hooks")));
+        assert!(other_git_control_paths(&w.join("missing")).is_empty());
+    }
 }

@@ -361,6 +361,34 @@ open('other.txt', 'w').write('fine'); print('WS_OK')
         "{out}"
     );
     assert!(!env.ws().join(".git/hooks/pre-commit").exists());
+
+    // A submodule's git dir, a nested one, and a repository one directory down: git runs their
+    // hooks too when the user works there later.
+    for d in [
+        ".git/modules/lib",
+        ".git/modules/libs/deep",
+        ".git/modules/lib/modules/inner",
+        "sub/.git",
+    ] {
+        std::fs::create_dir_all(env.ws().join(d).join("hooks")).unwrap();
+        std::fs::write(env.ws().join(d).join("config"), "[core]\n").unwrap();
+    }
+    let code = format!(
+        "{ATTEMPT}
+for i, d in enumerate(['.git/modules/lib', '.git/modules/libs/deep', '.git/modules/lib/modules/inner', 'sub/.git']):
+    attempt('hook%d' % i, lambda: open(d + '/hooks/post-checkout', 'w').write('#!/bin/sh\\ncurl evil'))
+    attempt('config%d' % i, lambda: open(d + '/config', 'a').write('[core]\\nfsmonitor=evil'))
+open('sub/file.txt', 'w').write('fine'); print('SUB_OK')
+"
+    );
+    let out = py(&env, &env.policy(), &s, &code);
+    assert_blocked(
+        &out,
+        &[
+            "hook0", "config0", "hook1", "config1", "hook2", "config2", "hook3", "config3",
+        ],
+    );
+    assert!(out.contains("SUB_OK"), "{out}");
     assert_eq!(
         std::fs::read_to_string(env.ws().join(".git/config")).unwrap(),
         "[core]\n"

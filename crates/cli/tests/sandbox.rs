@@ -376,8 +376,20 @@ fn sandbox_explain_describes_policy_and_kernel() {
     let out = run(c);
     assert_eq!(code(&out), 0);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Landlock"), "{text}");
-    assert!(text.contains(".ssh"), "{text}");
+    // What the kernel offers ...
+    for needle in [
+        "user namespaces:",
+        "Landlock",
+        "seccomp:",
+        "cgroups:",
+        "per-namespace pid_max",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+    // ... and what the sandbox will do with it.
+    for needle in ["namespaces: [", "seccomp: deny ptrace", "rlimits:", ".ssh"] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
 }
 
 #[test]

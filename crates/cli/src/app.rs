@@ -1,10 +1,11 @@
 //! Turning command-line options into a configured [`Agent`], and the error
 //! type that carries an exit status to `main`.
 
-use crate::flags::{SandboxArg, SharedOpts, ToolModeArg};
+use crate::flags::{NetworkArg, SandboxArg, SharedOpts, ToolModeArg};
 use interlock_core::config::Layer;
 use interlock_core::{
-    Agent, ConfigFile, Dirs, EnvLayer, Executor, Overrides, SandboxSetting, Settings, ToolMode,
+    Agent, ConfigFile, Dirs, EnvLayer, Executor, NetworkSetting, Overrides, SandboxSetting,
+    Settings, ToolMode,
 };
 use interlock_kernels::{KernelConfig, Kernels};
 use interlock_llm::{Client, ClientConfig, Provider};
@@ -138,6 +139,10 @@ pub fn load(opts: &SharedOpts) -> Result<Loaded, Failure> {
                 SandboxArg::Off => SandboxSetting::Off,
             }),
             dangerously_disable_sandbox: opts.dangerously_disable_sandbox.then_some(true),
+            network: opts.network.map(|n| match n {
+                NetworkArg::None => NetworkSetting::None,
+                NetworkArg::Full => NetworkSetting::Full,
+            }),
             hide: (!opts.hide.is_empty()).then(|| absolute(&opts.hide)),
             limit_memory: opts.limit_memory.clone(),
             limit_cpu: opts.limit_cpu,

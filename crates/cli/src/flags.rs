@@ -162,6 +162,10 @@ pub struct SharedOpts {
     #[arg(long, global = true, value_name = "TOKENS")]
     pub context_window: Option<usize>,
 
+    /// Network for sandboxed code: none (default) or full (it can then send what it reads anywhere)
+    #[arg(long, global = true, value_enum, value_name = "NET")]
+    pub network: Option<NetworkArg>,
+
     /// Stop before a request could take this conversation's cost past USD (known models only)
     #[arg(long, global = true, value_name = "USD")]
     pub max_budget: Option<f64>,
@@ -175,6 +179,14 @@ pub enum SandboxArg {
     WorkspaceWrite,
     /// No isolation at all (needs --dangerously-disable-sandbox)
     Off,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum NetworkArg {
+    /// No network: no sockets, an empty network namespace
+    None,
+    /// The host's network, unfiltered (warned about at every start)
+    Full,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -852,3 +852,53 @@ fn chat_kernel_stops_the_attack_battery_and_survives_it() {
     // interlock and the session survived the bombs and ran the next block.
     assert!(text.contains("SESSION-STILL-ALIVE"), "{text}");
 }
+
+#[test]
+fn network_full_is_an_explicit_warned_choice() {
+    let env = Env::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connect = format!(
+        "import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), 5).sendall(b'hi')\n    print('CONNECTED')\nexcept OSError as e:\n    print('REFUSED', e)\n"
+    );
+    // Default: no network, no warning about it.
+    let mut c = env.cmd("http://127.0.0.1:9/v1");
+    c.args(["sandbox", "--", "python3", "-c", &connect]);
+    let out = run(c);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("REFUSED"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("--network full"), "{}", stderr(&out));
+    // --network full: the host's network, and a warning saying what that means.
+    let mut c = env.cmd("http://127.0.0.1:9/v1");
+    c.args([
+        "--network",
+        "full",
+        "sandbox",
+        "--",
+        "python3",
+        "-c",
+        &connect,
+    ]);
+    let out = run(c);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("CONNECTED"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("--network full"), "{}", stderr(&out));
+    let (mut s, _) = listener.accept().unwrap();
+    let mut got = String::new();
+    s.read_to_string(&mut got).unwrap();
+    assert_eq!(got, "hi");
+    // Everything else still holds: the credentials stay hidden.
+    plant(&env);
+    let mut c = env.cmd("http://127.0.0.1:9/v1");
+    c.args(["--network", "full", "sandbox", "--", "sh", "-c"])
+        .arg("cat $HOME/.ssh/id_ed25519 2>&1; echo END");
+    let out = run(c);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("END") && !text.contains(SECRET), "{text}");
+}

@@ -75,6 +75,26 @@ impl SandboxSetting {
     }
 }
 
+/// What sandboxed code may reach over the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum NetworkSetting {
+    /// Nothing: no sockets but `socketpair`, its own empty network namespace.
+    #[default]
+    None,
+    /// The host's network, unfiltered: code can send what it can read anywhere.
+    Full,
+}
+
+impl NetworkSetting {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetworkSetting::None => "none",
+            NetworkSetting::Full => "full",
+        }
+    }
+}
+
 /// Resource limits for sandboxed code; `None` keeps interlock's default.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct LimitSettings {
@@ -141,6 +161,8 @@ pub struct Layer {
     pub sandbox: Option<SandboxSetting>,
     /// Required (and only honoured) together with `sandbox = "off"`.
     pub dangerously_disable_sandbox: Option<bool>,
+    /// Network access for sandboxed code: "none" (default) or "full".
+    pub network: Option<NetworkSetting>,
     /// Extra paths hidden from sandboxed code.
     pub hide: Option<Vec<PathBuf>>,
     /// Memory per process, e.g. "4G".
@@ -190,6 +212,7 @@ pub struct ConfigFile {
     pub max_tokens: Option<u32>,
     pub sandbox: Option<SandboxSetting>,
     pub dangerously_disable_sandbox: Option<bool>,
+    pub network: Option<NetworkSetting>,
     pub hide: Option<Vec<PathBuf>>,
     pub limit_memory: Option<String>,
     pub limit_cpu: Option<u64>,
@@ -265,6 +288,7 @@ impl ConfigFile {
             max_tokens: self.max_tokens,
             sandbox: self.sandbox,
             dangerously_disable_sandbox: self.dangerously_disable_sandbox,
+            network: self.network,
             hide: self.hide.clone(),
             limit_memory: self.limit_memory.clone(),
             limit_cpu: self.limit_cpu,
@@ -532,6 +556,8 @@ pub struct Settings {
     pub max_tokens: Option<u32>,
     pub sandbox: SandboxSetting,
     pub dangerously_disable_sandbox: bool,
+    /// Network access for sandboxed code.
+    pub network: NetworkSetting,
     /// Extra hidden paths: every layer's list, combined.
     pub hide: Vec<PathBuf>,
     pub limits: LimitSettings,
@@ -665,6 +691,7 @@ impl Settings {
             max_tokens: pick!(max_tokens),
             sandbox: pick!(sandbox),
             dangerously_disable_sandbox: pick!(dangerously_disable_sandbox),
+            network: pick!(network),
             hide: None,
             limit_memory: pick!(limit_memory),
             limit_cpu: pick!(limit_cpu),
@@ -769,6 +796,7 @@ impl Settings {
             max_tokens: merged.max_tokens,
             sandbox: merged.sandbox.unwrap_or_default(),
             dangerously_disable_sandbox: merged.dangerously_disable_sandbox.unwrap_or(false),
+            network: merged.network.unwrap_or_default(),
             hide,
             limits,
             guard: GuardSettings {
@@ -820,7 +848,7 @@ mod tests {
           |
         1 | modle = "x"
           | ^^^^^
-        unknown field `modle`, expected one of `model`, `api_base`, `provider`, `tool_mode`, `auto_run`, `max_turns`, `max_output`, `timeout`, `workspace`, `temperature`, `max_tokens`, `sandbox`, `dangerously_disable_sandbox`, `hide`, `limit_memory`, `limit_cpu`, `limit_procs`, `limit_fsize`, `limit_nofile`, `auto_run_max_risk`, `refuse_critical`, `allow_commands`, `deny_commands`, `deny_paths`, `context_window`, `max_budget`, `default_profile`, `profiles`, `prices`
+        unknown field `modle`, expected one of `model`, `api_base`, `provider`, `tool_mode`, `auto_run`, `max_turns`, `max_output`, `timeout`, `workspace`, `temperature`, `max_tokens`, `sandbox`, `dangerously_disable_sandbox`, `network`, `hide`, `limit_memory`, `limit_cpu`, `limit_procs`, `limit_fsize`, `limit_nofile`, `auto_run_max_risk`, `refuse_critical`, `allow_commands`, `deny_commands`, `deny_paths`, `context_window`, `max_budget`, `default_profile`, `profiles`, `prices`
         "#);
     }
 
@@ -953,6 +981,18 @@ api_base = "http://profile/v1"
         );
         assert_eq!(s.limits.memory_bytes, Some(1 << 30));
         assert!(!s.dangerously_disable_sandbox);
+        assert_eq!(s.network, NetworkSetting::None);
+        let file = ConfigFile::parse("network = \"full\"\n", &p()).unwrap();
+        let s = Settings::resolve(
+            &Overrides::default(),
+            &EnvLayer::default(),
+            Some(&file),
+            Path::new("/"),
+        )
+        .unwrap();
+        assert_eq!(s.network, NetworkSetting::Full);
+        let err = ConfigFile::parse("network = \"some\"\n", &p()).unwrap_err();
+        assert!(err.to_string().contains("unknown variant `some`"), "{err}");
         let err = ConfigFile::parse("sandbox = \"none\"\n", &p()).unwrap_err();
         assert!(err.to_string().contains("unknown variant `none`"), "{err}");
         let err = ConfigFile::parse("hide = [\"relative\"]\n", &p()).unwrap_err();

@@ -5,9 +5,9 @@
 //! into a plan, and [`SandboxBackend`] plugs that plan into the kernels'
 //! `Backend` seam so every interpreter starts inside it.
 
-use crate::config::{SandboxSetting, Settings};
+use crate::config::{NetworkSetting, SandboxSetting, Settings};
 use interlock_kernels::{Backend, DirectBackend, LaunchSpec};
-use interlock_sandbox::{Limits, Plan, Policy, PrivateTmp, SandboxMode, Support};
+use interlock_sandbox::{Limits, NetworkMode, Plan, Policy, PrivateTmp, SandboxMode, Support};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -58,6 +58,10 @@ pub fn policy(settings: &Settings, home: &Path, interlock_dirs: &[PathBuf]) -> O
         interlock_dirs,
         &settings.hide,
     );
+    p.network = match settings.network {
+        NetworkSetting::None => NetworkMode::None,
+        NetworkSetting::Full => NetworkMode::Full,
+    };
     let d = Limits::default();
     let l = &settings.limits;
     p.limits = Limits {
@@ -112,13 +116,25 @@ pub fn choose(
             plan.notes.join("; ")
         ));
     }
+    if settings.network == NetworkSetting::Full {
+        warnings.push(
+            "sandboxed code has the full network (--network full): it can send anything it can \
+             read, such as the workspace, to any host, and reach services on this machine's \
+             loopback"
+                .to_string(),
+        );
+    }
     let name = format!(
-        "sandbox ({}, {}, no network)",
+        "sandbox ({}, {}, {})",
         settings.sandbox.as_str(),
         if support.user_namespaces {
             "namespaces + Landlock + seccomp"
         } else {
             "Landlock + seccomp only"
+        },
+        match settings.network {
+            NetworkSetting::None => "no network",
+            NetworkSetting::Full => "full network",
         }
     );
     Ok(Executor {
@@ -216,6 +232,34 @@ mod tests {
             Err(e) => panic!("wrong error: {e}"),
             Ok(_) => panic!("must refuse"),
         }
+    }
+
+    #[test]
+    fn full_network_is_planned_and_warned_about() {
+        let mut s = settings(SandboxSetting::WorkspaceWrite, false);
+        let e = choose(&s, Path::new("/home/u"), &[], &Support::full()).unwrap();
+        assert!(e.warnings.is_empty(), "{:?}", e.warnings);
+        assert!(
+            e.backend.name().ends_with("no network)"),
+            "{}",
+            e.backend.name()
+        );
+        s.network = NetworkSetting::Full;
+        let p = policy(&s, Path::new("/home/u"), &[]).unwrap();
+        assert_eq!(p.network, NetworkMode::Full);
+        let e = choose(&s, Path::new("/home/u"), &[], &Support::full()).unwrap();
+        assert!(
+            e.warnings.iter().any(|w| w.contains("--network full")),
+            "{:?}",
+            e.warnings
+        );
+        assert!(
+            e.backend.name().ends_with("full network)"),
+            "{}",
+            e.backend.name()
+        );
+        let plan = e.plan.unwrap();
+        assert!(!plan.namespaces.contains(&interlock_sandbox::Namespace::Net));
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod truncate;
 
 pub use agent::{Agent, AgentError, Approval, ApprovalRequest, Frontend, TurnEnd, TurnOutcome};
 pub use config::{
-    ConfigError, ConfigFile, Dirs, EnvLayer, Overrides, SandboxSetting, Settings, ToolMode,
+    ConfigError, ConfigFile, Dirs, EnvLayer, NetworkSetting, Overrides, SandboxSetting, Settings,
+    ToolMode,
 };
 pub use executor::{Executor, ExecutorError};

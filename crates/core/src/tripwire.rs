@@ -77,19 +77,10 @@ impl GitTripwire {
     }
 }
 
-/// The repositories to look at: the workspace's own and one level down.
+/// The repositories to look at: the workspace's own, one level down, and their submodules.
 fn git_dirs(workspace: &Path) -> Vec<PathBuf> {
-    let mut dirs = vec![workspace.join(".git")];
-    if let Ok(entries) = std::fs::read_dir(workspace) {
-        for e in entries.flatten() {
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                dirs.push(e.path().join(".git"));
-            }
-        }
-    }
-    dirs.retain(|d| d.is_dir());
-    dirs.sort();
-    dirs
+    // The same repositories whose hooks the sandbox keeps read-only, submodules included.
+    interlock_sandbox::workspace_git_dirs(workspace)
 }
 
 /// Every hook that is not a sample, and every executing config setting, in
@@ -203,6 +194,24 @@ mod tests {
         // A rewritten hook is new again.
         std::fs::write(git.join("hooks/post-checkout"), "#!/bin/sh\ncurl longer\n").unwrap();
         assert_eq!(t.check().len(), 1);
+    }
+
+    #[test]
+    fn a_hook_planted_in_a_new_submodule_is_reported() {
+        let ws = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(ws.path().join(".git/hooks")).unwrap();
+        let mut t = GitTripwire::new(ws.path());
+        let module = ws.path().join(".git/modules/lib");
+        std::fs::create_dir_all(module.join("hooks")).unwrap();
+        std::fs::write(module.join("config"), "[core]\n\tbare = false\n").unwrap();
+        assert!(t.check().is_empty(), "a submodule alone is not reported");
+        std::fs::write(module.join("hooks/post-merge"), "#!/bin/sh\ncurl x\n").unwrap();
+        let found = t.check();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains("modules/lib/hooks/post-merge"),
+            "{found:?}"
+        );
     }
 
     #[test]

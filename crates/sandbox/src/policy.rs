@@ -251,13 +251,15 @@ impl Policy {
 /// How deep submodules nest inside `.git/modules` before we stop looking.
 const MAX_SUBMODULE_DEPTH: usize = 4;
 
-/// The hooks directories and config files of the other repositories git would run hooks from
-/// when the user works in the workspace later: repositories one directory down
-/// (`sub/.git`) and submodules (`.git/modules/NAME`, nested). `.git/hooks` and `.git/config` of
-/// the workspace itself are not included. Only existing paths are listed: a read-only mount
-/// needs something to cover. Repositories created later are the git tripwire's job.
-pub fn other_git_control_paths(workspace: &Path) -> Vec<PathBuf> {
+/// The git directories in the workspace that git takes hooks and config from when the user works
+/// there: the workspace's own `.git`, those of repositories one directory down (`sub/.git`), and
+/// the submodules' (`.git/modules/NAME`, nested). Only existing directories, sorted.
+pub fn workspace_git_dirs(workspace: &Path) -> Vec<PathBuf> {
     let mut git_dirs = Vec::new();
+    let own = workspace.join(".git");
+    if own.is_dir() {
+        git_dirs.push(own);
+    }
     if let Ok(entries) = std::fs::read_dir(workspace) {
         for e in entries.flatten() {
             let git = e.path().join(".git");
@@ -266,10 +268,8 @@ pub fn other_git_control_paths(workspace: &Path) -> Vec<PathBuf> {
             }
         }
     }
-    let mut modules = vec![(workspace.join(".git/modules"), 0)];
-    git_dirs
-        .iter()
-        .for_each(|g| modules.push((g.join("modules"), 0)));
+    let mut modules: Vec<(PathBuf, usize)> =
+        git_dirs.iter().map(|g| (g.join("modules"), 0)).collect();
     while let Some((dir, depth)) = modules.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
@@ -290,8 +290,20 @@ pub fn other_git_control_paths(workspace: &Path) -> Vec<PathBuf> {
             }
         }
     }
+    git_dirs.sort();
+    git_dirs
+}
+
+/// The hooks directories and config files of [`workspace_git_dirs`] other than the workspace's
+/// own `.git` (always protected). Only existing paths: a read-only mount needs something to
+/// cover. Repositories created later are the git tripwire's job.
+pub fn other_git_control_paths(workspace: &Path) -> Vec<PathBuf> {
+    let own = workspace.join(".git");
     let mut out = Vec::new();
-    for g in git_dirs {
+    for g in workspace_git_dirs(workspace) {
+        if g == own {
+            continue;
+        }
         for p in [g.join("hooks"), g.join("config")] {
             if p.exists() {
                 out.push(p);

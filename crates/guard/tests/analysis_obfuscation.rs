@@ -178,6 +178,17 @@ fn nested_expressions_are_evaluated_once() {
     // Past the depth limit the analysis stops (and says so) instead.
     let deep = format!("echo {}ls{}", "$(".repeat(70), ")".repeat(70));
     assert!(has_rule(Language::Shell, &deep, "input.too-deep"));
+    // Only crafted code gets that deep: high, so `--auto-run-max-risk medium`
+    // does not run what was not checked.
+    assert_eq!(risk(Language::Shell, &deep), Risk::High);
+    let nested = (0..8).fold("rm -rf ./build".to_string(), |inner, _| {
+        format!("eval {}", shell_quote(&inner))
+    });
+    assert!(
+        has_rule(Language::Shell, &nested, "input.nesting-too-deep"),
+        "{nested}"
+    );
+    assert_eq!(risk(Language::Shell, &nested), Risk::High);
 }
 
 #[test]
@@ -723,4 +734,9 @@ fn paths_with_a_run_time_part_are_rated_by_their_known_parts() {
         let r = analyze(lang, code);
         assert_eq!(r.risk, want, "{lang:?} {code:?}: {:?}", r.findings);
     }
+}
+
+/// `s` as one single-quoted shell word.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
 }

@@ -182,7 +182,7 @@ pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
     if js.too_deep {
         js.cx.push(
             "input.too-deep",
-            Risk::Medium,
+            Risk::High,
             "the code is nested too deeply to be checked completely".into(),
             JS,
             0..0,

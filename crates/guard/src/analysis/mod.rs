@@ -255,12 +255,12 @@ pub fn guess_language(path: Option<&Path>, code: &str) -> Option<Language> {
 const MAX_DEPTH: usize = 6;
 
 /// How deep the syntax tree is walked recursively (keeps stack use bounded;
-/// deeper code gets a medium `input.too-deep` finding).
+/// deeper code gets a high `input.too-deep` finding).
 pub(crate) const MAX_TREE_DEPTH: usize = 160;
 
 /// The analysis of a block may take this many steps (nodes walked, words and
 /// expressions evaluated) plus [`WORK_PER_BYTE`] per byte of the block; then
-/// it stops with a medium `input.too-complex` finding, like code nested past
+/// it stops with a high `input.too-complex` finding, like code nested past
 /// [`MAX_TREE_DEPTH`]. Everyday code takes 1-3 steps per byte (no block of
 /// the corpus takes more than 13,000 steps), so the limit only bounds the time
 /// that crafted input, a shape the analysers handle badly, can cost.
@@ -692,7 +692,7 @@ impl<'a> Ctx<'a> {
         if self.exhausted {
             self.push_at_offset(
                 "input.too-complex",
-                Risk::Medium,
+                Risk::High,
                 "the code is too complex to be checked completely (the analysis stopped early)"
                     .into(),
                 language,
@@ -715,7 +715,7 @@ impl<'a> Ctx<'a> {
         if self.depth >= MAX_DEPTH {
             self.push(
                 "input.nesting-too-deep",
-                Risk::Medium,
+                Risk::High,
                 "code is nested too deeply to be checked completely".into(),
                 language,
                 range,
@@ -1008,13 +1008,13 @@ mod tests {
             assert_eq!(full.risk, Risk::Critical, "{lang:?}: {full:?}");
             assert!(!full.findings.iter().any(|f| f.rule == "input.too-complex"));
             // ...with a budget spent before it, the report says it stopped,
-            // and the block is never rated below medium.
+            // and the block is rated high: never auto-run below that.
             let cut = analyze_within(lang, &code, 30);
             assert!(
                 cut.findings.iter().any(|f| f.rule == "input.too-complex"),
                 "{lang:?}: {cut:?}"
             );
-            assert!(cut.risk >= Risk::Medium, "{lang:?}: {cut:?}");
+            assert_eq!(cut.risk, Risk::High, "{lang:?}: {cut:?}");
         }
     }
 

@@ -185,7 +185,7 @@ pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
     if py.too_deep {
         py.cx.push(
             "input.too-deep",
-            Risk::Medium,
+            Risk::High,
             "the code is nested too deeply to be checked completely".into(),
             PY,
             0..0,

@@ -184,7 +184,7 @@ pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
     if sh.too_deep {
         sh.cx.push(
             "input.too-deep",
-            Risk::Medium,
+            Risk::High,
             "the code is nested too deeply to be checked completely".into(),
             SH,
             0..0,

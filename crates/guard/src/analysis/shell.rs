@@ -2342,6 +2342,15 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             };
             self.nested_shell_string(&w, range, name);
         }
+        for target in &scan.writes {
+            if target.starts_with("/inet") {
+                continue;
+            }
+            let path = paths::canonical_home(target).into_owned();
+            self.cx.check_denied_path(&path, SH, range.clone());
+            let class = paths::classify(&path);
+            self.write_target(&path, &class, range.clone(), &format!("{name} writes to"));
+        }
         if scan.inet {
             self.facts.netcat = Some(range.clone());
             if scan.commands.iter().any(|c| c.1) && !self.facts.reverse_reported {
@@ -3807,6 +3816,8 @@ fn awk_program(args: &[Word]) -> Option<(Word, Vec<AwkPreset>)> {
 /// is known only at run time), and whether it uses gawk's network files.
 struct AwkScan {
     commands: Vec<(String, bool)>,
+    /// Files `print`/`printf` write to (`print … > "file"`, `>> "file"`).
+    writes: Vec<String>,
     inet: bool,
 }
 
@@ -3900,8 +3911,13 @@ fn awk_scan(prog: &str, presets: &[AwkPreset]) -> AwkScan {
         .collect();
     let mut scan = AwkScan {
         commands: Vec::new(),
+        writes: Vec::new(),
         inet: false,
     };
+    // Inside a print/printf statement, at its own parenthesis depth, `>` and
+    // `>>` redirect its output; elsewhere `>` compares.
+    let mut print_depth: Option<usize> = None;
+    let mut depth = 0usize;
     // The value of the concatenation starting at `i`: string literals,
     // variables assigned a known string, ENVIRON["X"] (as $X); anything else
     // is a run-time part.
@@ -3952,6 +3968,22 @@ fn awk_scan(prog: &str, presets: &[AwkPreset]) -> AwkScan {
         any.then_some((text, dynamic))
     };
     for (i, t) in toks.iter().enumerate() {
+        match t {
+            AwkTok::Ident(id) if matches!(id.as_str(), "print" | "printf") => {
+                print_depth = Some(depth);
+            }
+            AwkTok::Punct("(" | "[") => depth += 1,
+            AwkTok::Punct(")" | "]") => depth = depth.saturating_sub(1),
+            AwkTok::Punct(";" | "{" | "}") => print_depth = None,
+            AwkTok::Punct(">" | ">>") if print_depth == Some(depth) => {
+                if let Some((target, _)) = value(&vars, i + 1)
+                    && scan.writes.len() < 64
+                {
+                    scan.writes.push(target);
+                }
+            }
+            _ => {}
+        }
         match t {
             AwkTok::Str(s)
                 if s.contains("/inet/") || s.contains("/inet4/") || s.contains("/inet6/") =>

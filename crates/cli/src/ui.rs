@@ -33,7 +33,6 @@ pub struct TerminalUi {
     spinner_enabled: bool,
     asker: Asker,
     pub verbose: bool,
-    markdown_mode: bool,
     /// The cursor is at the start of a line.
     at_bol: bool,
     /// Proposed code waiting for its risk report, so findings print above it.
@@ -54,7 +53,6 @@ impl TerminalUi {
             spinner_enabled: std::io::stderr().is_terminal(),
             asker,
             verbose: false,
-            markdown_mode: false,
             at_bol: true,
             pending_code: None,
             text_sanitizer: Sanitizer::new(),
@@ -114,10 +112,12 @@ impl TerminalUi {
 }
 
 impl TerminalUi {
+    /// Shows the proposed code under its risk report. In markdown tool mode
+    /// the code also streamed with the message; it is shown again so what is
+    /// approved is exactly what is shown right above the question, whatever
+    /// the message's rendering looked like.
     fn flush_code(&mut self) {
-        if let Some((language, code)) = self.pending_code.take()
-            && !self.markdown_mode
-        {
+        if let Some((language, code)) = self.pending_code.take() {
             let code = highlight_block(&sanitize(&code), &language, self.color);
             self.out(&code);
         }
@@ -142,10 +142,8 @@ impl Frontend for TerminalUi {
                 model,
                 workspace,
                 executor,
-                tool_mode,
                 ..
             } => {
-                self.markdown_mode = tool_mode == "markdown";
                 let t = paint(
                     self.color,
                     "2",

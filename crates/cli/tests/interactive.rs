@@ -361,3 +361,37 @@ fn sandbox_command_changes_the_policy_and_restarts_sessions() {
     assert!(s.contains("DENIED-B"), "{s}");
     assert!(!env.ws().join("b.txt").exists());
 }
+
+#[test]
+fn markdown_mode_shows_the_risk_above_the_code_it_asks_about() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::text_stream(
+            "Deleting the cache:\n```python\nimport shutil\nshutil.rmtree('/tmp/cache-' + name)\n```\n",
+        ),
+        Reply::text_stream("Not run, fine."),
+    ]);
+    let cmd = format!(
+        "{} --tool-mode markdown",
+        chat_command(&env, &srv.base_url(), "")
+    );
+    let t = Tmux::start("markdown", &cmd);
+    t.wait_for_prompt();
+    t.keys(&["clean the cache", "Enter"]);
+    let s = t.wait_for("Run this code?");
+    // The message streamed the code first; the approval block repeats it
+    // under the risk and its findings, right above the question.
+    let risk = s.rfind("risk: ").expect("a risk line");
+    let question = s.rfind("Run this code?").unwrap();
+    let code = s.rfind("shutil.rmtree('/tmp/cache-' + name)").unwrap();
+    assert!(risk < code && code < question, "{s}");
+    assert!(
+        s[risk..code].contains("recursively deletes"),
+        "a finding says what it does: {s}"
+    );
+    t.keys(&["n"]);
+    t.wait_for("Not run, fine.");
+}

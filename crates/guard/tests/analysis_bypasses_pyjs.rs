@@ -354,9 +354,15 @@ fn js_call_apply_and_reflect_apply() {
         "require('child_process').execSync.call.call(require('child_process').execSync, null, 'rm -rf ~');",
         "const cp = require('child_process');\nFunction.prototype.call.call(cp.execSync, null, 'rm -rf ~');",
         "const cp = require('child_process');\nFunction.prototype.apply.call(cp.execSync, null, ['rm -rf ~']);",
+        // Bound arguments, the bound function called later.
+        "const cp = require('child_process');\nconst wipe = cp.execSync.bind(null, 'rm -rf ~');\nwipe();",
     ] {
         js_is(code, Risk::Critical);
     }
+    js_is(
+        "function greet(who) { return 'hi ' + who; }\nconst g = greet.bind(null, 'bob');\nconsole.log(g());",
+        Risk::None,
+    );
     // A run-time argument list is still a command.
     js_at_least(
         "const cp = require('child_process');\ncp.execSync.apply(null, args);",

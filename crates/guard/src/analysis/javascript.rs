@@ -948,6 +948,17 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
             return (c, args, false);
         }
         let how = f.child_by_field_id(F.property).map(|p| self.text(p));
+        // `f.bind(self, a)`: whoever calls the result later runs `f(a)`;
+        // checked here, where `a` is visible.
+        if how == Some("bind")
+            && args.len() > 1
+            && let Some(obj) = f.child_by_field_id(F.object)
+        {
+            let inner = self.eval(obj);
+            if inner.module.is_some() {
+                return (inner, args[1..].to_vec(), true);
+            }
+        }
         if !matches!(how, Some("call" | "apply")) {
             return (c, args, false);
         }

@@ -564,3 +564,29 @@ fn risk_helpers_agree() {
     assert_eq!(py("print(1)\n"), Risk::None);
     assert_eq!(js("console.log(1);"), Risk::None);
 }
+
+#[test]
+fn py_percent_formatting_builds_paths_and_commands() {
+    for code in [
+        "import os\nos.system('rm -rf %s' % '~')\n",
+        "import os\nos.system('%s -rf %s' % ('rm', '/'))\n",
+    ] {
+        py_is(code, Risk::Critical);
+    }
+    for code in [
+        "import shutil\nshutil.rmtree('/etc/%s' % name)\n",
+        "print(open('%s/.ssh/id_rsa' % home).read())\n",
+        "with open('/etc/cron.d/%s' % job, 'w') as f:\n    f.write('x')\n",
+    ] {
+        py_is(code, Risk::High);
+    }
+    // Everyday formatting, and `%` on numbers, stay quiet.
+    for code in [
+        "print('%d items, %.1f%%' % (n, pct))\n",
+        "with open('out/%s.csv' % name, 'w') as f:\n    f.write(s)\n",
+        "x = 10 % 3\nprint(x)\n",
+        "print('%(a)s' % {'a': 1})\n",
+    ] {
+        py_at_most(code, Risk::Low);
+    }
+}

@@ -267,6 +267,62 @@ const NET_MODULES: &[&str] = &[
     "asyncssh",
 ];
 
+/// `fmt % args` for printf-style formats: the text when every argument a
+/// conversion takes is known, otherwise the shape with run-time parts marked.
+fn percent_format(fmt: &str, args: &[Val], taint: u16) -> Val {
+    let mut out = String::new();
+    let mut known = true;
+    let mut next = args.iter();
+    let mut taint = taint;
+    let mut rest = fmt;
+    while let Some(i) = rest.find('%') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i + 1..];
+        if let Some(r) = rest.strip_prefix('%') {
+            out.push('%');
+            rest = r;
+            continue;
+        }
+        // Flags, width, precision, then the conversion character.
+        let spec_end = rest
+            .find(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or(rest.len());
+        let keyed = rest[..spec_end].starts_with('(');
+        rest = rest.get(spec_end + 1..).unwrap_or("");
+        match next.next().filter(|_| !keyed) {
+            Some(v) => {
+                taint |= v.taint;
+                match v.path() {
+                    Some(t) => out.push_str(t),
+                    None => out.push_str(paths::DYNAMIC),
+                }
+                known &= v.text.is_some();
+            }
+            None => {
+                out.push_str(paths::DYNAMIC);
+                known = false;
+            }
+        }
+        if out.len() > 4096 {
+            return Val::taint(taint);
+        }
+    }
+    out.push_str(rest);
+    if known {
+        Val {
+            text: Some(out),
+            taint,
+            ..Val::default()
+        }
+    } else {
+        Val {
+            shape: Some(out),
+            taint,
+            ..Val::default()
+        }
+    }
+}
+
 fn is_builtin(name: &str) -> bool {
     matches!(
         name,
@@ -1180,6 +1236,18 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                     .map(|o| self.text(o))
                     .unwrap_or("");
                 let lv = self.eval(l);
+                if op == "%"
+                    && let Some(fmt) = lv.text.as_deref()
+                {
+                    // `'/etc/%s' % name`: printf-style formatting.
+                    let args: Vec<Val> = if kind(r) == "tuple" {
+                        let items = self.cursors.collect(r, true);
+                        items.into_iter().map(|a| self.eval(a)).collect()
+                    } else {
+                        vec![self.eval(r)]
+                    };
+                    return percent_format(fmt, &args, lv.taint);
+                }
                 let rv = self.eval(r);
                 let taint = lv.taint | rv.taint;
                 let text = match (op, &lv.text, &rv.text) {

@@ -758,6 +758,21 @@ fn setuid_binaries_gain_nothing() {
     }
 }
 
+/// Forks until the kernel refuses; prints `BLOCKED forks N …` or `ESCAPED forks 5000`.
+const FORK_BOMB: &str = "
+import os, time
+n = 0
+try:
+    while n < 5000:
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(3); os._exit(0)
+        n += 1
+    print('ESCAPED forks', n)
+except OSError as e:
+    print('BLOCKED forks', n, e)
+";
+
 #[test]
 fn fork_bomb_is_bounded() {
     let env = Env::new();
@@ -781,20 +796,7 @@ fn fork_bomb_is_bounded() {
                 continue;
             }
         };
-        let code = "
-import os, time
-n = 0
-try:
-    while n < 5000:
-        pid = os.fork()
-        if pid == 0:
-            time.sleep(3); os._exit(0)
-        n += 1
-    print('ESCAPED forks', n)
-except OSError as e:
-    print('BLOCKED forks', n, e)
-";
-        let out = py(&env, &env.policy(), &s, code);
+        let out = py(&env, &env.policy(), &s, FORK_BOMB);
         assert!(out.contains("BLOCKED forks"), "{out}");
         let n: u32 = out.split_whitespace().nth(2).unwrap().parse().unwrap();
         assert!(n <= most, "{n} forks, at most {most} allowed");
@@ -819,20 +821,8 @@ fn pid_max_alone_bounds_a_fork_bomb() {
     p.rlimits
         .retain(|r| r.resource != interlock_sandbox::Resource::Nproc);
     let max = p.pid_max.expect("pid_max planned");
-    let code = "
-import os, time
-print('pid_max', open('/proc/sys/kernel/pid_max').read().strip())
-n = 0
-try:
-    while n < 5000:
-        pid = os.fork()
-        if pid == 0:
-            time.sleep(3); os._exit(0)
-        n += 1
-    print('ESCAPED forks', n)
-except OSError as e:
-    print('BLOCKED forks', n, e)
-";
+    let code =
+        format!("print('pid_max', open('/proc/sys/kernel/pid_max').read().strip())\n{FORK_BOMB}");
     let vars: Vec<(OsString, OsString)> =
         vec![("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into())];
     let args: Vec<OsString> = vec!["-c".into(), code.into()];

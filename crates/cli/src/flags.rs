@@ -214,7 +214,9 @@ pub enum Command {
     /// Run any command in the same sandbox code from the model runs in
     ///
     /// The exit status is the command's (128+N when it was killed by signal N,
-    /// 125 when the sandbox could not be set up).
+    /// 124 when --timeout stopped it, 125 when the sandbox could not be set up).
+    /// Without --timeout the command may run as long as it likes; with it,
+    /// everything the command started is killed after that many seconds.
     Sandbox {
         /// Print the effective policy and what this kernel supports, then exit
         #[arg(long)]
@@ -225,7 +227,9 @@ pub enum Command {
     },
     /// Rate the risk of code without running it
     ///
-    /// Exit status: 0 none or low, 1 medium, 2 high, 3 critical, 4 usage or input error.
+    /// Exit status: 0 none or low, 1 medium, 2 high, 3 critical, 4 usage or input error
+    /// (an unreadable file, an unknown language, or code that does not parse; code that
+    /// does not parse but rates high or critical keeps 2 or 3).
     Check {
         /// python, shell or javascript [default: guessed from the extension or shebang]
         #[arg(long, value_name = "L")]

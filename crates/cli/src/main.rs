@@ -133,7 +133,8 @@ fn history(opts: &flags::SharedOpts) -> Result<i32, Failure> {
 }
 
 /// `interlock check`: the guard's report on a file, without running it.
-/// Exit status: 0 none/low, 1 medium, 2 high, 3 critical, 4 usage or input error.
+/// Exit status: 0 none/low, 1 medium, 2 high, 3 critical, 4 usage or input
+/// error, including code that does not parse (unless it rates high or critical).
 fn check(
     opts: &flags::SharedOpts,
     language: Option<&str>,
@@ -190,11 +191,26 @@ fn check(
             );
         }
     }
+    // Code that does not parse is an input error (4) — unless what could be
+    // parsed is high or critical: adding a syntax error to a dangerous block
+    // must not turn "dangerous" into something a script might treat as a mere
+    // usage problem.
+    let unparsed = report
+        .findings
+        .iter()
+        .any(|f| f.rule == "input.parse-error" || f.rule == "input.unparsable");
     Ok(match report.risk {
-        Risk::None | Risk::Low => 0,
-        Risk::Medium => 1,
         Risk::High => 2,
         Risk::Critical => 3,
+        _ if unparsed => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "interlock: the code does not parse, so the report may be incomplete (exit status 4)"
+            );
+            4
+        }
+        Risk::None | Risk::Low => 0,
+        Risk::Medium => 1,
     })
 }
 

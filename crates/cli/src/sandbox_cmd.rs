@@ -15,7 +15,7 @@ use std::path::Path;
 /// not be set up.
 pub fn run(opts: &SharedOpts, explain: bool, command: &[OsString]) -> Result<i32, Failure> {
     let loaded = app::load(opts)?;
-    let Some(policy) = interlock_core::executor::policy(
+    let Some(mut policy) = interlock_core::executor::policy(
         &loaded.settings,
         &app::home_dir(),
         &app::interlock_dirs(&loaded),
@@ -24,6 +24,9 @@ pub fn run(opts: &SharedOpts, explain: bool, command: &[OsString]) -> Result<i32
             "`interlock sandbox` always runs the command sandboxed; --sandbox off makes no sense here",
         ));
     };
+    // Only the flag: the configured `timeout` is per chat block, and a command
+    // started by hand (an interactive shell, a build) may rightly run for long.
+    policy.timeout_seconds = opts.timeout;
     if explain {
         let support = interlock_sandbox::probe();
         let text = interlock_sandbox::explain(&policy, &support);
@@ -53,7 +56,7 @@ pub fn run(opts: &SharedOpts, explain: bool, command: &[OsString]) -> Result<i32
     // It is still single-threaded here, which `run_here` requires.
     let support = interlock_sandbox::probe_quick();
     let executor = app::executor_for(&loaded, &support)?;
-    let outcome = match start(&executor, &cwd, program, args, &env)? {
+    let outcome = match start(&executor, opts.timeout, &cwd, program, args, &env)? {
         Ok(outcome) => outcome,
         Err(interlock_sandbox::NamespacesUnavailable(why)) => {
             // Namespaces looked available but the kernel refused one: nothing
@@ -65,7 +68,7 @@ pub fn run(opts: &SharedOpts, explain: bool, command: &[OsString]) -> Result<i32
                 .unwrap_or_else(|| format!("creating a user namespace failed: {why}"));
             let support = full.without_user_namespaces(&reason);
             let fallback = app::executor_for(&loaded, &support)?;
-            match start(&fallback, &cwd, program, args, &env)? {
+            match start(&fallback, opts.timeout, &cwd, program, args, &env)? {
                 Ok(outcome) => outcome,
                 Err(interlock_sandbox::NamespacesUnavailable(why)) => {
                     return Err(Failure {
@@ -85,12 +88,21 @@ pub fn run(opts: &SharedOpts, explain: bool, command: &[OsString]) -> Result<i32
             );
             128 + sig
         }
+        Outcome::TimedOut => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "interlock: the command ran longer than --timeout {} s; everything it started was killed",
+                opts.timeout.unwrap_or_default()
+            );
+            interlock_sandbox::TIMED_OUT
+        }
     })
 }
 
 /// Prints the executor's warnings and runs the command under its plan.
 fn start(
     executor: &interlock_core::executor::Executor,
+    timeout_seconds: Option<u64>,
     cwd: &Path,
     program: &OsString,
     args: &[OsString],
@@ -104,8 +116,12 @@ fn start(
             "`interlock sandbox` always runs the command sandboxed",
         ));
     };
+    let plan = interlock_sandbox::Plan {
+        timeout_seconds,
+        ..plan.clone()
+    };
     let mut argv = Vec::with_capacity(args.len() + 1);
     argv.push(program.clone());
     argv.extend(args.iter().cloned());
-    Ok(interlock_sandbox::run_here(plan, cwd, program, &argv, env))
+    Ok(interlock_sandbox::run_here(&plan, cwd, program, &argv, env))
 }

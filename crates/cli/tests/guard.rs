@@ -160,6 +160,20 @@ fn check_exit_codes_follow_the_risk() {
     assert_eq!(check(&env, &[], "just some text\n").0, 4);
     assert_eq!(check(&env, &["--language", "cobol"], "x\n").0, 4);
     assert_eq!(check(&env, &["--bogus-flag"], "").0, 4);
+    // Code that does not parse is an input error, and the report still says why...
+    let (status, text) = check(&env, &["--language", "python"], "def f(:\n  pass\n");
+    assert_eq!(status, 4, "{text}");
+    assert!(
+        text.contains("risk: medium") && text.contains("input.parse-error"),
+        "{text}"
+    );
+    assert_eq!(check(&env, &["--language", "shell"], "echo hi; )\n").0, 4);
+    // ... but a syntax error does not hide what was found: dangerous stays dangerous.
+    assert_eq!(check(&env, &["--language", "shell"], "rm -rf / ; )\n").0, 3);
+    assert_eq!(
+        check(&env, &["--language", "shell"], "cat ~/.ssh/id_rsa; )\n").0,
+        2
+    );
     let path = env.ws().join("install.sh");
     write(
         &path,

@@ -349,6 +349,39 @@ fn sandbox_subcommand_passes_exit_status_and_signals() {
 }
 
 #[test]
+fn sandbox_subcommand_stops_a_command_at_its_timeout() {
+    // Were --timeout ignored, the command would end by itself after two minutes with status 0.
+    let env = Env::new();
+    let mut c = env.cmd("http://127.0.0.1:9/v1");
+    c.args([
+        "sandbox",
+        "--timeout",
+        "1",
+        "--",
+        "sh",
+        "-c",
+        "sleep 120 & echo started; sleep 120",
+    ]);
+    let out = run(c);
+    assert_eq!(code(&out), 124, "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "started");
+    assert!(
+        stderr(&out).contains("longer than --timeout 1 s"),
+        "{}",
+        stderr(&out)
+    );
+    // The explanation shows it, and without the flag there is none.
+    let mut c = env.cmd("http://127.0.0.1:9/v1");
+    c.args(["sandbox", "--timeout", "7", "--explain"]);
+    let text = String::from_utf8_lossy(&run(c).stdout).into_owned();
+    assert!(text.contains("timeout: 7 s"), "{text}");
+    let mut c = env.cmd("http://127.0.0.1:9/v1");
+    c.args(["sandbox", "--explain"]);
+    let text = String::from_utf8_lossy(&run(c).stdout).into_owned();
+    assert!(text.contains("timeout: none"), "{text}");
+}
+
+#[test]
 fn sandbox_subcommand_hides_secrets_and_extra_paths() {
     let env = Env::new();
     plant(&env);

@@ -47,6 +47,9 @@ pub const HELPER_ARG: &str = "__sandbox-exec";
 /// Exit status of the helper when the sandbox could not be set up.
 pub const SETUP_FAILED: i32 = 125;
 
+/// Exit status of a sandbox stopped by its timeout ([`Plan::timeout_seconds`]), as timeout(1) uses.
+pub const TIMED_OUT: i32 = 124;
+
 /// The Landlock ABI whose access rights this crate requests and was tested with.
 const LANDLOCK_ABI: ABI = ABI::V7;
 
@@ -155,6 +158,8 @@ pub enum Outcome {
     Exited(i32),
     /// It was killed by this signal.
     Signaled(i32),
+    /// It ran past the plan's timeout, and everything in the sandbox was killed.
+    TimedOut,
 }
 
 /// The user namespace could not be created (the text says why). Nothing was started and this
@@ -255,7 +260,10 @@ fn run(
         },
         None => None,
     };
-    let mask = supervised_set();
+    let mut mask = supervised_set();
+    if plan.timeout_seconds.is_some() {
+        mask.add(Signal::SIGALRM);
+    }
     let old_mask = match mask.thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_BLOCK) {
         Ok(m) => m,
         Err(e) => fail("blocking signals", e),
@@ -303,14 +311,15 @@ fn run(
                     if !in_process {
                         close_program_fds();
                     }
-                    let st = supervise(Pid::from_raw(pid), &mask, false);
+                    let st = supervise(Pid::from_raw(pid), &mask, false, plan.timeout_seconds);
                     let reported = read_status(status_r);
                     drop(alive_w);
                     drop(cgroup);
                     let _ = old_mask.thread_set_mask();
-                    Ok(match reported {
-                        Some(raw) => outcome_of_raw(raw),
-                        None => outcome_of(st),
+                    Ok(match (st, reported) {
+                        (Supervised::TimedOut, _) => Outcome::TimedOut,
+                        (_, Some(raw)) => outcome_of_raw(raw),
+                        (Supervised::Ended(st), None) => outcome_of(st),
                     })
                 }
             }
@@ -329,10 +338,13 @@ fn run(
                     if !in_process {
                         close_program_fds();
                     }
-                    let st = supervise(Pid::from_raw(pid), &mask, true);
+                    let st = supervise(Pid::from_raw(pid), &mask, true, plan.timeout_seconds);
                     drop(cgroup);
                     let _ = old_mask.thread_set_mask();
-                    Ok(outcome_of(st))
+                    Ok(match st {
+                        Supervised::TimedOut => Outcome::TimedOut,
+                        Supervised::Ended(st) => outcome_of(st),
+                    })
                 }
             }
         }
@@ -426,8 +438,24 @@ fn close_program_fds() {
 
 /// Wait for `child`, forwarding signals to it (or to its process group when `group`). Returns its
 /// wait status.
-fn supervise(child: Pid, mask: &SigSet, group: bool) -> WaitStatus {
-    loop {
+/// How supervision ended.
+enum Supervised {
+    /// The sandbox's first process ended with this status.
+    Ended(WaitStatus),
+    /// The timeout passed; the sandbox was killed and its first process reaped.
+    TimedOut,
+}
+
+/// Waits for `child`, forwarding signals to it (to its process group when `group`). With a
+/// timeout, SIGALRM (blocked in `mask`) ends the wait: the child is killed — as the pid
+/// namespace's init that takes everything in the sandbox with it; in the Landlock-only fallback
+/// its process group is killed too.
+fn supervise(child: Pid, mask: &SigSet, group: bool, timeout_seconds: Option<u64>) -> Supervised {
+    if let Some(secs) = timeout_seconds {
+        // alarm(2) takes an unsigned int; anything larger is "forever" in practice.
+        nix::unistd::alarm::set(u32::try_from(secs).unwrap_or(u32::MAX).max(1));
+    }
+    let ended = loop {
         let sig = match mask.wait() {
             Ok(s) => s,
             Err(_) => continue,
@@ -435,13 +463,34 @@ fn supervise(child: Pid, mask: &SigSet, group: bool) -> WaitStatus {
         if sig == Signal::SIGCHLD {
             match waitpid(child, Some(WaitPidFlag::WNOHANG)) {
                 Ok(WaitStatus::StillAlive) => continue,
-                Ok(st @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => return st,
+                Ok(st @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => {
+                    break Supervised::Ended(st);
+                }
                 Ok(_) => continue,
                 Err(e) => fail("waiting for the sandbox", e),
             }
         }
+        if sig == Signal::SIGALRM && timeout_seconds.is_some() {
+            forward(child, Signal::SIGKILL, group);
+            let _ = kill(child, Signal::SIGKILL);
+            loop {
+                match waitpid(child, None) {
+                    Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) => break,
+                    Err(nix::errno::Errno::EINTR) | Ok(_) => continue,
+                    Err(_) => break,
+                }
+            }
+            break Supervised::TimedOut;
+        }
         forward(child, sig, group);
+    };
+    if timeout_seconds.is_some() {
+        // A pending alarm must not fire after the mask is restored: its default action kills.
+        nix::unistd::alarm::cancel();
+        // Consume a SIGALRM that arrived while the child was ending.
+        sys::take_pending(libc::SIGALRM);
     }
+    ended
 }
 
 fn forward(child: Pid, sig: Signal, group: bool) {
@@ -478,6 +527,7 @@ fn exit_like(outcome: Outcome) -> ! {
     match outcome {
         Outcome::Exited(code) => std::process::exit(code),
         Outcome::Signaled(sig) => die_by(sig),
+        Outcome::TimedOut => std::process::exit(TIMED_OUT),
     }
 }
 

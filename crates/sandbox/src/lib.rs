@@ -20,8 +20,8 @@ mod sys;
 
 pub use error::SandboxError;
 pub use exec::{
-    HELPER_ARG, NamespacesUnavailable, Outcome, SETUP_FAILED, command, helper_main, helper_request,
-    run_here,
+    HELPER_ARG, NamespacesUnavailable, Outcome, SETUP_FAILED, TIMED_OUT, command, helper_main,
+    helper_request, run_here,
 };
 pub use plan::{
     CgroupPlan, DENIED_SYSCALLS, DEVICES, FsAccess, Isolation, LandlockPlan, LandlockRule, MountOp,

@@ -194,6 +194,9 @@ pub struct Plan {
     pub die_with_parent: bool,
     /// Human-readable notes about what is weaker than the policy asks (non-empty = degraded).
     pub notes: Vec<String>,
+    /// Wall-clock seconds before the supervisor kills the whole sandbox ([`Policy::timeout_seconds`]).
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
 }
 
 impl Plan {
@@ -566,6 +569,7 @@ pub fn plan(policy: &Policy, support: &Support) -> Result<Plan, SandboxError> {
         new_session: true,
         die_with_parent: true,
         notes,
+        timeout_seconds: policy.timeout_seconds,
     })
 }
 
@@ -673,6 +677,14 @@ pub fn explain(policy: &Policy, support: &Support) -> String {
     let _ = writeln!(s, "  private tmp: {:?}", policy.private_tmp);
     let _ = writeln!(s, "  hidden: {}", list(&policy.hidden_paths));
     let _ = writeln!(s, "  limits: {:?}", policy.limits);
+    let _ = writeln!(
+        s,
+        "  timeout: {}",
+        match policy.timeout_seconds {
+            Some(n) => format!("{n} s, then everything in the sandbox is killed"),
+            None => "none".to_string(),
+        }
+    );
     match plan(policy, support) {
         Ok(p) => {
             let _ = writeln!(s, "\nEffective sandbox: {:?}", p.isolation);

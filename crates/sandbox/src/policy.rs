@@ -102,6 +102,11 @@ pub struct Policy {
     pub private_tmp: PrivateTmp,
     pub network: NetworkMode,
     pub limits: Limits,
+    /// Wall-clock seconds the sandbox may run before everything in it is killed. `None` for chat
+    /// sessions, whose sandbox lives as long as the session (each block has its own timeout in the
+    /// kernels); `interlock sandbox --timeout` sets it for a one-shot command.
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
 }
 
 /// Credential stores and other secrets under `$HOME` hidden by default.
@@ -244,6 +249,7 @@ impl Policy {
             },
             network: NetworkMode::None,
             limits: Limits::default(),
+            timeout_seconds: None,
         }
     }
 }

@@ -408,6 +408,22 @@ pub fn reset_signal_dispositions() {
     }
 }
 
+/// Consumes `sig` if it is pending for this thread (it must be blocked), without waiting.
+pub fn take_pending(sig: libc::c_int) {
+    // SAFETY: the sigset is initialised by sigemptyset before use; a zero timeout makes
+    // sigtimedwait return at once; a null siginfo pointer is allowed.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, sig);
+        let zero = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        libc::sigtimedwait(&set, std::ptr::null_mut(), &zero);
+    }
+}
+
 /// Poll `fd` once without waiting; true if the other end of the pipe is closed.
 pub fn pipe_hung_up(fd: &OwnedFd) -> bool {
     let mut p = libc::pollfd {

@@ -977,6 +977,58 @@ fn exit_status_and_signals_propagate() {
 }
 
 #[test]
+fn timeout_kills_everything_the_command_started() {
+    // Every process the command starts keeps stdout open; EOF on it therefore proves they are all
+    // gone. They would sleep for 10 minutes, so waiting up to a minute for the EOF tells a killed
+    // sandbox from a surviving process without depending on how fast this machine is.
+    let env = Env::new();
+    for s in supports() {
+        let mut policy = env.policy();
+        policy.timeout_seconds = Some(1);
+        let ns = plan(&policy, &s).unwrap().isolation == Isolation::Namespaces;
+        // In namespace mode even a process that left the session dies with the pid namespace; the
+        // Landlock-only fallback kills the command's process group.
+        let script = if ns {
+            "(setsid sleep 600 &); sleep 600 & echo started; sleep 600"
+        } else {
+            "sleep 600 & echo started; sleep 600"
+        };
+        let mut c = cmd(&env, &policy, &s, "/bin/sh", &["-c", script]);
+        c.stdout(Stdio::piped()).stderr(Stdio::null());
+        let mut child = c.spawn().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let pid = child.id();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait());
+        });
+        let Ok(st) = rx.recv_timeout(std::time::Duration::from_secs(60)) else {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            panic!("ns={ns}: the timeout never stopped the command");
+        };
+        let st = st.unwrap();
+        assert_eq!(
+            st.code(),
+            Some(interlock_sandbox::TIMED_OUT),
+            "ns={ns}: {st:?}"
+        );
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut out = String::new();
+            let _ = stdout.read_to_string(&mut out);
+            let _ = tx.send(out);
+        });
+        let out = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("ns={ns}: a process outlived the sandbox's timeout"));
+        assert_eq!(out.trim(), "started", "ns={ns}: the command never ran");
+    }
+}
+
+#[test]
 fn sigint_to_the_process_group_reaches_the_program_once() {
     let env = Env::new();
     for s in supports() {

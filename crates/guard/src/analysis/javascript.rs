@@ -239,7 +239,10 @@ fn library_alias(q: &str) -> Option<(&'static str, &'static str)> {
 
 /// Tags whose template literal is a shell command (zx and execa's `$`).
 fn is_shell_tag(q: &str) -> bool {
-    matches!(q, "zx.$" | "execa.$" | "zx.$.sync" | "execa.$.sync")
+    matches!(
+        q,
+        "zx.$" | "execa.$" | "zx.$.sync" | "execa.$.sync" | "execa.$.s"
+    )
 }
 
 /// What a function built from constant code returns when its body only
@@ -274,7 +277,7 @@ fn prop_of(o: &Val, p: &str) -> Option<Val> {
 /// a quoted shell variable, so the shell rules treat it as they treat
 /// `"$x"` (next to other text, an empty value changes the path: zx turns
 /// `/${x}` with an empty `x` into `/`).
-const TEMPLATE_HOLE: &str = "\"$ZX_ARG\"";
+const TEMPLATE_HOLE: &str = paths::HOLE;
 
 fn join_path(parts: &[String]) -> String {
     let mut out = String::new();
@@ -1030,6 +1033,14 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
     fn eval_call(&mut self, n: Node<'t>) -> Val {
         let (c, args, _) = self.target(n);
         let q = c.module.clone().unwrap_or_default();
+        // zx / execa: `$({cwd: 'src'})` (and `$.sync({…})`) returns the tag
+        // with options set, so `$({…})`cmd`` runs `cmd` like `$`cmd``.
+        if is_shell_tag(&q)
+            && n.child_by_field_id(F.arguments)
+                .is_some_and(|a| kind(a) != "template_string")
+        {
+            return Val::module(q, c.indirect);
+        }
         // A function built to return a global, called: that global.
         if let Some(g) = q.strip_prefix(FN_RETURNS) {
             return Val::module(g, true);
@@ -1355,6 +1366,20 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                 self.cx.nested(JS, &t, at);
             }
         }
+        // A web framework's app exists to listen (`express().listen(3000)`),
+        // like `http.createServer`.
+        if matches!(
+            q.as_str(),
+            "express" | "fastify" | "koa" | "@hapi/hapi.server"
+        ) {
+            self.facts.network = true;
+            self.push(
+                "net.server",
+                Risk::Medium,
+                format!("starts a network server ({q})"),
+                range.clone(),
+            );
+        }
         // Network.
         let is_net = q == "fetch"
             || q == "XMLHttpRequest"
@@ -1442,12 +1467,36 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
             "exec" | "execSync" => first.text.clone(),
             "spawn" | "spawnSync" | "execFile" | "execFileSync" | "fork" => {
                 let mut words = vec![first.text.clone()];
+                // Indexes of `words` already in shell form (run-time arguments).
+                let mut holes: Vec<usize> = Vec::new();
                 if let Some(arr) = args.get(1)
                     && kind(*arr) == "array"
                 {
                     let elems = self.cursors.collect(*arr, true);
                     for e in elems {
-                        words.push(self.eval(e).text);
+                        let v = self.eval(e);
+                        // A run-time argument of a known program (no shell
+                        // in between: it stays one argument) is checked as a
+                        // quoted shell variable, like the shell's own
+                        // `git show "$sha"`. Hidden or fetched values,
+                        // spreads, `shell: true` and fork's script stay
+                        // unknown commands.
+                        let w = match v.text {
+                            None if first.text.is_some()
+                                && !opts_shell
+                                && method != "fork"
+                                && v.taint & (T_DOWNLOAD | T_DECODE | T_CRED) == 0
+                                && kind(e) != "spread_element" =>
+                            {
+                                let w = super::runtime_word(v.shape.as_deref());
+                                if w.is_some() {
+                                    holes.push(words.len());
+                                }
+                                w
+                            }
+                            t => t,
+                        };
+                        words.push(w);
                     }
                 }
                 if words.iter().all(|w| w.is_some()) {
@@ -1467,7 +1516,14 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                         Some(
                             words
                                 .iter()
-                                .map(|w| text::shell_quote(w))
+                                .enumerate()
+                                .map(|(i, w)| {
+                                    if holes.contains(&i) {
+                                        w.clone()
+                                    } else {
+                                        text::shell_quote(w)
+                                    }
+                                })
                                 .collect::<Vec<_>>()
                                 .join(" "),
                         )

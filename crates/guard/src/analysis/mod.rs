@@ -251,6 +251,38 @@ pub fn guess_language(path: Option<&Path>, code: &str) -> Option<Language> {
 // Shared machinery
 // ---------------------------------------------------------------------------
 
+/// At most this many values of one `for` loop over a literal list are tried
+/// (the body is analysed once per value).
+pub(crate) const MAX_LOOP_VALUES: usize = 16;
+/// At most this many extra loop-body analyses per block (bounds nested
+/// loops).
+pub(crate) const LOOP_BUDGET: usize = 256;
+
+/// The shell word for an argument known only at run time, in a command that
+/// Python or JavaScript passes as an argument list (no shell in between):
+/// the known parts of its shape quoted, each run-time part as
+/// [`paths::HOLE`] (`"/etc/" + name` becomes `'/etc/'"$…"`), so the shell
+/// rules see it as they see a quoted variable. Walk results (`<found>`)
+/// have no such form: `None`.
+pub(crate) fn runtime_word(shape: Option<&str>) -> Option<String> {
+    let Some(shape) = shape else {
+        return Some(paths::HOLE.to_string());
+    };
+    if shape.contains("<found>") {
+        return None;
+    }
+    let mut out = String::with_capacity(shape.len() + 16);
+    for (i, part) in shape.split(paths::DYNAMIC).enumerate() {
+        if i > 0 {
+            out.push_str(paths::HOLE);
+        }
+        if !part.is_empty() {
+            out.push_str(&text::shell_quote(part));
+        }
+    }
+    Some(out)
+}
+
 /// How deep nested code (`bash -c "python -c '…'"`) is followed.
 const MAX_DEPTH: usize = 6;
 
@@ -901,7 +933,8 @@ impl<'a> Ctx<'a> {
 
     fn into_report(self, language: Language) -> Report {
         let mut findings: Vec<Finding> = Vec::with_capacity(self.findings.len());
-        for f in self.findings {
+        for mut f in self.findings {
+            f.message = paths::display_message(f.message);
             let dup = findings
                 .iter()
                 .any(|g| g.rule == f.rule && g.span == f.span && g.message == f.message);

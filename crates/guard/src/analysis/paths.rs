@@ -60,6 +60,37 @@ pub(crate) struct PathClass {
 /// run time (`"/etc/" + name` becomes `/etc/<dynamic>`).
 pub(crate) const DYNAMIC: &str = "<dynamic>";
 
+macro_rules! hole_var {
+    () => {
+        "$INTERLOCK_RUNTIME_VALUE"
+    };
+}
+
+/// The shell variable that stands, in a command built by Python or
+/// JavaScript, for an argument known only at run time (zx template holes,
+/// `subprocess.run(["git", "show", sha])`): the shell rules treat it as any
+/// unknown `"$x"`.
+pub(crate) const HOLE_VAR: &str = hole_var!();
+
+/// [`HOLE_VAR`] quoted, as one whole argument.
+pub(crate) const HOLE: &str = concat!("\"", hole_var!(), "\"");
+
+/// How a part known only at run time is shown to the user.
+const RUNTIME_DISPLAY: &str = "{…}";
+
+/// `message` as the user sees it: the internal markers for run-time parts
+/// ([`DYNAMIC`], [`HOLE_VAR`]) shown as `{…}` (`writes to /etc/{…}`).
+/// Matching and classification never see this form.
+pub(crate) fn display_message(message: String) -> String {
+    if !message.contains(DYNAMIC) && !message.contains(HOLE_VAR) {
+        return message;
+    }
+    message
+        .replace(DYNAMIC, RUNTIME_DISPLAY)
+        .replace(HOLE, RUNTIME_DISPLAY)
+        .replace(HOLE_VAR, RUNTIME_DISPLAY)
+}
+
 /// A string made of `parts` (joined with `sep`) when some of them are known
 /// only at run time (`None`): the known parts with [`DYNAMIC`] between them.
 /// `None` when no part is known (nothing worth classifying) or the result
@@ -931,6 +962,30 @@ fn deletion_target(path: &str, recursive: bool) -> (Risk, &'static str, String, 
             "destroy.outside-workspace",
             "a directory outside the workspace",
         ),
+        (Scope::Dynamic, true) if let Some((var, default, rest)) = defaulted_var(path) => {
+            // `rm -rf "${OUT:-out}"`: the default, or whatever the variable
+            // holds; never empty. As bad as the default, and worth a look.
+            if default.is_empty() {
+                // `${DIR:?}`: no default, the shell stops when it is empty.
+                return (
+                    Risk::Medium,
+                    "destroy.dynamic-target",
+                    format!("{path}, a path known only at run time (never empty)"),
+                    true,
+                );
+            }
+            let target = format!("{default}{rest}");
+            let (risk, rule, desc, names_path) = deletion_target(&target, recursive);
+            if risk > Risk::Medium {
+                return (risk, rule, desc, names_path);
+            }
+            return (
+                Risk::Medium,
+                "destroy.dynamic-target",
+                format!("{path}, {target} unless {var} is set to something else"),
+                true,
+            );
+        }
         (Scope::Dynamic, true) => {
             // `rm -rf "$DIR"` / `"$DIR/"*`: the target is decided at run time.
             let bare = {
@@ -976,6 +1031,20 @@ fn deletion_target(path: &str, recursive: bool) -> (Risk, &'static str, String, 
         );
     }
     (risk, rule, desc.to_string(), false)
+}
+
+/// `${NAME:-default}REST` or `${NAME:?}REST` (as the shell analysis writes
+/// expansions that are never empty): `(NAME, default, REST)`, the default
+/// empty for `:?`.
+fn defaulted_var(path: &str) -> Option<(&str, &str, &str)> {
+    let inner = path.strip_prefix("${")?;
+    let close = inner.find('}')?;
+    let (body, rest) = (&inner[..close], &inner[close + 1..]);
+    if let Some((var, default)) = body.split_once(":-") {
+        return Some((var, default, rest));
+    }
+    let var = body.strip_suffix(":?")?;
+    Some((var, "", rest))
 }
 
 /// The finding for code that writes to `p` (Python and JavaScript), or `None`

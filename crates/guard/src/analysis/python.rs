@@ -75,6 +75,9 @@ const T_CRED: u16 = 32;
 const T_SOCKET: u16 = 64;
 /// Data received from a socket.
 const T_NET: u16 = 128;
+/// Values whose content is hidden or comes from elsewhere: code built from
+/// them is never given the benefit of the doubt.
+const HIDDEN_TAINT: u16 = T_DOWNLOAD | T_DECODE | T_CRED | T_SOCKET | T_NET;
 
 #[derive(Debug, Clone, Default)]
 struct Val {
@@ -140,6 +143,9 @@ struct Py<'c, 'a, 't> {
     vars: HashMap<String, Val>,
     facts: Facts,
     loop_true_depth: usize,
+    /// How many more times loop bodies may be analysed again, once per
+    /// value of their loop variable.
+    loop_budget: usize,
     too_deep: bool,
 }
 
@@ -165,6 +171,7 @@ pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
         vars: HashMap::new(),
         facts: Facts::default(),
         loop_true_depth: 0,
+        loop_budget: super::LOOP_BUDGET,
         too_deep: false,
     };
     if root.has_error() {
@@ -613,13 +620,22 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
             | "dictionary_comprehension"
             | "generator_expression" => self.comprehension(n),
             "for_statement" => {
+                let body = n.child_by_field_id(F.body);
+                let mut unrolled = false;
                 if let (Some(left), Some(right)) =
                     (n.child_by_field_id(F.left), n.child_by_field_id(F.right))
                 {
                     self.walk(right);
-                    self.bind_loop(left, right);
+                    if let Some(body) = body {
+                        unrolled = self.unroll_loop(left, right, body);
+                    }
+                    if !unrolled {
+                        self.bind_loop(left, right);
+                    }
                 }
-                if let Some(body) = n.child_by_field_id(F.body) {
+                if let Some(body) = body
+                    && !unrolled
+                {
                     self.walk(body);
                 }
                 if let Some(alt) = n.child_by_field_id(F.alternative) {
@@ -934,6 +950,37 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 }
             }
         }
+    }
+
+    /// `for name in ["numpy", "pandas"]:` — a loop over a literal list of
+    /// known strings: the body is analysed once per value (within
+    /// [`super::LOOP_BUDGET`]), as the shell does, so `import_module(name)`
+    /// or `rmtree(name)` is checked with each real value. `false` when the
+    /// loop is not of that form (the caller binds and walks as usual).
+    fn unroll_loop(&mut self, left: Node<'t>, right: Node<'t>, body: Node<'t>) -> bool {
+        if kind(left) != "identifier" || !matches!(kind(right), "list" | "tuple" | "set") {
+            return false;
+        }
+        let elems = self.cursors.collect(right, true);
+        let unroll = elems.len().saturating_sub(1);
+        if elems.is_empty() || elems.len() > super::MAX_LOOP_VALUES || unroll > self.loop_budget {
+            return false;
+        }
+        let mut values = Vec::with_capacity(elems.len());
+        for e in elems {
+            let v = self.eval(e);
+            if v.text.is_none() || v.taint != 0 {
+                return false;
+            }
+            values.push(v);
+        }
+        self.loop_budget -= unroll;
+        let name = self.text(left).to_string();
+        for v in values {
+            self.set_var(name.clone(), v);
+            self.walk(body);
+        }
+        true
     }
 
     fn bind_loop(&mut self, left: Node<'t>, right: Node<'t>) {
@@ -1819,7 +1866,8 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
         }
 
         // Network use.
-        let is_net = NET_MODULES.iter().any(|m| q == *m || in_module(&q, m));
+        let is_net =
+            NET_MODULES.iter().any(|m| q == *m || in_module(&q, m)) && !is_local_socket_call(&q);
         if is_net {
             self.facts.network = true;
             let url = arg_vals
@@ -2237,6 +2285,8 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
         }
         // Flatten lists / tuples into words.
         let mut words: Vec<String> = Vec::new();
+        // Indexes of `words` already in shell form (run-time arguments).
+        let mut holes: Vec<usize> = Vec::new();
         let mut taint = 0;
         let mut dynamic = false;
         let mut string_form = false;
@@ -2249,6 +2299,25 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                         taint |= v.taint;
                         match v.text {
                             Some(t) => words.push(t),
+                            // A run-time argument of a known program (no
+                            // shell in between: it stays one argument) is
+                            // checked as a quoted shell variable, like the
+                            // shell's own `git show "$sha"`. Hidden or
+                            // fetched values, splats and the program itself
+                            // stay unknown commands.
+                            None if !words.is_empty()
+                                && !shell_true
+                                && v.taint & HIDDEN_TAINT == 0
+                                && kind(e) != "list_splat" =>
+                            {
+                                match super::runtime_word(v.shape.as_deref()) {
+                                    Some(w) => {
+                                        holes.push(words.len());
+                                        words.push(w);
+                                    }
+                                    None => dynamic = true,
+                                }
+                            }
                             None => dynamic = true,
                         }
                     }
@@ -2282,6 +2351,9 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
             let b1 = words[1].rsplit('/').next().unwrap_or("").to_string();
             if b0 == b1 {
                 words.remove(0);
+                for h in &mut holes {
+                    *h -= 1;
+                }
             }
         }
         let _ = n;
@@ -2297,7 +2369,14 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
         } else {
             words
                 .iter()
-                .map(|w| text::shell_quote(w))
+                .enumerate()
+                .map(|(i, w)| {
+                    if holes.contains(&i) {
+                        w.clone()
+                    } else {
+                        text::shell_quote(w)
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(" ")
         };
@@ -2535,6 +2614,28 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
             );
         }
     }
+}
+
+/// Functions of the `socket` module that only look at this machine or
+/// convert values (`socket.gethostname()`): no traffic leaves.
+fn is_local_socket_call(q: &str) -> bool {
+    matches!(
+        q,
+        "socket.gethostname"
+            | "socket.inet_aton"
+            | "socket.inet_ntoa"
+            | "socket.inet_pton"
+            | "socket.inet_ntop"
+            | "socket.htons"
+            | "socket.htonl"
+            | "socket.ntohs"
+            | "socket.ntohl"
+            | "socket.if_nameindex"
+            | "socket.if_nametoindex"
+            | "socket.if_indextoname"
+            | "socket.getdefaulttimeout"
+            | "socket.setdefaulttimeout"
+    )
 }
 
 /// `q` is `module` or an attribute of it.

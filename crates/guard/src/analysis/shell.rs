@@ -8,7 +8,7 @@
 //! checked. Pipelines, redirections, heredocs and here-strings add the context
 //! single commands lack (download-and-execute, reverse shells, exfiltration).
 
-use super::{Ctx, NamedWalk, Risk, paths, text};
+use super::{Ctx, LOOP_BUDGET, MAX_LOOP_VALUES, NamedWalk, Risk, paths, text};
 use interlock_protocol::Language;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -114,11 +114,6 @@ struct Shell<'c, 'a, 't> {
     loop_budget: usize,
     too_deep: bool,
 }
-
-/// At most this many values of one `for` loop are tried.
-const MAX_LOOP_VALUES: usize = 16;
-/// At most this many extra loop-body analyses per block.
-const LOOP_BUDGET: usize = 256;
 
 pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
     // tree-sitter-bash's scanner calls `isdigit` on non-ASCII code points
@@ -748,6 +743,9 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             w.range = range;
             return w;
         }
+        if let Some(w) = self.defaulted_expansion(n, raw, &name) {
+            return w;
+        }
         match name.as_str() {
             "HOME" => Word::lit("$HOME".into(), range),
             "PWD" => Word::lit(".".into(), range),
@@ -759,6 +757,71 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                 ..Word::default()
             },
         }
+    }
+
+    /// `${NAME:-word}`, `${NAME:=word}`, `${NAME:?msg}` (and the forms
+    /// without `:`): never empty, so not the `rm -rf "$DIR/"` accident. A
+    /// variable set earlier in the block gives its value; otherwise the word
+    /// keeps the default as `${NAME:-word}` (or `${NAME:?}`), which the path
+    /// rules read as "the default, or whatever the variable holds". `None`
+    /// for other expansions.
+    fn defaulted_expansion(&mut self, n: Node<'t>, raw: &str, name: &str) -> Option<Word> {
+        // Their values are known (see `expansion`).
+        if matches!(name, "HOME" | "PWD" | "TMPDIR") {
+            return None;
+        }
+        let range = n.byte_range();
+        let after = raw.strip_prefix("${")?.strip_prefix(name)?;
+        let colon = after.starts_with(':');
+        let op = after.trim_start_matches(':').chars().next()?;
+        if !matches!(op, '-' | '=' | '?') {
+            return None;
+        }
+        if let Some(v) = self.vars.get(name)
+            && !v.dynamic
+            && (!v.text.is_empty() || op == '?')
+        {
+            let mut w = v.clone();
+            w.range = range;
+            return Some(w);
+        }
+        // Without `:`, a variable set to "" stays empty.
+        if !colon {
+            return None;
+        }
+        if op == '?' {
+            return Some(Word {
+                text: format!("${{{name}:?}}"),
+                dynamic: true,
+                range,
+                ..Word::default()
+            });
+        }
+        let mut default = String::new();
+        let mut taint = 0;
+        let mut seen_name = false;
+        for ch in self.cursors.collect(n, true) {
+            if !seen_name && matches!(kind(ch), "variable_name" | "special_variable_name") {
+                seen_name = true;
+                continue;
+            }
+            let w = self.word(ch);
+            if w.dynamic {
+                return None;
+            }
+            default.push_str(&w.text);
+            taint |= w.taint;
+        }
+        if default.is_empty() || default.contains(['$', '}']) {
+            return None;
+        }
+        Some(Word {
+            text: format!("${{{name}:-{default}}}"),
+            dynamic: true,
+            taint,
+            range,
+            ..Word::default()
+        })
     }
 
     fn substitution(&mut self, n: Node<'t>) -> Word {
@@ -2300,12 +2363,30 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                     range.clone(),
                 );
             }
-            if !w.text.contains("$(…)") {
+            // A lone expansion (`python3 -c "$CODE"`) has no skeleton: parsed
+            // as Python or JavaScript it would only add a bogus parse error.
+            if !w.text.contains("$(…)") && (lang == SH || !only_expansion(&w.text)) {
                 self.cx.nested(lang, &w.text, w.range.clone());
             }
             return;
         }
         self.cx.nested(lang, &w.text, w.range.clone());
+    }
+
+    /// Program text for an interpreter that is not parsed (awk, perl, ruby,
+    /// php) with parts known only at run time: what those parts hold is code
+    /// too (`perl -e "$X"`), rated like `bash -c "$X"`.
+    fn run_time_code(&mut self, via: &str, w: &Word, range: &Range<usize>) {
+        if w.taint != 0 {
+            self.tainted_exec(w.taint, range);
+        } else if w.dynamic {
+            self.push(
+                "exec.dynamic-code",
+                Risk::Medium,
+                format!("{via} runs code that is only known at run time"),
+                range.clone(),
+            );
+        }
     }
 
     /// `bash FILE`, `source FILE`, `python FILE`.
@@ -2331,6 +2412,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
     /// `"cmd" | getline`) are analysed as shell; gawk's `/inet/tcp/…`
     /// special files are network connections.
     fn awk(&mut self, name: &str, prog: &Word, presets: &[AwkPreset], range: &Range<usize>) {
+        self.run_time_code(name, prog, range);
         let scan = awk_scan(&prog.text, presets);
         for (cmd, dynamic) in &scan.commands {
             let w = Word {
@@ -2379,6 +2461,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
     /// `system`/`exec`/backticks are analysed as shell, and tree deletions
     /// (`rmtree`, `rm_rf`) of a known path are rated like `rm -rf`.
     fn foreign_code(&mut self, name: &str, w: &Word, range: &Range<usize>) {
+        self.run_time_code(name, w, range);
         let code = home_expressions(&w.text);
         for (cmd, dynamic) in foreign_commands(&code) {
             let cmd_w = Word {
@@ -2559,6 +2642,13 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                                 format!("dd writes directly to the disk device {dest} (destroys its data)"),
                                 r.clone(),
                             );
+                        } else if class.scope == paths::Scope::Dynamic {
+                            self.push(
+                                "destroy.dynamic-target",
+                                Risk::Medium,
+                                format!("dd writes raw data to {dest}, known only at run time (it may be a disk device)"),
+                                r.clone(),
+                            );
                         } else {
                             self.write_target(dest, &class, r.clone(), "dd writes to");
                         }
@@ -2711,6 +2801,8 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                         Root | AllHomes | SystemTop | System | Device => Risk::High,
                         _ if class.privilege || class.credential => Risk::High,
                         Home if recursive => Risk::High,
+                        // Known only at run time: it may be a system path.
+                        Dynamic => Risk::Medium,
                         _ => Risk::Low,
                     };
                     self.push(
@@ -2720,7 +2812,14 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                             "fs.chown"
                         },
                         risk,
-                        format!("{name} changes the owner of {}", w.text),
+                        if class.scope == Dynamic {
+                            format!(
+                                "{name} changes the owner of {}, known only at run time (it may be a system path)",
+                                w.text
+                            )
+                        } else {
+                            format!("{name} changes the owner of {}", w.text)
+                        },
                         r.clone(),
                     );
                 }
@@ -3474,6 +3573,16 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                     format!("chmod {mode} on {}", t.text),
                     r.clone(),
                 );
+            } else if class.scope == Dynamic && (world_writable || strips || recursive) {
+                self.push(
+                    "privilege.chmod-dynamic",
+                    Risk::Medium,
+                    format!(
+                        "chmod {mode} on {}, known only at run time (it may be a system path)",
+                        t.text
+                    ),
+                    r.clone(),
+                );
             } else if world_writable {
                 self.push(
                     "fs.world-writable",
@@ -3497,6 +3606,16 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             if texts[i] == "-c" {
                 if let Some(kv) = texts.get(i + 1) {
                     let k = kv.split('=').next().unwrap_or("").to_ascii_lowercase();
+                    // A setting whose name is known only at run time may be
+                    // any of the ones below.
+                    if k.contains('$') {
+                        self.push(
+                            "exec.git-config",
+                            Risk::Medium,
+                            "git -c sets a setting known only at run time, which can make git run any program".into(),
+                            r.clone(),
+                        );
+                    }
                     if matches!(
                         k.as_str(),
                         "core.hookspath"
@@ -3533,6 +3652,39 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                 "net.git-push",
                 Risk::Medium,
                 "git push uploads commits to a remote repository".into(),
+                r.clone(),
+            ),
+            // Work git has never seen is gone for good: worth a look even in
+            // the workspace.
+            "clean" => {
+                let short = |c: char| {
+                    rest.iter()
+                        .any(|t| t.starts_with('-') && !t.starts_with("--") && t.contains(c))
+                };
+                let long = |o: &str| rest.contains(&o);
+                let force = short('f') || long("--force");
+                let dry = short('n') || long("--dry-run") || short('i') || long("--interactive");
+                if force && !dry {
+                    let ignored = if short('x') {
+                        ", including ignored ones (.env files, data, build output)"
+                    } else {
+                        ""
+                    };
+                    self.push(
+                        "delete.uncommitted-work",
+                        Risk::Medium,
+                        format!(
+                            "git clean deletes untracked files{ignored}; git cannot bring them back"
+                        ),
+                        r.clone(),
+                    );
+                }
+            }
+            "reset" if rest.contains(&"--hard") => self.push(
+                "delete.uncommitted-work",
+                Risk::Medium,
+                "git reset --hard throws away uncommitted changes; git cannot bring them back"
+                    .into(),
                 r.clone(),
             ),
             "config" => {
@@ -4629,4 +4781,17 @@ fn upload_of_stdin(a: &[Word]) -> bool {
             || p[1].text.ends_with("=@-")
             || p[1].text.ends_with("=<-"))
     })
+}
+
+/// `$NAME`, `${NAME}` or `$1`: a word that is one expansion and nothing else.
+fn only_expansion(text: &str) -> bool {
+    let t = text.trim();
+    let Some(rest) = t.strip_prefix('$') else {
+        return false;
+    };
+    let name = rest
+        .strip_prefix('{')
+        .and_then(|r| r.strip_suffix('}'))
+        .unwrap_or(rest);
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

@@ -508,3 +508,24 @@ fn lone_expansions_as_nested_code_are_not_parse_errors() {
         );
     }
 }
+
+/// Unless the variable is set, `${VAR:-default}` is the default: a sensitive
+/// default makes the path sensitive.
+#[test]
+fn sensitive_defaults_of_expansions_count() {
+    expect(&[
+        ("cp x \"${DEST:-$HOME/.bashrc}\"", Risk::High),
+        (
+            "echo 'curl x | sh' >> \"${RC:-$HOME/.profile}\"",
+            Risk::High,
+        ),
+        ("cat \"${KEY:-$HOME/.ssh/id_rsa}\"", Risk::High),
+    ]);
+    at_most(
+        &[
+            "cp x \"${DEST:-out/report.txt}\"",
+            "cat \"${IN:-data.csv}\"",
+        ],
+        Risk::Low,
+    );
+}

@@ -679,6 +679,18 @@ fn specific_name_glob(base: &str) -> bool {
 /// Classifies a statically known path (already stripped of quotes).
 pub(crate) fn classify(raw: &str) -> PathClass {
     let mut c = classify_inner(raw);
+    // `${DEST:-$HOME/.bashrc}`: unless DEST is set, the path is the default,
+    // so what makes the default sensitive makes this one sensitive too.
+    if let Some((_, default, rest)) = defaulted_var(raw.trim())
+        && !default.is_empty()
+    {
+        let d = classify_inner(&format!("{default}{rest}"));
+        c.credential |= d.credential;
+        c.persistence = c.persistence.or(d.persistence);
+        c.privilege |= d.privilege;
+        c.history |= d.history;
+        c.log |= d.log;
+    }
     // Public keys (`id_ed25519.pub`) are meant to be shared.
     if raw.trim_end().ends_with(".pub") {
         c.credential = false;

@@ -812,6 +812,13 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             default.push_str(&w.text);
             taint |= w.taint;
         }
+        // `${DEST:-$HOME/.bashrc}`: the home directory is known.
+        for home in ["${HOME}", "$HOME"] {
+            if let Some(rest) = default.strip_prefix(home) {
+                default = format!("~{rest}");
+                break;
+            }
+        }
         if default.is_empty() || default.contains(['$', '}']) {
             return None;
         }

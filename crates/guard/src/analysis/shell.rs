@@ -112,6 +112,10 @@ struct Shell<'c, 'a, 't> {
     /// How many more times loop bodies may be analysed again, once per
     /// value of their loop variable (bounds nested loops).
     loop_budget: usize,
+    /// A sensitive directory (home, a system or credential directory) the
+    /// block changed into with `cd`/`pushd`: relative paths after it are
+    /// also rated as if under it (`cd ~; echo … >> .bashrc`).
+    cwd: Option<String>,
     too_deep: bool,
 }
 
@@ -159,6 +163,7 @@ pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
         functions: Vec::new(),
         xargs_input: None,
         loop_budget: LOOP_BUDGET,
+        cwd: None,
         too_deep: false,
     };
     if root.has_error() {
@@ -285,6 +290,74 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
         self.cx.push(rule, risk, msg, SH, range);
     }
 
+    /// `p` under the sensitive directory the block `cd`-ed into, when `p` is
+    /// relative.
+    fn under_cwd(&self, p: &str) -> Option<String> {
+        let cwd = self.cwd.as_ref()?;
+        if p.is_empty() || p.starts_with(['/', '~', '$', '-']) || p.contains("://") {
+            return None;
+        }
+        Some(format!("{}/{p}", cwd.trim_end_matches('/')))
+    }
+
+    /// [`paths::classify`], also as seen from the directory the block
+    /// changed into: what is sensitive in either reading counts. (Taking the
+    /// worse of both means a `cd` the analysis misplaces, say inside a
+    /// subshell, can only over-rate.)
+    fn classify_at(&self, p: &str) -> paths::PathClass {
+        let mut c = paths::classify(p);
+        if let Some(joined) = self.under_cwd(p) {
+            let j = paths::classify(&joined);
+            c.credential |= j.credential;
+            c.persistence = c.persistence.or(j.persistence);
+            c.privilege |= j.privilege;
+            c.history |= j.history;
+            c.log |= j.log;
+            if sensitive_scope(j.scope) {
+                c.scope = j.scope;
+            }
+        }
+        c
+    }
+
+    /// [`paths::deletion_risk`], the worse of the path as written and as
+    /// seen from the directory the block changed into.
+    fn deletion_risk_at(&self, p: &str, recursive: bool) -> (Risk, &'static str, String) {
+        let raw = paths::deletion_risk(p, recursive);
+        match self.under_cwd(p) {
+            Some(joined) => {
+                let j = paths::deletion_risk(&joined, recursive);
+                // On a tie the message names the real directory.
+                if j.0 >= raw.0 { j } else { raw }
+            }
+            None => raw,
+        }
+    }
+
+    /// `cd DIR` / `pushd DIR`: remembers DIR when it is sensitive; any other
+    /// (or unknown) directory clears it, so everyday `cd build && …` reads
+    /// as before.
+    fn change_dir(&mut self, args: &[Word]) {
+        let target = args
+            .iter()
+            .find(|w| !matches!(w.text.as_str(), "-L" | "-P" | "-e" | "-@" | "--" | "-n"));
+        let dir = match target {
+            None => Some("~".to_string()),
+            Some(w) if w.dynamic || w.text == "-" || w.text.starts_with(['-', '+']) => None,
+            Some(w) if w.text.starts_with(['/', '~']) => Some(w.text.clone()),
+            Some(w) => self.under_cwd(&w.text),
+        };
+        self.cwd = dir.filter(|d| {
+            let c = paths::classify(d);
+            sensitive_scope(c.scope)
+                || c.credential
+                || c.persistence.is_some()
+                || c.privilege
+                || c.history
+                || c.log
+        });
+    }
+
     // -----------------------------------------------------------------
     // Tree walk
     // -----------------------------------------------------------------
@@ -315,6 +388,12 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                 self.assignment(n);
             }
             "pipeline" => self.pipeline(n),
+            "subshell" => {
+                // `(cd /etc; …)` changes no directory outside the parentheses.
+                let cwd = self.cwd.clone();
+                self.walk_children(n);
+                self.cwd = cwd;
+            }
             "redirected_statement" => self.redirected(n),
             "for_statement" => self.for_loop(n),
             "while_statement" | "c_style_for_statement" => {
@@ -1207,7 +1286,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
         {
             self.downloaded.push(path.clone());
         }
-        let class = paths::classify(&path);
+        let class = self.classify_at(&path);
         if writes {
             self.write_target(&path, &class, range, "writes to");
         } else if reads && class.credential {
@@ -1434,7 +1513,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             let cred = argvs[..i].iter().any(|b| {
                 b.iter()
                     .skip(1)
-                    .any(|w| !w.dynamic && paths::classify(&w.text).credential)
+                    .any(|w| !w.dynamic && self.classify_at(&w.text).credential)
             });
             if cred {
                 self.push(
@@ -1569,7 +1648,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             let flags_rf = args.iter().any(|w| is_rm_recursive_flag(&w.text));
             if flags_rf {
                 for w in args.iter().filter(|w| !w.text.starts_with('-')) {
-                    let (risk, _, _) = paths::deletion_risk(&w.text, true);
+                    let (risk, _, _) = self.deletion_risk_at(&w.text, true);
                     if risk >= Risk::High {
                         self.push(
                             "destroy.dynamic-command",
@@ -1626,9 +1705,9 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                 | "cd"
                 | "ssh-keyscan"
         ) {
-            for w in args {
+            let path_of = |w: &Word| -> Option<String> {
                 if w.dynamic && !w.text.contains('/') {
-                    continue;
+                    return None;
                 }
                 let t = w.text.strip_prefix('@').unwrap_or(&w.text);
                 let t = t
@@ -1636,15 +1715,31 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                     .map(|x| x.1)
                     .filter(|_| t.starts_with('-'))
                     .unwrap_or(t);
-                if paths::classify(t).credential {
-                    self.push(
-                        "cred.read",
-                        Risk::High,
-                        format!("{name} accesses {t}, which holds credentials"),
-                        w.range.clone(),
-                    );
-                    break;
-                }
+                Some(t.to_string())
+            };
+            // A path that is a credential as written; else one that is
+            // because of the directory the block changed into.
+            let as_written = args.iter().find_map(|w| {
+                path_of(w)
+                    .filter(|t| paths::classify(t).credential)
+                    .map(|t| (t, w.range.clone()))
+            });
+            let found = as_written.or_else(|| {
+                // From the end: operands follow options (`tar czf out .`).
+                args.iter().rev().find_map(|w| {
+                    path_of(w)
+                        .and_then(|t| self.under_cwd(&t))
+                        .filter(|j| paths::classify(j).credential)
+                        .map(|j| (j, w.range.clone()))
+                })
+            });
+            if let Some((t, range)) = found {
+                self.push(
+                    "cred.read",
+                    Risk::High,
+                    format!("{name} accesses {t}, which holds credentials"),
+                    range,
+                );
             }
         }
         if allowed {
@@ -2140,7 +2235,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                     let (risk, rule, msg) = if filtered {
                         paths::filtered_deletion_risk(r)
                     } else {
-                        paths::deletion_risk(r, true)
+                        self.deletion_risk_at(r, true)
                     };
                     if risk > Risk::Low || rule != "delete.files" {
                         self.push(rule, risk, format!("find -delete: {msg}"), range.clone());
@@ -2437,7 +2532,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             }
             let path = paths::canonical_home(target).into_owned();
             self.cx.check_denied_path(&path, SH, range.clone());
-            let class = paths::classify(&path);
+            let class = self.classify_at(&path);
             self.write_target(&path, &class, range.clone(), &format!("{name} writes to"));
         }
         if scan.inet {
@@ -2482,7 +2577,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
         }
         let mut deletes_known = false;
         for target in foreign_tree_deletions(&code) {
-            let (risk, rule, msg) = paths::deletion_risk(&target, true);
+            let (risk, rule, msg) = self.deletion_risk_at(&target, true);
             if risk >= Risk::Medium {
                 deletes_known = true;
                 self.push(rule, risk, format!("{name} code {msg}"), range.clone());
@@ -2588,6 +2683,8 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
         };
         let r = range.clone();
         match name {
+            "cd" | "pushd" => self.change_dir(args),
+            "popd" => self.cwd = None,
             "rm" | "unlink" | "rmdir" => {
                 let recursive = name == "rm" && args.iter().any(|w| is_rm_recursive_flag(&w.text));
                 if has("--no-preserve-root") {
@@ -2601,7 +2698,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                 }
                 let mut worst: Option<(Risk, &'static str, String, Range<usize>)> = None;
                 for w in &positional {
-                    let (risk, rule, msg) = paths::deletion_risk(&w.text, recursive);
+                    let (risk, rule, msg) = self.deletion_risk_at(&w.text, recursive);
                     if worst.as_ref().is_none_or(|x| risk > x.0) {
                         worst = Some((risk, rule, msg, w.range.clone()));
                     }
@@ -2614,7 +2711,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             }
             "shred" | "srm" | "wipe" => {
                 for w in &positional {
-                    let class = paths::classify(&w.text);
+                    let class = self.classify_at(&w.text);
                     let (risk, rule, msg) = if class.scope == paths::Scope::Device {
                         (
                             Risk::Critical,
@@ -2628,7 +2725,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                             format!("shreds {}, a history or log file", w.text),
                         )
                     } else {
-                        let (dr, rule, msg) = paths::deletion_risk(&w.text, true);
+                        let (dr, rule, msg) = self.deletion_risk_at(&w.text, true);
                         (
                             dr.max(Risk::Medium),
                             rule,
@@ -2641,7 +2738,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             "dd" => {
                 for w in args {
                     if let Some(dest) = w.text.strip_prefix("of=") {
-                        let class = paths::classify(dest);
+                        let class = self.classify_at(dest);
                         if class.scope == paths::Scope::Device {
                             self.push(
                                 "destroy.device",
@@ -2661,7 +2758,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                         }
                     }
                     if let Some(src) = w.text.strip_prefix("if=")
-                        && paths::classify(src).scope == paths::Scope::Device
+                        && self.classify_at(src).scope == paths::Scope::Device
                     {
                         self.push(
                             "disk.raw-read",
@@ -2722,7 +2819,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             }
             "truncate" => {
                 for w in &positional {
-                    let class = paths::classify(&w.text);
+                    let class = self.classify_at(&w.text);
                     if class.history || class.log {
                         self.push(
                             "tamper.history-or-log",
@@ -2750,10 +2847,10 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                             r.clone(),
                         );
                     }
-                    let class = paths::classify(&dest.text);
+                    let class = self.classify_at(&dest.text);
                     self.write_target(&dest.text, &class, r.clone(), "mv writes to");
                     for src in &positional[..positional.len() - 1] {
-                        let (risk, rule, msg) = paths::deletion_risk(&src.text, true);
+                        let (risk, rule, msg) = self.deletion_risk_at(&src.text, true);
                         if risk >= Risk::High {
                             self.push(rule, risk, format!("moves away: {msg}"), r.clone());
                         }
@@ -2765,7 +2862,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             }
             "tee" => {
                 for w in &positional {
-                    let class = paths::classify(&w.text);
+                    let class = self.classify_at(&w.text);
                     self.write_target(&w.text, &class, r.clone(), "tee writes to");
                 }
             }
@@ -2775,7 +2872,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                     .any(|w| w.text.starts_with("-i") || w.text == "--in-place") =>
             {
                 for w in positional.iter().skip(if has("-e") { 0 } else { 1 }) {
-                    let class = paths::classify(&w.text);
+                    let class = self.classify_at(&w.text);
                     self.write_target(&w.text, &class, r.clone(), "edits");
                 }
             }
@@ -2801,7 +2898,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                     .iter()
                     .any(|w| w.text == "-R" || w.text == "--recursive");
                 for w in positional.iter().skip(1) {
-                    let class = paths::classify(&w.text);
+                    let class = self.classify_at(&w.text);
                     use paths::Scope::*;
                     let risk = match class.scope {
                         Root | AllHomes if recursive => Risk::Critical,
@@ -3367,7 +3464,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                     "base64" | "base32" | "xxd" | "od" | "hexdump" | "basenc"
                 )
             });
-            let cred = words.iter().any(|t| paths::classify(t).credential);
+            let cred = words.iter().any(|t| self.classify_at(t).credential);
             // The data is part of a longer name (`$(…).evil.example`), encoded,
             // or ping's padding pattern; a substitution that only lists
             // host names (`dig $(cat hosts.txt)`) is an ordinary lookup.
@@ -3413,7 +3510,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
         };
         let srcs = &positional[..positional.len().saturating_sub(1)];
         if matches!(name, "scp" | "rsync") && is_remote(&dest.text) && !srcs.is_empty() {
-            let cred = srcs.iter().any(|w| paths::classify(&w.text).credential);
+            let cred = srcs.iter().any(|w| self.classify_at(&w.text).credential);
             self.push(
                 if cred {
                     "exfil.credentials"
@@ -3457,7 +3554,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                 } else {
                     format!("{d}/*")
                 };
-                let (risk, rule, msg) = paths::deletion_risk(&all, true);
+                let (risk, rule, msg) = self.deletion_risk_at(&all, true);
                 if risk > Risk::None {
                     self.push(
                         rule,
@@ -3472,7 +3569,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             }
             if args.iter().any(|w| w.text == "--remove-source-files") {
                 for src in srcs {
-                    let (risk, rule, msg) = paths::deletion_risk(&src.text, true);
+                    let (risk, rule, msg) = self.deletion_risk_at(&src.text, true);
                     if risk >= Risk::High {
                         self.push(
                             rule,
@@ -3487,13 +3584,13 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
         if name == "ln" {
             // `ln -sf /dev/null ~/.bash_history`
             if positional.len() >= 2 {
-                let class = paths::classify(&dest.text);
+                let class = self.classify_at(&dest.text);
                 self.write_target(&dest.text, &class, r.clone(), "ln replaces");
             }
             return;
         }
         for src in srcs {
-            let class = paths::classify(&src.text);
+            let class = self.classify_at(&src.text);
             if class.credential {
                 self.push(
                     "cred.read",
@@ -3504,7 +3601,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             }
         }
         if positional.len() >= 2 {
-            let class = paths::classify(&dest.text);
+            let class = self.classify_at(&dest.text);
             self.write_target(&dest.text, &class, r.clone(), &format!("{name} writes to"));
         }
         let _ = args;
@@ -3546,7 +3643,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
         };
         let strips = numeric && mode.trim_start_matches('0').is_empty();
         for t in targets {
-            let class = paths::classify(&t.text);
+            let class = self.classify_at(&t.text);
             use paths::Scope::*;
             let system = matches!(class.scope, Root | SystemTop | System | Device | AllHomes);
             if setuid {
@@ -3868,11 +3965,11 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
         }
         for f in &out_files {
             self.downloaded.push(f.clone());
-            let class = paths::classify(f);
+            let class = self.classify_at(f);
             self.write_target(f, &class, r.clone(), &format!("{name} saves a download to"));
         }
         if let Some(f) = upload {
-            let cred = paths::classify(&f).credential;
+            let cred = self.classify_at(&f).credential;
             let (risk, rule) = if cred {
                 (Risk::Critical, "exfil.credentials")
             } else {
@@ -4801,4 +4898,10 @@ fn only_expansion(text: &str) -> bool {
         .and_then(|r| r.strip_suffix('}'))
         .unwrap_or(rest);
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Scopes where a relative path means something sensitive.
+fn sensitive_scope(scope: paths::Scope) -> bool {
+    use paths::Scope::*;
+    matches!(scope, Root | AllHomes | Home | SystemTop | System | Device)
 }

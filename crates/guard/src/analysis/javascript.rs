@@ -136,6 +136,9 @@ struct Js<'c, 'a, 't> {
     src: &'c str,
     vars: HashMap<String, Val>,
     facts: Facts,
+    /// A sensitive directory the code changed into (`process.chdir('/etc')`):
+    /// relative paths are also rated under it.
+    cwd: Option<String>,
     too_deep: bool,
 }
 
@@ -158,6 +161,7 @@ pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
         src: code,
         vars: HashMap::new(),
         facts: Facts::default(),
+        cwd: None,
         too_deep: false,
     };
     if root.has_error() {
@@ -1150,7 +1154,9 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
         if q.starts_with("fs.")
             && matches!(method, "readFileSync" | "readFile" | "createReadStream")
         {
-            let cred = a0.path().is_some_and(|p| paths::classify(p).credential);
+            let cred = a0
+                .path()
+                .is_some_and(|p| paths::classify_in(self.cwd.as_deref(), p).credential);
             return Val::taint(T_FILE | if cred { T_CRED } else { 0 } | a0.taint);
         }
         if NET_PREFIXES.iter().any(|p| q.starts_with(p)) {
@@ -1263,10 +1269,22 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                 self.cx.check_denied_path(t, JS, range.clone());
             }
         }
+        if q == "process.chdir" {
+            // A sensitive directory is remembered; anything else (or unknown)
+            // reads relative paths as before.
+            let dir = vals.first().and_then(|v| v.text.as_deref()).and_then(|d| {
+                if d.starts_with(['/', '~']) {
+                    Some(d.to_string())
+                } else {
+                    paths::under_dir(self.cwd.as_deref(), d)
+                }
+            });
+            self.cwd = dir.filter(|d| paths::sensitive_dir(d));
+        }
         if let Some(cred) = vals
             .iter()
             .filter_map(Val::path)
-            .find(|t| t.len() < 300 && paths::classify(t).credential)
+            .find(|t| t.len() < 300 && paths::classify_in(self.cwd.as_deref(), t).credential)
         {
             self.push(
                 "cred.read",
@@ -1641,7 +1659,8 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
         for v in vals.iter().skip(paths_at) {
             match v.path() {
                 Some(p) => {
-                    let (risk, rule, msg) = paths::deletion_risk(p, recursive);
+                    let (risk, rule, msg) =
+                        paths::deletion_risk_in(self.cwd.as_deref(), p, recursive);
                     if risk > Risk::None {
                         self.push(rule, risk, msg, range.clone());
                     }
@@ -1671,7 +1690,8 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                     matches!(m, "remove" | "emptyDir") || vals.iter().skip(1).any(|v| v.recursive);
                 match path {
                     Some(p) => {
-                        let (risk, rule, msg) = paths::deletion_risk(&p, recursive);
+                        let (risk, rule, msg) =
+                            paths::deletion_risk_in(self.cwd.as_deref(), &p, recursive);
                         if risk > Risk::None {
                             self.push(rule, risk, msg, range.clone());
                         }
@@ -1705,7 +1725,7 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
             "chmod" => {
                 if let (Some(p), Some(mode)) = (path, vals.get(1)) {
                     let _ = mode;
-                    let c = paths::classify(&p);
+                    let c = paths::classify_in(self.cwd.as_deref(), &p);
                     if matches!(
                         c.scope,
                         paths::Scope::System | paths::Scope::SystemTop | paths::Scope::Root
@@ -1724,7 +1744,7 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
     }
 
     fn write_target(&mut self, p: &str, range: &Range<usize>, verb: &str) {
-        if let Some((risk, rule, msg)) = paths::write_risk(p, verb) {
+        if let Some((risk, rule, msg)) = paths::write_risk_in(self.cwd.as_deref(), p, verb) {
             self.push(rule, risk, msg, range.clone());
         }
     }

@@ -1059,6 +1059,94 @@ fn defaulted_var(path: &str) -> Option<(&str, &str, &str)> {
     Some((var, "", rest))
 }
 
+/// True when `dir` is a directory whose relative paths mean something
+/// sensitive after code changes into it (`cd ~`, `os.chdir("/etc")`).
+pub(crate) fn sensitive_dir(dir: &str) -> bool {
+    let c = classify(dir);
+    matches!(
+        c.scope,
+        Scope::Root
+            | Scope::AllHomes
+            | Scope::Home
+            | Scope::SystemTop
+            | Scope::System
+            | Scope::Device
+    ) || c.credential
+        || c.persistence.is_some()
+        || c.privilege
+        || c.history
+        || c.log
+}
+
+/// `p` under `cwd` (a directory the code changed into), when `p` is a
+/// relative path.
+pub(crate) fn under_dir(cwd: Option<&str>, p: &str) -> Option<String> {
+    let cwd = cwd?;
+    if p.is_empty() || p.starts_with(['/', '~', '$', '-', '<']) || p.contains("://") {
+        return None;
+    }
+    Some(format!("{}/{p}", cwd.trim_end_matches('/')))
+}
+
+/// [`classify`] of `p` as written and as seen from `cwd`: what is sensitive
+/// in either reading counts (so a misplaced `cwd` can only over-rate).
+pub(crate) fn classify_in(cwd: Option<&str>, p: &str) -> PathClass {
+    let mut c = classify(p);
+    if let Some(joined) = under_dir(cwd, p) {
+        let j = classify(&joined);
+        c.credential |= j.credential;
+        c.persistence = c.persistence.or(j.persistence);
+        c.privilege |= j.privilege;
+        c.history |= j.history;
+        c.log |= j.log;
+        if matches!(
+            j.scope,
+            Scope::Root
+                | Scope::AllHomes
+                | Scope::Home
+                | Scope::SystemTop
+                | Scope::System
+                | Scope::Device
+        ) {
+            c.scope = j.scope;
+        }
+    }
+    c
+}
+
+/// [`deletion_risk`], the worse of `p` as written and as seen from `cwd`
+/// (on a tie, the message names the real directory).
+pub(crate) fn deletion_risk_in(
+    cwd: Option<&str>,
+    p: &str,
+    recursive: bool,
+) -> (Risk, &'static str, String) {
+    let raw = deletion_risk(p, recursive);
+    match under_dir(cwd, p) {
+        Some(joined) => {
+            let j = deletion_risk(&joined, recursive);
+            if j.0 >= raw.0 { j } else { raw }
+        }
+        None => raw,
+    }
+}
+
+/// [`write_risk`], the worse of `p` as written and as seen from `cwd`.
+pub(crate) fn write_risk_in(
+    cwd: Option<&str>,
+    p: &str,
+    verb: &str,
+) -> Option<(Risk, &'static str, String)> {
+    let raw = write_risk(p, verb);
+    let Some(joined) = under_dir(cwd, p) else {
+        return raw;
+    };
+    match (raw, write_risk(&joined, verb)) {
+        (Some(r), Some(j)) => Some(if j.0 >= r.0 { j } else { r }),
+        (r, j) => r.or(j),
+    }
+}
+
 /// The finding for code that writes to `p` (Python and JavaScript), or `None`
 /// when writing there is ordinary.
 pub(crate) fn write_risk(p: &str, verb: &str) -> Option<(Risk, &'static str, String)> {

@@ -146,6 +146,9 @@ struct Py<'c, 'a, 't> {
     /// How many more times loop bodies may be analysed again, once per
     /// value of their loop variable.
     loop_budget: usize,
+    /// A sensitive directory the code changed into (`os.chdir("/etc")`):
+    /// relative paths are also rated under it.
+    cwd: Option<String>,
     too_deep: bool,
 }
 
@@ -172,6 +175,7 @@ pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
         facts: Facts::default(),
         loop_true_depth: 0,
         loop_budget: super::LOOP_BUDGET,
+        cwd: None,
         too_deep: false,
     };
     if root.has_error() {
@@ -1637,7 +1641,7 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 let cred = arg0
                     .as_ref()
                     .and_then(Val::path)
-                    .is_some_and(|p| paths::classify(p).credential);
+                    .is_some_and(|p| paths::classify_in(self.cwd.as_deref(), p).credential);
                 let path = arg0.and_then(|v| v.text);
                 return Val {
                     taint: T_FILE | if cred { T_CRED } else { 0 },
@@ -1769,11 +1773,10 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                         attr,
                         "read" | "readlines" | "readline" | "read_text" | "read_bytes"
                     ) {
-                        let cred = obj
-                            .file
-                            .as_deref()
-                            .or(obj.path())
-                            .is_some_and(|p| paths::classify(p).credential);
+                        let cred =
+                            obj.file.as_deref().or(obj.path()).is_some_and(|p| {
+                                paths::classify_in(self.cwd.as_deref(), p).credential
+                            });
                         v.taint |= T_FILE | if cred { T_CRED } else { 0 };
                         v.text = None;
                         v.file = None;
@@ -1791,7 +1794,9 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 }
                 "open" => {
                     // Path(p).open()
-                    let cred = obj.path().is_some_and(|p| paths::classify(p).credential);
+                    let cred = obj
+                        .path()
+                        .is_some_and(|p| paths::classify_in(self.cwd.as_deref(), p).credential);
                     return Val {
                         taint: T_FILE | if cred { T_CRED } else { 0 },
                         file: obj.text.clone(),
@@ -1846,7 +1851,7 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
         if let Some(cred) = arg_vals
             .iter()
             .filter_map(Val::path)
-            .find(|t| t.len() < 300 && paths::classify(t).credential)
+            .find(|t| t.len() < 300 && paths::classify_in(self.cwd.as_deref(), t).credential)
         {
             self.push(
                 "cred.read",
@@ -2017,6 +2022,18 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
         }
 
         match q.as_str() {
+            "os.chdir" if !pos.is_empty() => {
+                // A sensitive directory is remembered; anything else (or
+                // unknown) reads relative paths as before.
+                let dir = arg_vals[0].text.as_deref().and_then(|d| {
+                    if d.starts_with(['/', '~']) {
+                        Some(d.to_string())
+                    } else {
+                        paths::under_dir(self.cwd.as_deref(), d)
+                    }
+                });
+                self.cwd = dir.filter(|d| paths::sensitive_dir(d));
+            }
             "shutil.rmtree" | "os.remove" | "os.unlink" | "os.rmdir" | "os.removedirs"
             | "shutil.move"
                 if !pos.is_empty() =>
@@ -2061,7 +2078,7 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
             }
             "os.chown" | "os.lchown" | "shutil.chown" if !pos.is_empty() => {
                 if let Some(p) = arg_vals[0].text.clone() {
-                    let c = paths::classify(&p);
+                    let c = paths::classify_in(self.cwd.as_deref(), &p);
                     if matches!(
                         c.scope,
                         paths::Scope::Root | paths::Scope::SystemTop | paths::Scope::System
@@ -2464,7 +2481,7 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 }
             }
             Some(p) => {
-                let (risk, rule, msg) = paths::deletion_risk(p, recursive);
+                let (risk, rule, msg) = paths::deletion_risk_in(self.cwd.as_deref(), p, recursive);
                 if risk > Risk::None {
                     self.push(rule, risk, msg, range.clone());
                 }
@@ -2510,7 +2527,7 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
         if by_pattern || self.filtered_in_loop(call) {
             return (risk, rule, msg);
         }
-        let everything = match paths::classify(root).scope {
+        let everything = match paths::classify_in(self.cwd.as_deref(), root).scope {
             paths::Scope::Root => Some("the whole filesystem"),
             paths::Scope::AllHomes => Some("every user's home directory"),
             _ => None,
@@ -2577,7 +2594,7 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
     }
 
     fn write_target(&mut self, p: &str, range: &Range<usize>, verb: &str) {
-        if let Some((risk, rule, msg)) = paths::write_risk(p, verb) {
+        if let Some((risk, rule, msg)) = paths::write_risk_in(self.cwd.as_deref(), p, verb) {
             self.push(rule, risk, msg, range.clone());
         }
     }
@@ -2593,7 +2610,7 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
             || m.contains("s_isgid")
             || value.is_some_and(|v| v & 0o6000 != 0);
         let world = m.contains("s_iwoth") || value.is_some_and(|v| v & 0o002 != 0);
-        let c = paths::classify(path);
+        let c = paths::classify_in(self.cwd.as_deref(), path);
         let system = matches!(
             c.scope,
             paths::Scope::Root | paths::Scope::SystemTop | paths::Scope::System

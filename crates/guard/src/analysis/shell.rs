@@ -293,45 +293,19 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
     /// `p` under the sensitive directory the block `cd`-ed into, when `p` is
     /// relative.
     fn under_cwd(&self, p: &str) -> Option<String> {
-        let cwd = self.cwd.as_ref()?;
-        if p.is_empty() || p.starts_with(['/', '~', '$', '-']) || p.contains("://") {
-            return None;
-        }
-        Some(format!("{}/{p}", cwd.trim_end_matches('/')))
+        paths::under_dir(self.cwd.as_deref(), p)
     }
 
     /// [`paths::classify`], also as seen from the directory the block
-    /// changed into: what is sensitive in either reading counts. (Taking the
-    /// worse of both means a `cd` the analysis misplaces, say inside a
-    /// subshell, can only over-rate.)
+    /// changed into (see [`paths::classify_in`]).
     fn classify_at(&self, p: &str) -> paths::PathClass {
-        let mut c = paths::classify(p);
-        if let Some(joined) = self.under_cwd(p) {
-            let j = paths::classify(&joined);
-            c.credential |= j.credential;
-            c.persistence = c.persistence.or(j.persistence);
-            c.privilege |= j.privilege;
-            c.history |= j.history;
-            c.log |= j.log;
-            if sensitive_scope(j.scope) {
-                c.scope = j.scope;
-            }
-        }
-        c
+        paths::classify_in(self.cwd.as_deref(), p)
     }
 
-    /// [`paths::deletion_risk`], the worse of the path as written and as
-    /// seen from the directory the block changed into.
+    /// [`paths::deletion_risk`], also as seen from the directory the block
+    /// changed into.
     fn deletion_risk_at(&self, p: &str, recursive: bool) -> (Risk, &'static str, String) {
-        let raw = paths::deletion_risk(p, recursive);
-        match self.under_cwd(p) {
-            Some(joined) => {
-                let j = paths::deletion_risk(&joined, recursive);
-                // On a tie the message names the real directory.
-                if j.0 >= raw.0 { j } else { raw }
-            }
-            None => raw,
-        }
+        paths::deletion_risk_in(self.cwd.as_deref(), p, recursive)
     }
 
     /// `cd DIR` / `pushd DIR`: remembers DIR when it is sensitive; any other
@@ -347,15 +321,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             Some(w) if w.text.starts_with(['/', '~']) => Some(w.text.clone()),
             Some(w) => self.under_cwd(&w.text),
         };
-        self.cwd = dir.filter(|d| {
-            let c = paths::classify(d);
-            sensitive_scope(c.scope)
-                || c.credential
-                || c.persistence.is_some()
-                || c.privilege
-                || c.history
-                || c.log
-        });
+        self.cwd = dir.filter(|d| paths::sensitive_dir(d));
     }
 
     // -----------------------------------------------------------------
@@ -4898,10 +4864,4 @@ fn only_expansion(text: &str) -> bool {
         .and_then(|r| r.strip_suffix('}'))
         .unwrap_or(rest);
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// Scopes where a relative path means something sensitive.
-fn sensitive_scope(scope: paths::Scope) -> bool {
-    use paths::Scope::*;
-    matches!(scope, Root | AllHomes | Home | SystemTop | System | Device)
 }

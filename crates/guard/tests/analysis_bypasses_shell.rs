@@ -556,3 +556,24 @@ fn relative_paths_after_cd_into_a_sensitive_directory() {
         Risk::Low,
     );
 }
+
+/// Messages say what would happen: an empty `"$X"` is not `/`, but
+/// `"$X/"` is; a filtered `find -delete` does not delete everything.
+#[test]
+fn deletion_messages_describe_what_would_happen() {
+    let msg = |code: &str| {
+        analyze(Language::Shell, code)
+            .findings
+            .into_iter()
+            .map(|f| f.message)
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    assert!(msg("rm -rf \"$X/\"").contains("an empty variable would make it /"));
+    let bare = msg("rm -rf \"$X\"");
+    assert!(!bare.contains("empty variable"), "{bare}");
+    assert!(bare.contains("could be anything"), "{bare}");
+    let find = msg("find . -name '.DS_Store' -delete");
+    assert!(!find.contains("everything"), "{find}");
+    assert!(find.contains("the current directory"), "{find}");
+}

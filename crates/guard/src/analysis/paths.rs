@@ -908,7 +908,9 @@ pub(crate) fn filtered_deletion_risk(root: &str) -> (Risk, &'static str, String)
     } else if rule == "delete.files" {
         format!("deletes matching files under {root}")
     } else {
-        format!("deletes matching files anywhere under {root} ({desc})")
+        // Only matching files go: not "everything in" the place.
+        let place = desc.strip_prefix("everything in ").unwrap_or(&desc);
+        format!("deletes matching files anywhere under {root} ({place})")
     };
     (risk, rule, msg)
 }
@@ -1004,11 +1006,18 @@ fn deletion_target(path: &str, recursive: bool) -> (Risk, &'static str, String, 
                 let t = path.trim_end_matches(['/', '*']);
                 (t.starts_with('$') && !t[1..].contains('/')) || t == DYNAMIC
             };
-            if bare {
+            if bare && path.len() > path.trim_end_matches(['/', '*']).len() {
+                // `"$DIR/"`, `"$DIR"/*`: empty, it is `/` or `/*`.
                 (
                     Risk::High,
                     "destroy.dynamic-target",
-                    "a path known only at run time (an empty variable would make it / or ~)",
+                    "a path known only at run time (an empty variable would make it /)",
+                )
+            } else if bare {
+                (
+                    Risk::High,
+                    "destroy.dynamic-target",
+                    "a path known only at run time (it could be anything, / or ~ included)",
                 )
             } else {
                 (

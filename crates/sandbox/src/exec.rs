@@ -326,6 +326,10 @@ fn run(
         }
         Isolation::LandlockOnly => {
             let parent = nix::unistd::getpid();
+            // Without a pid namespace, a timeout must find what left the process group: as a
+            // subreaper this process inherits every orphan below it.
+            let reaper = plan.timeout_seconds.is_some()
+                && nix::sys::prctl::set_child_subreaper(true).is_ok();
             let go = Go::new(cgroup.is_some());
             match sys::fork() {
                 Err(e) => fail("fork", e),
@@ -339,6 +343,12 @@ fn run(
                         close_program_fds();
                     }
                     let st = supervise(Pid::from_raw(pid), &mask, true, plan.timeout_seconds);
+                    if reaper {
+                        if matches!(st, Supervised::TimedOut) {
+                            kill_orphans();
+                        }
+                        let _ = nix::sys::prctl::set_child_subreaper(false);
+                    }
                     drop(cgroup);
                     let _ = old_mask.thread_set_mask();
                     Ok(match st {
@@ -438,6 +448,25 @@ fn close_program_fds() {
 
 /// Wait for `child`, forwarding signals to it (or to its process group when `group`). Returns its
 /// wait status.
+/// After a timeout in the Landlock-only fallback: kills, round after round, every process
+/// re-parented to this subreaper (a `setsid` daemon, its children once it dies) until none is
+/// left. Bounded, in case something keeps forking faster than it is killed.
+fn kill_orphans() {
+    let me = nix::unistd::getpid().as_raw();
+    for _ in 0..10_000 {
+        let children = sys::children_of(me);
+        if children.is_empty() {
+            return;
+        }
+        for c in &children {
+            let _ = kill(Pid::from_raw(*c), Signal::SIGKILL);
+        }
+        for c in &children {
+            let _ = waitpid(Pid::from_raw(*c), None);
+        }
+    }
+}
+
 /// How supervision ended.
 enum Supervised {
     /// The sandbox's first process ended with this status.

@@ -408,6 +408,22 @@ pub fn reset_signal_dispositions() {
     }
 }
 
+/// The pids whose parent is `pid`, from `/proc` (zombies included).
+pub fn children_of(pid: libc::pid_t) -> Vec<libc::pid_t> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| {
+        let child: libc::pid_t = e.ok()?.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).ok()?;
+        // `PID (COMM) STATE PPID …`; COMM may hold spaces and parentheses.
+        let after = &stat[stat.rfind(')')? + 1..];
+        let ppid: libc::pid_t = after.split_whitespace().nth(1)?.parse().ok()?;
+        (ppid == pid).then_some(child)
+    })
+    .collect()
+}
+
 /// Consumes `sig` if it is pending for this thread (it must be blocked), without waiting.
 pub fn take_pending(sig: libc::c_int) {
     // SAFETY: the sigset is initialised by sigemptyset before use; a zero timeout makes

@@ -446,8 +446,6 @@ fn close_program_fds() {
     sys::close_raw(4);
 }
 
-/// Wait for `child`, forwarding signals to it (or to its process group when `group`). Returns its
-/// wait status.
 /// After a timeout in the Landlock-only fallback: kills, round after round, every process
 /// re-parented to this subreaper (a `setsid` daemon, its children once it dies) until none is
 /// left. Bounded, in case something keeps forking faster than it is killed.

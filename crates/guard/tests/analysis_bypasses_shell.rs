@@ -577,3 +577,23 @@ fn deletion_messages_describe_what_would_happen() {
     assert!(!find.contains("everything"), "{find}");
     assert!(find.contains("the current directory"), "{find}");
 }
+
+/// Asking the package index is network use, like any other request;
+/// listing what is installed is not.
+#[test]
+fn package_index_queries_are_network_use() {
+    expect(&[
+        ("pip list --outdated", Risk::Medium),
+        ("pip3 list -o --format=json", Risk::Medium),
+        ("pip index versions requests", Risk::Medium),
+    ]);
+    at_most(
+        &[
+            "pip list",
+            "pip freeze > requirements.txt",
+            "pip show pandas",
+        ],
+        Risk::Low,
+    );
+    assert!(has_rule("pip list --outdated", "net.package-index"));
+}

@@ -2612,13 +2612,25 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                 .filter(|a| !a.starts_with('-') && **a != sub)
                 .copied()
                 .collect();
-            self.push(
-                "install.package",
-                Risk::Medium,
+            let msg = if sub == "install" {
                 format!(
                     "installs packages with {tool}: {} (their install scripts run code)",
                     pkgs.join(" ")
-                ),
+                )
+            } else {
+                format!(
+                    "downloads packages with {tool}: {} (building them runs their setup code)",
+                    pkgs.join(" ")
+                )
+            };
+            self.push("install.package", Risk::Medium, msg, range.clone());
+        } else if matches!(sub, "index" | "search")
+            || (sub == "list" && rest.iter().any(|a| matches!(*a, "--outdated" | "-o")))
+        {
+            self.push(
+                "net.package-index",
+                Risk::Medium,
+                format!("{tool} {sub} queries the package index over the network"),
                 range.clone(),
             );
         } else if sub == "uninstall" {

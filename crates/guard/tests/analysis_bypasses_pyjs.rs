@@ -854,3 +854,36 @@ fn relative_paths_after_chdir_into_a_sensitive_directory() {
         js("process.chdir('dist'); require('fs').rmSync('old', { recursive: true })") <= Risk::Low
     );
 }
+
+/// `os.execl*`, `os.spawnl*` and `asyncio.create_subprocess_exec` take one
+/// argument per parameter: a run-time one is checked like an element of an
+/// argument list.
+#[test]
+fn py_one_argument_per_parameter_starters() {
+    py_is(
+        "import asyncio\nasync def m(d):\n    await asyncio.create_subprocess_exec('rm', '-rf', d)",
+        Risk::High,
+    );
+    py_is(
+        "import os\nos.spawnlp(os.P_WAIT, 'rm', 'rm', '-rf', d)",
+        Risk::High,
+    );
+    py_at_most(
+        "import asyncio\nasync def m(sha):\n    await asyncio.create_subprocess_exec('git', 'show', sha)",
+        Risk::Low,
+    );
+    py_at_most(
+        "import os\nos.execle('/bin/ls', 'ls', '-l', path, env)",
+        Risk::Low,
+    );
+    // The program itself, a splat or a whole argv list stay unknown commands.
+    py_is(
+        "import asyncio\nasync def m(p):\n    await asyncio.create_subprocess_exec(p, 'x')",
+        Risk::Medium,
+    );
+    py_is(
+        "import asyncio\nasync def m(a):\n    await asyncio.create_subprocess_exec('bash', *a)",
+        Risk::Medium,
+    );
+    py_is("import os\nos.execv('/bin/sh', argv)", Risk::Medium);
+}

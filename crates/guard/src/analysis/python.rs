@@ -2297,6 +2297,10 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
             || q == "asyncio.create_subprocess_exec"
         {
             nodes.extend(pos.iter().copied());
+            // `os.execle(path, arg0, …, env)`: the environment is no argument.
+            if list_form_exec(q) && q.ends_with('e') {
+                nodes.pop();
+            }
         } else if let Some(a) = args_node.or_else(|| pos.first().copied()) {
             nodes.push(a);
         }
@@ -2348,6 +2352,23 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                                 string_form = true;
                             }
                             words.push(t)
+                        }
+                        // One argument each (`os.execlp("rm", "rm", "-rf", d)`,
+                        // `create_subprocess_exec("git", "show", sha)`): a
+                        // run-time one is checked as a quoted shell variable,
+                        // as in argument lists.
+                        None if list_form_exec(q)
+                            && !words.is_empty()
+                            && v.taint & HIDDEN_TAINT == 0
+                            && kind(*node) != "list_splat" =>
+                        {
+                            match super::runtime_word(v.shape.as_deref()) {
+                                Some(w) => {
+                                    holes.push(words.len());
+                                    words.push(w);
+                                }
+                                None => dynamic = true,
+                            }
                         }
                         None => {
                             // os.spawnl(os.P_WAIT, …): skip the mode constant.
@@ -2631,6 +2652,15 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
             );
         }
     }
+}
+
+/// Process starters taking each argument as its own parameter: `os.execl*`,
+/// `os.spawnl*` and `asyncio.create_subprocess_exec`.
+fn list_form_exec(q: &str) -> bool {
+    q == "asyncio.create_subprocess_exec"
+        || q.strip_prefix("os.exec")
+            .or_else(|| q.strip_prefix("os.spawn"))
+            .is_some_and(|rest| rest.starts_with('l'))
 }
 
 /// Functions of the `socket` module that only look at this machine or

@@ -887,3 +887,35 @@ fn py_one_argument_per_parameter_starters() {
     );
     py_is("import os\nos.execv('/bin/sh', argv)", Risk::Medium);
 }
+
+/// JavaScript `for…of` and `.forEach` over a literal array of strings run
+/// the body once per value, as shell and Python loops are analysed.
+#[test]
+fn js_loops_over_literal_arrays_use_each_value() {
+    js_is(
+        "const cp = require('child_process'); for (const c of ['ls', 'rm -rf ~']) cp.execSync(c)",
+        Risk::Critical,
+    );
+    js_is(
+        "const fs = require('fs'); ['dist', '/etc'].forEach(d => fs.rmSync(d, { recursive: true }))",
+        Risk::Critical,
+    );
+    js_at_most(
+        "const fs = require('fs'); for (const d of ['dist', 'build']) fs.rmSync(d, { recursive: true })",
+        Risk::Low,
+    );
+    js_at_most(
+        "const fs = require('fs'); ['dist', 'out'].forEach(function (d) { fs.rmSync(d, { recursive: true }) })",
+        Risk::Low,
+    );
+    // The loop variable does not outlive the loop.
+    js_is(
+        "const cp = require('child_process'); let c = 'rm -rf ~'; for (const c of ['ls']) {} cp.execSync(c)",
+        Risk::Critical,
+    );
+    // Values known only at run time stay as before.
+    js_is(
+        "const fs = require('fs'); for (const d of dirs) fs.rmSync(d, { recursive: true })",
+        Risk::Medium,
+    );
+}

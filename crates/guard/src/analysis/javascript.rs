@@ -22,6 +22,7 @@ const JS: Language = Language::Javascript;
 struct Fields {
     alias: u16,
     arguments: u16,
+    body: u16,
     constructor: u16,
     function: u16,
     index: u16,
@@ -44,6 +45,7 @@ static F: LazyLock<Fields> = LazyLock::new(|| {
     Fields {
         alias: g.field("alias"),
         arguments: g.field("arguments"),
+        body: g.field("body"),
         constructor: g.field("constructor"),
         function: g.field("function"),
         index: g.field("index"),
@@ -139,6 +141,9 @@ struct Js<'c, 'a, 't> {
     /// A sensitive directory the code changed into (`process.chdir('/etc')`):
     /// relative paths are also rated under it.
     cwd: Option<String>,
+    /// How many more times loop bodies may be analysed again, once per
+    /// value of their loop variable.
+    loop_budget: usize,
     too_deep: bool,
 }
 
@@ -162,6 +167,7 @@ pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
         vars: HashMap::new(),
         facts: Facts::default(),
         cwd: None,
+        loop_budget: super::LOOP_BUDGET,
         too_deep: false,
     };
     if root.has_error() {
@@ -381,6 +387,8 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                 }
             }
             "import_statement" => self.import(n),
+            "for_in_statement" if self.unroll_for_of(n) => {}
+            "call_expression" if self.unroll_for_each(n) => {}
             "call_expression" | "new_expression" => {
                 // The call first: callbacks passed to it run after it starts
                 // (`net.connect(…, () => c.end(data))`).
@@ -405,6 +413,120 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
             // `process.env` passed to a sink is handled at the call.
             _ => self.walk_children(n),
         }
+    }
+
+    /// The values of a literal array of known strings (`['dist', 'build']`),
+    /// within the loop limits; the budget is spent when they are returned.
+    fn loop_values(&mut self, array: Node<'t>) -> Option<Vec<Val>> {
+        if kind(array) != "array" {
+            return None;
+        }
+        let elems = self.cursors.collect(array, true);
+        let extra = elems.len().checked_sub(1)?;
+        if elems.len() > super::MAX_LOOP_VALUES || extra > self.loop_budget {
+            return None;
+        }
+        let mut values = Vec::with_capacity(elems.len());
+        for e in elems {
+            let v = self.eval(e);
+            if kind(e) == "spread_element" || v.text.is_none() || v.taint != 0 {
+                return None;
+            }
+            values.push(v);
+        }
+        self.loop_budget -= extra;
+        Some(values)
+    }
+
+    /// Analyses `body` once per value bound to `name`, then restores what
+    /// `name` was before (`const`/`let` loop variables do not outlive the
+    /// loop).
+    fn unrolled(&mut self, name: &str, values: Vec<Val>, body: Node<'t>) {
+        let before = self.vars.get(name).cloned();
+        for v in values {
+            self.set_var(name.to_string(), v);
+            self.walk(body);
+        }
+        match before {
+            Some(v) => self.set_var(name.to_string(), v),
+            None => {
+                self.vars.remove(name);
+                self.memo.clear();
+            }
+        }
+    }
+
+    /// `for (const d of ['dist', '/etc']) …`: the body is analysed once per
+    /// value, as the shell and Python analysers do. `false` when the loop is
+    /// not of that form (it is walked as usual).
+    fn unroll_for_of(&mut self, n: Node<'t>) -> bool {
+        let (Some(left), Some(right), Some(body)) = (
+            n.child_by_field_id(F.left),
+            n.child_by_field_id(F.right),
+            n.child_by_field_id(F.body),
+        ) else {
+            return false;
+        };
+        let of = n
+            .child_by_field_id(F.operator)
+            .is_some_and(|o| self.text(o) == "of");
+        if !of || kind(left) != "identifier" {
+            return false;
+        }
+        let Some(values) = self.loop_values(right) else {
+            return false;
+        };
+        let name = self.text(left).to_string();
+        self.unrolled(&name, values, body);
+        true
+    }
+
+    /// `['dist', 'build'].forEach(d => …)`: as [`Self::unroll_for_of`].
+    fn unroll_for_each(&mut self, n: Node<'t>) -> bool {
+        let Some(f) = n.child_by_field_id(F.function) else {
+            return false;
+        };
+        if kind(f) != "member_expression"
+            || f.child_by_field_id(F.property)
+                .is_none_or(|p| self.text(p) != "forEach")
+        {
+            return false;
+        }
+        let Some(array) = f.child_by_field_id(F.object) else {
+            return false;
+        };
+        let Some(args) = n.child_by_field_id(F.arguments) else {
+            return false;
+        };
+        let args = self.cursors.collect(args, true);
+        let [callback] = args.as_slice() else {
+            return false;
+        };
+        if !matches!(kind(*callback), "arrow_function" | "function_expression") {
+            return false;
+        }
+        let param = match callback.child_by_field_id(F.parameter) {
+            Some(p) => Some(p),
+            None => callback.child_by_field_id(F.parameters).and_then(|ps| {
+                let ps = self.cursors.collect(ps, true);
+                match ps.as_slice() {
+                    [p] => Some(*p),
+                    _ => None,
+                }
+            }),
+        };
+        let (Some(param), Some(body)) = (param, callback.child_by_field_id(F.body)) else {
+            return false;
+        };
+        if kind(param) != "identifier" {
+            return false;
+        }
+        let Some(values) = self.loop_values(array) else {
+            return false;
+        };
+        let name = self.text(param).to_string();
+        self.unrolled(&name, values, body);
+        true
     }
 
     fn finish(&mut self) {

@@ -656,6 +656,31 @@ fn init_main(
     }
 }
 
+/// `hooks` or `config` missing from a git directory (one with a `HEAD`): created empty, as
+/// `git init` would, so that it can be bound read-only. Left missing, sandboxed code could create
+/// it inside the writable workspace, and git would run what it holds outside the sandbox later.
+fn create_missing_git_control(path: &Path) {
+    if std::fs::symlink_metadata(path).is_ok() {
+        return;
+    }
+    let Some(git_dir) = path.parent() else { return };
+    if !git_dir.join("HEAD").is_file() {
+        return;
+    }
+    match path.file_name().and_then(|n| n.to_str()) {
+        Some("hooks") => {
+            let _ = std::fs::create_dir(path);
+        }
+        Some("config") => {
+            let _ = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path);
+        }
+        _ => {}
+    }
+}
+
 type StepResult = Result<(), (String, String)>;
 
 fn step<T, E: std::fmt::Display>(
@@ -894,6 +919,7 @@ fn build_mount_tree(ops: &[MountOp]) -> StepResult {
                 )?;
             }
             MountOp::BindReadOnly { path } => {
+                create_missing_git_control(path);
                 let Some(c) = canonical(path) else { continue };
                 let fd = step(
                     || format!("cloning {}", c.display()),

@@ -310,11 +310,9 @@ pub fn other_git_control_paths(workspace: &Path) -> Vec<PathBuf> {
         if g == own {
             continue;
         }
-        for p in [g.join("hooks"), g.join("config")] {
-            if p.exists() {
-                out.push(p);
-            }
-        }
+        // Missing ones too: the sandbox creates them empty before binding them read-only.
+        out.push(g.join("hooks"));
+        out.push(g.join("config"));
     }
     out.sort();
     out
@@ -349,12 +347,16 @@ mod tests {
         }
         let got = other_git_control_paths(w);
         let want: Vec<PathBuf> = [
+            // Missing configs are listed too: the sandbox creates them empty.
             ".git/modules/a/config",
             ".git/modules/a/hooks",
+            ".git/modules/a/modules/c/config",
             ".git/modules/a/modules/c/hooks",
+            ".git/modules/group/b/config",
             ".git/modules/group/b/hooks",
             "sub/.git/config",
             "sub/.git/hooks",
+            "sub/.git/modules/d/config",
             "sub/.git/modules/d/hooks",
         ]
         .iter()

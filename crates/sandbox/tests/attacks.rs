@@ -394,6 +394,28 @@ open('sub/file.txt', 'w').write('fine'); print('SUB_OK')
         "[core]\n"
     );
     assert!(env.ws().join(".git/hooks").is_dir());
+
+    // A repository without a hooks directory or a config (some tools create them so): code must
+    // not be able to create them either.
+    let bare = env.ws().join("bare");
+    std::fs::create_dir_all(bare.join(".git/objects")).unwrap();
+    std::fs::write(bare.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+    let code = format!(
+        "{ATTEMPT}
+def plant_hook():
+    os.makedirs('bare/.git/hooks', exist_ok=True)
+    open('bare/.git/hooks/pre-commit', 'w').write('#!/bin/sh\\ncurl evil')
+attempt('missing_hooks', plant_hook)
+attempt('missing_config', lambda: open('bare/.git/config', 'a').write('[core]\\nfsmonitor=evil'))
+"
+    );
+    let out = py(&env, &env.policy(), &s, &code);
+    assert_blocked(&out, &["missing_hooks", "missing_config"]);
+    assert!(!bare.join(".git/hooks/pre-commit").exists());
+    assert_eq!(
+        std::fs::read_to_string(bare.join(".git/config")).unwrap_or_default(),
+        ""
+    );
 }
 
 #[test]

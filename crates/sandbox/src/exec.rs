@@ -498,8 +498,8 @@ fn supervise(child: Pid, mask: &SigSet, group: bool, timeout_seconds: Option<u64
             }
         }
         if sig == Signal::SIGALRM && timeout_seconds.is_some() {
+            // The child leads its process group, so a group kill includes it.
             forward(child, Signal::SIGKILL, group);
-            let _ = kill(child, Signal::SIGKILL);
             loop {
                 match waitpid(child, None) {
                     Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) => break,

@@ -1653,20 +1653,7 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                     } else if opts_shell {
                         Some(words.join(" "))
                     } else {
-                        Some(
-                            words
-                                .iter()
-                                .enumerate()
-                                .map(|(i, w)| {
-                                    if holes.contains(&i) {
-                                        w.clone()
-                                    } else {
-                                        text::shell_quote(w)
-                                    }
-                                })
-                                .collect::<Vec<_>>()
-                                .join(" "),
-                        )
+                        Some(super::argv_command_line(&words, &holes))
                     }
                 } else {
                     None

@@ -283,6 +283,38 @@ pub(crate) fn runtime_word(shape: Option<&str>) -> Option<String> {
     Some(out)
 }
 
+/// Adds a run-time argument to `words` in shell form ([`runtime_word`]),
+/// noting its index in `holes`; `false` (nothing added) when it has none.
+pub(crate) fn push_runtime_word(
+    words: &mut Vec<String>,
+    holes: &mut Vec<usize>,
+    shape: Option<&str>,
+) -> bool {
+    let Some(w) = runtime_word(shape) else {
+        return false;
+    };
+    holes.push(words.len());
+    words.push(w);
+    true
+}
+
+/// The shell command line for an argument list: known words quoted, those at
+/// `holes` (already in shell form, see [`runtime_word`]) as they are.
+pub(crate) fn argv_command_line(words: &[String], holes: &[usize]) -> String {
+    words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            if holes.contains(&i) {
+                w.clone()
+            } else {
+                text::shell_quote(w)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// How deep nested code (`bash -c "python -c '…'"`) is followed.
 const MAX_DEPTH: usize = 6;
 

@@ -56,6 +56,34 @@ pub(crate) struct PathClass {
     pub dynamic: bool,
 }
 
+impl Scope {
+    /// Scopes where a relative path means something sensitive once code has
+    /// changed into them.
+    fn is_sensitive(self) -> bool {
+        matches!(
+            self,
+            Scope::Root
+                | Scope::AllHomes
+                | Scope::Home
+                | Scope::SystemTop
+                | Scope::System
+                | Scope::Device
+        )
+    }
+}
+
+impl PathClass {
+    /// Adds what makes `other` sensitive (credential, persistence, privilege,
+    /// history, log) to `self`.
+    fn absorb_flags(&mut self, other: &PathClass) {
+        self.credential |= other.credential;
+        self.persistence = self.persistence.or(other.persistence);
+        self.privilege |= other.privilege;
+        self.history |= other.history;
+        self.log |= other.log;
+    }
+}
+
 /// The marker Python and JavaScript put where a path has a part known only at
 /// run time (`"/etc/" + name` becomes `/etc/<dynamic>`).
 pub(crate) const DYNAMIC: &str = "<dynamic>";
@@ -684,12 +712,7 @@ pub(crate) fn classify(raw: &str) -> PathClass {
     if let Some((_, default, rest)) = defaulted_var(raw.trim())
         && !default.is_empty()
     {
-        let d = classify_inner(&format!("{default}{rest}"));
-        c.credential |= d.credential;
-        c.persistence = c.persistence.or(d.persistence);
-        c.privilege |= d.privilege;
-        c.history |= d.history;
-        c.log |= d.log;
+        c.absorb_flags(&classify_inner(&format!("{default}{rest}")));
     }
     // Public keys (`id_ed25519.pub`) are meant to be shared.
     if raw.trim_end().ends_with(".pub") {
@@ -1072,15 +1095,8 @@ fn defaulted_var(path: &str) -> Option<(&str, &str, &str)> {
 /// sensitive after code changes into it (`cd ~`, `os.chdir("/etc")`).
 pub(crate) fn sensitive_dir(dir: &str) -> bool {
     let c = classify(dir);
-    matches!(
-        c.scope,
-        Scope::Root
-            | Scope::AllHomes
-            | Scope::Home
-            | Scope::SystemTop
-            | Scope::System
-            | Scope::Device
-    ) || c.credential
+    c.scope.is_sensitive()
+        || c.credential
         || c.persistence.is_some()
         || c.privilege
         || c.history
@@ -1103,20 +1119,8 @@ pub(crate) fn classify_in(cwd: Option<&str>, p: &str) -> PathClass {
     let mut c = classify(p);
     if let Some(joined) = under_dir(cwd, p) {
         let j = classify(&joined);
-        c.credential |= j.credential;
-        c.persistence = c.persistence.or(j.persistence);
-        c.privilege |= j.privilege;
-        c.history |= j.history;
-        c.log |= j.log;
-        if matches!(
-            j.scope,
-            Scope::Root
-                | Scope::AllHomes
-                | Scope::Home
-                | Scope::SystemTop
-                | Scope::System
-                | Scope::Device
-        ) {
+        c.absorb_flags(&j);
+        if j.scope.is_sensitive() {
             c.scope = j.scope;
         }
     }

@@ -2331,12 +2331,12 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                                 && v.taint & HIDDEN_TAINT == 0
                                 && kind(e) != "list_splat" =>
                             {
-                                match super::runtime_word(v.shape.as_deref()) {
-                                    Some(w) => {
-                                        holes.push(words.len());
-                                        words.push(w);
-                                    }
-                                    None => dynamic = true,
+                                if !super::push_runtime_word(
+                                    &mut words,
+                                    &mut holes,
+                                    v.shape.as_deref(),
+                                ) {
+                                    dynamic = true;
                                 }
                             }
                             None => dynamic = true,
@@ -2362,12 +2362,9 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                             && v.taint & HIDDEN_TAINT == 0
                             && kind(*node) != "list_splat" =>
                         {
-                            match super::runtime_word(v.shape.as_deref()) {
-                                Some(w) => {
-                                    holes.push(words.len());
-                                    words.push(w);
-                                }
-                                None => dynamic = true,
+                            if !super::push_runtime_word(&mut words, &mut holes, v.shape.as_deref())
+                            {
+                                dynamic = true;
                             }
                         }
                         None => {
@@ -2405,18 +2402,7 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
         let cmd = if string_form || shell_true {
             words.join(" ")
         } else {
-            words
-                .iter()
-                .enumerate()
-                .map(|(i, w)| {
-                    if holes.contains(&i) {
-                        w.clone()
-                    } else {
-                        text::shell_quote(w)
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
+            super::argv_command_line(&words, &holes)
         };
         // A shell started on a socket (reverse shell) or interactively.
         let prog = words[0].rsplit('/').next().unwrap_or("");

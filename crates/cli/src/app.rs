@@ -144,6 +144,10 @@ pub fn load(opts: &SharedOpts) -> Result<Loaded, Failure> {
                 NetworkArg::Full => NetworkSetting::Full,
             }),
             hide: (!opts.hide.is_empty()).then(|| absolute(&opts.hide)),
+            read: (!opts.read.is_empty()).then(|| absolute(&opts.read)),
+            dangerously_allow_system_workspace: opts
+                .dangerously_allow_system_workspace
+                .then_some(true),
             limit_memory: opts.limit_memory.clone(),
             limit_cpu: opts.limit_cpu,
             limit_procs: opts.limit_procs,
@@ -222,21 +226,48 @@ pub fn home_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/root"))
 }
 
-/// interlock's own files, hidden from sandboxed code.
+/// interlock's own files, hidden from sandboxed code: the directories in use
+/// and, always, the default ones too (keys stored by `interlock auth set`, the
+/// audit key and older history stay there when `INTERLOCK_HOME` or XDG
+/// variables point elsewhere for this run).
 pub fn interlock_dirs(loaded: &Loaded) -> Vec<PathBuf> {
+    let mut out = Vec::new();
     if let Some(home) = &loaded.interlock_home {
-        return vec![home.clone()];
+        out.push(home.clone());
     }
-    let d = &loaded.dirs;
-    [
-        d.config_file.parent(),
-        d.history_dir.parent(),
-        Some(d.state_dir.as_path()),
-    ]
-    .into_iter()
-    .flatten()
-    .map(PathBuf::from)
-    .collect()
+    let mut add = |d: &interlock_core::config::Dirs| {
+        for p in [
+            d.config_file.parent(),
+            d.history_dir.parent(),
+            Some(d.state_dir.as_path()),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if !out.iter().any(|o: &PathBuf| o == p) {
+                out.push(p.to_path_buf());
+            }
+        }
+    };
+    if loaded.interlock_home.is_none() {
+        add(&loaded.dirs);
+    }
+    if let Ok(defaults) = interlock_core::config::Dirs::discover(None) {
+        add(&defaults);
+    }
+    // The XDG defaults under the home directory, whatever XDG_* say now.
+    let home = home_dir();
+    for d in [
+        ".config/interlock",
+        ".local/share/interlock",
+        ".local/state/interlock",
+    ] {
+        let p = home.join(d);
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
 }
 
 /// `--local`: the first model server answering on loopback, and a model
@@ -313,8 +344,15 @@ fn choose(
     settings: &Settings,
     support: &interlock_sandbox::Support,
 ) -> Result<Executor, Failure> {
-    interlock_core::executor::choose(settings, &home_dir(), &interlock_dirs(loaded), support)
-        .map_err(Failure::config)
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    interlock_core::executor::choose(
+        settings,
+        &home_dir(),
+        &interlock_dirs(loaded),
+        &path,
+        support,
+    )
+    .map_err(Failure::config)
 }
 
 /// Builds the model client, language sessions and agent. The returned

@@ -138,6 +138,14 @@ pub struct SharedOpts {
     #[arg(long, global = true, help_heading = "Sandbox", value_name = "PATH")]
     pub hide: Vec<PathBuf>,
 
+    /// Let sandboxed code read PATH in a home directory, which it otherwise cannot see (repeatable)
+    #[arg(long, global = true, help_heading = "Sandbox", value_name = "PATH")]
+    pub read: Vec<PathBuf>,
+
+    /// Allow a system directory (/, /etc, /usr/local/bin, ...) as the writable workspace
+    #[arg(long, global = true, help_heading = "Sandbox")]
+    pub dangerously_allow_system_workspace: bool,
+
     /// Memory per sandboxed process, e.g. 2G [default: 4G]
     #[arg(long, global = true, help_heading = "Sandbox", value_name = "SIZE")]
     pub limit_memory: Option<String>,

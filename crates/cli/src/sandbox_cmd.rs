@@ -19,6 +19,7 @@ pub fn run(opts: &SharedOpts, explain: bool, command: &[OsString]) -> Result<i32
         &loaded.settings,
         &app::home_dir(),
         &app::interlock_dirs(&loaded),
+        &std::env::var_os("PATH").unwrap_or_default(),
     ) else {
         return Err(Failure::config(
             "`interlock sandbox` always runs the command sandboxed; --sandbox off makes no sense here",

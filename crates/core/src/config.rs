@@ -165,6 +165,10 @@ pub struct Layer {
     pub network: Option<NetworkSetting>,
     /// Extra paths hidden from sandboxed code.
     pub hide: Option<Vec<PathBuf>>,
+    /// Paths in home directories that sandboxed code may read (home is otherwise invisible).
+    pub read: Option<Vec<PathBuf>>,
+    /// Allow a system directory (`/`, `/etc`, `/usr/local/bin`, ...) as the writable workspace.
+    pub dangerously_allow_system_workspace: Option<bool>,
     /// Memory per process, e.g. "4G".
     pub limit_memory: Option<String>,
     /// CPU seconds per process.
@@ -214,6 +218,8 @@ pub struct ConfigFile {
     pub dangerously_disable_sandbox: Option<bool>,
     pub network: Option<NetworkSetting>,
     pub hide: Option<Vec<PathBuf>>,
+    pub read: Option<Vec<PathBuf>>,
+    pub dangerously_allow_system_workspace: Option<bool>,
     pub limit_memory: Option<String>,
     pub limit_cpu: Option<u64>,
     pub limit_procs: Option<u64>,
@@ -290,6 +296,8 @@ impl ConfigFile {
             dangerously_disable_sandbox: self.dangerously_disable_sandbox,
             network: self.network,
             hide: self.hide.clone(),
+            read: self.read.clone(),
+            dangerously_allow_system_workspace: self.dangerously_allow_system_workspace,
             limit_memory: self.limit_memory.clone(),
             limit_cpu: self.limit_cpu,
             limit_procs: self.limit_procs,
@@ -443,11 +451,11 @@ impl Layer {
                 "critical blocks are never run without asking; use high at most",
             ));
         }
-        if let Some(hide) = &self.hide {
-            for p in hide {
+        for (key, paths) in [("hide", &self.hide), ("read", &self.read)] {
+            for p in paths.iter().flatten() {
                 if !p.is_absolute() {
                     return Err(bad(
-                        "hide",
+                        key,
                         &format!("{} must be an absolute path", p.display()),
                     ));
                 }
@@ -560,6 +568,10 @@ pub struct Settings {
     pub network: NetworkSetting,
     /// Extra hidden paths: every layer's list, combined.
     pub hide: Vec<PathBuf>,
+    /// Paths in home directories sandboxed code may read: every layer's list, combined.
+    pub read: Vec<PathBuf>,
+    /// A system directory may be the writable workspace (explicit, warned about).
+    pub dangerously_allow_system_workspace: bool,
     pub limits: LimitSettings,
     /// How the guard's risk rating is applied.
     pub guard: GuardSettings,
@@ -693,6 +705,8 @@ impl Settings {
             dangerously_disable_sandbox: pick!(dangerously_disable_sandbox),
             network: pick!(network),
             hide: None,
+            read: None,
+            dangerously_allow_system_workspace: pick!(dangerously_allow_system_workspace),
             limit_memory: pick!(limit_memory),
             limit_cpu: pick!(limit_cpu),
             limit_procs: pick!(limit_procs),
@@ -731,6 +745,14 @@ impl Settings {
             for p in layer.hide.iter().flatten() {
                 if !hide.contains(p) {
                     hide.push(p.clone());
+                }
+            }
+        }
+        let mut read = Vec::new();
+        for (layer, _) in &layers {
+            for p in layer.read.iter().flatten() {
+                if !read.contains(p) {
+                    read.push(p.clone());
                 }
             }
         }
@@ -798,6 +820,10 @@ impl Settings {
             dangerously_disable_sandbox: merged.dangerously_disable_sandbox.unwrap_or(false),
             network: merged.network.unwrap_or_default(),
             hide,
+            read,
+            dangerously_allow_system_workspace: merged
+                .dangerously_allow_system_workspace
+                .unwrap_or(false),
             limits,
             guard: GuardSettings {
                 auto_run_max_risk: merged.auto_run_max_risk.unwrap_or(Risk::Low),
@@ -848,7 +874,7 @@ mod tests {
           |
         1 | modle = "x"
           | ^^^^^
-        unknown field `modle`, expected one of `model`, `api_base`, `provider`, `tool_mode`, `auto_run`, `max_turns`, `max_output`, `timeout`, `workspace`, `temperature`, `max_tokens`, `sandbox`, `dangerously_disable_sandbox`, `network`, `hide`, `limit_memory`, `limit_cpu`, `limit_procs`, `limit_fsize`, `limit_nofile`, `auto_run_max_risk`, `refuse_critical`, `allow_commands`, `deny_commands`, `deny_paths`, `context_window`, `max_budget`, `default_profile`, `profiles`, `prices`
+        unknown field `modle`, expected one of `model`, `api_base`, `provider`, `tool_mode`, `auto_run`, `max_turns`, `max_output`, `timeout`, `workspace`, `temperature`, `max_tokens`, `sandbox`, `dangerously_disable_sandbox`, `network`, `hide`, `read`, `dangerously_allow_system_workspace`, `limit_memory`, `limit_cpu`, `limit_procs`, `limit_fsize`, `limit_nofile`, `auto_run_max_risk`, `refuse_critical`, `allow_commands`, `deny_commands`, `deny_paths`, `context_window`, `max_budget`, `default_profile`, `profiles`, `prices`
         "#);
     }
 

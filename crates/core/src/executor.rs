@@ -26,6 +26,10 @@ pub enum ExecutorError {
     NoHelper(std::io::Error),
     #[error("cannot create the sandbox's private temp dir: {0}")]
     TempDir(std::io::Error),
+    #[error(
+        "the workspace {0} is a system directory: code allowed to write there could change how this machine works. Use a project directory (cd into it, or --workspace DIR), --sandbox read-only, or, if you really mean it, --dangerously-allow-system-workspace"
+    )]
+    SystemWorkspace(PathBuf),
 }
 
 /// The executor chosen for a session.
@@ -43,9 +47,16 @@ pub struct Executor {
 
 /// Builds the sandbox policy for these settings (pure).
 ///
-/// `home` is the user's home (credential stores under it are hidden) and
-/// `interlock_dirs` are interlock's own config/history/state locations.
-pub fn policy(settings: &Settings, home: &Path, interlock_dirs: &[PathBuf]) -> Option<Policy> {
+/// `home` is the user's home (home directories are invisible to sandboxed code
+/// apart from the workspace, the toolchains on `path_var` and `settings.read`),
+/// `interlock_dirs` are every place interlock's own config/history/state may
+/// live (all hidden), and `path_var` is the `PATH` the interpreters are found on.
+pub fn policy(
+    settings: &Settings,
+    home: &Path,
+    interlock_dirs: &[PathBuf],
+    path_var: &std::ffi::OsStr,
+) -> Option<Policy> {
     let mode = match settings.sandbox {
         SandboxSetting::Off => return None,
         SandboxSetting::ReadOnly => SandboxMode::ReadOnly,
@@ -58,6 +69,12 @@ pub fn policy(settings: &Settings, home: &Path, interlock_dirs: &[PathBuf]) -> O
         interlock_dirs,
         &settings.hide,
     );
+    for t in interlock_sandbox::toolchain_roots(path_var, &p.denied_roots) {
+        p.add_readable(t, "a toolchain on PATH");
+    }
+    for r in &settings.read {
+        p.add_readable(r.clone(), "--read");
+    }
     p.network = match settings.network {
         NetworkSetting::None => NetworkMode::None,
         NetworkSetting::Full => NetworkMode::Full,
@@ -80,9 +97,10 @@ pub fn choose(
     settings: &Settings,
     home: &Path,
     interlock_dirs: &[PathBuf],
+    path_var: &std::ffi::OsStr,
     support: &Support,
 ) -> Result<Executor, ExecutorError> {
-    let Some(mut policy) = policy(settings, home, interlock_dirs) else {
+    let Some(mut policy) = policy(settings, home, interlock_dirs, path_var) else {
         if !settings.dangerously_disable_sandbox {
             return Err(ExecutorError::OffWithoutConsent);
         }
@@ -96,6 +114,7 @@ pub fn choose(
             _tmp: None,
         });
     };
+    check_workspace(settings)?;
     let mut tmp = None;
     if !support.user_namespaces {
         // No mount namespace, so no private tmpfs: give the code its own host dir.
@@ -114,6 +133,15 @@ pub fn choose(
         warnings.push(format!(
             "the sandbox is running in a weaker mode: {}",
             plan.notes.join("; ")
+        ));
+    }
+    if settings.sandbox == SandboxSetting::WorkspaceWrite
+        && interlock_sandbox::is_system_directory(&settings.workspace)
+    {
+        warnings.push(format!(
+            "the workspace {} is a system directory and sandboxed code may write there \
+             (--dangerously-allow-system-workspace)",
+            settings.workspace.display()
         ));
     }
     if settings.network == NetworkSetting::Full {
@@ -148,6 +176,19 @@ pub fn choose(
         plan: Some(plan),
         _tmp: tmp,
     })
+}
+
+/// Refuses a system directory as the writable workspace unless the user said
+/// `--dangerously-allow-system-workspace`. Read-only mode changes nothing, so it
+/// is allowed anywhere.
+pub fn check_workspace(settings: &Settings) -> Result<(), ExecutorError> {
+    if settings.sandbox == SandboxSetting::WorkspaceWrite
+        && !settings.dangerously_allow_system_workspace
+        && interlock_sandbox::is_system_directory(&settings.workspace)
+    {
+        return Err(ExecutorError::SystemWorkspace(settings.workspace.clone()));
+    }
+    Ok(())
 }
 
 /// Starts every interpreter through the sandbox helper.
@@ -188,6 +229,7 @@ impl Backend for SandboxBackend {
 mod tests {
     use super::*;
     use crate::config::{EnvLayer, Overrides};
+    use std::ffi::OsStr;
 
     fn settings(sandbox: SandboxSetting, consent: bool) -> Settings {
         let mut s = Settings::resolve(
@@ -206,11 +248,24 @@ mod tests {
     fn off_requires_consent() {
         let s = settings(SandboxSetting::Off, false);
         assert!(matches!(
-            choose(&s, Path::new("/home/u"), &[], &Support::full()),
+            choose(
+                &s,
+                Path::new("/home/u"),
+                &[],
+                OsStr::new(""),
+                &Support::full()
+            ),
             Err(ExecutorError::OffWithoutConsent)
         ));
         let s = settings(SandboxSetting::Off, true);
-        let e = choose(&s, Path::new("/home/u"), &[], &Support::full()).unwrap();
+        let e = choose(
+            &s,
+            Path::new("/home/u"),
+            &[],
+            OsStr::new(""),
+            &Support::full(),
+        )
+        .unwrap();
         assert!(!e.sandboxed);
         assert!(e.warnings[0].contains("OFF"));
     }
@@ -218,7 +273,14 @@ mod tests {
     #[test]
     fn consent_alone_does_not_turn_the_sandbox_off() {
         let s = settings(SandboxSetting::WorkspaceWrite, true);
-        let e = choose(&s, Path::new("/home/u"), &[], &Support::full()).unwrap();
+        let e = choose(
+            &s,
+            Path::new("/home/u"),
+            &[],
+            OsStr::new(""),
+            &Support::full(),
+        )
+        .unwrap();
         assert!(e.sandboxed);
     }
 
@@ -227,7 +289,7 @@ mod tests {
         let s = settings(SandboxSetting::WorkspaceWrite, false);
         let mut support = Support::full().without_user_namespaces("test");
         support.landlock_abi = 0;
-        match choose(&s, Path::new("/home/u"), &[], &support) {
+        match choose(&s, Path::new("/home/u"), &[], OsStr::new(""), &support) {
             Err(ExecutorError::Unsupported(m)) => assert!(!m.is_empty()),
             Err(e) => panic!("wrong error: {e}"),
             Ok(_) => panic!("must refuse"),
@@ -237,7 +299,14 @@ mod tests {
     #[test]
     fn full_network_is_planned_and_warned_about() {
         let mut s = settings(SandboxSetting::WorkspaceWrite, false);
-        let e = choose(&s, Path::new("/home/u"), &[], &Support::full()).unwrap();
+        let e = choose(
+            &s,
+            Path::new("/home/u"),
+            &[],
+            OsStr::new(""),
+            &Support::full(),
+        )
+        .unwrap();
         assert!(e.warnings.is_empty(), "{:?}", e.warnings);
         assert!(
             e.backend.name().ends_with("no network)"),
@@ -245,9 +314,16 @@ mod tests {
             e.backend.name()
         );
         s.network = NetworkSetting::Full;
-        let p = policy(&s, Path::new("/home/u"), &[]).unwrap();
+        let p = policy(&s, Path::new("/home/u"), &[], OsStr::new("")).unwrap();
         assert_eq!(p.network, NetworkMode::Full);
-        let e = choose(&s, Path::new("/home/u"), &[], &Support::full()).unwrap();
+        let e = choose(
+            &s,
+            Path::new("/home/u"),
+            &[],
+            OsStr::new(""),
+            &Support::full(),
+        )
+        .unwrap();
         assert!(
             e.warnings.iter().any(|w| w.contains("--network full")),
             "{:?}",
@@ -266,7 +342,7 @@ mod tests {
     fn fallback_is_announced() {
         let s = settings(SandboxSetting::WorkspaceWrite, false);
         let support = Support::full().without_user_namespaces("test");
-        let e = choose(&s, Path::new("/home/u"), &[], &support).unwrap();
+        let e = choose(&s, Path::new("/home/u"), &[], OsStr::new(""), &support).unwrap();
         assert!(e.sandboxed);
         assert!(
             e.warnings.iter().any(|w| w.contains("weaker")),
@@ -281,7 +357,13 @@ mod tests {
         let mut s = settings(SandboxSetting::ReadOnly, false);
         s.hide = vec![PathBuf::from("/srv/secret")];
         s.limits.processes = Some(7);
-        let p = policy(&s, Path::new("/home/u"), &[PathBuf::from("/home/u/.il")]).unwrap();
+        let p = policy(
+            &s,
+            Path::new("/home/u"),
+            &[PathBuf::from("/home/u/.il")],
+            OsStr::new(""),
+        )
+        .unwrap();
         assert!(p.hidden_paths.contains(&PathBuf::from("/home/u/.ssh")));
         assert!(p.hidden_paths.contains(&PathBuf::from("/home/u/.il")));
         assert!(p.hidden_paths.contains(&PathBuf::from("/srv/secret")));
@@ -291,5 +373,72 @@ mod tests {
         );
         assert_eq!(p.limits.processes, Some(7));
         assert_eq!(p.limits.open_files, Limits::default().open_files);
+    }
+
+    #[test]
+    fn homes_show_only_toolchains_and_read_paths() {
+        let mut s = settings(SandboxSetting::WorkspaceWrite, false);
+        s.read = vec![PathBuf::from("/home/u/.gitconfig")];
+        let p = policy(
+            &s,
+            Path::new("/home/u"),
+            &[],
+            OsStr::new("/home/u/.cargo/bin:/usr/bin"),
+        )
+        .unwrap();
+        assert_eq!(
+            p.denied_roots,
+            vec![PathBuf::from("/home"), PathBuf::from("/root")]
+        );
+        for r in ["/home/u/.cargo", "/home/u/.rustup", "/home/u/.gitconfig"] {
+            assert!(p.readable_roots.contains(&PathBuf::from(r)), "{r}");
+        }
+        assert!(
+            p.visible_because
+                .iter()
+                .any(|(p, why)| p == Path::new("/home/u/.gitconfig") && why == "--read")
+        );
+    }
+
+    #[test]
+    fn a_system_directory_is_no_writable_workspace_without_the_dangerous_flag() {
+        let mut s = settings(SandboxSetting::WorkspaceWrite, false);
+        for w in ["/", "/etc", "/usr/local/bin"] {
+            s.workspace = PathBuf::from(w);
+            match choose(
+                &s,
+                Path::new("/home/u"),
+                &[],
+                OsStr::new(""),
+                &Support::full(),
+            ) {
+                Err(ExecutorError::SystemWorkspace(p)) => assert_eq!(p, Path::new(w)),
+                Err(e) => panic!("wrong error: {e}"),
+                Ok(_) => panic!("{w} must be refused"),
+            }
+        }
+        s.dangerously_allow_system_workspace = true;
+        assert!(
+            choose(
+                &s,
+                Path::new("/home/u"),
+                &[],
+                OsStr::new(""),
+                &Support::full()
+            )
+            .is_ok()
+        );
+        s.dangerously_allow_system_workspace = false;
+        s.sandbox = SandboxSetting::ReadOnly;
+        assert!(
+            choose(
+                &s,
+                Path::new("/home/u"),
+                &[],
+                OsStr::new(""),
+                &Support::full()
+            )
+            .is_ok()
+        );
     }
 }

@@ -180,7 +180,8 @@ enum Started {
 /// Run `program argv[1..]` inside the sandbox described by `plan`, supervised by this process
 /// itself rather than by a re-executed helper: one exec fewer, which is most of the start-up cost
 /// of a one-shot command such as `interlock sandbox -- CMD`. The program gets exactly `env` and
-/// starts in `cwd`; fds 0–4 are passed on, every other fd of this process is made close-on-exec.
+/// starts in `cwd`; only fds 0–2 are passed on (the program's copies of everything else are closed
+/// on exec).
 ///
 /// Returns how the program ended. If the user namespace cannot be created, returns
 /// [`NamespacesUnavailable`] without having started anything. Any other setup failure prints the
@@ -233,6 +234,10 @@ fn run(
         fail("marking inherited file descriptors close-on-exec", e);
     }
     let in_process = matches!(started, Started::InProcess);
+    // The program inherits stdin, stdout and stderr, and a helper's fds 3 and 4 (the kernels'
+    // control pipes); nothing else. A one-shot command's caller may hold anything at 3 and 4 (a
+    // directory fd would let the program read past every mount), so they are not passed on.
+    let keep_below: u32 = if in_process { 3 } else { 5 };
     if let Started::Helper { parent_pid } = started {
         // The helper itself never dumps core.
         let _ = setrlimit(NixResource::RLIMIT_CORE, 0, 0);
@@ -302,7 +307,9 @@ fn run(
                     drop(status_r);
                     drop(alive_w);
                     let go = go.child();
-                    init_main(plan, inner, cwd, program, argv, env, status_w, alive_r, go)
+                    init_main(
+                        plan, inner, cwd, program, argv, env, status_w, alive_r, go, keep_below,
+                    )
                 }
                 Ok(Forked::Parent(pid)) => {
                     drop(status_w);
@@ -335,7 +342,7 @@ fn run(
                 Err(e) => fail("fork", e),
                 Ok(Forked::Child) => {
                     go.child().wait();
-                    program_main(plan, cwd, program, argv, env, Some(parent))
+                    program_main(plan, cwd, program, argv, env, Some(parent), keep_below)
                 }
                 Ok(Forked::Parent(pid)) => {
                     go.parent(cgroup.as_ref(), pid);
@@ -582,6 +589,7 @@ fn init_main(
     status_w: OwnedFd,
     alive_r: OwnedFd,
     go: GoWait,
+    keep_below: u32,
 ) -> ! {
     if plan.die_with_parent {
         if let Err(e) = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL) {
@@ -619,7 +627,7 @@ fn init_main(
         Ok(Forked::Child) => {
             drop(status_w);
             drop(alive_r);
-            program_main(plan, cwd, program, argv, env, None)
+            program_main(plan, cwd, program, argv, env, None, keep_below)
         }
         Ok(Forked::Parent(pid)) => {
             close_program_fds();
@@ -653,31 +661,6 @@ fn init_main(
                 }
             }
         }
-    }
-}
-
-/// `hooks` or `config` missing from a git directory (one with a `HEAD`): created empty, as
-/// `git init` would, so that it can be bound read-only. Left missing, sandboxed code could create
-/// it inside the writable workspace, and git would run what it holds outside the sandbox later.
-fn create_missing_git_control(path: &Path) {
-    if std::fs::symlink_metadata(path).is_ok() {
-        return;
-    }
-    let Some(git_dir) = path.parent() else { return };
-    if !git_dir.join("HEAD").is_file() {
-        return;
-    }
-    match path.file_name().and_then(|n| n.to_str()) {
-        Some("hooks") => {
-            let _ = std::fs::create_dir(path);
-        }
-        Some("config") => {
-            let _ = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(path);
-        }
-        _ => {}
     }
 }
 
@@ -919,7 +902,6 @@ fn build_mount_tree(ops: &[MountOp]) -> StepResult {
                 )?;
             }
             MountOp::BindReadOnly { path } => {
-                create_missing_git_control(path);
                 let Some(c) = canonical(path) else { continue };
                 let fd = step(
                     || format!("cloning {}", c.display()),
@@ -934,6 +916,7 @@ fn build_mount_tree(ops: &[MountOp]) -> StepResult {
                     sys::move_mount(&fd, &c),
                 )?;
             }
+            MountOp::DenyDir { path, keep } => deny_dir(path, keep)?,
             MountOp::Hide { path } => {
                 // Most listed paths do not exist: one stat (which follows symlinks, as resolving
                 // does) rules them out before resolving the rest component by component.
@@ -978,8 +961,61 @@ fn build_mount_tree(ops: &[MountOp]) -> StepResult {
     Ok(())
 }
 
+/// [`MountOp::DenyDir`]: clone what stays visible below `path` as it looks now, cover `path` with
+/// an empty tmpfs, put the clones back at their own paths and make the tmpfs read-only. A kept
+/// path is resolved first, so a symlink to somewhere else keeps nothing here.
+fn deny_dir(path: &Path, keep: &[PathBuf]) -> StepResult {
+    use nix::mount::{MsFlags, mount};
+    let Some(d) = canonical(path) else {
+        return Ok(());
+    };
+    if !d.is_dir() {
+        return Ok(());
+    }
+    let mut clones: Vec<(PathBuf, bool, OwnedFd)> = Vec::new();
+    for k in keep {
+        let Some(c) = canonical(k) else { continue };
+        if !c.starts_with(&d) || c == d || clones.iter().any(|(p, _, _)| c.starts_with(p)) {
+            continue;
+        }
+        let is_dir = c.is_dir();
+        let fd = step(
+            || format!("keeping {} visible", c.display()),
+            sys::clone_tree(&c, true),
+        )?;
+        clones.push((c, is_dir, fd));
+    }
+    step(
+        || format!("hiding the contents of {}", d.display()),
+        mount(
+            Some("tmpfs"),
+            &d,
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            Some("mode=0755,size=1048576,nr_inodes=65536"),
+        ),
+    )?;
+    for (c, is_dir, fd) in &clones {
+        let what = || format!("keeping {} visible", c.display());
+        if *is_dir {
+            step(what, std::fs::create_dir_all(c))?;
+        } else {
+            if let Some(parent) = c.parent() {
+                step(what, std::fs::create_dir_all(parent))?;
+            }
+            step(what, std::fs::File::create(c))?;
+        }
+        step(what, sys::move_mount(fd, c))?;
+    }
+    step(
+        || format!("hiding the contents of {}", d.display()),
+        sys::mount_setattr(None, &d, sys::MOUNT_ATTR_RDONLY, false),
+    )
+}
+
 /// The final child: restrict itself and exec the program. `fallback_parent` is the supervisor's pid
-/// in the Landlock-only mode (checked after PR_SET_PDEATHSIG).
+/// in the Landlock-only mode (checked after PR_SET_PDEATHSIG). Every fd from `keep_below` up is
+/// closed on exec.
 fn program_main(
     plan: &Plan,
     cwd: &Path,
@@ -987,7 +1023,11 @@ fn program_main(
     argv: &[OsString],
     env: Option<&[(OsString, OsString)]>,
     fallback_parent: Option<Pid>,
+    keep_below: u32,
 ) -> ! {
+    if let Err(e) = sys::cloexec_from(keep_below) {
+        fail("marking inherited file descriptors close-on-exec", e);
+    }
     sys::reset_signal_dispositions();
     let _ = SigSet::all().thread_unblock();
     if plan.die_with_parent {

@@ -69,6 +69,12 @@ pub enum MountOp {
     BindReadOnly { path: PathBuf },
     /// Cover the path (when it exists) with an empty read-only directory (tmpfs) or file.
     Hide { path: PathBuf },
+    /// Default-deny a directory (a home): cover it with an empty read-only tmpfs in which only `keep`
+    /// (paths below it) show through. Each kept path is cloned, with everything mounted on and below
+    /// it, from the tree as it is just before this step, so a writable workspace stays writable and
+    /// its read-only and hidden parts stay so; the others are read-only like the rest of the root.
+    /// Comes after every other mount op for that reason.
+    DenyDir { path: PathBuf, keep: Vec<PathBuf> },
 }
 
 /// Access granted by a Landlock rule.
@@ -267,6 +273,7 @@ pub fn plan(policy: &Policy, support: &Support) -> Result<Plan, SandboxError> {
         .chain(&policy.read_only_paths)
         .chain(&policy.hidden_paths)
         .chain(&policy.protected_roots)
+        .chain(&policy.denied_roots)
     {
         if !p.is_absolute() {
             return Err(SandboxError::RelativePath(p.clone()));
@@ -392,10 +399,26 @@ pub fn plan(policy: &Policy, support: &Support) -> Result<Plan, SandboxError> {
                 }
                 // Outside every writable root it is read-only already.
             }
-            // Hidden paths last, so they cover anything bound above, including writable roots.
+            // A hidden path inside a writable root: pin the directories above it, or code could
+            // rename one of them and find the file unhidden under its new name (and leave it
+            // there, out of the next session's reach too).
+            for h in &policy.hidden_paths {
+                if let Some(root) = writable_roots.iter().find(|w| h.starts_with(w)) {
+                    for anc in ancestors_between(root, h) {
+                        let op = MountOp::Pin { path: anc };
+                        if !mounts.contains(&op) {
+                            mounts.push(op);
+                        }
+                    }
+                }
+            }
+            // Hidden paths next, so they cover anything bound above, including writable roots.
             for h in &policy.hidden_paths {
                 mounts.push(MountOp::Hide { path: h.clone() });
             }
+            // Homes last: default-deny, with the workspace, toolchains and `--read` paths showing
+            // through as the steps above left them.
+            mounts.extend(deny_ops(policy, &writable_roots));
 
             // Landlock as a second wall: read everywhere (the mount tree already hides), write only to
             // the writable roots, the private tmp and /dev/shm; device access to /dev.
@@ -573,6 +596,37 @@ pub fn plan(policy: &Policy, support: &Support) -> Result<Plan, SandboxError> {
     })
 }
 
+/// The [`MountOp::DenyDir`] steps: one per denied root that no readable or writable root contains
+/// (a workspace of `/home` shows all of it, as asked), keeping the readable and writable roots
+/// below it. A kept path inside another kept path comes with it.
+fn deny_ops(policy: &Policy, writable_roots: &[PathBuf]) -> Vec<MountOp> {
+    let visible: Vec<&PathBuf> = policy.readable_roots.iter().chain(writable_roots).collect();
+    let mut ops = Vec::new();
+    for d in &policy.denied_roots {
+        if visible.iter().any(|v| d.starts_with(v)) {
+            continue;
+        }
+        let mut keep: Vec<PathBuf> = visible
+            .iter()
+            .filter(|v| v.starts_with(d))
+            .map(|v| (*v).clone())
+            .collect();
+        keep.sort();
+        keep.dedup();
+        let mut minimal: Vec<PathBuf> = Vec::new();
+        for k in keep {
+            if !minimal.iter().any(|m| k.starts_with(m)) {
+                minimal.push(k);
+            }
+        }
+        ops.push(MountOp::DenyDir {
+            path: d.clone(),
+            keep: minimal,
+        });
+    }
+    ops
+}
+
 fn rule(path: impl Into<PathBuf>, access: FsAccess) -> LandlockRule {
     LandlockRule {
         path: path.into(),
@@ -675,6 +729,43 @@ pub fn explain(policy: &Policy, support: &Support) -> String {
         list(&policy.read_only_paths)
     );
     let _ = writeln!(s, "  private tmp: {:?}", policy.private_tmp);
+    let _ = writeln!(
+        s,
+        "  home directories, not visible at all: {}",
+        list(&policy.denied_roots)
+    );
+    let shown: Vec<&PathBuf> = policy
+        .readable_roots
+        .iter()
+        .chain(&policy.writable_roots)
+        .filter(|p| policy.denied_roots.iter().any(|d| p.starts_with(d)))
+        .collect();
+    if !shown.is_empty() {
+        let _ = writeln!(
+            s,
+            "  visible inside them (read-only unless writable above):"
+        );
+        let mut seen = Vec::new();
+        for p in shown {
+            if seen.contains(&p) {
+                continue;
+            }
+            seen.push(p);
+            let why: Vec<&str> = policy
+                .visible_because
+                .iter()
+                .filter(|(q, _)| q == p)
+                .map(|(_, w)| w.as_str())
+                .collect();
+            let why = if why.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", why.join(", "))
+            };
+            let exists = if p.exists() { "" } else { " [does not exist]" };
+            let _ = writeln!(s, "    {}{why}{exists}", p.display());
+        }
+    }
     let _ = writeln!(s, "  hidden: {}", list(&policy.hidden_paths));
     let _ = writeln!(s, "  limits: {:?}", policy.limits);
     let _ = writeln!(
@@ -953,36 +1044,134 @@ mod tests {
     }
 
     #[test]
-    fn git_hooks_and_config_read_only_and_git_dir_pinned() {
-        let p = plan(&pol(SandboxMode::WorkspaceWrite), &full()).unwrap();
+    fn every_git_entry_is_read_only_and_the_directories_above_it_pinned() {
+        let mut pol = pol(SandboxMode::WorkspaceWrite);
+        pol.read_only_paths = vec![ws().join(".git"), ws().join("a/b/.git")];
+        let p = plan(&pol, &full()).unwrap();
         let w = idx(&p, &MountOp::BindWritable { path: ws() });
-        let pin = idx(
+        let pin_a = idx(
             &p,
             &MountOp::Pin {
+                path: ws().join("a"),
+            },
+        );
+        let pin_b = idx(
+            &p,
+            &MountOp::Pin {
+                path: ws().join("a/b"),
+            },
+        );
+        let git = idx(
+            &p,
+            &MountOp::BindReadOnly {
                 path: ws().join(".git"),
             },
         );
-        let hooks = idx(
+        let nested = idx(
             &p,
             &MountOp::BindReadOnly {
-                path: ws().join(".git/hooks"),
+                path: ws().join("a/b/.git"),
             },
         );
-        let cfg = idx(
-            &p,
-            &MountOp::BindReadOnly {
-                path: ws().join(".git/config"),
-            },
-        );
-        assert!(w < pin && pin < hooks && pin < cfg);
-        // pinned once only
+        assert!(w < pin_a && pin_a < pin_b && pin_b < nested && w < git);
+        // `.git` is a mount point itself (so it cannot be renamed); nothing else is pinned.
         assert_eq!(
             p.mounts
                 .iter()
                 .filter(|m| matches!(m, MountOp::Pin { .. }))
                 .count(),
-            1
+            2
         );
+    }
+
+    #[test]
+    fn homes_are_covered_last_keeping_only_the_workspace_and_readable_roots() {
+        let mut pol = pol(SandboxMode::WorkspaceWrite);
+        pol.add_readable(PathBuf::from("/home/u/.pyenv"), "toolchain");
+        pol.add_readable(PathBuf::from("/home/u/.pyenv/versions"), "toolchain");
+        pol.add_readable(PathBuf::from("/root/.cargo"), "toolchain");
+        let p = plan(&pol, &full()).unwrap();
+        let deny: Vec<&MountOp> = p
+            .mounts
+            .iter()
+            .filter(|m| matches!(m, MountOp::DenyDir { .. }))
+            .collect();
+        assert_eq!(
+            deny,
+            vec![
+                &MountOp::DenyDir {
+                    path: "/home".into(),
+                    keep: vec![
+                        "/home/u/.local/lib".into(),
+                        "/home/u/.nvm".into(),
+                        "/home/u/.pyenv".into(),
+                        ws(),
+                    ],
+                },
+                &MountOp::DenyDir {
+                    path: "/root".into(),
+                    keep: vec!["/root/.cargo".into()],
+                },
+            ]
+        );
+        // After everything else, so the kept workspace carries its read-only and hidden parts.
+        let first_deny = p
+            .mounts
+            .iter()
+            .position(|m| matches!(m, MountOp::DenyDir { .. }))
+            .unwrap();
+        assert!(
+            p.mounts[first_deny..]
+                .iter()
+                .all(|m| matches!(m, MountOp::DenyDir { .. }))
+        );
+        // A workspace that contains a home shows it, as asked.
+        let mut pol = Policy::for_workspace(
+            SandboxMode::ReadOnly,
+            Path::new("/home"),
+            Path::new("/home/u"),
+            &[],
+            &[],
+        );
+        pol.denied_roots = crate::policy::denied_roots(Path::new("/home/u"));
+        let p = plan(&pol, &full()).unwrap();
+        assert!(
+            !p.mounts
+                .iter()
+                .any(|m| matches!(m, MountOp::DenyDir { path, .. } if path == Path::new("/home")))
+        );
+        assert!(
+            p.mounts
+                .iter()
+                .any(|m| matches!(m, MountOp::DenyDir { path, .. } if path == Path::new("/root")))
+        );
+    }
+
+    #[test]
+    fn hidden_paths_inside_the_workspace_cannot_be_renamed_away() {
+        let mut pol = pol(SandboxMode::WorkspaceWrite);
+        pol.hidden_paths.push(ws().join("config/app/.env"));
+        let p = plan(&pol, &full()).unwrap();
+        let w = idx(&p, &MountOp::BindWritable { path: ws() });
+        let pin1 = idx(
+            &p,
+            &MountOp::Pin {
+                path: ws().join("config"),
+            },
+        );
+        let pin2 = idx(
+            &p,
+            &MountOp::Pin {
+                path: ws().join("config/app"),
+            },
+        );
+        let hide = idx(
+            &p,
+            &MountOp::Hide {
+                path: ws().join("config/app/.env"),
+            },
+        );
+        assert!(w < pin1 && pin1 < pin2 && pin2 < hide);
     }
 
     #[test]
@@ -1063,7 +1252,10 @@ mod tests {
                 .any(|r| r.path == ws() && r.access == FsAccess::ReadWrite)
         );
         // .git protection cannot be expressed: said so
-        assert!(p.notes.iter().any(|n| n.contains(".git/hooks")));
+        let mut pol2 = pol(SandboxMode::WorkspaceWrite);
+        pol2.read_only_paths = vec![ws().join(".git")];
+        let p2 = plan(&pol2, &fallback()).unwrap();
+        assert!(p2.notes.iter().any(|n| n.contains(".git")));
         // RLIMIT_NPROC is not used without a user namespace
         assert!(!p.rlimits.iter().any(|r| r.resource == Resource::Nproc));
         assert_eq!(p.seccomp.sockets, SocketPolicy::None);

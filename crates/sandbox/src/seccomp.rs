@@ -147,6 +147,31 @@ pub fn main_filter(plan: &SeccompPlan) -> Result<BpfProgram, String> {
                 .collect(),
         );
     }
+    if plan.deny_unaccounted_memory {
+        // MAP_SHARED (1) or MAP_SHARED_VALIDATE (3) together with MAP_ANONYMOUS: the flags are an
+        // `int`, so only the low 32 bits count.
+        const MAP_TYPE_AND_ANON: u64 = 0x03 | libc::MAP_ANONYMOUS as u64;
+        let anon = libc::MAP_ANONYMOUS as u64;
+        rules.insert(
+            libc::SYS_mmap,
+            vec![
+                rule(vec![cond(
+                    3,
+                    Len::Dword,
+                    Op::MaskedEq(MAP_TYPE_AND_ANON),
+                    libc::MAP_SHARED as u64 | anon,
+                )]),
+                rule(vec![cond(
+                    3,
+                    Len::Dword,
+                    Op::MaskedEq(MAP_TYPE_AND_ANON),
+                    libc::MAP_SHARED_VALIDATE as u64 | anon,
+                )]),
+            ],
+        );
+        rules.insert(libc::SYS_memfd_create, vec![]);
+        rules.insert(libc::SYS_shmget, vec![]);
+    }
     let filter = SeccompFilter::new(
         rules,
         SeccompAction::Allow,
@@ -216,6 +241,7 @@ mod tests {
             deny_personality: true,
             deny_namespace_clone: true,
             deny_foreign_abi: true,
+            deny_unaccounted_memory: true,
         }
     }
 

@@ -1003,6 +1003,51 @@ except MemoryError:
 }
 
 #[test]
+fn shared_and_memfd_memory_cannot_pass_the_memory_limit() {
+    // RLIMIT_DATA does not count shared mappings: 512 MiB of shared anonymous memory, a memfd or
+    // SysV shm would pass a 256 MiB limit unless refused (or a memory cgroup bounds the sandbox,
+    // in which case the attacker is killed before it can report).
+    let env = Env::new();
+    for s in supports() {
+        let p = plan(&env.policy(), &s).unwrap();
+        let cgroup = p.cgroup.as_ref().is_some_and(|c| c.memory_max.is_some());
+        assert_eq!(p.seccomp.deny_unaccounted_memory, !cgroup);
+        let code = format!(
+            "{ATTEMPT}
+import mmap
+N = 512 << 20
+def touch(m):
+    for i in range(0, N, 4096):
+        m[i] = 1
+    return 'touched %d MiB' % (N >> 20)
+attempt('shared_anon', lambda: touch(mmap.mmap(-1, N, flags=mmap.MAP_SHARED)))
+def memfd():
+    fd = os.memfd_create('x')
+    os.ftruncate(fd, N)
+    return touch(mmap.mmap(fd, N, flags=mmap.MAP_SHARED))
+attempt('memfd', memfd)
+def sysv():
+    shmget = libc.shmget
+    shmget.restype = ctypes.c_int
+    r = sys_call('shmget', lambda: shmget(0, ctypes.c_size_t(N), 0o1600))()
+    return r
+attempt('shmget', sysv)
+print('PRIVATE', len(mmap.mmap(-1, 1 << 20, flags=mmap.MAP_PRIVATE)), flush=True)
+"
+        );
+        let out = py(&env, &env.policy(), &s, &code);
+        assert!(!out.contains("ESCAPED shared_anon"), "{out}");
+        assert!(!out.contains("ESCAPED memfd"), "{out}");
+        assert!(!out.contains("ESCAPED shmget"), "{out}");
+        if !cgroup {
+            assert_blocked(&out, &["shared_anon", "memfd", "shmget"]);
+            // Private anonymous memory, what every allocator uses, still works.
+            assert!(out.contains("PRIVATE 1048576"), "{out}");
+        }
+    }
+}
+
+#[test]
 fn a_single_file_cannot_fill_the_disk() {
     let env = Env::new();
     for s in supports() {

@@ -566,7 +566,7 @@ pub fn plan(policy: &Policy, support: &Support) -> Result<Plan, SandboxError> {
 
     let mut seccomp = seccomp;
     seccomp.deny_unaccounted_memory =
-        l.memory_bytes.is_some() && !cgroup.as_ref().is_some_and(|c| c.memory_max.is_some());
+        l.memory_bytes.is_some() && cgroup.as_ref().is_none_or(|c| c.memory_max.is_none());
 
     let pids_cgroup = cgroup.as_ref().is_some_and(|c| c.pids_max.is_some());
     if l.processes.is_some()

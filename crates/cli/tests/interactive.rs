@@ -497,7 +497,7 @@ fn a_key_typed_before_the_question_does_not_answer_it() {
     // Give a wrongly taken key time to act before looking.
     std::thread::sleep(Duration::from_millis(1500));
     let s = t.screen();
-    assert!(!s.contains("always (this session)"), "{s}");
+    assert!(!s.contains("(default: no): always"), "{s}");
     assert!(!marker.exists(), "the typed-ahead key approved the block");
     t.answer("n", "no");
     t.wait_for("Turn over.");

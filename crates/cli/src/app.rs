@@ -415,7 +415,7 @@ pub fn build_agent(loaded: &Loaded, no_history: bool) -> Result<(Agent, Executor
 /// `--auto-run` with the sandbox off runs whatever the model writes with the
 /// user's full rights: ask once more, and refuse when nobody can answer.
 fn confirm_unsandboxed_auto_run() -> Result<(), Failure> {
-    use std::io::{BufRead, IsTerminal, Write};
+    use std::io::{IsTerminal, Write};
     let refuse = || {
         Failure::config(
             "--auto-run with the sandbox off must be confirmed at a terminal; refusing to run model-written code unsandboxed and unreviewed",
@@ -425,15 +425,12 @@ fn confirm_unsandboxed_auto_run() -> Result<(), Failure> {
         return Err(refuse());
     }
     let mut err = std::io::stderr();
-    let _ = write!(
+    let _ = writeln!(
         err,
-        "WARNING: the sandbox is off AND --auto-run is on: code the model writes will run with all of your rights, without asking.\nType \"run unsandboxed\" to continue: "
+        "WARNING: the sandbox is off AND --auto-run is on: code the model writes will run with all of your rights, without asking."
     );
-    let _ = err.flush();
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
+    // Only a line typed after the question is shown counts.
+    let line = crate::approve::read_fresh_line("Type \"run unsandboxed\" to continue: ")
         .map_err(|_| refuse())?;
     if line.trim() == "run unsandboxed" {
         Ok(())

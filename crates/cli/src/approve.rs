@@ -2,16 +2,38 @@
 //!
 //! The default answer is no. Without a terminal nobody can answer, so every
 //! block is declined by policy rather than waiting forever.
+//!
+//! Answers are fresh: a question throws away whatever was typed before it
+//! appeared and ignores keys for a moment after it is drawn. Program output
+//! can print a fake question; a key typed at it must not answer the real one
+//! that follows.
 
 use crate::markdown::highlight_block;
 use crate::sanitize::sanitize;
 use crossterm::event::{self, Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
 use crossterm::terminal;
 use interlock_core::{Approval, ApprovalRequest};
+use interlock_guard::analysis::Risk;
 use interlock_protocol::Decider;
+use nix::sys::termios::{FlushArg, tcflush};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// How long keys are ignored after a question is drawn. Keys already on
+/// their way when it appears (typed at a fake question in program output, or
+/// just as a block ended) land in this window and are dropped. Reading a
+/// question and deciding takes a person well over this, so real answers are
+/// not lost; one that is dropped anyway is announced and asked for again.
+const FRESH_INPUT_GUARD: Duration = Duration::from_millis(200);
+
+/// Said when keys typed before a question were dropped.
+const IGNORED_NOTE: &str = "note: ignored keys typed before this question was shown; answer now";
+
+/// At most this many queued events are drained at once (a bound, not a
+/// limit anyone types into).
+const MAX_DRAIN: usize = 4096;
 
 /// Who can answer approval questions.
 pub enum Asker {
@@ -38,8 +60,7 @@ impl Asker {
             Asker::Nobody => {
                 return Approval::Decline {
                     by: Decider::Policy,
-                    reason: "no terminal to ask for approval and --auto-run was not given"
-                        .to_string(),
+                    reason: no_terminal_reason(req),
                 };
             }
             Asker::Terminal { color } => *color,
@@ -63,20 +84,27 @@ impl Asker {
             );
         }
         loop {
-            let _ = write!(
-                err,
-                "Run this code? [y]es / [n]o / [e]dit / [a]lways this session (default: no): "
+            let key = read_fresh_key(
+                "Run this code? [y]es / [n]o / [e]dit / [a]lways this session (default: no): ",
             );
-            let _ = err.flush();
-            let key = read_key();
             match key {
                 Some('y') => {
                     let _ = writeln!(err, "yes");
                     return Approval::Run;
                 }
                 Some('a') => {
-                    let _ = writeln!(err, "always (this session)");
-                    return Approval::Always;
+                    let _ = writeln!(err, "always");
+                    // No more questions for the rest of the session is worth
+                    // a second, equally fresh key: one stray `a` cannot do it.
+                    let confirm = read_fresh_key(&format!(
+                        "Run this block, and later blocks rated {} or lower without asking, for the rest of this session? [y]es / [n]o (default: no): ",
+                        req.auto_run_max_risk
+                    ));
+                    if confirm == Some('y') {
+                        let _ = writeln!(err, "yes");
+                        return Approval::Always;
+                    }
+                    let _ = writeln!(err, "no");
                 }
                 Some('e') => {
                     let _ = writeln!(err, "edit");
@@ -111,12 +139,137 @@ impl Asker {
     }
 }
 
-/// Reads one key in raw mode. `None` for Enter, Escape, Ctrl-C, Ctrl-D and
-/// errors: all of them mean "no".
-fn read_key() -> Option<char> {
-    if terminal::enable_raw_mode().is_err() {
-        return read_line_fallback();
+/// Why a block is not run when nobody can be asked, and what would let it
+/// run. The user sees it, and so does the model, which repeats it.
+fn no_terminal_reason(req: &ApprovalRequest<'_>) -> String {
+    if !req.auto_run {
+        return format!(
+            "no terminal to ask for approval and --auto-run was not given (--auto-run runs blocks rated {} or lower without asking)",
+            req.auto_run_max_risk
+        );
     }
+    let what_to_do = if req.risk <= Risk::High {
+        format!(
+            "to let --auto-run run it, pass --auto-run-max-risk {} (or set auto_run_max_risk in the config), or run interlock at a terminal to answer",
+            req.risk
+        )
+    } else {
+        "a block rated critical runs only with a yes typed at a terminal".to_string()
+    };
+    format!(
+        "its risk ({}) is above what --auto-run runs without asking ({} or lower), and there is no terminal to ask for approval; {what_to_do}",
+        req.risk, req.auto_run_max_risk
+    )
+}
+
+/// Raw mode while a question is open: keys arrive one at a time and are not
+/// echoed. Restored on drop.
+struct RawMode;
+
+impl RawMode {
+    fn enable() -> Option<RawMode> {
+        terminal::enable_raw_mode().ok().map(|()| RawMode)
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        let _ = terminal::disable_raw_mode();
+    }
+}
+
+/// Throws away everything typed so far: events crossterm has already read
+/// and queued, and bytes still waiting in the terminal's input queue.
+/// Returns how many keys were dropped (bytes the kernel flushes unread are
+/// not counted). Raw mode must be on.
+fn drain_pending() -> usize {
+    let mut keys = 0;
+    for _ in 0..MAX_DRAIN {
+        match event::poll(Duration::ZERO) {
+            Ok(true) => {
+                if is_key(event::read()) {
+                    keys += 1;
+                }
+            }
+            _ => break,
+        }
+    }
+    let _ = tcflush(std::io::stdin(), FlushArg::TCIFLUSH);
+    keys
+}
+
+fn is_key(e: std::io::Result<TermEvent>) -> bool {
+    match e {
+        Ok(TermEvent::Key(k)) => k.kind == KeyEventKind::Press,
+        Ok(TermEvent::Paste(_)) => true,
+        _ => false,
+    }
+}
+
+/// Drops the keys that arrive within [`FRESH_INPUT_GUARD`] from now, then
+/// anything still queued. Returns how many keys were dropped. Raw mode must
+/// be on.
+fn sit_out_guard() -> usize {
+    let deadline = Instant::now() + FRESH_INPUT_GUARD;
+    let mut keys = 0;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match event::poll(left) {
+            Ok(true) => {
+                if is_key(event::read()) {
+                    keys += 1;
+                }
+            }
+            Ok(false) => break,
+            Err(_) => {
+                std::thread::sleep(left);
+                break;
+            }
+        }
+    }
+    keys + drain_pending()
+}
+
+/// Draws `prompt` so that only input typed after it was shown can answer it:
+/// earlier input is discarded, and if keys arrive during the guard interval
+/// they are discarded too and the prompt is drawn again. Raw mode must be on.
+fn show_fresh(prompt: &str) {
+    let mut err = std::io::stderr();
+    if drain_pending() > 0 {
+        let _ = write!(err, "{IGNORED_NOTE}\r\n");
+    }
+    loop {
+        let _ = write!(err, "{prompt}");
+        let _ = err.flush();
+        if sit_out_guard() == 0 {
+            return;
+        }
+        let _ = write!(err, "\r\n{IGNORED_NOTE}\r\n");
+    }
+}
+
+/// [`show_fresh`] for a terminal that cannot be put in raw mode: drop what
+/// the kernel holds before and during the guard interval, unannounced.
+fn show_fresh_cooked(prompt: &str) {
+    let mut err = std::io::stderr();
+    let _ = tcflush(std::io::stdin(), FlushArg::TCIFLUSH);
+    let _ = write!(err, "{prompt}");
+    let _ = err.flush();
+    std::thread::sleep(FRESH_INPUT_GUARD);
+    let _ = tcflush(std::io::stdin(), FlushArg::TCIFLUSH);
+}
+
+/// Asks `prompt` and reads one fresh key. `None` for Enter, Escape, Ctrl-C,
+/// Ctrl-D and errors: all of them mean "no".
+fn read_fresh_key(prompt: &str) -> Option<char> {
+    let Some(raw) = RawMode::enable() else {
+        show_fresh_cooked(prompt);
+        return read_line_fallback();
+    };
+    show_fresh(prompt);
     let result = loop {
         match event::read() {
             Ok(TermEvent::Key(k)) if k.kind == KeyEventKind::Press => {
@@ -133,8 +286,25 @@ fn read_key() -> Option<char> {
             Err(_) => break None,
         }
     };
-    let _ = terminal::disable_raw_mode();
+    drop(raw);
     result
+}
+
+/// Asks `prompt` at the terminal and reads one line typed after it was shown
+/// (the typed confirmation of risky modes). Input typed earlier is
+/// discarded, as for approval questions.
+pub fn read_fresh_line(prompt: &str) -> std::io::Result<String> {
+    match RawMode::enable() {
+        Some(raw) => {
+            show_fresh(prompt);
+            // Cooked mode for the line itself: the user sees and can edit it.
+            drop(raw);
+        }
+        None => show_fresh_cooked(prompt),
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line)
 }
 
 fn read_line_fallback() -> Option<char> {

@@ -97,6 +97,59 @@ impl Tmux {
         }
     }
 
+    /// How often `text` is on the screen (scrollback included).
+    fn count(&self, text: &str) -> usize {
+        self.screen().matches(text).count()
+    }
+
+    /// Waits until `text` is on the screen at least `n` times.
+    fn wait_for_count(&self, text: &str, n: usize) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let s = self.screen();
+            if s.matches(text).count() >= n {
+                return s;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {n} × {text:?}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Answers the question on the screen with `key` the way a person does:
+    /// after it has been shown for a moment. Keys that arrive while a
+    /// question is being drawn are ignored by design and the question then
+    /// says so; on a loaded machine the key can still land that early, so it
+    /// is pressed again until the question echoes `echo` (the word shown for
+    /// the answer).
+    fn answer(&self, key: &str, echo: &str) {
+        let shown = format!("(default: no): {echo}");
+        let before = self.count(&shown);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let ignored = self.count(IGNORED);
+            // Longer than the question's guard interval (approve.rs).
+            std::thread::sleep(Duration::from_millis(600));
+            self.keys(&[key]);
+            loop {
+                std::thread::sleep(Duration::from_millis(100));
+                if self.count(&shown) > before {
+                    return;
+                }
+                if self.count(IGNORED) > ignored {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    panic!(
+                        "the answer {key:?} was not taken; screen:\n{}",
+                        self.screen()
+                    );
+                }
+            }
+        }
+    }
+
     fn alive(&self) -> bool {
         Command::new("tmux")
             .args(["-L", &self.socket, "has-session", "-t", "t"])
@@ -113,6 +166,10 @@ impl Drop for Tmux {
             .output();
     }
 }
+
+/// What a question says when it ignored keys typed before it was shown
+/// (crates/cli/src/approve.rs).
+const IGNORED: &str = "ignored keys typed before this question";
 
 fn chat_command(env: &Env, base: &str, extra_env: &str) -> String {
     format!(
@@ -147,7 +204,7 @@ fn approve_runs_the_block_and_the_chat_continues() {
     t.wait_for_prompt();
     t.keys(&["what is six times seven", "Enter"]);
     t.wait_for("Run this code?");
-    t.keys(&["y"]);
+    t.answer("y", "yes");
     let s = t.wait_for("It is **42**.");
     assert!(s.contains("\n42\n"), "{s}");
     assert!(s.contains("✓ done"), "{s}");
@@ -176,7 +233,7 @@ fn decline_does_not_run_and_tells_the_model() {
     t.wait_for_prompt();
     t.keys(&["make a file", "Enter"]);
     t.wait_for("Run this code?");
-    t.keys(&["n"]);
+    t.answer("n", "no");
     t.wait_for("Understood, not creating it.");
     assert!(!marker.exists());
     let reqs = srv.chat_requests();
@@ -214,7 +271,7 @@ fn edit_runs_the_edited_code() {
     t.wait_for_prompt();
     t.keys(&["compute", "Enter"]);
     t.wait_for("Run this code?");
-    t.keys(&["e"]);
+    t.answer("e", "edit");
     let s = t.wait_for("Edited result noted.");
     assert!(s.contains("\n48\n"), "{s}");
     let reqs = srv.chat_requests();
@@ -250,7 +307,7 @@ fn ctrl_c_interrupts_the_block_not_interlock() {
     t.wait_for_prompt();
     t.keys(&["sleep", "Enter"]);
     t.wait_for("Run this code?");
-    t.keys(&["y"]);
+    t.answer("y", "yes");
     t.wait_for("sleeping");
     // Under heavy load the first keystroke can land before the terminal is
     // back in cooked mode; press again (a second Ctrl-C is harmless).
@@ -270,7 +327,7 @@ fn ctrl_c_interrupts_the_block_not_interlock() {
     // The chat goes on and the python session still works.
     t.keys(&["again", "Enter"]);
     t.wait_for("Run this code?");
-    t.keys(&["y"]);
+    t.answer("y", "yes");
     t.wait_for("Done again.");
     assert!(t.screen().contains("still alive"));
     assert!(t.alive());
@@ -346,7 +403,7 @@ fn sandbox_command_changes_the_policy_and_restarts_sessions() {
     t.wait_for("workspace-write");
     t.keys(&["write a", "Enter"]);
     t.wait_for("Run this code?");
-    t.keys(&["y"]);
+    t.answer("y", "yes");
     t.wait_for("first done");
     assert!(env.ws().join("a.txt").exists());
     t.keys(&["%sandbox off", "Enter"]);
@@ -355,7 +412,7 @@ fn sandbox_command_changes_the_policy_and_restarts_sessions() {
     t.wait_for("sessions were restarted");
     t.keys(&["write b", "Enter"]);
     t.wait_for("Run this code?");
-    t.keys(&["y"]);
+    t.answer("y", "yes");
     let s = t.wait_for("second done");
     assert!(s.contains("FRESH-SESSION"), "{s}");
     assert!(s.contains("DENIED-B"), "{s}");
@@ -392,6 +449,165 @@ fn markdown_mode_shows_the_risk_above_the_code_it_asks_about() {
         s[risk..code].contains("recursively deletes"),
         "a finding says what it does: {s}"
     );
-    t.keys(&["n"]);
+    t.answer("n", "no");
     t.wait_for("Not run, fine.");
+}
+
+/// The red-team case of issue 13: a block prints a fake approval question,
+/// the user answers it while the block still runs, and that key must not
+/// answer the next real question (here: a second block that would create a
+/// marker file).
+#[test]
+fn a_key_typed_before_the_question_does_not_answer_it() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    let go = env.ws().join("go");
+    let marker = env.ws().join("second-ran");
+    // The fake question is assembled at run time so that the code shown
+    // above the real question does not contain it.
+    let first = format!(
+        "import os, time\nprint('Run this ' + 'code? [y]es / [n]o / [e]dit / [a]lways this session (default: no): ', end='', flush=True)\nwhile not os.path.exists({go:?}):\n    time.sleep(0.05)\nprint()\nprint('first' + '-finished')",
+        go = go.display().to_string()
+    );
+    let second = format!("touch {}", marker.display());
+    let srv = ScriptedServer::start_background(vec![
+        Reply::tool_calls_stream(vec![("c1", "python", &first), ("c2", "shell", &second)]),
+        Reply::text_stream("Turn over."),
+    ]);
+    let t = Tmux::start("typeahead", &chat_command(&env, &srv.base_url(), ""));
+    t.wait_for_prompt();
+    t.keys(&["two blocks", "Enter"]);
+    t.wait_for("Run this code?");
+    t.answer("y", "yes");
+    // The fake question is on the screen; the user answers it while the
+    // block still runs. The terminal echoes the key, so it is in the
+    // terminal's input queue before the block is let go.
+    t.wait_for_count("Run this code?", 2);
+    t.keys(&["a"]);
+    t.wait_for("(default: no): a");
+    write(&go, "");
+    t.wait_for("first-finished");
+    let s = t.wait_for_count("Run this code?", 3);
+    assert!(
+        s.contains(IGNORED),
+        "the question says it ignored the key:\n{s}"
+    );
+    // Give a wrongly taken key time to act before looking.
+    std::thread::sleep(Duration::from_millis(1500));
+    let s = t.screen();
+    assert!(!s.contains("(default: no): always"), "{s}");
+    assert!(!marker.exists(), "the typed-ahead key approved the block");
+    t.answer("n", "no");
+    t.wait_for("Turn over.");
+    assert!(!marker.exists(), "the declined block ran");
+}
+
+/// `a` (run this and later blocks without asking) is confirmed by a second,
+/// fresh answer; declining the confirmation goes back to the question.
+#[test]
+fn always_needs_a_confirmation() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::tool_calls_stream(vec![
+            ("c1", "python", "print('ONE' + '-RAN')"),
+            ("c2", "python", "print('TWO' + '-RAN')"),
+            ("c3", "python", "print('THREE' + '-RAN')"),
+        ]),
+        Reply::text_stream("Three blocks."),
+    ]);
+    let t = Tmux::start("always", &chat_command(&env, &srv.base_url(), ""));
+    t.wait_for_prompt();
+    t.keys(&["three blocks", "Enter"]);
+    t.wait_for("Run this code?");
+    // `a`, then no to the confirmation: asked again, nothing decided yet.
+    t.answer("a", "always");
+    t.wait_for("for the rest of this session?");
+    t.answer("n", "no");
+    t.wait_for_count("Run this code?", 2);
+    t.answer("y", "yes");
+    t.wait_for("ONE-RAN");
+    // The second block is asked about: `always` was not given.
+    t.wait_for_count("Run this code?", 3);
+    t.answer("a", "always");
+    t.wait_for_count("for the rest of this session?", 2);
+    t.answer("y", "yes");
+    let s = t.wait_for("Three blocks.");
+    assert!(s.contains("TWO-RAN") && s.contains("THREE-RAN"), "{s}");
+    assert_eq!(
+        t.count("Run this code?"),
+        3,
+        "the third block ran unasked:\n{s}"
+    );
+    assert!(s.contains("auto-approved (always this session"), "{s}");
+}
+
+/// The chat command for `--sandbox off --auto-run`, started only once the
+/// file `go` exists, so that keys can be typed before it runs. The pane stays
+/// open after interlock exits, so its last words can be read.
+fn unsandboxed_auto_run_command(env: &Env, base: &str) -> String {
+    format!(
+        "while [ ! -e {go} ]; do sleep 0.05; done; {chat} --sandbox off --dangerously-disable-sandbox --auto-run; sleep 600",
+        go = env.dir.path().join("go").display(),
+        chat = chat_command(env, base, ""),
+    )
+}
+
+/// The typed confirmation of `--sandbox off` with `--auto-run` ignores a
+/// line typed before it was shown.
+#[test]
+fn the_unsandboxed_auto_run_confirmation_ignores_typed_ahead_input() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![]);
+    let t = Tmux::start(
+        "confirm-ahead",
+        &unsandboxed_auto_run_command(&env, &srv.base_url()),
+    );
+    t.keys(&["run unsandboxed", "Enter"]);
+    // Echoed: the line is in the terminal's input queue.
+    t.wait_for("run unsandboxed");
+    write(&env.dir.path().join("go"), "");
+    t.wait_for("to continue:");
+    std::thread::sleep(Duration::from_millis(1000));
+    t.keys(&["no", "Enter"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let s = t.screen();
+        if s.contains("refusing to run model-written code") {
+            break;
+        }
+        assert!(
+            !s.contains("code runs:"),
+            "the typed-ahead line confirmed the mode:\n{s}"
+        );
+        assert!(Instant::now() < deadline, "no answer:\n{s}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The same confirmation typed after it was shown is taken.
+#[test]
+fn the_unsandboxed_auto_run_confirmation_takes_a_fresh_answer() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![]);
+    write(&env.dir.path().join("go"), "");
+    let t = Tmux::start(
+        "confirm-fresh",
+        &unsandboxed_auto_run_command(&env, &srv.base_url()),
+    );
+    t.wait_for("to continue:");
+    std::thread::sleep(Duration::from_millis(600));
+    t.keys(&["run unsandboxed", "Enter"]);
+    t.wait_for("code runs:");
+    t.wait_for_prompt();
 }

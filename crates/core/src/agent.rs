@@ -53,6 +53,13 @@ pub struct ApprovalRequest<'a> {
     /// The guard's rating and reasons (also sent as `risk_assessed`).
     pub risk: Risk,
     pub findings: &'a [RiskFinding],
+    /// The highest risk auto-approval runs without asking
+    /// (`--auto-run-max-risk`).
+    pub auto_run_max_risk: Risk,
+    /// Auto-approval is on (`--auto-run`, or "always" this session): the
+    /// block is asked about only because its risk is above
+    /// `auto_run_max_risk`.
+    pub auto_run: bool,
 }
 
 /// The answer to an [`ApprovalRequest`].
@@ -794,6 +801,8 @@ impl Agent {
                 code: &block.code,
                 risk: report.risk,
                 findings: &findings,
+                auto_run_max_risk: self.settings.guard.auto_run_max_risk,
+                auto_run: self.always,
             }) {
                 Approval::Run => (Decider::User, "approved".to_string(), None),
                 Approval::Always => {

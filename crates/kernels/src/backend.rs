@@ -19,8 +19,8 @@ pub struct LaunchSpec {
 
 /// The executor seam: every process interlock starts for code goes through one backend.
 ///
-/// The caller then sets stdin (`/dev/null`), stdout and stderr, puts the control pipes
-/// on fds 3 and 4, starts a new session (`setsid`) and marks every other inherited
+/// The caller then sets stdin (`/dev/null`), stdout and stderr, puts the control channel
+/// on fds 3 (request pipe) and 4 (reply socket), starts a new session (`setsid`) and marks every other inherited
 /// descriptor (>= 5) close-on-exec. A backend that wraps the interpreter in a helper
 /// must hand fds 0-4 through to it unchanged.
 pub trait Backend: Send + Sync {

@@ -8,18 +8,21 @@
 //!
 //! # How a run works
 //! Each interpreter runs a small driver script (see `src/drivers/`) in its own session
-//! and process group, with stdin on `/dev/null` and four pipes: stdout, stderr, a
-//! request pipe on fd 3 and a reply pipe on fd 4. A run writes `<nonce>\n<code>\0` to
-//! fd 3, with a fresh random nonce. The driver executes the code, flushes stdout and
-//! stderr, and writes `\n<nonce> <status> <code>\n` to fd 4. The run ends only when a
-//! reply with *this run's* nonce arrives, the interpreter exits, or it is killed —
-//! nothing printed on stdout or stderr can end a run, and lines on fd 4 without the
-//! nonce are ignored. Every other descriptor the parent inherited is closed on exec, and
-//! the drivers move the control pipes out of reach of processes the
-//! code starts (close-on-exec in python/node, closed around `eval` in bash). Code running
-//! *inside* the interpreter process could still find the nonce in the driver's memory;
-//! the guarantee is against output, not against in-process code trying hard (that is
-//! the sandbox's job).
+//! and process group, with stdin on `/dev/null`, stdout and stderr pipes, a request pipe
+//! on fd 3 and a reply socket on fd 4. At start the session gets a random key; per run,
+//! a probe with a fresh id must be acknowledged with that key before the code is sent,
+//! and the run ends only with a reply carrying the id and the key (see `session.rs`).
+//! Nothing printed on stdout or stderr can end a run. The drivers keep the key and the
+//! control descriptors out of everything a block can list in its own language (no shell
+//! variable, no Python global or frame local on its stack, no Node binding in its scope),
+//! and processes the code starts never inherit them. Any other byte on the reply socket
+//! means the session was tampered with: it is killed, and the run is an error. A session
+//! that does not acknowledge the probe (an earlier block still holds it, or something
+//! stole the probe) never receives the code: it is killed and the block runs in a fresh
+//! session, with a note. Code *inside* the interpreter that inspects its memory (Python's
+//! `gc`, a Node heap snapshot, `/proc/self/mem`) or subverts the shell itself (a bash
+//! `DEBUG` trap with `extdebug`, disabled builtins) can still impersonate the driver; the
+//! sandbox bounds what it can do.
 //!
 //! stdout and stderr are read in one loop in arrival order. When the reply arrives,
 //! what is already buffered in the pipes is read too, so a block's trailing output is
@@ -27,13 +30,16 @@
 //! *between* blocks is discarded.
 //!
 //! # Stopping code
-//! On timeout (or when the [`CancellationToken`] is cancelled) the session's process
-//! group gets SIGINT: python raises `KeyboardInterrupt`, node's busy script is
-//! interrupted (`breakOnSigint`) or its awaited promise is abandoned, bash's foreground
-//! command dies (best effort: a loop of builtins keeps going). If the driver reports back
-//! within [`KernelConfig::interrupt_grace`], the session and its state are kept;
-//! otherwise the whole process group is killed and the next block starts a fresh
-//! session. [`RunOutcome::note`] says which happened.
+//! On timeout the session's process group gets SIGINT (so Python's traceback shows where
+//! the code was), and once the driver reports back or [`KernelConfig::interrupt_grace`]
+//! has passed the whole group is killed, whatever the control channel said: a block
+//! cannot outlive its timeout in the session, and the next block starts a fresh one. On
+//! cancel ([`CancellationToken`]) the group gets SIGINT too: python raises
+//! `KeyboardInterrupt`, node's busy script is interrupted (`breakOnSigint`) or its
+//! awaited promise is abandoned, bash's foreground command dies (best effort: a loop of
+//! builtins keeps going). If the driver reports back within the grace period, the session
+//! and its state are kept; otherwise the group is killed. [`RunOutcome::note`] says which
+//! happened.
 //!
 //! # Crashes
 //! If the interpreter exits during a block (`os._exit(3)`, `kill -9 $$`,
@@ -188,19 +194,33 @@ impl Kernels {
                 describe_exit(status)
             ));
         }
-        let session = match self.sessions.entry(language) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => e.insert(Session::start(
-                language,
-                &self.config,
-                self.backend.as_ref(),
-            )?),
-        };
-        let end = match session.run(code, &self.config, cancel, &mut sink).await {
-            Ok(end) => end,
-            Err(e) => {
-                self.sessions.remove(&language);
-                return Err(e);
+        let mut attempts = 0;
+        let end = loop {
+            attempts += 1;
+            let session = match self.sessions.entry(language) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(Session::start(
+                    language,
+                    &self.config,
+                    self.backend.as_ref(),
+                )?),
+            };
+            let end = match session.run(code, &self.config, cancel, &mut sink).await {
+                Ok(end) => end,
+                Err(e) => {
+                    self.sessions.remove(&language);
+                    return Err(e);
+                }
+            };
+            match end {
+                // The code was never delivered, so a fresh session runs it exactly once.
+                End::Refused(why) if attempts == 1 => {
+                    self.sessions.remove(&language);
+                    notes.push(format!(
+                        "the {language} session was stopped because {why}; this block ran in a fresh session and earlier state is gone"
+                    ));
+                }
+                end => break end,
             }
         };
 
@@ -257,6 +277,16 @@ impl Kernels {
                 ));
                 (st, status.code())
             }
+            End::Killed(Why::Timeout) => {
+                self.sessions.remove(&language);
+                let (st, what) = stopped(Why::Timeout);
+                // A timeout always ends the session: code that outlives its block cannot
+                // keep running in it, whatever it wrote to the control channel.
+                notes.push(format!(
+                    "{what}; the {language} session was killed (a timeout always ends the session); {lost}"
+                ));
+                (st, None)
+            }
             End::Killed(why) => {
                 self.sessions.remove(&language);
                 let (st, what) = stopped(why);
@@ -264,6 +294,20 @@ impl Kernels {
                     "{what}; the {language} session did not stop on interrupt, so it was killed and restarted; {lost}"
                 ));
                 (st, None)
+            }
+            End::Refused(why) => {
+                self.sessions.remove(&language);
+                notes.push(format!(
+                    "the fresh {language} session was stopped too because {why}; the block did not run"
+                ));
+                (ExecStatus::Error, None)
+            }
+            End::Tampered(why) => {
+                self.sessions.remove(&language);
+                notes.push(format!(
+                    "{why}: an attempt to fake the end of the run or to take over the session, so the {language} session was killed; {lost}"
+                ));
+                (ExecStatus::Error, None)
             }
         };
         Ok(RunOutcome {

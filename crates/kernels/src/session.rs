@@ -1,9 +1,24 @@
 //! One warm interpreter process and the run loop that talks to it.
 //!
-//! The driver script gets four pipes: stdout (fd 1), stderr (fd 2), requests (fd 3,
-//! `<nonce>\n<code>\0`) and replies (fd 4, `\n<nonce> <status> <code>\n`). A run ends
-//! only when a reply carrying this run's nonce arrives on fd 4, the process exits, or it
-//! is killed; stdout/stderr are never parsed.
+//! # The control channel
+//! The driver script gets stdout (fd 1) and stderr (fd 2) pipes, a request pipe (fd 3)
+//! and a reply socket (fd 4; a socket, because a pipe's write end can be reopened for
+//! reading through `/proc/self/fd`, which would let code read the replies). Requests are
+//! NUL-terminated records: first the session key (random, sent before any code can run),
+//! then per run a probe `A<id>` and, only after it was acknowledged, the code `C<code>`
+//! (and `I` when the run is interrupted). Replies are lines:
+//! `A <id> <key>` acknowledges the probe, `R <id> <status> <code> <key>` ends the run.
+//!
+//! The key never travels on the request pipe after start-up and nothing in a block's own
+//! scope names it (each driver keeps it out of variables the code can list), so code that
+//! finds the descriptors cannot answer for the driver. The protocol is strict: any other
+//! byte on the reply socket — a reply nobody asked for, a wrong key, an unknown id,
+//! anything between runs — means the session was tampered with, and it is killed. The
+//! code is only delivered after the acknowledgement, so a session that cannot
+//! acknowledge (its main thread is still busy with an earlier block that faked its end,
+//! or something stole the probe) never sees the code; the caller then runs the block in
+//! a fresh session. A timeout always ends the session, whatever the channel says.
+//! stdout/stderr are never parsed.
 
 use crate::backend::{Backend, LaunchSpec};
 use crate::capture::Sink;
@@ -19,6 +34,7 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::UnixStream;
 use tokio::net::unix::pipe;
 use tokio::process::Child;
 use tokio_util::sync::CancellationToken;
@@ -30,6 +46,9 @@ const NODE_DRIVER: &str = include_str!("drivers/node.js");
 /// At most this much already-buffered output is read per stream after a run ends (a
 /// pipe holds 64 KiB by default; the bound stops a background `yes` from stalling us).
 const DRAIN_LIMIT: usize = 4 << 20;
+
+/// A reply line longer than this is not the driver's (its lines are under 200 bytes).
+const MAX_REPLY_LINE: usize = 4096;
 
 /// The interpreter program looked up on PATH for a language.
 pub(crate) fn program_name(language: Language) -> &'static str {
@@ -74,8 +93,15 @@ pub(crate) enum End {
         status: ExitStatus,
         interrupted: Option<Why>,
     },
-    /// It ignored the interrupt and was killed; the session is gone.
+    /// It was killed: on timeout always, on cancel when it did not report back within
+    /// the grace period; the session is gone.
     Killed(Why),
+    /// The session did not take the block: the code was never delivered, so running it
+    /// in a fresh session runs it exactly once. The session is gone.
+    Refused(String),
+    /// The control channel carried something the driver never sends after the code was
+    /// delivered (a forged or stray reply); the session was killed.
+    Tampered(String),
 }
 
 pub(crate) struct Session {
@@ -84,7 +110,9 @@ pub(crate) struct Session {
     /// Set once the leader has been reaped and its group killed: never signal again.
     finished: bool,
     requests: pipe::Sender,
-    replies: pipe::Receiver,
+    replies: UnixStream,
+    /// The session key: proves that a reply comes from the driver.
+    key: String,
     stdout: pipe::Receiver,
     stderr: pipe::Receiver,
     reply_buf: Vec<u8>,
@@ -94,6 +122,27 @@ pub(crate) struct Session {
 
 fn pipe_pair() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?)
+}
+
+/// The reply channel: (ours, the driver's). Both close-on-exec here.
+fn socket_pair() -> io::Result<(OwnedFd, OwnedFd)> {
+    // std creates both ends with SOCK_CLOEXEC.
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair()?;
+    Ok((ours.into(), theirs.into()))
+}
+
+/// Writes all of `data` to a blocking or non-blocking fd that has room for it (used once,
+/// for the key, into an empty pipe).
+fn write_now(fd: &OwnedFd, data: &[u8]) -> io::Result<()> {
+    let mut done = 0;
+    while done < data.len() {
+        match nix::unistd::write(fd, &data[done..]) {
+            Ok(n) => done += n,
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// Duplicates `fd` to a number >= 10 (close-on-exec), so that the child can `dup2` it
@@ -168,41 +217,64 @@ fn launch_args(language: Language) -> Vec<OsString> {
     args.iter().map(OsString::from).collect()
 }
 
-fn random_nonce() -> String {
-    let mut bytes = [0u8; 16];
+/// `2 * N` random hex digits (`N` bytes from the kernel's random source).
+fn random_hex<const N: usize>() -> String {
+    let mut bytes = [0u8; N];
     // SAFETY: getrandom writes at most `bytes.len()` bytes into the valid buffer.
     let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
     if n != bytes.len() as isize {
         use std::hash::{BuildHasher, RandomState};
-        let a = RandomState::new().hash_one(std::time::SystemTime::now());
-        let b = RandomState::new().hash_one(std::process::id());
-        bytes[..8].copy_from_slice(&a.to_le_bytes());
-        bytes[8..].copy_from_slice(&b.to_le_bytes());
+        // getrandom cannot fail for small buffers on Linux >= 3.17; this only guards odd
+        // kernels. RandomState is itself seeded from the OS.
+        for chunk in bytes.chunks_mut(8) {
+            let v = RandomState::new().hash_one(std::time::SystemTime::now());
+            chunk.copy_from_slice(&v.to_le_bytes()[..chunk.len()]);
+        }
     }
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Pulls complete lines out of `buf` and returns the first reply carrying `nonce`.
-/// Anything else (garbage, forged or stale replies) is discarded.
-fn parse_reply(buf: &mut Vec<u8>, nonce: &str) -> Option<(String, i32)> {
-    while let Some(pos) = buf.iter().position(|&b| b == b'\n') {
-        let line: Vec<u8> = buf.drain(..=pos).collect();
-        let Some(rest) = line[..pos]
-            .strip_prefix(nonce.as_bytes())
-            .and_then(|r| r.strip_prefix(b" "))
-        else {
-            continue;
+/// What the reply socket said.
+#[derive(Debug, PartialEq, Eq)]
+enum Line {
+    /// Nothing complete yet.
+    Pending,
+    /// The expected line, with its words after the id (e.g. `["ok", "0"]`).
+    Expected(Vec<String>),
+    /// Anything else: the session was tampered with.
+    Forged,
+}
+
+/// Takes the next non-empty line out of `buf` and checks it is exactly
+/// `<kind> <id> <words...> <key>`, with `words` words in between.
+fn next_line(buf: &mut Vec<u8>, kind: &str, id: &str, key: &str, words: usize) -> Line {
+    loop {
+        let Some(pos) = buf.iter().position(|&b| b == b'\n') else {
+            return if buf.len() > MAX_REPLY_LINE {
+                Line::Forged
+            } else {
+                Line::Pending
+            };
         };
-        let rest = String::from_utf8_lossy(rest);
-        let mut words = rest.split(' ');
-        let status = words.next().unwrap_or_default().to_string();
-        let code = words.next().and_then(|c| c.parse().ok()).unwrap_or(0);
-        return Some((status, code));
+        let line: Vec<u8> = buf.drain(..=pos).collect();
+        let line = &line[..pos];
+        if line.is_empty() {
+            continue; // the driver starts each reply on a fresh line
+        }
+        let Ok(line) = std::str::from_utf8(line) else {
+            return Line::Forged;
+        };
+        let parts: Vec<&str> = line.split(' ').collect();
+        let ok = parts.len() == words + 3
+            && parts[0] == kind
+            && parts[1] == id
+            && parts[words + 2] == key;
+        return if ok {
+            Line::Expected(parts[2..words + 2].iter().map(|w| w.to_string()).collect())
+        } else {
+            Line::Forged
+        };
     }
-    if buf.len() > 64 << 10 {
-        buf.clear(); // a long line without newline is not ours
-    }
-    None
 }
 
 fn transient(e: &io::Error) -> bool {
@@ -265,7 +337,7 @@ impl Session {
         let mut cmd = backend.command(&spec).map_err(spawn_err)?;
 
         let (req_r, req_w) = pipe_pair().map_err(spawn_err)?;
-        let (rep_r, rep_w) = pipe_pair().map_err(spawn_err)?;
+        let (rep_r, rep_w) = socket_pair().map_err(spawn_err)?;
         let (out_r, out_w) = pipe_pair().map_err(spawn_err)?;
         let (err_r, err_w) = pipe_pair().map_err(spawn_err)?;
         let child_req = high_fd(req_r).map_err(spawn_err)?;
@@ -289,13 +361,22 @@ impl Session {
         let pid = child
             .id()
             .ok_or_else(|| spawn_err(io::Error::other("no pid")))?;
+        // The key goes first, before the driver can run any code; the pipe is empty, so
+        // this does not block.
+        let key = random_hex::<32>();
+        let mut first = key.clone().into_bytes();
+        first.push(0);
+        write_now(&req_w, &first).map_err(spawn_err)?;
+        let replies = std::os::unix::net::UnixStream::from(rep_r);
+        replies.set_nonblocking(true).map_err(spawn_err)?;
 
         Ok(Session {
             child,
             pgid: Pid::from_raw(pid as i32),
             finished: false,
             requests: pipe::Sender::from_owned_fd(req_w).map_err(spawn_err)?,
-            replies: pipe::Receiver::from_owned_fd(rep_r).map_err(spawn_err)?,
+            replies: UnixStream::from_std(replies).map_err(spawn_err)?,
+            key,
             stdout: pipe::Receiver::from_owned_fd(out_r).map_err(spawn_err)?,
             stderr: pipe::Receiver::from_owned_fd(err_r).map_err(spawn_err)?,
             reply_buf: Vec::new(),
@@ -337,7 +418,26 @@ impl Session {
         });
     }
 
-    /// Runs one block. On `Exited`/`Killed` the session is dead and must be dropped.
+    /// Kills the group and waits (briefly) for the interpreter to be reaped.
+    async fn kill_now(&mut self) {
+        self.kill_group();
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+        self.finished = true;
+    }
+
+    /// Writes one request record; a dead driver (EPIPE) shows up in the loops as an exit.
+    async fn send(&mut self, kind: u8, body: &[u8]) -> Result<(), KernelError> {
+        let mut record = Vec::with_capacity(body.len() + 2);
+        record.push(kind);
+        record.extend_from_slice(body);
+        record.push(0);
+        match self.requests.write_all(&record).await {
+            Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Runs one block. On anything but `Done` the session is dead and must be dropped.
     pub(crate) async fn run(
         &mut self,
         code: &str,
@@ -347,22 +447,23 @@ impl Session {
     ) -> Result<End, KernelError> {
         // Output written by background processes between runs belongs to no block.
         self.drain_output(None);
+        // The driver writes nothing between runs: anything here was forged.
         let mut scratch = [0u8; 512];
-        drain(self.replies.as_raw_fd(), &mut scratch, |_| {});
-        self.reply_buf.clear();
-
-        let nonce = random_nonce();
-        let mut request = Vec::with_capacity(nonce.len() + code.len() + 2);
-        request.extend_from_slice(nonce.as_bytes());
-        request.push(b'\n');
-        request.extend_from_slice(code.as_bytes());
-        request.push(0);
-        if let Err(e) = self.requests.write_all(&request).await {
-            // A dead driver shows up as EPIPE; the loop below then sees the exit.
-            if e.kind() != io::ErrorKind::BrokenPipe {
-                return Err(e.into());
-            }
+        let mut stray = !self.reply_buf.is_empty();
+        drain(self.replies.as_raw_fd(), &mut scratch, |_| stray = true);
+        if stray {
+            self.kill_now().await;
+            return Ok(End::Refused(
+                "something in it wrote to interlock's control channel between blocks".into(),
+            ));
         }
+
+        let id = random_hex::<16>();
+        self.send(b'A', id.as_bytes()).await?;
+        if let Some(refused) = self.accept(&id, config, cancel).await? {
+            return Ok(refused);
+        }
+        self.send(b'C', code.as_bytes()).await?;
 
         let deadline = tokio::time::sleep(config.timeout);
         tokio::pin!(deadline);
@@ -387,8 +488,24 @@ impl Session {
                     Ok(0) => rep_open = false,
                     Ok(n) => {
                         self.reply_buf.extend_from_slice(&scratch[..n]);
-                        if let Some((status, code)) = parse_reply(&mut self.reply_buf, &nonce) {
-                            break End::Done { status, code, interrupted };
+                        match next_line(&mut self.reply_buf, "R", &id, &self.key, 2) {
+                            Line::Pending => {}
+                            Line::Forged => {
+                                self.kill_now().await;
+                                break End::Tampered(
+                                    "the block wrote to interlock's control channel (a forged or stray reply)".into(),
+                                );
+                            }
+                            Line::Expected(_) if interrupted == Some(Why::Timeout) => {
+                                // Whatever the channel says, a timed-out block's session ends.
+                                self.drain_output(Some(sink));
+                                self.kill_now().await;
+                                break End::Killed(Why::Timeout);
+                            }
+                            Line::Expected(words) => {
+                                let code = words[1].parse().unwrap_or(0);
+                                break End::Done { status: words[0].clone(), code, interrupted };
+                            }
                         }
                     }
                     Err(e) if transient(&e) => {}
@@ -401,20 +518,21 @@ impl Session {
                     break End::Exited { status, interrupted };
                 }
                 _ = cancel.cancelled(), if interrupted.is_none() => {
-                    self.signal(Signal::SIGINT);
+                    self.interrupt().await?;
                     interrupted = Some(Why::Cancel);
                     deadline.as_mut().reset(tokio::time::Instant::now() + config.interrupt_grace);
                 }
                 _ = &mut deadline => match interrupted {
                     None => {
-                        self.signal(Signal::SIGINT);
+                        // SIGINT first so the block's output shows where it was; the
+                        // session is killed either way once the grace period ends or the
+                        // driver reports back.
+                        self.interrupt().await?;
                         interrupted = Some(Why::Timeout);
                         deadline.as_mut().reset(tokio::time::Instant::now() + config.interrupt_grace);
                     }
                     Some(why) => {
-                        self.kill_group();
-                        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
-                        self.finished = true;
+                        self.kill_now().await;
                         break End::Killed(why);
                     }
                 },
@@ -426,11 +544,73 @@ impl Session {
         Ok(end)
     }
 
+    /// Interrupts the running block: an `I` record (node ends an awaited run on it,
+    /// so `process.emit('SIGINT')` from the code cannot end its own run) and SIGINT.
+    async fn interrupt(&mut self) -> Result<(), KernelError> {
+        self.send(b'I', b"").await?;
+        self.signal(Signal::SIGINT);
+        Ok(())
+    }
+
+    /// Waits for the driver to acknowledge probe `id` with the key. `Some` when the
+    /// session did not (it is then dead and the code was never sent).
+    async fn accept(
+        &mut self,
+        id: &str,
+        config: &KernelConfig,
+        cancel: &CancellationToken,
+    ) -> Result<Option<End>, KernelError> {
+        let mut scratch = [0u8; 512];
+        let (mut out_open, mut err_open) = (true, true);
+        let deadline = tokio::time::sleep(config.timeout);
+        tokio::pin!(deadline);
+        let why = loop {
+            tokio::select! {
+                biased;
+                r = self.replies.read(&mut scratch) => match r {
+                    Ok(0) => break "it closed interlock's control channel".to_string(),
+                    Ok(n) => {
+                        self.reply_buf.extend_from_slice(&scratch[..n]);
+                        match next_line(&mut self.reply_buf, "A", id, &self.key, 0) {
+                            Line::Pending => {}
+                            Line::Expected(_) if self.reply_buf.is_empty() => return Ok(None),
+                            _ => break "it answered interlock with a reply it did not ask for".to_string(),
+                        }
+                    }
+                    Err(e) if transient(&e) => {}
+                    Err(e) => return Err(e.into()),
+                },
+                // Keep the output pipes flowing (background output belongs to no block).
+                r = self.stdout.read(&mut self.out_buf), if out_open => match r {
+                    Ok(0) => out_open = false,
+                    Err(e) if !transient(&e) => return Err(e.into()),
+                    _ => {}
+                },
+                r = self.stderr.read(&mut self.err_buf), if err_open => match r {
+                    Ok(0) => err_open = false,
+                    Err(e) if !transient(&e) => return Err(e.into()),
+                    _ => {}
+                },
+                status = self.child.wait() => {
+                    break format!("it had exited ({})", crate::describe_exit(status?));
+                }
+                _ = cancel.cancelled() => {
+                    self.kill_now().await;
+                    return Ok(Some(End::Killed(Why::Cancel)));
+                }
+                _ = &mut deadline => break format!(
+                    "it did not take the block within {} (code from an earlier block may still be running in it)",
+                    crate::seconds(config.timeout)
+                ),
+            }
+        };
+        self.kill_now().await;
+        Ok(Some(End::Refused(why)))
+    }
+
     /// Kills the process group and waits (briefly) for the interpreter to be reaped.
     pub(crate) async fn shutdown(mut self) {
-        self.kill_group();
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
-        self.finished = true;
+        self.kill_now().await;
     }
 }
 
@@ -446,27 +626,53 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reply_needs_the_exact_nonce_on_its_own_line() {
-        let mut buf = b"junk\nabc ok 0\nnonce1x ok 0\nfake nonce1 ok 0\n".to_vec();
-        assert_eq!(parse_reply(&mut buf, "nonce1"), None);
-        buf.extend_from_slice(b"garbage without newline");
-        buf.extend_from_slice(b"\nnonce1 error 7\n");
-        assert_eq!(parse_reply(&mut buf, "nonce1"), Some(("error".into(), 7)));
+    fn only_the_exact_reply_is_accepted() {
+        let good = |buf: &[u8]| next_line(&mut buf.to_vec(), "R", "id1", "k3y", 2);
+        assert_eq!(
+            good(b"\nR id1 ok 0 k3y\n"),
+            Line::Expected(vec!["ok".into(), "0".into()])
+        );
+        for bad in [
+            &b"junk\n"[..],
+            b"R id1 ok 0 wrong\n",
+            b"R id2 ok 0 k3y\n",
+            b"A id1 k3y\n",
+            b"R id1 ok 0 k3y extra\n",
+            b"R id1 ok k3y\n",
+            b" R id1 ok 0 k3y\n",
+            b"\xffR id1 ok 0 k3y\n",
+        ] {
+            assert_eq!(
+                good(bad),
+                Line::Forged,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 
     #[test]
     fn reply_may_arrive_in_pieces() {
-        let mut buf = b"\nnon".to_vec();
-        assert_eq!(parse_reply(&mut buf, "nonce"), None);
-        buf.extend_from_slice(b"ce ok 3");
-        assert_eq!(parse_reply(&mut buf, "nonce"), None);
+        let mut buf = b"\nR i".to_vec();
+        assert_eq!(next_line(&mut buf, "R", "id", "k", 2), Line::Pending);
+        buf.extend_from_slice(b"d error 3 k");
+        assert_eq!(next_line(&mut buf, "R", "id", "k", 2), Line::Pending);
         buf.extend_from_slice(b"\n");
-        assert_eq!(parse_reply(&mut buf, "nonce"), Some(("ok".into(), 3)));
+        assert_eq!(
+            next_line(&mut buf, "R", "id", "k", 2),
+            Line::Expected(vec!["error".into(), "3".into()])
+        );
     }
 
     #[test]
-    fn nonces_are_fresh_and_hex() {
-        let (a, b) = (random_nonce(), random_nonce());
+    fn an_endless_line_is_forged() {
+        let mut buf = vec![b'x'; MAX_REPLY_LINE + 1];
+        assert_eq!(next_line(&mut buf, "R", "id", "k", 2), Line::Forged);
+    }
+
+    #[test]
+    fn ids_are_fresh_and_hex() {
+        let (a, b) = (random_hex::<16>(), random_hex::<16>());
         assert_ne!(a, b);
         assert_eq!(a.len(), 32);
         assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));

@@ -56,6 +56,8 @@ pub fn run(opts: &SharedOpts, explain: bool, command: &[OsString]) -> Result<i32
     // It is still single-threaded here, which `run_here` requires.
     let support = interlock_sandbox::probe_quick();
     let executor = app::executor_for(&loaded, &support)?;
+    // Armed before the command runs (a walk, no thread, no child).
+    let mut tripwire = interlock_core::tripwire::GitTripwire::new(workspace);
     let outcome = match start(&executor, opts.timeout, &cwd, program, args, &env)? {
         Ok(outcome) => outcome,
         Err(interlock_sandbox::NamespacesUnavailable(why)) => {
@@ -79,6 +81,13 @@ pub fn run(opts: &SharedOpts, explain: bool, command: &[OsString]) -> Result<i32
             }
         }
     };
+    // Repositories the command created or changed may now hold hooks or
+    // settings git would run outside the sandbox: say so, offer to disarm.
+    {
+        use std::io::IsTerminal;
+        let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+        tripwire.warn(&mut std::io::stderr(), interactive);
+    }
     Ok(match outcome {
         Outcome::Exited(code) => code,
         Outcome::Signaled(sig) => {

@@ -464,6 +464,18 @@ fn ctime(meta: &std::fs::Metadata) -> SystemTime {
     UNIX_EPOCH + Duration::new(secs, nanos)
 }
 
+/// `path` with its directory resolved (`..` and symlinks), its own name kept:
+/// a hook that is a symlink stays named as the hook.
+fn resolved(path: &Path) -> PathBuf {
+    match (
+        path.parent().and_then(|d| d.canonicalize().ok()),
+        path.file_name(),
+    ) {
+        (Some(dir), Some(name)) => dir.join(name),
+        _ => path.to_path_buf(),
+    }
+}
+
 /// True when `path` (not followed) or, for a symlink, its target changed at
 /// or after `since`. Missing files are not new.
 fn changed_since(path: &Path, since: SystemTime) -> bool {
@@ -574,12 +586,14 @@ fn locate(dir: &Path, marker: Marker) -> (Option<PathBuf>, Option<PathBuf>) {
         Marker::File => read_small(&dir.join(".git")).and_then(|b| {
             let text = String::from_utf8_lossy(&b).into_owned();
             let target = text.strip_prefix("gitdir:")?.trim().to_string();
-            Some(dir.join(target))
+            let p = dir.join(target);
+            Some(p.canonicalize().unwrap_or(p))
         }),
     };
     let common = git_dir.as_ref().map(|g| {
         read_small(&g.join("commondir"))
             .map(|b| g.join(String::from_utf8_lossy(&b).trim()))
+            .map(|p| p.canonicalize().unwrap_or(p))
             .unwrap_or_else(|| g.clone())
     });
     (git_dir, common)
@@ -636,7 +650,12 @@ impl RepoCtx<'_> {
     /// True when the file at `path` is new enough to have been written by
     /// sandboxed code: changed since the tripwire was armed, in the workspace.
     fn fresh(&self, path: &Path) -> bool {
-        path.starts_with(self.workspace) && changed_since(path, self.since)
+        // Lexically `ws/../x` starts with `ws`: compare the resolved directory.
+        let inside = path
+            .parent()
+            .and_then(|d| d.canonicalize().ok())
+            .is_some_and(|d| d.starts_with(self.workspace));
+        inside && changed_since(path, self.since)
     }
 }
 
@@ -747,7 +766,15 @@ fn ask_git(git: &Path, ctx: &RepoCtx<'_>, deadline: Instant) -> Option<Vec<Findi
     if !is_this {
         return Some(Vec::new());
     }
-    let (git_dir, common, hooks) = (Path::new(git_dir), Path::new(common), PathBuf::from(hooks));
+    // git prints `w/.git/../../store`: resolved, for messages and for
+    // telling whether a file is inside the workspace.
+    let real = |p: &str| {
+        Path::new(p)
+            .canonicalize()
+            .unwrap_or_else(|_| PathBuf::from(p))
+    };
+    let (git_dir, common, hooks) = (real(git_dir), real(common), real(hooks));
+    let (git_dir, common) = (git_dir.as_path(), common.as_path());
     let mut out = Vec::new();
     redirects(ctx, Some(git_dir), Some(common), &mut out);
 
@@ -763,7 +790,7 @@ fn ask_git(git: &Path, ctx: &RepoCtx<'_>, deadline: Instant) -> Option<Vec<Findi
         let Some(file) = origin.strip_prefix("file:") else {
             continue;
         };
-        let file = ctx.dir.join(file);
+        let file = resolved(&ctx.dir.join(file));
         let local = scope == "local" || scope == "worktree";
         if (ctx.is_new && local) || ctx.fresh(&file) {
             if generic_key(&key) == "core.hookspath" {

@@ -121,6 +121,8 @@ pub enum TripwireError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("nothing to make inert automatically in {0}: look for `.git` entries by hand")]
+    Manual(PathBuf),
     #[error("git could not remove {key} from {file}: {why}; remove that line by hand")]
     Unset {
         key: String,
@@ -139,6 +141,8 @@ pub enum FindingKind {
     /// A `.git` file or symlink, or a `commondir`, sending git to the
     /// repository control files at `target`.
     Redirect { target: PathBuf },
+    /// The workspace changed but was too large or deep to search completely.
+    Unchecked { why: String },
 }
 
 /// One thing git would run (or be redirected by) later, outside the sandbox.
@@ -176,6 +180,7 @@ impl Finding {
                 format!("git config --file {f} --unset-all {}", shell_quote(key))
             }
             FindingKind::Redirect { .. } => format!("mv {f} {off}"),
+            FindingKind::Unchecked { .. } => format!("find {f} -name .git"),
         }
     }
 }
@@ -206,6 +211,13 @@ impl fmt::Display for Finding {
                 "git would use the repository control files (config, hooks) at {} as redirected by {file} (set by sandboxed code) the next time you run git in {dir}",
                 target.display()
             )?,
+            FindingKind::Unchecked { why } => write!(
+                f,
+                "interlock could not search all of {dir} for repositories the sandboxed code may have created ({why}); look for new `.git` entries before you run git in its subdirectories"
+            )?,
+        }
+        if matches!(self.kind, FindingKind::Unchecked { .. }) {
+            return write!(f, "; to list them: {}", self.how_to_neutralise());
         }
         write!(f, "; to make it inert: {}", self.how_to_neutralise())
     }
@@ -260,6 +272,7 @@ pub fn neutralise(finding: &Finding) -> Result<String, TripwireError> {
                 }),
             }
         }
+        FindingKind::Unchecked { .. } => Err(TripwireError::Manual(file.clone())),
         FindingKind::Hook { .. } | FindingKind::Redirect { .. } => {
             let meta = match std::fs::symlink_metadata(file) {
                 Ok(meta) => meta,
@@ -316,8 +329,8 @@ struct Walk {
     repos: BTreeMap<PathBuf, RepoId>,
     /// Some entry (or a repository control file) changed since `since`.
     changed: bool,
-    /// Every directory was searched (no bound hit, nothing skipped).
-    complete: bool,
+    /// Why some directories were not searched (a bound was hit).
+    unchecked: Option<String>,
 }
 
 /// Watches the workspace's repositories for things git would run. Armed at
@@ -369,11 +382,21 @@ impl GitTripwire {
         let started = SystemTime::now();
         let now = walk(&self.workspace, self.since);
         let mut found = Vec::new();
-        let unchanged = now.complete && !now.changed && now.repos == self.baseline;
+        // Nothing changed: no repository can hold anything new. (A change
+        // deep inside a dependency or build directory that existed before is
+        // not seen; see `walk`.)
+        let unchanged = !now.changed && now.repos == self.baseline;
         if !unchanged {
             let deadline = Instant::now() + GIT_BUDGET;
-            for (dir, id) in now.repos.iter().take(MAX_REPOS) {
-                let is_new = self.baseline.get(dir) != Some(id);
+            // New repositories first: git is asked about MAX_REPOS of them at
+            // most; the rest are read directly (no process per repository).
+            let mut repos: Vec<(&PathBuf, &RepoId, bool)> = now
+                .repos
+                .iter()
+                .map(|(dir, id)| (dir, id, self.baseline.get(dir) != Some(id)))
+                .collect();
+            repos.sort_by_key(|(_, _, is_new)| !is_new);
+            for (n, (dir, id, is_new)) in repos.into_iter().enumerate() {
                 let ctx = RepoCtx {
                     dir,
                     marker: id.marker,
@@ -384,11 +407,20 @@ impl GitTripwire {
                 let by_git = self
                     .git
                     .as_deref()
+                    .filter(|_| n < MAX_REPOS)
                     .and_then(|git| ask_git(git, &ctx, deadline));
                 match by_git {
                     Some(f) => found.extend(f),
                     None => found.extend(read_files(&ctx)),
                 }
+            }
+            if let Some(why) = &now.unchecked {
+                found.push(Finding::new(
+                    &self.workspace,
+                    &self.workspace,
+                    FindingKind::Unchecked { why: why.clone() },
+                    "",
+                ));
             }
         }
         self.baseline = now.repos;
@@ -488,10 +520,7 @@ fn changed_since(path: &Path, since: SystemTime) -> bool {
 /// `.git`, dependency or build-output directories; bounded in depth and
 /// entries.
 fn walk(workspace: &Path, since: SystemTime) -> Walk {
-    let mut w = Walk {
-        complete: true,
-        ..Walk::default()
-    };
+    let mut w = Walk::default();
     let mut entries = 0usize;
     let mut stack = vec![(workspace.to_path_buf(), 0usize)];
     while let Some((dir, depth)) = stack.pop() {
@@ -503,7 +532,7 @@ fn walk(workspace: &Path, since: SystemTime) -> Walk {
         for e in list.flatten() {
             entries += 1;
             if entries > MAX_ENTRIES {
-                w.complete = false;
+                w.unchecked = Some(format!("more than {MAX_ENTRIES} entries"));
                 break;
             }
             let path = e.path();
@@ -522,7 +551,7 @@ fn walk(workspace: &Path, since: SystemTime) -> Walk {
             }
             names.insert(name.to_string_lossy().into_owned());
             if meta.file_type().is_dir() {
-                subdirs.push((path, name));
+                subdirs.push((path, name, ctime(&meta) >= since));
             }
         }
         if names.contains("HEAD") && names.contains("objects") && names.contains("refs") {
@@ -532,12 +561,23 @@ fn walk(workspace: &Path, since: SystemTime) -> Walk {
             }
             continue;
         }
-        for (path, name) in subdirs {
-            let skip = SKIPPED_DIRS.iter().any(|s| name == *s)
-                || path.join("CACHEDIR.TAG").exists()
-                || path.join("pyvenv.cfg").exists();
-            if skip || depth + 1 > MAX_DEPTH {
-                w.complete = false;
+        for (path, name, fresh) in subdirs {
+            // Dependencies and build output are skipped — but only when they
+            // are older than the tripwire: marking a fresh directory as a
+            // cache must not hide a repository planted in it.
+            let skip = !fresh
+                && (SKIPPED_DIRS.iter().any(|s| name == *s)
+                    || path.join("CACHEDIR.TAG").exists()
+                    || path.join("pyvenv.cfg").exists());
+            if skip {
+                let git = path.join(".git");
+                if let Ok(meta) = std::fs::symlink_metadata(&git)
+                    && let Some(id) = repo_id(&path, Marker::of(&meta), since, &mut w.changed)
+                {
+                    w.repos.insert(path, id);
+                }
+            } else if depth + 1 > MAX_DEPTH {
+                w.unchecked = Some(format!("directories deeper than {MAX_DEPTH} levels"));
             } else {
                 stack.push((path, depth + 1));
             }
@@ -1323,6 +1363,66 @@ mod tests {
     }
 
     #[test]
+    fn git_names_the_included_file_a_setting_comes_from() {
+        if find_git().is_none() {
+            return;
+        }
+        let ws = tempfile::tempdir().unwrap();
+        let mut t = GitTripwire::new(ws.path());
+        fake_repo(
+            &ws.path().join("r/.git"),
+            "[include]\n\tpath = ../../inc.cfg\n",
+        );
+        std::fs::write(ws.path().join("inc.cfg"), "[core]\n\tpager = sh inc\n").unwrap();
+        let found = t.check();
+        let inc = ws.path().canonicalize().unwrap().join("inc.cfg");
+        assert!(
+            found
+                .iter()
+                .any(|f| f.contains(&format!("`sh inc` (core.pager) from {}", inc.display()))),
+            "{found:#?}"
+        );
+        assert!(
+            found.iter().any(|f| f.contains("(include.path)")),
+            "{found:#?}"
+        );
+    }
+
+    #[test]
+    fn work_in_an_existing_repository_is_quiet() {
+        let ws = tempfile::tempdir().unwrap();
+        let git = ws.path().join(".git");
+        fake_repo(&git, "[core]\n\tfsmonitor = make watch\n");
+        exec_file(&git.join("hooks/pre-commit"), "#!/bin/sh\nmake lint\n");
+        let newest = std::fs::symlink_metadata(git.join("hooks/pre-commit")).unwrap();
+        let mut t = GitTripwire::armed_at(ws.path(), ctime(&newest) + Duration::from_nanos(1));
+        // What a commit in the sandbox changes: files in .git, the worktree.
+        std::fs::write(git.join("ORIG_HEAD"), "x\n").unwrap();
+        std::fs::create_dir_all(git.join("refs/heads")).unwrap();
+        std::fs::write(git.join("refs/heads/main"), "x\n").unwrap();
+        std::fs::write(ws.path().join("file.txt"), "x\n").unwrap();
+        assert!(t.check().is_empty());
+    }
+
+    #[test]
+    fn a_workspace_too_deep_to_search_is_said_to_be_unchecked() {
+        let ws = tempfile::tempdir().unwrap();
+        let mut t = GitTripwire::new(ws.path());
+        let mut deep = ws.path().to_path_buf();
+        for _ in 0..=MAX_DEPTH + 1 {
+            deep.push("d");
+        }
+        fake_repo(&deep.join(".git"), "[alias]\n\tx = !make\n");
+        let found = t.check_findings();
+        let unchecked = found
+            .iter()
+            .find(|f| matches!(f.kind, FindingKind::Unchecked { .. }))
+            .unwrap_or_else(|| panic!("{found:#?}"));
+        assert!(unchecked.to_string().contains("deeper than"), "{unchecked}");
+        assert!(neutralise(unchecked).is_err(), "only the user can look");
+    }
+
+    #[test]
     fn the_walk_does_not_follow_symlinks_or_enter_dependencies() {
         let ws = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
@@ -1332,9 +1432,14 @@ mod tests {
             &ws.path().join("node_modules/p/.git"),
             "[alias]\n\tx = !make\n",
         );
-        let w = walk(ws.path(), UNIX_EPOCH);
+        // Old enough to be skipped as a dependency directory.
+        let since = SystemTime::now() + Duration::from_secs(60);
+        let w = walk(ws.path(), since);
         assert!(w.repos.is_empty(), "{:?}", w.repos);
-        assert!(!w.complete, "skipping node_modules is noted");
+        assert!(w.unchecked.is_none());
+        // A fresh one is searched: calling a new directory a cache hides nothing.
+        let w = walk(ws.path(), UNIX_EPOCH);
+        assert_eq!(w.repos.len(), 1, "{:?}", w.repos);
     }
 
     #[test]

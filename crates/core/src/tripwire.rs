@@ -134,8 +134,10 @@ pub enum TripwireError {
 /// What git would act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FindingKind {
-    /// An executable hook; `name` is the file name (`pre-commit`).
-    Hook { name: String },
+    /// A hook; `name` is the file name (`pre-commit`). git runs it only when
+    /// `executable`; one that is not yet is reported too, as it is one
+    /// `chmod` from running.
+    Hook { name: String, executable: bool },
     /// A config setting that runs a command or points git at code.
     Setting { key: String, value: String },
     /// A `.git` file or symlink, or a `commondir`, sending git to the
@@ -190,9 +192,19 @@ impl fmt::Display for Finding {
         let dir = self.dir.display();
         let file = self.file.display();
         match &self.kind {
-            FindingKind::Hook { name } => write!(
+            FindingKind::Hook {
+                name,
+                executable: true,
+            } => write!(
                 f,
                 "git would run the {name} hook {file} (set by sandboxed code) the next time you run git in {dir}"
+            )?,
+            FindingKind::Hook {
+                name,
+                executable: false,
+            } => write!(
+                f,
+                "git would run the {name} hook {file} (set by sandboxed code, not executable yet) once it is made executable, when you run git in {dir}"
             )?,
             FindingKind::Setting { key, value } => {
                 let verb = match generic_key(key).as_str() {
@@ -883,8 +895,8 @@ fn redirects(
     }
 }
 
-/// Executable hooks in `hooks`: all of them when `all_new`, else those whose
-/// file changed since the tripwire was armed.
+/// Hooks in `hooks` (any file but samples): all of them when `all_new`, else
+/// those whose file changed since the tripwire was armed.
 fn hook_findings(ctx: &RepoCtx<'_>, hooks: &Path, all_new: bool, out: &mut Vec<Finding>) {
     let Ok(list) = std::fs::read_dir(hooks) else {
         return;
@@ -895,13 +907,14 @@ fn hook_findings(ctx: &RepoCtx<'_>, hooks: &Path, all_new: bool, out: &mut Vec<F
             continue;
         }
         let path = e.path();
-        // Followed, as git follows it: git runs a hook only when executable.
+        // Followed, as git follows it.
         let Ok(meta) = std::fs::metadata(&path) else {
             continue;
         };
-        if !meta.is_file() || meta.mode() & 0o111 == 0 {
+        if !meta.is_file() {
             continue;
         }
+        let executable = meta.mode() & 0o111 != 0;
         if all_new || changed_since(&path, ctx.since) {
             let digest = read_small(&path)
                 .map(|b| format!("{:x}", Sha256::digest(&b)))
@@ -909,7 +922,7 @@ fn hook_findings(ctx: &RepoCtx<'_>, hooks: &Path, all_new: bool, out: &mut Vec<F
             out.push(Finding::new(
                 ctx.dir,
                 &path,
-                FindingKind::Hook { name },
+                FindingKind::Hook { name, executable },
                 &digest,
             ));
         }
@@ -1252,7 +1265,10 @@ mod tests {
         let f = Finding::new(
             Path::new("/w/a"),
             Path::new("/w/a/.git/hooks/it's"),
-            FindingKind::Hook { name: "x".into() },
+            FindingKind::Hook {
+                name: "x".into(),
+                executable: true,
+            },
             "",
         );
         assert!(f.how_to_neutralise().contains("'/w/a/.git/hooks/it'\\''s'"));
@@ -1306,6 +1322,12 @@ mod tests {
         // A rewritten hook is new again.
         exec_file(&git.join("hooks/post-checkout"), "#!/bin/sh\ncurl longer\n");
         assert_eq!(t.check().len(), 1);
+        // One `chmod` from running: said, without claiming it runs now.
+        std::fs::write(git.join("hooks/pre-push"), "#!/bin/sh\n").unwrap();
+        let found = t.check();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("pre-push hook"), "{found:?}");
+        assert!(found[0].contains("not executable yet"), "{found:?}");
     }
 
     #[test]

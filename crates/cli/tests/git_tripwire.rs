@@ -13,6 +13,7 @@ mod common;
 
 use common::*;
 use interlock_core::tripwire;
+use interlock_testkit::{Reply, ScriptedServer};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::UNIX_EPOCH;
@@ -62,6 +63,20 @@ chmod +x c/store/hooks/pre-commit
 mkdir -p c/w/.git
 printf 'ref: refs/heads/main\n' > c/w/.git/HEAD
 printf '../../store\n' > c/w/.git/commondir
+"#;
+
+/// A new repository whose config includes a file elsewhere in the
+/// workspace that sets `core.fsmonitor`: only git itself knows that the
+/// setting comes from the included file.
+const INCLUDED_FSMONITOR: &str = r#"set -e
+ws=$(pwd)
+printf '#!/bin/sh\ntouch %s/MARK-include\n' "$ws" > fsm.sh
+mkdir -p cfg
+printf '[core]\n\tfsmonitor = sh %s/fsm.sh\n' "$ws" > cfg/inc.cfg
+mkdir -p i
+cd i
+git init -q .
+printf '[include]\n\tpath = ../../cfg/inc.cfg\n' >> .git/config
 "#;
 
 /// Writes `script` into the workspace and runs it with `interlock sandbox`.
@@ -232,6 +247,65 @@ fn a_commondir_redirect_to_hooks_elsewhere_is_named_and_can_be_disarmed() {
         !env.ws().join("MARK-commondir").exists(),
         "the hook ran on the host"
     );
+}
+
+#[test]
+fn a_setting_from_an_included_file_is_named_with_that_file() {
+    if !have("git") {
+        eprintln!("skipped: no git");
+        return;
+    }
+    let env = Env::new();
+    let err = attack(&env, INCLUDED_FSMONITOR);
+    assert_names(&err, &["(include.path)", "i/.git/config"]);
+    // Git's own answer (`--show-origin`) names the included file.
+    assert!(
+        err.contains("(core.fsmonitor) from ")
+            && err.contains("cfg/inc.cfg (set by sandboxed code)"),
+        "{err}"
+    );
+    let dir = env.ws().join("i");
+    neutralise_all(&env);
+    host_status_and_commit(&env, &dir);
+    assert!(
+        !env.ws().join("MARK-include").exists(),
+        "fsmonitor ran on the host"
+    );
+}
+
+#[test]
+fn a_chat_block_that_plants_a_setting_gets_git_s_answer_in_the_warning() {
+    if !have("git") {
+        eprintln!("skipped: no git");
+        return;
+    }
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::tool_call_stream("c1", "shell", INCLUDED_FSMONITOR),
+        Reply::text_stream("done"),
+    ]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args([
+        "exec",
+        "--auto-run",
+        "--auto-run-max-risk",
+        "high",
+        "--json",
+        "attack",
+    ]);
+    let out = run(c);
+    let ev = events(&out);
+    let warning = ev
+        .iter()
+        .find(|e| e["type"] == "notice" && e["level"] == "warning")
+        .unwrap_or_else(|| panic!("no warning notice: {ev:?}\n{}", stderr(&out)));
+    let msg = warning["message"].as_str().unwrap();
+    assert!(msg.contains("(include.path)"), "{msg}");
+    assert!(
+        msg.contains("cfg/inc.cfg (set by sandboxed code)"),
+        "git's --show-origin names the included file: {msg}"
+    );
+    assert!(msg.contains("to make it inert:"), "{msg}");
 }
 
 #[test]

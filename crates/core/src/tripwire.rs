@@ -798,26 +798,13 @@ fn ask_git(git: &Path, ctx: &RepoCtx<'_>, deadline: Instant) -> Option<Vec<Findi
         "--git-common-dir",
         "--git-path",
         "hooks",
-        "--is-bare-repository",
-        "--show-toplevel",
     ])
     .ok()?;
     let text = String::from_utf8_lossy(&paths);
     let lines: Vec<&str> = text.lines().collect();
-    let [git_dir, common, hooks, bare, rest @ ..] = lines.as_slice() else {
+    let [git_dir, common, hooks, ..] = lines.as_slice() else {
         return None;
     };
-    let here = ctx.dir.canonicalize().ok()?;
-    // git in this directory must use this repository, not one further up
-    // (which is checked on its own) — otherwise this `.git` is not one.
-    let is_this = if ctx.marker == Marker::Bare {
-        *bare == "true" && Path::new(git_dir) == here
-    } else {
-        rest.first().is_some_and(|top| Path::new(top) == here)
-    };
-    if !is_this {
-        return Some(Vec::new());
-    }
     // git prints `w/.git/../../store`: resolved, for messages and for
     // telling whether a file is inside the workspace.
     let real = |p: &str| {
@@ -826,6 +813,17 @@ fn ask_git(git: &Path, ctx: &RepoCtx<'_>, deadline: Instant) -> Option<Vec<Findi
             .unwrap_or_else(|_| PathBuf::from(p))
     };
     let (git_dir, common, hooks) = (real(git_dir), real(common), real(hooks));
+    // git in this directory must use this repository, not one further up
+    // (which is checked on its own): otherwise this `.git` is not one. The
+    // git directory is compared, not the top level: `core.worktree` may put
+    // the working tree anywhere, and the repository still acts here.
+    if locate(ctx.dir, ctx.marker)
+        .0
+        .and_then(|p| p.canonicalize().ok())
+        != Some(git_dir.clone())
+    {
+        return Some(Vec::new());
+    }
     let (git_dir, common) = (git_dir.as_path(), common.as_path());
     let mut out = Vec::new();
     redirects(ctx, Some(git_dir), Some(common), &mut out);
@@ -1406,6 +1404,27 @@ mod tests {
         );
         assert!(
             found.iter().any(|f| f.contains("(include.path)")),
+            "{found:#?}"
+        );
+    }
+
+    #[test]
+    fn a_repository_whose_worktree_is_elsewhere_is_still_checked() {
+        if find_git().is_none() {
+            return;
+        }
+        let ws = tempfile::tempdir().unwrap();
+        let mut t = GitTripwire::new(ws.path());
+        std::fs::create_dir_all(ws.path().join("other")).unwrap();
+        fake_repo(
+            &ws.path().join("x/.git"),
+            "[core]\n\tworktree = ../../other\n\tfsmonitor = sh evil\n",
+        );
+        let found = t.check();
+        assert!(
+            found
+                .iter()
+                .any(|f| f.contains("`sh evil` (core.fsmonitor)")),
             "{found:#?}"
         );
     }

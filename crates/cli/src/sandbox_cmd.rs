@@ -57,6 +57,7 @@ pub fn run(opts: &SharedOpts, explain: bool, command: &[OsString]) -> Result<i32
     // It is still single-threaded here, which `run_here` requires.
     let support = interlock_sandbox::probe_quick();
     let executor = app::executor_for(&loaded, &support)?;
+    let tripwire = GitTripwireHelper::arm(workspace);
     let outcome = match start(&executor, opts.timeout, &cwd, program, args, &env)? {
         Ok(outcome) => outcome,
         Err(interlock_sandbox::NamespacesUnavailable(why)) => {
@@ -80,6 +81,7 @@ pub fn run(opts: &SharedOpts, explain: bool, command: &[OsString]) -> Result<i32
             }
         }
     };
+    tripwire.fire();
     Ok(match outcome {
         Outcome::Exited(code) => code,
         Outcome::Signaled(sig) => {
@@ -125,4 +127,86 @@ fn start(
     argv.push(program.clone());
     argv.extend(args.iter().cloned());
     Ok(interlock_sandbox::run_here(&plan, cwd, program, &argv, env))
+}
+
+/// The git tripwire around one command: repositories the command creates may
+/// hold hooks or settings git would run later, outside the sandbox.
+///
+/// It is armed in a process forked before the sandbox starts, because
+/// afterwards this process is inside the sandbox's user namespace and can no
+/// longer start the host's git (its pid namespace for children is gone).
+/// Where forking fails, it runs here and reads the files itself.
+enum GitTripwireHelper {
+    Forked {
+        go: std::fs::File,
+        pid: nix::unistd::Pid,
+        /// For when the helper is gone.
+        here: interlock_core::tripwire::GitTripwire,
+    },
+    Here(interlock_core::tripwire::GitTripwire),
+}
+
+impl GitTripwireHelper {
+    /// Records the workspace's repositories. Must run while this process is
+    /// single-threaded (as `run_here` requires anyway).
+    fn arm(workspace: &Path) -> GitTripwireHelper {
+        use nix::unistd::{ForkResult, fork, pipe2};
+        use std::io::Read;
+        let mut tripwire = interlock_core::tripwire::GitTripwire::new(workspace);
+        // Close-on-exec: the sandboxed command must not hold the pipe.
+        let Ok((r, w)) = pipe2(nix::fcntl::OFlag::O_CLOEXEC) else {
+            return GitTripwireHelper::Here(tripwire);
+        };
+        // SAFETY: this process is single-threaded here, so the child may run any code.
+        match unsafe { fork() } {
+            Ok(ForkResult::Child) => {
+                drop(w);
+                // The user's Ctrl-C is for the command; the check still runs after it.
+                for sig in [nix::sys::signal::SIGINT, nix::sys::signal::SIGQUIT] {
+                    // SAFETY: installs SIG_IGN, no handler code runs.
+                    let _ = unsafe {
+                        nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::SigIgn)
+                    };
+                }
+                let mut b = [0u8; 1];
+                // EOF (the parent ended early): nothing ran, nothing to check.
+                if std::fs::File::from(r).read(&mut b).is_ok_and(|n| n == 1) {
+                    warn(&mut tripwire);
+                }
+                std::process::exit(0)
+            }
+            Ok(ForkResult::Parent { child }) => GitTripwireHelper::Forked {
+                go: std::fs::File::from(w),
+                pid: child,
+                here: tripwire,
+            },
+            Err(_) => GitTripwireHelper::Here(tripwire),
+        }
+    }
+
+    /// Checks now that the command has finished, warns on stderr and offers
+    /// to make what it found inert.
+    fn fire(self) {
+        match self {
+            GitTripwireHelper::Forked {
+                mut go,
+                pid,
+                mut here,
+            } => {
+                let sent = go.write_all(b"g").is_ok();
+                drop(go);
+                let done = nix::sys::wait::waitpid(pid, None);
+                if !sent || !matches!(done, Ok(nix::sys::wait::WaitStatus::Exited(_, 0))) {
+                    warn(&mut here);
+                }
+            }
+            GitTripwireHelper::Here(mut tripwire) => warn(&mut tripwire),
+        }
+    }
+}
+
+fn warn(tripwire: &mut interlock_core::tripwire::GitTripwire) {
+    use std::io::IsTerminal;
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    tripwire.warn(&mut std::io::stderr(), interactive);
 }

@@ -17,7 +17,7 @@ id "$user" >/dev/null 2>&1 || useradd -m -s /bin/bash "$user"
 # crates/cli/tests/sandbox.rs.
 mapfile -t exes < <(cargo test --workspace --no-run --message-format=json 2>/dev/null \
   | grep '"profile":{[^}]*"test":true' \
-  | grep -E '"src_path":"[^"]*(/crates/sandbox/|/crates/cli/tests/(sandbox|home_and_state)\.rs)' \
+  | grep -E '"src_path":"[^"]*(/crates/sandbox/|/crates/cli/tests/(sandbox|home_and_state|git_tripwire)\.rs)' \
   | grep -o '"executable":"[^"]*"' | cut -d'"' -f4)
 target="$(cargo metadata --format-version 1 --no-deps 2>/dev/null | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)"
 helper="$target/debug/interlock-sandbox-exec"

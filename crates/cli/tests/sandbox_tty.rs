@@ -76,7 +76,10 @@ impl Tmux {
     fn start(env: &Env, name: &str, command: &str) -> Tmux {
         let socket = format!("interlock-tty-{}-{name}", std::process::id());
         let conf = env.dir.path().join("tmux.conf");
-        write(&conf, "set -s set-clipboard on\nset -g history-limit 5000\n");
+        write(
+            &conf,
+            "set -s set-clipboard on\nset -g history-limit 5000\n",
+        );
         let status = Command::new("tmux")
             .args(["-L", &socket, "-f"])
             .arg(&conf)
@@ -167,16 +170,21 @@ fn skip() -> bool {
 /// A shell script (the harness, no payload) for the pane: runs `interlock
 /// sandbox [extra] -- python3 SCRIPT`, then, as the user's shell would,
 /// records the terminal's modes and reads one typed line, so whatever the
-/// terminal was made to type ahead shows up in it.
-fn runner(env: &Env, extra: &str, script: &str) -> (PathBuf, String) {
+/// terminal was made to type ahead shows up in it. A Ctrl-C that reaches the
+/// shell too (with `--raw-tty`) does not end it.
+/// With `gate`, the "shell" waits for a file `go` before it looks at the
+/// terminal.
+fn runner(env: &Env, extra: &str, script: &str, gate: bool) -> (PathBuf, String) {
     let dir = env.dir.path();
     let path = dir.join("runner.sh");
     let text = format!(
         "#!/bin/sh\n\
+         trap 'echo SHELL-GOT-INT' INT\n\
          cd '{ws}' || exit 1\n\
          env -i PATH='{path}' HOME='{home}' INTERLOCK_HOME='{il}' TERM=xterm-256color LANG=C.UTF-8 \
          '{bin}' --api-base http://127.0.0.1:9/v1 --workspace '{ws}' sandbox {extra} -- python3 {script}\n\
          echo \"EXIT=$?\"\n\
+         {gate}\
          stty -a > '{dir}/stty-after.txt'\n\
          echo READY-FOR-INPUT\n\
          IFS= read -r line\n\
@@ -189,6 +197,14 @@ fn runner(env: &Env, extra: &str, script: &str) -> (PathBuf, String) {
         il = env.home().display(),
         bin = bin().display(),
         dir = dir.display(),
+        gate = if gate {
+            format!(
+                "while [ ! -e '{}/go' ]; do sleep 0.1; done\n",
+                dir.display()
+            )
+        } else {
+            String::new()
+        },
     );
     write(&path, &text);
     (dir.to_path_buf(), format!("sh {}", path.display()))
@@ -211,7 +227,7 @@ struct Seen {
 fn run_attack(name: &str, extra: &str) -> Seen {
     let env = Env::new();
     write(&env.ws().join("attack.py"), ATTACK);
-    let (dir, cmd) = runner(&env, extra, "attack.py");
+    let (dir, cmd) = runner(&env, extra, "attack.py", false);
     let t = Tmux::start(&env, name, "sleep 600");
     let title_before = t.pane_title();
     t.tmux(&["respawn-pane", "-k", "-t", "t", &cmd]);
@@ -270,7 +286,11 @@ fn sandbox_at_a_terminal_cannot_use_the_terminal_against_the_user() {
     assert!(s.stty.contains(" icanon"), "{}", s.stty);
     assert!(s.screen.contains("\nprobe"), "typed text is echoed; {ctx}");
     // Colours pass.
-    assert!(s.attributes.contains("\x1b[31mRED-TEXT"), "{}", s.attributes);
+    assert!(
+        s.attributes.contains("\x1b[31mRED-TEXT"),
+        "{}",
+        s.attributes
+    );
 }
 
 #[test]
@@ -301,11 +321,66 @@ fn ctrl_c_at_a_terminal_interrupts_the_command_once() {
     }
     let env = Env::new();
     write(&env.ws().join("wait.py"), INTERRUPTIBLE);
-    let (_, cmd) = runner(&env, "", "wait.py");
+    let (_, cmd) = runner(&env, "", "wait.py", false);
     let t = Tmux::start(&env, "ctrlc", &cmd);
     t.wait_for("READY");
     t.keys(&["C-c"]);
     let s = t.wait_for("READY-FOR-INPUT");
     assert_eq!(s.matches("GOT-INT").count(), 1, "{s}");
     assert!(s.contains("EXIT=5"), "{s}");
+}
+
+/// The direct children of `pid`.
+fn children(pid: i32) -> Vec<i32> {
+    read(Path::new(&format!("/proc/{pid}/task/{pid}/children")))
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+#[test]
+fn terminal_modes_come_back_when_interlock_is_killed() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    write(&env.ws().join("wait.py"), INTERRUPTIBLE);
+    let (dir, cmd) = runner(&env, "", "wait.py", true);
+    let t = Tmux::start(&env, "killed", &cmd);
+    t.wait_for("READY");
+    let shell: i32 = t
+        .tmux(&["display", "-p", "-t", "t", "#{pane_pid}"])
+        .trim()
+        .parse()
+        .unwrap();
+    let interlock = children(shell);
+    assert_eq!(interlock.len(), 1, "{interlock:?}");
+    let interlock = interlock[0];
+    // The pump and the sandbox's supervisor.
+    let helpers = children(interlock);
+    assert!(!helpers.is_empty());
+    // Nothing of interlock runs after SIGKILL: the pump must notice.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(interlock),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while helpers
+        .iter()
+        .any(|p| Path::new(&format!("/proc/{p}")).exists())
+    {
+        assert!(Instant::now() < deadline, "{helpers:?} still running");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    write(&dir.join("go"), "");
+    t.wait_for("READY-FOR-INPUT");
+    t.keys(&["-l", "probe"]);
+    t.keys(&["Enter"]);
+    let s = t.wait_for("SHELL-DONE");
+    assert!(s.contains("EXIT=137"), "{s}");
+    let stty = read(&dir.join("stty-after.txt"));
+    assert!(echo_on(&stty), "{stty}");
+    assert!(stty.contains(" icanon"), "{stty}");
+    assert_eq!(read(&dir.join("typed.txt")), "probe", "{s}");
 }

@@ -384,3 +384,32 @@ fn terminal_modes_come_back_when_interlock_is_killed() {
     assert!(stty.contains(" icanon"), "{stty}");
     assert_eq!(read(&dir.join("typed.txt")), "probe", "{s}");
 }
+
+/// Prints its terminal's size at start and after each SIGWINCH.
+const SIZES: &str = r#"import os, signal, sys, time
+
+def show(*_):
+    cols, rows = os.get_terminal_size(1)
+    print("SIZE=%dx%d" % (cols, rows), flush=True)
+
+signal.signal(signal.SIGWINCH, show)
+show()
+while True:
+    time.sleep(0.05)
+"#;
+
+#[test]
+fn the_commands_terminal_follows_the_window_size() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    write(&env.ws().join("sizes.py"), SIZES);
+    let (_, cmd) = runner(&env, "", "sizes.py", false);
+    let t = Tmux::start(&env, "winch", &cmd);
+    t.wait_for("SIZE=160x50");
+    t.tmux(&["resize-window", "-t", "t", "-x", "120", "-y", "40"]);
+    t.wait_for("SIZE=120x40");
+    t.keys(&["C-c"]);
+    t.wait_for("READY-FOR-INPUT");
+}

@@ -247,6 +247,11 @@ pub enum Command {
         /// Print the effective policy and what this kernel supports, then exit
         #[arg(long)]
         explain: bool,
+        /// Give the command your real terminal instead of a pseudo-terminal of its own whose
+        /// output is sanitized: it can then write your clipboard, set the title, hide text,
+        /// make the terminal type answers into your shell and leave its modes changed
+        #[arg(long)]
+        raw_tty: bool,
         /// The command and its arguments, after `--`
         #[arg(last = true, value_name = "CMD")]
         command: Vec<std::ffi::OsString>,

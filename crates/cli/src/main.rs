@@ -8,6 +8,7 @@ mod chat;
 mod flags;
 mod keys;
 mod markdown;
+mod pty;
 mod sandbox_cmd;
 mod sanitize;
 mod ui;
@@ -62,8 +63,9 @@ fn run(cli: Cli) -> Result<i32, Failure> {
         Some(Command::Exec { ref prompt }) => chat::exec(&cli.opts, prompt),
         Some(Command::Sandbox {
             explain,
+            raw_tty,
             ref command,
-        }) => sandbox_cmd::run(&cli.opts, explain, command),
+        }) => sandbox_cmd::run(&cli.opts, explain, raw_tty, command),
         Some(Command::Check {
             ref language,
             ref file,

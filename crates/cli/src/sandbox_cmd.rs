@@ -3,6 +3,7 @@
 
 use crate::app::{self, Failure, exit};
 use crate::flags::SharedOpts;
+use crate::pty;
 use crate::sanitize::sanitize;
 use interlock_kernels::scrubbed_env;
 use interlock_sandbox::Outcome;
@@ -13,7 +14,12 @@ use std::path::Path;
 /// Runs the command (or explains the policy) and returns the command's exit
 /// status: its code, 128+N when killed by signal N, 125 when the sandbox could
 /// not be set up.
-pub fn run(opts: &SharedOpts, explain: bool, command: &[OsString]) -> Result<i32, Failure> {
+pub fn run(
+    opts: &SharedOpts,
+    explain: bool,
+    raw_tty: bool,
+    command: &[OsString],
+) -> Result<i32, Failure> {
     let loaded = app::load(opts)?;
     let Some(mut policy) = interlock_core::executor::policy(
         &loaded.settings,
@@ -57,8 +63,13 @@ pub fn run(opts: &SharedOpts, explain: bool, command: &[OsString]) -> Result<i32
     // It is still single-threaded here, which `run_here` requires.
     let support = interlock_sandbox::probe_quick();
     let executor = app::executor_for(&loaded, &support)?;
+    // The tripwire's helper is forked first, so it holds none of the pty's fds.
     let tripwire = GitTripwireHelper::arm(workspace);
-    let outcome = match start(&executor, opts.timeout, &cwd, program, args, &env)? {
+    // At a terminal the command gets a pty of its own (see pty.rs); the guard
+    // puts the user's terminal back however this function is left.
+    let tty = terminal(raw_tty)?;
+    let ctty = tty.is_some();
+    let outcome = match start(&executor, opts.timeout, &cwd, program, args, &env, ctty)? {
         Ok(outcome) => outcome,
         Err(interlock_sandbox::NamespacesUnavailable(why)) => {
             // Namespaces looked available but the kernel refused one: nothing
@@ -70,7 +81,7 @@ pub fn run(opts: &SharedOpts, explain: bool, command: &[OsString]) -> Result<i32
                 .unwrap_or_else(|| format!("creating a user namespace failed: {why}"));
             let support = full.without_user_namespaces(&reason);
             let fallback = app::executor_for(&loaded, &support)?;
-            match start(&fallback, opts.timeout, &cwd, program, args, &env)? {
+            match start(&fallback, opts.timeout, &cwd, program, args, &env, ctty)? {
                 Ok(outcome) => outcome,
                 Err(interlock_sandbox::NamespacesUnavailable(why)) => {
                     return Err(Failure {
@@ -81,6 +92,10 @@ pub fn run(opts: &SharedOpts, explain: bool, command: &[OsString]) -> Result<i32
             }
         }
     };
+    // The terminal comes back first: the tripwire may print and ask.
+    if let Some(tty) = tty {
+        tty.finish();
+    }
     tripwire.fire();
     Ok(match outcome {
         Outcome::Exited(code) => code,
@@ -102,7 +117,27 @@ pub fn run(opts: &SharedOpts, explain: bool, command: &[OsString]) -> Result<i32
     })
 }
 
+/// The command's own pty when a standard descriptor is a terminal, unless
+/// `--raw-tty` asked for the real one (said aloud: it undoes a protection).
+fn terminal(raw_tty: bool) -> Result<Option<pty::Pty>, Failure> {
+    if raw_tty {
+        let _ = writeln!(
+            std::io::stderr(),
+            "interlock: warning: --raw-tty: the command gets your real terminal: it can write your clipboard (OSC 52), set the window title, hide or rewrite what is on screen, make the terminal answer queries as if you had typed them (into your shell once it exits) and leave the terminal's modes changed (e.g. echo off)"
+        );
+        return Ok(None);
+    }
+    if !pty::at_terminal() {
+        return Ok(None);
+    }
+    pty::Pty::start().map(Some).map_err(|e| Failure {
+        code: 125,
+        message: format!("{e} (--raw-tty runs the command on your terminal instead)"),
+    })
+}
+
 /// Prints the executor's warnings and runs the command under its plan.
+#[allow(clippy::too_many_arguments)]
 fn start(
     executor: &interlock_core::executor::Executor,
     timeout_seconds: Option<u64>,
@@ -110,6 +145,7 @@ fn start(
     program: &OsString,
     args: &[OsString],
     env: &[(OsString, OsString)],
+    controlling_tty: bool,
 ) -> Result<Result<Outcome, interlock_sandbox::NamespacesUnavailable>, Failure> {
     for w in &executor.warnings {
         let _ = writeln!(std::io::stderr(), "interlock: warning: {}", sanitize(w));
@@ -121,6 +157,7 @@ fn start(
     };
     let plan = interlock_sandbox::Plan {
         timeout_seconds,
+        controlling_tty,
         ..plan.clone()
     };
     let mut argv = Vec::with_capacity(args.len() + 1);

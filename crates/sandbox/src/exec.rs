@@ -1045,6 +1045,15 @@ fn program_main(
     {
         fail("setsid", e);
     }
+    if plan.controlling_tty
+        && nix::unistd::isatty(std::io::stdin()).unwrap_or(false)
+        && let Err(e) = sys::set_controlling_tty(0)
+    {
+        fail(
+            "making the command's pseudo-terminal its controlling terminal (TIOCSCTTY)",
+            format!("{e}; without it Ctrl-C could not interrupt the command (try --raw-tty)"),
+        );
+    }
     if let Err(e) = std::env::set_current_dir(cwd) {
         fail(
             "changing to the working directory",

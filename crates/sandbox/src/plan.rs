@@ -210,6 +210,11 @@ pub struct Plan {
     /// Wall-clock seconds before the supervisor kills the whole sandbox ([`Policy::timeout_seconds`]).
     #[serde(default)]
     pub timeout_seconds: Option<u64>,
+    /// Make the program's stdin, when it is a terminal, its controlling terminal (right after
+    /// `setsid`), so that terminal's line discipline turns Ctrl-C into SIGINT for it. Set only by a
+    /// caller that gave the program a pseudo-terminal of its own, never the user's terminal.
+    #[serde(default)]
+    pub controlling_tty: bool,
 }
 
 impl Plan {
@@ -605,6 +610,7 @@ pub fn plan(policy: &Policy, support: &Support) -> Result<Plan, SandboxError> {
         die_with_parent: true,
         notes,
         timeout_seconds: policy.timeout_seconds,
+        controlling_tty: false,
     })
 }
 

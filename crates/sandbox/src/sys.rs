@@ -462,3 +462,16 @@ pub fn dup_high(fd: &OwnedFd, min: RawFd) -> io::Result<OwnedFd> {
     // SAFETY: `n` is a fresh descriptor returned by fcntl, owned by nobody else.
     Ok(unsafe { OwnedFd::from_raw_fd(n) })
 }
+
+/// `ioctl(fd, TIOCSCTTY, 0)`: make the terminal open on `fd` the calling session leader's
+/// controlling terminal (without stealing it from another session).
+pub fn set_controlling_tty(fd: RawFd) -> io::Result<()> {
+    // SAFETY: TIOCSCTTY takes an integer argument (0: do not steal), no pointer; on a bad fd or a
+    // non-terminal the kernel returns an error.
+    let r = unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}

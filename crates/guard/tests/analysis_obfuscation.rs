@@ -649,9 +649,10 @@ fn user_rules() {
         analyze_with(Language::Shell, "pip installer", &rules).risk,
         Risk::None
     );
+    // (An unknown git subcommand: medium from the auto-run gate, not denied.)
     assert_eq!(
         analyze_with(Language::Shell, "git pushy", &rules).risk,
-        Risk::None
+        Risk::Medium
     );
 }
 

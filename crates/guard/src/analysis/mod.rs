@@ -35,6 +35,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 mod javascript;
+mod known_safe;
 mod paths;
 mod python;
 mod shell;
@@ -208,6 +209,15 @@ pub fn analyze_unknown(code: &str, rules: &Rules) -> Report {
     report.risk = report.risk.max(Risk::Medium);
     sort_findings(&mut report.findings);
     report
+}
+
+/// The shell programs the auto-run gate knows to be safe, each with the
+/// reason (options that void the reason are checked per program; see
+/// SECURITY.md). Any other program makes a block at least [`Risk::Medium`].
+pub fn known_safe_programs() -> impl Iterator<Item = (&'static str, &'static str)> {
+    known_safe::KNOWN_SAFE
+        .iter()
+        .flat_map(|e| e.names.iter().map(move |n| (*n, e.reason)))
 }
 
 /// Guesses the language from a file extension, then from a shebang line.

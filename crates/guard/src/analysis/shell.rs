@@ -8,7 +8,7 @@
 //! checked. Pipelines, redirections, heredocs and here-strings add the context
 //! single commands lack (download-and-execute, reverse shells, exfiltration).
 
-use super::{Ctx, LOOP_BUDGET, MAX_LOOP_VALUES, NamedWalk, Risk, paths, text};
+use super::{Ctx, LOOP_BUDGET, MAX_LOOP_VALUES, NamedWalk, Risk, known_safe, paths, text};
 use interlock_protocol::Language;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -117,6 +117,9 @@ struct Shell<'c, 'a, 't> {
     /// also rated as if under it (`cd ~; echo … >> .bashrc`).
     cwd: Option<String>,
     too_deep: bool,
+    /// The command being checked reads code from a here-document or
+    /// here-string (analysed as nested code), not from an unseen input.
+    code_on_stdin: bool,
 }
 
 pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
@@ -165,6 +168,7 @@ pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
         loop_budget: LOOP_BUDGET,
         cwd: None,
         too_deep: false,
+        code_on_stdin: false,
     };
     if root.has_error() {
         let at = super::first_error(root)
@@ -1045,8 +1049,8 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             "PROMPT_COMMAND" => {
                 self.push(
                     "persist.prompt-command",
-                    Risk::Medium,
-                    "sets PROMPT_COMMAND, which runs code before every prompt".into(),
+                    Risk::High,
+                    "sets PROMPT_COMMAND, which runs code before every prompt (a keylogger or persistence hook)".into(),
                     range.clone(),
                 );
             }
@@ -1537,7 +1541,13 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
         {
             return;
         }
+        self.code_on_stdin = redirects
+            .iter()
+            .chain(stmt_redirects.iter())
+            .any(|r| matches!(kind(*r), "heredoc_redirect" | "herestring_redirect"))
+            && interpreter_reading_stdin(argv).is_some();
         self.run(argv, range, 0);
+        self.code_on_stdin = false;
     }
 
     fn tainted_exec(&mut self, taint: u8, range: &Range<usize>) {
@@ -1646,7 +1656,9 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
         if allowed {
             self.cx.begin_suppress();
         }
+        let first_finding = self.cx.findings.len();
         self.check_command(name, raw_name, args, &range);
+        self.credential_hunt(name, args, &range);
         // Credential paths mentioned by any command.
         if !matches!(
             name,
@@ -1710,9 +1722,54 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
         }
         if allowed {
             self.cx.end_suppress();
+        } else {
+            self.gate(name, raw_name, args, &range, first_finding);
         }
         // Nested code is analysed outside any allow-suppression.
         self.nested_code(name, raw_name, args, &range);
+    }
+
+    /// The auto-run gate ([`known_safe`]): a command that no rule rated
+    /// medium or more is still medium unless it is known to be safe with
+    /// these arguments. `first` is where this command's findings start.
+    fn gate(
+        &mut self,
+        name: &str,
+        raw_name: &str,
+        args: &[Word],
+        range: &Range<usize>,
+        first: usize,
+    ) {
+        if self.cx.findings[first.min(self.cx.findings.len())..]
+            .iter()
+            .any(|f| f.risk >= Risk::Medium)
+        {
+            return;
+        }
+        // A program of the workspace (`./build.sh`) is the project's own
+        // code, like `bash build.sh`.
+        if raw_name.starts_with("./") && !raw_name.contains("..") && raw_name.len() > 2 {
+            return;
+        }
+        if self.code_on_stdin {
+            return;
+        }
+        let texts: Vec<&str> = args.iter().map(|w| w.text.as_str()).collect();
+        match known_safe::verdict(name, &texts) {
+            known_safe::Verdict::Safe => {}
+            known_safe::Verdict::Unknown => self.push(
+                "shell.not-known-safe",
+                Risk::Medium,
+                format!("{name} is not known to be safe, so it is not run without asking"),
+                range.clone(),
+            ),
+            known_safe::Verdict::Unsafe(why) => self.push(
+                "shell.unsafe-option",
+                Risk::Medium,
+                format!("{why}; not run without asking"),
+                range.clone(),
+            ),
+        }
     }
 
     /// If `name` wraps another command, reports the wrapper's own risk and
@@ -2161,6 +2218,171 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
     }
 
     /// `find ROOTS… -delete / -exec CMD {} ;`
+    /// `find` used for reconnaissance outside the workspace: looking for
+    /// credential files by name, or for set-user-id and world-writable files
+    /// (privilege-escalation hunting).
+    fn find_hunting(&mut self, roots: &[String], tests: &[Word], range: &Range<usize>) {
+        let outside = roots.iter().any(|r| self.outside_workspace(r));
+        if !outside {
+            return;
+        }
+        for p in tests.windows(2) {
+            let (t, v) = (p[0].text.as_str(), p[1].text.as_str());
+            if matches!(t, "-name" | "-iname" | "-path" | "-ipath" | "-wholename")
+                && is_credential_name(v)
+            {
+                self.push(
+                    "cred.hunt",
+                    Risk::High,
+                    format!("searches {} for credential files ({v})", roots.join(" ")),
+                    range.clone(),
+                );
+                return;
+            }
+            if t == "-perm" {
+                let v = v.trim_start_matches(['-', '/', '+']);
+                if matches!(
+                    v,
+                    "4000"
+                        | "2000"
+                        | "6000"
+                        | "u=s"
+                        | "g=s"
+                        | "u+s"
+                        | "g+s"
+                        | "o+w"
+                        | "o=w"
+                        | "2"
+                        | "002"
+                        | "0002"
+                ) {
+                    self.push(
+                        "recon.privilege-escalation",
+                        Risk::High,
+                        format!(
+                            "searches {} for set-user-id or world-writable files (looking for a way to gain privileges)",
+                            roots.join(" ")
+                        ),
+                        range.clone(),
+                    );
+                    return;
+                }
+            }
+        }
+        if tests.iter().any(|w| w.text == "-writable") {
+            self.push(
+                "recon.privilege-escalation",
+                Risk::High,
+                format!(
+                    "searches {} for writable files (looking for a way to gain privileges)",
+                    roots.join(" ")
+                ),
+                range.clone(),
+            );
+        }
+    }
+
+    /// Whether `p` names a place outside the workspace (absolute, home or
+    /// parent), after any directory change of the block.
+    fn outside_workspace(&self, p: &str) -> bool {
+        let p = self.under_cwd(p).unwrap_or_else(|| p.to_string());
+        p.starts_with('/')
+            || p.starts_with('~')
+            || p.starts_with("$HOME")
+            || p.starts_with("${HOME}")
+            || p == ".."
+            || p.starts_with("../")
+    }
+
+    /// Credential hunting by content or history: `grep -r password /etc`,
+    /// `cat ~/.bash_history`.
+    fn credential_hunt(&mut self, name: &str, args: &[Word], range: &Range<usize>) {
+        if matches!(
+            name,
+            "grep" | "egrep" | "fgrep" | "rg" | "ag" | "ack" | "zgrep"
+        ) {
+            let recursive = name == "rg"
+                || name == "ag"
+                || name == "ack"
+                || args.iter().any(|w| {
+                    w.text == "--recursive"
+                        || w.text == "--dereference-recursive"
+                        || (w.text.starts_with('-')
+                            && !w.text.starts_with("--")
+                            && (w.text.contains('r') || w.text.contains('R')))
+                });
+            let operands: Vec<&str> = args
+                .iter()
+                .map(|w| w.text.as_str())
+                .filter(|t| !t.starts_with('-'))
+                .collect();
+            let secretive = operands.first().is_some_and(|p| {
+                let p = p.to_ascii_lowercase();
+                [
+                    "passw",
+                    "passwd",
+                    "pwd",
+                    "secret",
+                    "token",
+                    "api_key",
+                    "apikey",
+                    "private key",
+                    "credential",
+                    "aws_access",
+                ]
+                .iter()
+                .any(|k| p.contains(k))
+            });
+            let wide = operands.iter().skip(1).any(|r| self.outside_workspace(r));
+            if recursive && secretive && wide {
+                self.push(
+                    "cred.hunt",
+                    Risk::High,
+                    format!(
+                        "{name} searches {} for passwords or secrets",
+                        operands[1..].join(" ")
+                    ),
+                    range.clone(),
+                );
+            }
+        }
+        if !matches!(
+            name,
+            "rm" | "shred"
+                | "unlink"
+                | "ln"
+                | "truncate"
+                | "touch"
+                | "chmod"
+                | "chown"
+                | "ls"
+                | "stat"
+                | "echo"
+                | "printf"
+                | "test"
+                | "["
+                | "export"
+                | "unset"
+                | "history"
+        ) {
+            if let Some(w) = args.iter().find(|w| {
+                !w.text.starts_with('-')
+                    && self.classify_at(&w.text).history
+                    && !w.text.ends_with("/dev/null")
+            }) {
+                self.push(
+                    "cred.history",
+                    Risk::High,
+                    format!(
+                        "{name} reads {}, a shell history, which often holds passwords typed on the command line",
+                        w.text
+                    ),
+                    range.clone(),
+                );
+            }
+        }
+    }
+
     fn find(&mut self, args: &[Word], range: &Range<usize>) {
         let mut roots: Vec<String> = Vec::new();
         let mut i = 0;
@@ -2175,7 +2397,14 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
         if roots.is_empty() {
             roots.push(".".into());
         }
-        let filtered = args[i..].windows(2).any(|p| {
+        // Tests that select some files only: with one of them, -delete and
+        // -exec act on matching files, not on everything under the root.
+        let filtered = args[i..].iter().any(|w| {
+            matches!(
+                w.text.as_str(),
+                "-nouser" | "-nogroup" | "-empty" | "-readable" | "-executable"
+            )
+        }) || args[i..].windows(2).any(|p| {
             matches!(
                 p[0].text.as_str(),
                 "-name"
@@ -2183,15 +2412,33 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                     | "-path"
                     | "-ipath"
                     | "-regex"
+                    | "-iregex"
                     | "-newer"
+                    | "-newermt"
+                    | "-anewer"
+                    | "-cnewer"
                     | "-mtime"
                     | "-mmin"
+                    | "-atime"
+                    | "-amin"
+                    | "-ctime"
+                    | "-cmin"
                     | "-size"
                     | "-user"
+                    | "-uid"
+                    | "-group"
+                    | "-gid"
                     | "-perm"
                     | "-wholename"
+                    | "-iwholename"
+                    | "-samefile"
+                    | "-inum"
+                    | "-links"
+                    | "-lname"
+                    | "-ilname"
             ) && !matches!(p[1].text.as_str(), "*" | ".*" | "*.*")
         });
+        self.find_hunting(&roots, &args[i..], range);
         let mut j = i;
         while j < args.len() {
             let t = args[j].text.as_str();
@@ -2214,6 +2461,15 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                         );
                     }
                 }
+            }
+            if matches!(t, "-fprint" | "-fprint0" | "-fprintf" | "-fls") {
+                let target = args.get(j + 1).map_or("a file", |w| w.text.as_str());
+                self.push(
+                    "shell.unsafe-option",
+                    Risk::Medium,
+                    format!("find {t} writes its list to {target}; not run without asking"),
+                    range.clone(),
+                );
             }
             if matches!(t, "-exec" | "-execdir" | "-ok" | "-okdir") {
                 let mut k = j + 1;
@@ -2358,7 +2614,39 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                     self.run_script(script, range, name);
                 }
             }
+            "tar" => {
+                for w in args {
+                    let t = w.text.as_str();
+                    let cmd = t
+                        .strip_prefix("--checkpoint-action=exec=")
+                        .or_else(|| t.strip_prefix("--to-command="))
+                        .or_else(|| t.strip_prefix("--use-compress-program="))
+                        .or_else(|| t.strip_prefix("--info-script="))
+                        .or_else(|| t.strip_prefix("--new-volume-script="));
+                    if let Some(cmd) = cmd {
+                        let mut inner = w.clone();
+                        inner.text = cmd.to_string();
+                        self.nested_shell_string(&inner, range, "tar");
+                    }
+                }
+            }
+            "rg" => {
+                if let Some(w) = option_value(args, '\0', "--pre") {
+                    let inner = [w];
+                    self.run(&inner, range.clone(), 1);
+                }
+            }
             "trap" => {
+                // A DEBUG trap runs before every command: with
+                // $BASH_COMMAND it records everything typed (a keylogger).
+                if args.iter().skip(1).any(|w| w.text == "DEBUG") {
+                    self.push(
+                        "spy.keylogger",
+                        Risk::High,
+                        "trap … DEBUG runs code before every command, which can record all commands typed (a keylogger)".into(),
+                        range.clone(),
+                    );
+                }
                 if let Some(w) = args.first()
                     && !w.text.starts_with('-')
                 {
@@ -2827,10 +3115,31 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                     }
                     let class = self.classify_at(&dest.text);
                     self.write_target(&dest.text, &class, r.clone(), "mv writes to");
+                    // A move keeps the files (at the destination): only
+                    // moving a sensitive place away (home, system,
+                    // credentials) breaks something. Workspace files and
+                    // run-time names moved to a destination are moves.
                     for src in &positional[..positional.len() - 1] {
                         let (risk, rule, msg) = self.deletion_risk_at(&src.text, true);
-                        if risk >= Risk::High {
-                            self.push(rule, risk, format!("moves away: {msg}"), r.clone());
+                        if rule == "destroy.workspace-all" && !dest.dynamic {
+                            self.push(
+                                "files.move-all",
+                                Risk::Medium,
+                                format!(
+                                    "moves everything in the current directory to {}",
+                                    dest.text
+                                ),
+                                r.clone(),
+                            );
+                        } else if risk >= Risk::High
+                            && !matches!(rule, "destroy.workspace-all" | "destroy.dynamic-target")
+                        {
+                            self.push(
+                                rule,
+                                risk.min(Risk::High),
+                                format!("moves away (to {}): {msg}", dest.text),
+                                r.clone(),
+                            );
                         }
                     }
                 }
@@ -2998,6 +3307,18 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                         r,
                     );
                 }
+            }
+            "setenforce"
+                if texts
+                    .iter()
+                    .any(|t| *t == "0" || t.eq_ignore_ascii_case("permissive")) =>
+            {
+                self.push(
+                    "tamper.defence",
+                    Risk::High,
+                    "setenforce 0 turns SELinux enforcement off (disables a defence)".into(),
+                    r,
+                );
             }
             "auditctl" => {
                 if has("-D") || has("-e") {
@@ -3373,7 +3694,15 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                 }
             }
             "insmod" | "modprobe" | "rmmod" | "kexec" | "sysctl"
-                if !has("-a") && !texts.is_empty() =>
+                if !has("-a")
+                    && !texts.is_empty()
+                    // sysctl changes settings only with -w, -p/--system
+                    // (load files) or `name=value`; otherwise it reads.
+                    && (name != "sysctl"
+                        || texts.iter().any(|t| {
+                            matches!(*t, "-w" | "--write" | "-p" | "--load" | "--system")
+                                || t.contains('=')
+                        })) =>
             {
                 self.push(
                     "system.kernel",
@@ -3685,8 +4014,17 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
         // Skip global options like `-C dir`, `-c k=v`.
         let mut i = 0;
         while i < texts.len() && texts[i].starts_with('-') {
-            if texts[i] == "-c" {
-                if let Some(kv) = texts.get(i + 1) {
+            // `-c k=v`, and the same glued (`-ck=v`) or as `--config-env`.
+            let glued = texts[i]
+                .strip_prefix("-c")
+                .filter(|kv| !kv.is_empty())
+                .or_else(|| texts[i].strip_prefix("--config-env="));
+            if texts[i] == "-c" || glued.is_some() {
+                let (kv, step) = match glued {
+                    Some(kv) => (Some(kv), 1),
+                    None => (texts.get(i + 1).copied(), 2),
+                };
+                if let Some(kv) = kv {
                     let k = kv.split('=').next().unwrap_or("").to_ascii_lowercase();
                     // A setting whose name is known only at run time may be
                     // any of the ones below.
@@ -3714,7 +4052,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                         );
                     }
                 }
-                i += 2;
+                i += step;
             } else if texts[i] == "-C" {
                 i += 2;
             } else {
@@ -4572,6 +4910,42 @@ fn push_split(argv: &mut Vec<Word>, w: Word) {
     } else {
         argv.push(w);
     }
+}
+
+/// Whether a `find -name` pattern looks for credential files.
+fn is_credential_name(pattern: &str) -> bool {
+    let p = pattern.trim_matches(['*', '"', '\'']).to_ascii_lowercase();
+    let p = p.rsplit('/').next().unwrap_or(&p);
+    matches!(
+        p,
+        "id_rsa"
+            | "id_dsa"
+            | "id_ecdsa"
+            | "id_ed25519"
+            | "id_*"
+            | ".netrc"
+            | ".pgpass"
+            | ".git-credentials"
+            | "credentials"
+            | "credentials.json"
+            | ".htpasswd"
+            | "shadow"
+            | "wallet.dat"
+            | "authorized_keys"
+            | ".npmrc"
+            | ".pypirc"
+            | ".env"
+            | "secrets"
+            | "private.key"
+            | "kubeconfig"
+            | ".bash_history"
+            | ".zsh_history"
+    ) || [
+        ".pem", ".key", ".ppk", ".kdbx", ".p12", ".pfx", ".ovpn", ".gpg", "history", "passw",
+        "secret",
+    ]
+    .iter()
+    .any(|s| p.ends_with(s) || (s.len() > 4 && p.contains(s)))
 }
 
 fn is_rm_recursive_flag(t: &str) -> bool {

@@ -1,0 +1,924 @@
+//! The auto-run gate for shell commands: the programs known to be safe, and
+//! with which options.
+//!
+//! A block is rated at most low (and so auto-runnable) only when every
+//! command in it passes this gate; any other command is rated at least
+//! medium, either because the program is not in [`KNOWN_SAFE`] ("not known to
+//! be safe") or because an option makes a known program run other programs
+//! or write where it should not. The danger rules in `shell.rs` still run for
+//! every command: they explain what is dangerous and decide high and
+//! critical. The table is data: one entry per program family, each with the
+//! reason it is safe and the options that void that reason.
+
+/// How the arguments of a known program are checked.
+pub(crate) enum Check {
+    /// Safe with any arguments (its risky uses, such as paths it writes or
+    /// deletes, are rated by the danger rules).
+    Any,
+    /// Safe unless one of these options is given. `--long` entries also match
+    /// `--long=…` and every option they are a prefix of (`--fprint` matches
+    /// `--fprint0`); `-x` entries match a short option cluster holding `x`;
+    /// entries of a find-style program (`-exec`) match exactly.
+    Without(&'static [&'static str]),
+    /// Program-specific check: `Err` says why it is not safe.
+    Custom(fn(&[&str]) -> Result<(), String>),
+    /// Never safe: the program runs commands on request (editors, pagers).
+    Never(&'static str),
+}
+
+/// One family of programs known to be safe.
+pub(crate) struct Entry {
+    pub(crate) names: &'static [&'static str],
+    pub(crate) check: Check,
+    /// Why these programs are safe to run without asking.
+    pub(crate) reason: &'static str,
+}
+
+use Check::*;
+
+/// The known-safe programs, with the reason per entry.
+pub(crate) static KNOWN_SAFE: &[Entry] = &[
+    Entry {
+        names: &[
+            "ls",
+            "cat",
+            "head",
+            "tail",
+            "wc",
+            "cut",
+            "tr",
+            "nl",
+            "tac",
+            "rev",
+            "fold",
+            "fmt",
+            "column",
+            "paste",
+            "join",
+            "expand",
+            "unexpand",
+            "comm",
+            "cmp",
+            "diff",
+            "stat",
+            "file",
+            "du",
+            "df",
+            "tree",
+            "strings",
+            "od",
+            "hexdump",
+            "xxd",
+            "md5sum",
+            "sha1sum",
+            "sha256sum",
+            "sha512sum",
+            "shasum",
+            "cksum",
+            "b2sum",
+            "basename",
+            "dirname",
+            "realpath",
+            "readlink",
+            "jq",
+            "base64",
+            "iconv",
+            "numfmt",
+            "shuf",
+            "seq",
+            "look",
+            "diff3",
+            "colordiff",
+            "wdiff",
+            "yq",
+            "csvlook",
+            "csvcut",
+            "csvstat",
+            "bat",
+        ],
+        check: Any,
+        reason: "reads files and prints them or facts about them; writes nothing",
+    },
+    Entry {
+        names: &["grep", "egrep", "fgrep", "zgrep", "ag", "ack"],
+        check: Without(&["--pre"]),
+        reason: "searches files and prints matches",
+    },
+    Entry {
+        names: &["rg"],
+        check: Without(&["--pre", "--search-zip", "-z", "--hostname-bin"]),
+        reason: "searches files; --pre and --search-zip would run other programs",
+    },
+    Entry {
+        names: &["sort"],
+        check: Without(&["-o", "--output", "--compress-program"]),
+        reason: "sorts its input to standard output",
+    },
+    Entry {
+        names: &["uniq", "split", "csplit"],
+        check: Any,
+        reason: "filters lines or splits a file into pieces in the current directory",
+    },
+    Entry {
+        names: &[
+            "echo", "printf", "pwd", "true", "false", "test", "[", "[[", "which", "type", "whoami",
+            "id", "uname", "nproc", "free", "uptime", "groups", "tty", "locale", "getconf",
+            "whereis", "cal", "sleep", "printenv", "arch", "lscpu", "ps", "pgrep", "wait", "jobs",
+            "expr", "dirs", "hash", "times", "umask", "logname", "users",
+        ],
+        check: Any,
+        reason: "prints text or facts about the system, or only waits",
+    },
+    Entry {
+        names: &["date"],
+        check: Without(&["-s", "--set"]),
+        reason: "prints the date; -s would set the clock",
+    },
+    Entry {
+        names: &["hostname"],
+        check: Custom(no_positional),
+        reason: "prints the host name; an argument would set it",
+    },
+    Entry {
+        names: &[
+            "cd", "pushd", "popd", "export", "set", "shopt", "local", "declare", "typeset",
+            "readonly", "read", "return", "exit", "shift", "alias", "unalias", "getopts", "let",
+            ":", "break", "continue", "unset", "history", "trap",
+        ],
+        check: Any,
+        reason: "a shell built-in that changes only the shell's own state (trap's code is analysed)",
+    },
+    Entry {
+        names: &[
+            "mkdir", "touch", "cp", "mv", "rm", "rmdir", "unlink", "ln", "chmod", "tee",
+            "truncate", "install", "mktemp", "mkfifo", "chown", "chgrp",
+        ],
+        check: Any,
+        reason: "file operations whose targets the path rules rate (in the workspace: low; elsewhere: higher)",
+    },
+    Entry {
+        names: &[
+            "gzip", "gunzip", "zcat", "bzip2", "bunzip2", "bzcat", "xz", "unxz", "xzcat", "zstd",
+            "unzstd", "zstdcat", "lz4",
+        ],
+        check: Without(&["--use-compress-program"]),
+        reason: "compresses or decompresses the files named",
+    },
+    Entry {
+        names: &["zip"],
+        check: Without(&["-T", "-TT", "--unzip-command", "--test"]),
+        reason: "packs files into an archive; -TT would run a program",
+    },
+    Entry {
+        names: &["unzip"],
+        check: Any,
+        reason: "lists or extracts an archive (extracted paths are files in the workspace)",
+    },
+    Entry {
+        names: &["tar"],
+        check: Custom(tar_safe),
+        reason: "lists, creates or extracts archives without running programs",
+    },
+    Entry {
+        names: &["find"],
+        check: Without(&[
+            "-exec", "-execdir", "-ok", "-okdir", "-fprint", "-fprint0", "-fprintf", "-fls",
+        ]),
+        reason: "lists files; actions that run programs are analysed as their own commands",
+    },
+    Entry {
+        names: &["docker", "podman", "docker-compose"],
+        check: Any,
+        reason: "container commands: the container rules rate host access (privileged, host mounts, host namespaces)",
+    },
+    Entry {
+        names: &["perl"],
+        check: Custom(perl_safe),
+        reason: "only a substitution (`perl -pi -e 's/a/b/g' files`): other Perl code is not analysed",
+    },
+    Entry {
+        names: &[
+            "psql",
+            "mysql",
+            "pg_dump",
+            "mysqldump",
+            "redis-cli",
+            "mongosh",
+        ],
+        check: Custom(db_client_safe),
+        reason: "database clients: queries, without the client's shell escapes",
+    },
+    Entry {
+        names: &[
+            "convert",
+            "magick",
+            "ffmpeg",
+            "ffprobe",
+            "pandoc",
+            "jupyter",
+            "pre-commit",
+            "csvsort",
+            "csvjson",
+            "csvgrep",
+            "conda",
+            "mamba",
+            "clear",
+            "open",
+            "xdg-open",
+        ],
+        check: Any,
+        reason: "converts or opens files, or runs project tooling, in the workspace",
+    },
+    Entry {
+        names: &[
+            "journalctl",
+            "top",
+            "htop",
+            "lsof",
+            "dig",
+            "nslookup",
+            "host",
+            "kill",
+            "pkill",
+            "killall",
+            "ulimit",
+            "crontab",
+            "openssl",
+            "rsync",
+            "scp",
+            "dd",
+            "ping",
+            "systemctl",
+            "service",
+            "netstat",
+            "ss",
+            "vmstat",
+            "iostat",
+            "dmesg",
+            "lsblk",
+            "nvidia-smi",
+            "sw_vers",
+            "system_profiler",
+            "ip",
+            "ifconfig",
+        ],
+        check: Any,
+        reason: "system tools whose dangerous uses (uploads, raw connections, disk writes, services, schedules, firewall) have their own rules",
+    },
+    Entry {
+        names: &["sed"],
+        check: Custom(sed_safe),
+        reason: "edits text (with -i, the named files, which the path rules rate); the e and w commands are not safe",
+    },
+    Entry {
+        names: &["awk", "gawk", "mawk", "nawk"],
+        check: Custom(awk_safe),
+        reason: "processes text; the commands it runs (system, pipes, getline) are analysed as their own commands; writes outside the workspace are not safe",
+    },
+    Entry {
+        names: &["git"],
+        check: Custom(git_safe),
+        reason: "read-only or workspace git subcommands, without options that run programs",
+    },
+    Entry {
+        names: &[
+            "cargo",
+            "rustc",
+            "rustfmt",
+            "make",
+            "cmake",
+            "ninja",
+            "meson",
+            "go",
+            "gofmt",
+            "gcc",
+            "g++",
+            "cc",
+            "c++",
+            "clang",
+            "clang++",
+            "ld",
+            "javac",
+            "tsc",
+            "pytest",
+            "py.test",
+            "black",
+            "ruff",
+            "mypy",
+            "flake8",
+            "pylint",
+            "isort",
+            "eslint",
+            "prettier",
+            "jest",
+            "vitest",
+            "mocha",
+            "shellcheck",
+            "shfmt",
+            "npm",
+            "yarn",
+            "pnpm",
+            "pip",
+            "pip3",
+            "uv",
+            "poetry",
+            "bundle",
+            "gem",
+            "mvn",
+            "gradle",
+            "dotnet",
+            "coverage",
+            "tox",
+            "nox",
+            "clippy-driver",
+            "ctest",
+        ],
+        check: Any,
+        reason: "builds, tests or formats the project in the workspace (running only the project's own code); installs and network use are rated by their own rules",
+    },
+    Entry {
+        names: &[
+            "sh", "bash", "zsh", "dash", "ksh", "python", "python3", "python2", "node", "nodejs",
+            "source", ".", "deno", "bun", "pypy", "pypy3",
+        ],
+        check: Custom(interpreter_safe),
+        reason: "runs code that is analysed here (inline code) or a script file of the workspace",
+    },
+    Entry {
+        names: &["sqlite3"],
+        check: Custom(sqlite_safe),
+        reason: "queries a database file; dot-commands that run programs or load code are not safe",
+    },
+    Entry {
+        names: &["sysctl"],
+        check: Custom(sysctl_safe),
+        reason: "reads kernel settings (with -n, -a or a name alone)",
+    },
+    Entry {
+        names: &[
+            "less", "more", "most", "man", "vi", "vim", "nvim", "view", "ed", "red", "ex", "emacs",
+            "nano", "pico", "joe", "mc", "dc",
+        ],
+        check: Never(
+            "can run other commands on request (a pager, editor or calculator with shell escapes)",
+        ),
+        reason: "never safe: these run commands from their own input",
+    },
+];
+
+/// The verdict of the gate for one program and its arguments.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Known to be safe with these arguments.
+    Safe,
+    /// Not in the table.
+    Unknown,
+    /// In the table, but not with these arguments (or never): why.
+    Unsafe(String),
+}
+
+/// Looks `name` (a base name) up and checks `args`.
+pub(crate) fn verdict(name: &str, args: &[&str]) -> Verdict {
+    let Some(entry) = KNOWN_SAFE.iter().find(|e| e.names.contains(&name)) else {
+        return Verdict::Unknown;
+    };
+    match &entry.check {
+        Any => Verdict::Safe,
+        Without(opts) => match forbidden_option(name == "find", opts, args) {
+            Some(o) => Verdict::Unsafe(format!("{name} {o} can run other programs or write files")),
+            None => Verdict::Safe,
+        },
+        Custom(f) => match f(args) {
+            Ok(()) => Verdict::Safe,
+            Err(why) => Verdict::Unsafe(format!("{name}: {why}")),
+        },
+        Never(why) => Verdict::Unsafe(format!("{name} {why}")),
+    }
+}
+
+/// The first argument that is one of `opts` (see [`Check::Without`]).
+fn forbidden_option<'a>(exact: bool, opts: &[&str], args: &[&'a str]) -> Option<&'a str> {
+    for &a in args {
+        if a == "--" {
+            return None;
+        }
+        if exact {
+            if opts.contains(&a) {
+                return Some(a);
+            }
+            continue;
+        }
+        if let Some(long) = a.strip_prefix("--") {
+            let long = long.split('=').next().unwrap_or(long);
+            if opts
+                .iter()
+                .filter_map(|o| o.strip_prefix("--"))
+                .any(|o| long.starts_with(o))
+            {
+                return Some(a);
+            }
+        } else if let Some(short) = a.strip_prefix('-') {
+            if short.is_empty() || short.starts_with(|c: char| c.is_ascii_digit()) {
+                continue;
+            }
+            let hit = opts.iter().any(|o| {
+                o.len() == 2 && !o.starts_with("--") && short.contains(&o[1..])
+                    || (o.len() > 2 && !o.starts_with("--") && *o == a)
+            });
+            if hit {
+                return Some(a);
+            }
+        }
+    }
+    None
+}
+
+fn no_positional(args: &[&str]) -> Result<(), String> {
+    match args.iter().find(|a| !a.starts_with('-')) {
+        Some(a) => Err(format!("an argument ({a}) changes the setting")),
+        None => Ok(()),
+    }
+}
+
+fn tar_safe(args: &[&str]) -> Result<(), String> {
+    for a in args {
+        let long = a.split('=').next().unwrap_or(a);
+        if matches!(
+            long,
+            "--checkpoint-action"
+                | "--to-command"
+                | "--use-compress-program"
+                | "--info-script"
+                | "--new-volume-script"
+                | "--rsh-command"
+                | "--rmt-command"
+                | "-I"
+                | "-F"
+        ) {
+            return Err(format!("{a} makes tar run another program"));
+        }
+        // Old-style clustered options: `tar xIf prog` is rare; `-I` above.
+    }
+    Ok(())
+}
+
+/// `sed` without in-place editing and without the `e` (execute) and `w`
+/// (write file) commands or the `W` command and `s///e`, `s///w` flags.
+fn sed_safe(args: &[&str]) -> Result<(), String> {
+    let mut scripts: Vec<&str> = Vec::new();
+    let mut i = 0;
+    let mut saw_script_opt = false;
+    while i < args.len() {
+        let a = args[i];
+        if a == "-e" || a == "--expression" {
+            if let Some(s) = args.get(i + 1) {
+                scripts.push(s);
+            }
+            saw_script_opt = true;
+            i += 2;
+            continue;
+        }
+        if a == "-f" || a == "--file" {
+            return Err("runs a sed script from a file".into());
+        }
+        if !a.starts_with('-') && !saw_script_opt && scripts.is_empty() {
+            scripts.push(a);
+            saw_script_opt = true;
+        }
+        i += 1;
+    }
+    for s in scripts {
+        if sed_script_runs_or_writes(s) {
+            return Err("the script runs commands or writes files (e or w)".into());
+        }
+    }
+    Ok(())
+}
+
+/// Whether a sed script uses `e`, `w`/`W` commands or `s///e`/`s///w`.
+/// Conservative: any `e`, `w` or `W` in command position or among the flags
+/// after a substitution counts.
+fn sed_script_runs_or_writes(script: &str) -> bool {
+    let b = script.as_bytes();
+    let mut i = 0;
+    let mut at_command = true;
+    while i < b.len() {
+        let c = b[i];
+        if at_command {
+            match c {
+                b' ' | b'\t' | b';' | b'\n' | b'{' | b'}' | b'!' => {
+                    i += 1;
+                    continue;
+                }
+                b'0'..=b'9' | b'$' | b',' | b'~' | b'+' => {
+                    i += 1;
+                    continue;
+                }
+                b'/' | b'\\' => {
+                    // An address regex: skip to its end.
+                    let delim = if c == b'\\' {
+                        i += 1;
+                        *b.get(i).unwrap_or(&b'/')
+                    } else {
+                        b'/'
+                    };
+                    i += 1;
+                    while i < b.len() && b[i] != delim {
+                        if b[i] == b'\\' {
+                            i += 1;
+                        }
+                        i += 1;
+                    }
+                    i += 1;
+                    continue;
+                }
+                b'e' | b'w' | b'W' | b'r' | b'R' => return c != b'r' && c != b'R',
+                b's' | b'y' => {
+                    // s/re/repl/flags: skip two delimited parts.
+                    let Some(&delim) = b.get(i + 1) else {
+                        return false;
+                    };
+                    i += 2;
+                    for _ in 0..2 {
+                        while i < b.len() && b[i] != delim {
+                            if b[i] == b'\\' {
+                                i += 1;
+                            }
+                            i += 1;
+                        }
+                        i += 1;
+                    }
+                    while i < b.len() && !matches!(b[i], b';' | b'\n' | b'}') {
+                        if c == b's' && matches!(b[i], b'e' | b'w' | b'W') {
+                            return true;
+                        }
+                        i += 1;
+                    }
+                    continue;
+                }
+                b'a' | b'i' | b'c' | b'b' | b't' | b'T' | b':' | b'#' | b'l' | b'q' | b'Q' => {
+                    // Text or label to the end of the line.
+                    while i < b.len()
+                        && b[i] != b'\n'
+                        && !(c != b'a' && c != b'i' && c != b'c' && c != b'#' && b[i] == b';')
+                    {
+                        i += 1;
+                    }
+                    continue;
+                }
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            }
+        }
+        i += 1;
+        at_command = true;
+    }
+    false
+}
+
+/// awk without `system(`, pipes to or from commands, `getline` and output
+/// redirection (`print > "file"`).
+fn awk_safe(args: &[&str]) -> Result<(), String> {
+    let mut i = 0;
+    let mut program: Option<&str> = None;
+    while i < args.len() {
+        let a = args[i];
+        if a == "-f" || a.starts_with("--file") || a == "-E" {
+            return Err("runs an awk program from a file".into());
+        }
+        if a == "-v" || a == "-F" {
+            i += 2;
+            continue;
+        }
+        if a.starts_with('-') {
+            i += 1;
+            continue;
+        }
+        program = Some(a);
+        break;
+    }
+    let Some(p) = program else {
+        return Ok(());
+    };
+    // Commands run by system(), pipes and getline are analysed as shell
+    // commands of their own (and so pass this gate or not themselves).
+    // `print … > "/abs/file"`: a redirection to a literal path outside
+    // the workspace. Names built from the data (`print > ($1 ".csv")`) are
+    // files in the current directory.
+    for stmt in p.split([';', '{', '}', '\n']) {
+        let t = stmt.trim_start();
+        if (t.starts_with("print") || t.starts_with("printf"))
+            && let Some((_, target)) = t.split_once('>')
+        {
+            let target = target
+                .trim_start_matches('>')
+                .trim()
+                .trim_start_matches(['(', '"']);
+            if target.starts_with('/') || target.starts_with('~') || target.starts_with("..") {
+                return Err("the program writes to files outside the workspace (print > …)".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// git subcommands that only read, or write only inside the repository,
+/// without global options that run programs.
+fn git_safe(args: &[&str]) -> Result<(), String> {
+    let mut i = 0;
+    while i < args.len() && args[i].starts_with('-') {
+        let a = args[i];
+        if a == "-c" || a.starts_with("-c") {
+            let kv = if a == "-c" {
+                args.get(i + 1).copied().unwrap_or("")
+            } else {
+                &a[2..]
+            };
+            let key = kv.split('=').next().unwrap_or("").to_ascii_lowercase();
+            let harmless = [
+                "user.", "color.", "advice.", "init.", "log.", "i18n.", "pull.",
+            ]
+            .iter()
+            .any(|p| key.starts_with(p))
+                || matches!(
+                    key.as_str(),
+                    "safe.directory" | "core.quotepath" | "core.autocrlf"
+                );
+            if !harmless {
+                return Err(format!("-c {key} can make git run another program"));
+            }
+            i += if a == "-c" { 2 } else { 1 };
+            continue;
+        }
+        if a.starts_with("--config-env")
+            || a == "-p"
+            || a == "--paginate"
+            || a.starts_with("--exec-path")
+        {
+            return Err(format!("{a} can make git run another program"));
+        }
+        i += if a == "-C" || a == "--git-dir" || a == "--work-tree" {
+            2
+        } else {
+            1
+        };
+    }
+    let sub = args.get(i).copied().unwrap_or("");
+    let rest = args.get(i + 1..).unwrap_or(&[]);
+    let read_only = matches!(
+        sub,
+        "" | "status"
+            | "log"
+            | "diff"
+            | "show"
+            | "branch"
+            | "rev-parse"
+            | "ls-files"
+            | "blame"
+            | "shortlog"
+            | "describe"
+            | "tag"
+            | "remote"
+            | "rev-list"
+            | "cat-file"
+            | "ls-tree"
+            | "reflog"
+            | "grep"
+            | "version"
+            | "help"
+            | "whatchanged"
+            | "stash"
+            | "add"
+            | "commit"
+            | "checkout"
+            | "switch"
+            | "restore"
+            | "init"
+            | "mv"
+            | "rm"
+            | "merge"
+            | "rebase"
+            | "cherry-pick"
+            | "revert"
+            | "reset"
+            | "clean"
+            | "worktree"
+            | "fetch"
+            | "pull"
+            | "push"
+            | "clone"
+            | "config"
+            | "notes"
+            | "format-patch"
+            | "apply"
+            | "am"
+            | "bisect"
+            | "show-ref"
+            | "for-each-ref"
+            | "count-objects"
+            | "fsck"
+            | "gc"
+            | "archive"
+            | "check-ignore"
+            | "symbolic-ref"
+            | "name-rev"
+            | "merge-base"
+            | "range-diff"
+            | "submodule"
+    );
+    if !read_only {
+        return Err(format!("git {sub} is not known to be safe"));
+    }
+    for a in rest {
+        let long = a.split('=').next().unwrap_or(a);
+        if matches!(
+            long,
+            "--output"
+                | "--ext-diff"
+                | "--textconv"
+                | "--exec"
+                | "--upload-pack"
+                | "--receive-pack"
+                | "--open-files-in-pager"
+                | "-O"
+                | "--extcmd"
+                | "--tool"
+                | "--config"
+        ) {
+            return Err(format!(
+                "{a} can make git run another program or write files"
+            ));
+        }
+        if sub == "rebase" && (a.starts_with("-x") || long == "--exec") {
+            return Err("rebase --exec runs commands".into());
+        }
+    }
+    Ok(())
+}
+
+/// Interpreters: inline code (`-c`, `-e`) is analysed by the nested
+/// analysis and a script file in the workspace is the project's code; an
+/// interpreter with neither reads commands from somewhere not shown.
+fn interpreter_safe(args: &[&str]) -> Result<(), String> {
+    if args.iter().any(|a| {
+        !a.starts_with('-') || matches!(*a, "-c" | "-e" | "-p" | "--eval" | "--print" | "-m")
+    }) {
+        return Ok(());
+    }
+    if args
+        .iter()
+        .any(|a| matches!(*a, "--version" | "-V" | "--help" | "-h"))
+    {
+        return Ok(());
+    }
+    Err("starts an interactive interpreter or reads code from its input".into())
+}
+
+/// Perl code that is only substitutions or transliterations.
+fn perl_safe(args: &[&str]) -> Result<(), String> {
+    static SUBST: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^\s*((s|y|tr)/[^/]*/[^/]*/[gimsxr]*\s*;?\s*)+$").expect("valid regex")
+    });
+    let mut code = None;
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i];
+        if a.starts_with('-') && !a.starts_with("--") && (a.ends_with('e') || a.ends_with('E')) {
+            code = args.get(i + 1).copied();
+            break;
+        }
+        i += 1;
+    }
+    match code {
+        Some(c) if SUBST.is_match(c) => Ok(()),
+        _ => Err("runs Perl code that is not analysed".into()),
+    }
+}
+
+/// Database clients without shell escapes (`\!` in psql, `system` in
+/// mysql) or output to programs.
+fn db_client_safe(args: &[&str]) -> Result<(), String> {
+    for a in args {
+        let l = a.to_ascii_lowercase();
+        if l.contains("\\!")
+            || l.contains("system ")
+            || l.contains("\\o |")
+            || l.contains("copy") && l.contains("program")
+        {
+            return Err("the commands run programs".into());
+        }
+    }
+    Ok(())
+}
+
+fn sqlite_safe(args: &[&str]) -> Result<(), String> {
+    for a in args {
+        let l = a.to_ascii_lowercase();
+        if [
+            ".shell",
+            ".system",
+            ".load",
+            "load_extension",
+            "edit(",
+            ".output",
+            ".once",
+            "writefile(",
+        ]
+        .iter()
+        .any(|k| l.contains(k))
+        {
+            return Err("the commands run programs, load code or write files".into());
+        }
+        if l == "-cmd" || l == "-init" {
+            return Err("runs commands from an option".into());
+        }
+    }
+    Ok(())
+}
+
+fn sysctl_safe(args: &[&str]) -> Result<(), String> {
+    for a in args {
+        if *a == "-w"
+            || *a == "--write"
+            || *a == "-p"
+            || *a == "--load"
+            || *a == "--system"
+            || a.contains('=')
+        {
+            return Err("changes kernel settings".into());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(cmd: &str) -> Verdict {
+        let w: Vec<&str> = cmd.split_whitespace().collect();
+        verdict(w[0], &w[1..])
+    }
+
+    #[test]
+    fn every_entry_has_a_reason_and_names_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for e in KNOWN_SAFE {
+            assert!(!e.reason.is_empty());
+            for n in e.names {
+                assert!(seen.insert(*n), "{n} listed twice");
+            }
+        }
+    }
+
+    #[test]
+    fn verdicts() {
+        assert_eq!(v("ls -la"), Verdict::Safe);
+        assert_eq!(v("frobnicate --all"), Verdict::Unknown);
+        assert!(matches!(v("rg --pre ./x.sh foo"), Verdict::Unsafe(_)));
+        assert!(matches!(v("rg --pre=./x.sh foo"), Verdict::Unsafe(_)));
+        assert_eq!(v("rg -n foo src"), Verdict::Safe);
+        assert!(matches!(v("find . -exec /bin/sh ;"), Verdict::Unsafe(_)));
+        assert!(matches!(v("find . -fprint0 /tmp/x"), Verdict::Unsafe(_)));
+        assert_eq!(v("find . -name *.rs -type f"), Verdict::Safe);
+        assert_eq!(v("sed -i s/a/b/ f"), Verdict::Safe);
+        assert!(matches!(v("sed -n 1e f"), Verdict::Unsafe(_)));
+        assert_eq!(v("perl -pi -e s/a/b/g f"), Verdict::Safe);
+        assert!(matches!(v("perl -e system(\"id\")"), Verdict::Unsafe(_)));
+        assert!(matches!(v("psql -c \\!id"), Verdict::Unsafe(_)));
+        assert!(matches!(v("sed 1e f"), Verdict::Unsafe(_)));
+        assert!(matches!(v("sed s/a/b/w out f"), Verdict::Unsafe(_)));
+        assert_eq!(v("sed -n 1,10p f"), Verdict::Safe);
+        assert_eq!(v("sed s/foo/bar/g f"), Verdict::Safe);
+        assert!(matches!(v("awk {print>\"/tmp/x\"} f"), Verdict::Unsafe(_)));
+        assert_eq!(v("awk {print>($1\".csv\")} f"), Verdict::Safe);
+        assert_eq!(v("awk $3>100{print} f"), Verdict::Safe);
+        assert!(matches!(v("git -ccore.pager=cat log"), Verdict::Unsafe(_)));
+        assert!(matches!(v("git -c core.pager=cat log"), Verdict::Unsafe(_)));
+        assert_eq!(v("git -c color.ui=always log"), Verdict::Safe);
+        assert!(matches!(
+            v("git --config-env=core.pager=X log"),
+            Verdict::Unsafe(_)
+        ));
+        assert!(matches!(v("git diff --ext-diff"), Verdict::Unsafe(_)));
+        assert!(matches!(v("git log --output=/tmp/x"), Verdict::Unsafe(_)));
+        assert_eq!(v("git log --oneline"), Verdict::Safe);
+        assert!(matches!(
+            v("tar cf /dev/null x --checkpoint-action=exec=sh"),
+            Verdict::Unsafe(_)
+        ));
+        assert!(matches!(v("tar -I prog -xf a.tar"), Verdict::Unsafe(_)));
+        assert_eq!(v("tar -tzf a.tgz"), Verdict::Safe);
+        assert!(matches!(v("less README.md"), Verdict::Unsafe(_)));
+        assert!(matches!(v("ed"), Verdict::Unsafe(_)));
+        assert!(matches!(v("bash"), Verdict::Unsafe(_)));
+        assert_eq!(v("python3 script.py"), Verdict::Safe);
+        assert!(matches!(v("sysctl -w kernel.x=1"), Verdict::Unsafe(_)));
+        assert_eq!(v("sysctl -n hw.model"), Verdict::Safe);
+        assert!(matches!(v("hostname evil"), Verdict::Unsafe(_)));
+        assert!(matches!(v("sort -o /etc/x f"), Verdict::Unsafe(_)));
+        assert!(matches!(v("date -s 2020-01-01"), Verdict::Unsafe(_)));
+    }
+}

@@ -2364,13 +2364,12 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                 | "export"
                 | "unset"
                 | "history"
-        ) {
-            if let Some(w) = args.iter().find(|w| {
-                !w.text.starts_with('-')
-                    && self.classify_at(&w.text).history
-                    && !w.text.ends_with("/dev/null")
-            }) {
-                self.push(
+        ) && let Some(w) = args.iter().find(|w| {
+            !w.text.starts_with('-')
+                && self.classify_at(&w.text).history
+                && !w.text.ends_with("/dev/null")
+        }) {
+            self.push(
                     "cred.history",
                     Risk::High,
                     format!(
@@ -2379,7 +2378,6 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                     ),
                     range.clone(),
                 );
-            }
         }
     }
 

@@ -717,9 +717,20 @@ fn in_tools_mode_tool_calls_written_as_text_run() {
 
 #[test]
 fn a_500_that_rejects_the_request_is_one_clear_error_not_three_retries() {
+    // The second is how llama-cpp-python answered `"content": null` (it
+    // names the tool message type, which must not turn tools off either).
+    for message in [
+        "can only concatenate str (not \"NoneType\") to str",
+        "7 validation errors: {'loc': ('body', 'messages', 1, 'ChatCompletionRequestToolMessage', 'role'), 'msg': \"Input should be 'tool'\"} {'loc': ('body', 'messages', 1, 'ChatCompletionRequestAssistantMessage', 'content'), 'msg': 'Input should be a valid string', 'input': None}",
+    ] {
+        rejected_once(message);
+    }
+}
+
+fn rejected_once(message: &str) {
     let env = Env::new();
     let srv = ScriptedServer::start_background(vec![
-        Reply::http_error(500, "can only concatenate str (not \"NoneType\") to str"),
+        Reply::http_error(500, message),
         Reply::text_stream("never sent"),
     ]);
     let mut c = env.cmd(&srv.base_url());
@@ -735,7 +746,13 @@ fn a_500_that_rejects_the_request_is_one_clear_error_not_three_retries() {
     assert!(retries.is_empty(), "{retries:?}");
     let errs = of_type(&ev, "error");
     assert_eq!(errs.len(), 1);
-    assert!(errs[0]["message"].as_str().unwrap().contains("NoneType"));
+    assert!(errs[0]["message"].as_str().unwrap().contains("HTTP 500"));
+    assert!(
+        errs[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&message[..20])
+    );
 }
 
 #[test]
@@ -772,10 +789,20 @@ fn a_server_that_refuses_tools_is_asked_without_them_for_the_session() {
 
 #[test]
 fn a_server_that_cannot_stream_tool_calls_is_asked_without_streaming() {
+    // llama-cpp-python's chatml-function-calling, streamed, tool_choice auto:
+    // the literal start of a call as text, or this error.
+    for first in [
+        Reply::text_stream("functions.execute:"),
+        Reply::http_error(500, "Automatic streaming tool choice is not supported"),
+    ] {
+        cannot_stream_tool_calls(first);
+    }
+}
+
+fn cannot_stream_tool_calls(first: Reply) {
     let env = Env::new();
     let srv = ScriptedServer::start_background(vec![
-        // llama-cpp-python's chatml-function-calling, streamed, tool_choice auto.
-        Reply::text_stream("functions.execute:"),
+        first,
         Reply::tool_call("python", "print('not streamed')"),
         Reply::text("done"),
     ]);

@@ -1317,9 +1317,22 @@ fn adaptation_for_error(e: &LlmError, req: &ChatRequest<'_>) -> Option<Adapt> {
         return None;
     };
     let m = message.to_ascii_lowercase();
-    if req.stream && m.contains("stream") {
+    // Only messages that say a feature is missing: a validation error that
+    // merely lists the tool message types must not turn tools off.
+    let refuses = [
+        "support",
+        "enable",
+        "not allowed",
+        "unknown",
+        "unrecognized",
+    ]
+    .iter()
+    .any(|w| m.contains(w));
+    if !refuses {
+        None
+    } else if req.stream && m.contains("stream") {
         Some(Adapt::NoToolStream)
-    } else if m.contains("tool") || m.contains("function") {
+    } else if m.contains("tool") {
         Some(Adapt::NoTools)
     } else {
         None

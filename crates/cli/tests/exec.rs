@@ -602,3 +602,290 @@ fn user_prices_from_config_drive_the_budget() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(srv.chat_requests().len(), 1);
 }
+
+/// Every `content` of every message in a request body.
+fn contents(req: &Value) -> Vec<Value> {
+    req["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.get("content").cloned().unwrap_or(Value::Null))
+        .collect()
+}
+
+fn last_message(req: &Value) -> Value {
+    req["messages"].as_array().unwrap().last().unwrap().clone()
+}
+
+#[test]
+fn tool_requests_say_tool_choice_auto_and_never_send_null_content() {
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::tool_call_stream("call_1", "python", "print(1)"),
+        Reply::text_stream("done"),
+    ]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args(["exec", "--auto-run", "--json", "go"]);
+    let out = run(c);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let reqs = srv.chat_requests();
+    assert_eq!(reqs.len(), 2);
+    for r in &reqs {
+        assert_eq!(r.body["tool_choice"], "auto", "{}", r.body);
+    }
+    // The assistant turn that made the call: content "" (llama-cpp-python
+    // answers null with HTTP 500), and no null anywhere.
+    let assistant = reqs[1].body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "assistant")
+        .unwrap()
+        .clone();
+    assert_eq!(assistant["content"], "", "{assistant}");
+    assert_eq!(assistant["tool_calls"][0]["id"], "call_1");
+    assert!(
+        contents(&reqs[1].body).iter().all(Value::is_string),
+        "{}",
+        reqs[1].body["messages"]
+    );
+}
+
+#[test]
+fn in_tools_mode_a_reply_with_only_a_fenced_python_block_runs_it() {
+    let env = Env::new();
+    let text = "I will write the file.\n```\nprint('untagged')\n```\n```python\nopen('hello.txt', 'w').write('hi\\n')\nprint(6 * 7)\n```\n";
+    let srv = ScriptedServer::start_background(vec![
+        Reply::text_stream(text),
+        Reply::text_stream("The file is written."),
+    ]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args(["exec", "--auto-run", "--json", "write hi to hello.txt"]);
+    let out = run(c);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let ev = events(&out);
+    assert_eq!(ev[0]["tool_mode"], "tools");
+    let proposed = of_type(&ev, "code_proposed");
+    assert_eq!(proposed.len(), 1, "untagged fences never run: {proposed:?}");
+    assert_eq!(proposed[0]["language"], "python");
+    let d = of_type(&ev, "decision");
+    assert_eq!(d[0]["approved"], true);
+    assert_eq!(d[0]["by"], "auto");
+    assert_eq!(output_text(&ev), "42\n");
+    assert_eq!(
+        std::fs::read_to_string(env.ws().join("hello.txt")).unwrap(),
+        "hi\n"
+    );
+    // The output reaches the model as a user message marked as the result.
+    let reqs = srv.chat_requests();
+    assert_eq!(reqs.len(), 2);
+    let last = last_message(&reqs[1].body);
+    assert_eq!(last["role"], "user");
+    let content = last["content"].as_str().unwrap();
+    assert!(
+        content.starts_with("Result of your python code block:") && content.contains("42"),
+        "{content}"
+    );
+    assert!(tool_messages(&reqs[1].body).is_empty());
+}
+
+#[test]
+fn in_tools_mode_tool_calls_written_as_text_run() {
+    let env = Env::new();
+    // llama-cpp-python's chatml-function-calling shape, and the Hermes/Qwen one.
+    let srv = ScriptedServer::start_background(vec![
+        Reply::text_stream(
+            "functions.execute:\n{\"language\": \"shell\", \"code\": \"echo one > one.txt; echo ran one\"}",
+        ),
+        Reply::text_stream(
+            "<tool_call>\n{\"name\": \"execute\", \"arguments\": {\"language\": \"python\", \"code\": \"print(open('one.txt').read().strip() + ' two')\"}}\n</tool_call>",
+        ),
+        Reply::text_stream("done"),
+    ]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args(["exec", "--auto-run", "--json", "go"]);
+    let out = run(c);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let ev = events(&out);
+    assert_eq!(output_text(&ev), "ran one\none two\n");
+    let reqs = srv.chat_requests();
+    assert_eq!(reqs.len(), 3);
+    let last = last_message(&reqs[2].body);
+    assert_eq!(last["role"], "user");
+    assert!(last["content"].as_str().unwrap().contains("one two"));
+}
+
+#[test]
+fn a_500_that_rejects_the_request_is_one_clear_error_not_three_retries() {
+    // The second is how llama-cpp-python answered `"content": null` (it
+    // names the tool message type, which must not turn tools off either).
+    for message in [
+        "can only concatenate str (not \"NoneType\") to str",
+        "7 validation errors: {'loc': ('body', 'messages', 1, 'ChatCompletionRequestToolMessage', 'role'), 'msg': \"Input should be 'tool'\"} {'loc': ('body', 'messages', 1, 'ChatCompletionRequestAssistantMessage', 'content'), 'msg': 'Input should be a valid string', 'input': None}",
+    ] {
+        rejected_once(message);
+    }
+}
+
+fn rejected_once(message: &str) {
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::http_error(500, message),
+        Reply::text_stream("never sent"),
+    ]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args(["exec", "--json", "hi"]);
+    let out = run(c);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert_eq!(srv.chat_requests().len(), 1, "the same body was sent again");
+    let ev = events(&out);
+    let retries: Vec<&Value> = of_type(&ev, "notice")
+        .into_iter()
+        .filter(|n| n["message"].as_str().unwrap().contains("retry"))
+        .collect();
+    assert!(retries.is_empty(), "{retries:?}");
+    let errs = of_type(&ev, "error");
+    assert_eq!(errs.len(), 1);
+    assert!(errs[0]["message"].as_str().unwrap().contains("HTTP 500"));
+    assert!(
+        errs[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&message[..20])
+    );
+}
+
+#[test]
+fn a_server_that_refuses_tools_is_asked_without_them_for_the_session() {
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        // What Ollama answers for a model without tool support.
+        Reply::http_error(
+            400,
+            "registry.ollama.ai/library/gemma:2b does not support tools",
+        ),
+        Reply::text_stream("```python\nprint('from a fence')\n```\n"),
+        Reply::text_stream("done"),
+    ]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args(["exec", "--auto-run", "--json", "go"]);
+    let out = run(c);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let ev = events(&out);
+    assert_eq!(output_text(&ev), "from a fence\n");
+    let reqs = srv.chat_requests();
+    assert_eq!(reqs.len(), 3);
+    assert!(reqs[0].body.get("tools").is_some());
+    for r in &reqs[1..] {
+        assert!(r.body.get("tools").is_none(), "{}", r.body);
+        assert!(r.body.get("tool_choice").is_none(), "{}", r.body);
+    }
+    let said: Vec<&Value> = of_type(&ev, "notice")
+        .into_iter()
+        .filter(|n| n["message"].as_str().unwrap().contains("tool"))
+        .collect();
+    assert_eq!(said.len(), 1, "said once: {said:?}");
+}
+
+#[test]
+fn a_server_that_cannot_stream_tool_calls_is_asked_without_streaming() {
+    // llama-cpp-python's chatml-function-calling, streamed, tool_choice auto:
+    // the literal start of a call as text, or this error.
+    for first in [
+        Reply::text_stream("functions.execute:"),
+        Reply::http_error(500, "Automatic streaming tool choice is not supported"),
+    ] {
+        cannot_stream_tool_calls(first);
+    }
+}
+
+fn cannot_stream_tool_calls(first: Reply) {
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        first,
+        Reply::tool_call("python", "print('not streamed')"),
+        Reply::text("done"),
+    ]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args(["exec", "--auto-run", "--json", "go"]);
+    let out = run(c);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let ev = events(&out);
+    assert_eq!(output_text(&ev), "not streamed\n");
+    let reqs = srv.chat_requests();
+    assert_eq!(reqs.len(), 3);
+    assert_eq!(reqs[0].body["stream"], true);
+    for r in &reqs[1..] {
+        assert!(r.body.get("stream").is_none(), "{}", r.body);
+        assert!(r.body.get("tools").is_some(), "{}", r.body);
+    }
+    // The literal text is not part of the conversation sent back.
+    assert!(
+        !reqs[2].body["messages"]
+            .to_string()
+            .contains("functions.execute"),
+        "{}",
+        reqs[2].body["messages"]
+    );
+    let said: Vec<&Value> = of_type(&ev, "notice")
+        .into_iter()
+        .filter(|n| n["message"].as_str().unwrap().contains("stream"))
+        .collect();
+    assert_eq!(said.len(), 1, "said once: {said:?}");
+}
+
+#[test]
+fn a_dangerous_fenced_block_is_rated_and_refused_exactly_like_the_same_tool_call() {
+    let code_text = "rm -rf ~\n";
+    let run_with = |first: Reply| {
+        let env = Env::new();
+        let srv = ScriptedServer::start_background(vec![first, Reply::text_stream("ok")]);
+        let mut c = env.cmd(&srv.base_url());
+        c.args(["exec", "--auto-run", "--json", "clean up"]);
+        let out = run(c);
+        let ev = events(&out);
+        let told = last_message(&srv.chat_requests()[1].body)["content"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (code(&out), ev, told)
+    };
+    let (exit_call, ev_call, told_call) =
+        run_with(Reply::tool_call_stream("c1", "shell", code_text));
+    let (exit_fence, ev_fence, told_fence) =
+        run_with(Reply::text_stream(&format!("```sh\n{code_text}```\n")));
+    assert_eq!(exit_call, 4);
+    assert_eq!(exit_fence, exit_call);
+    for ev in [&ev_call, &ev_fence] {
+        assert!(of_type(ev, "execution_started").is_empty());
+    }
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        v.as_object_mut().unwrap().remove("block_id");
+        v
+    };
+    assert_eq!(of_type(&ev_call, "risk_assessed").len(), 1);
+    assert_eq!(
+        of_type(&ev_call, "risk_assessed")
+            .iter()
+            .map(|e| strip(e))
+            .collect::<Vec<_>>(),
+        of_type(&ev_fence, "risk_assessed")
+            .iter()
+            .map(|e| strip(e))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(of_type(&ev_fence, "risk_assessed")[0]["risk"], "critical");
+    assert_eq!(
+        of_type(&ev_call, "decision")
+            .iter()
+            .map(|e| strip(e))
+            .collect::<Vec<_>>(),
+        of_type(&ev_fence, "decision")
+            .iter()
+            .map(|e| strip(e))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(of_type(&ev_fence, "decision")[0]["approved"], false);
+    assert!(told_call.contains("critical") && told_fence.contains("critical"));
+}

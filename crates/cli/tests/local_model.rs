@@ -4,6 +4,10 @@
 //! `INTERLOCK_LOCAL_MODEL_URL`. Without that variable the tests say so and
 //! pass without doing anything.
 //!
+//! The last test is a small task suite under default settings (tools mode,
+//! `--auto-run`): everyday tasks judged by their effect on the workspace or
+//! by what the code printed, never by the model's prose.
+//!
 //! The model's words are not asserted (temperature 0 and a fixed server seed
 //! make them repeatable, but not meaningful to pin): only behaviour is — the
 //! reply streams, every proposed block goes through a decision, approved
@@ -218,5 +222,195 @@ fn local_model_code_runs_in_the_sandbox_with_auto_run() {
             .all(|f| f["status"] == "ok"),
         "{:?}",
         of_type(&ev, "execution_finished")
+    );
+}
+
+/// One everyday task: files to create first, the prompt, and how to tell
+/// it was done from the workspace and from what the executed code printed.
+struct Task {
+    name: &'static str,
+    setup: &'static [(&'static str, &'static str)],
+    prompt: &'static str,
+    done: fn(ws: &std::path::Path, stdout: &str) -> bool,
+}
+
+/// Whether `n` appears as a whole number in `text`.
+fn has_number(text: &str, n: u64) -> bool {
+    text.split(|c: char| !c.is_ascii_digit())
+        .any(|w| w.parse::<u64>() == Ok(n))
+}
+
+/// Every file's text in the workspace (top level), for answers written to a file.
+fn files_text(ws: &std::path::Path, skip: &[&str]) -> String {
+    let mut all = String::new();
+    for e in std::fs::read_dir(ws).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if !skip.contains(&name.as_str()) {
+            all.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+            all.push('\n');
+        }
+    }
+    all
+}
+
+const DATA_LINES: &str =
+    "alpha\nbeta\ngamma\ndelta\nepsilon\nzeta\neta\ntheta\niota\nkappa\nlambda\nmu\nnu\n";
+
+const TASKS: &[Task] = &[
+    Task {
+        name: "write a file",
+        setup: &[],
+        prompt: "Using python, write the text hello to a file named hello.txt.",
+        done: |ws, _| {
+            std::fs::read_to_string(ws.join("hello.txt"))
+                .is_ok_and(|t| t.to_lowercase().contains("hello"))
+        },
+    },
+    Task {
+        name: "count lines",
+        setup: &[("data.txt", DATA_LINES)],
+        prompt: "Using python, count the lines of the file data.txt and print the number.",
+        done: |ws, out| has_number(out, 13) || has_number(&files_text(ws, &["data.txt"]), 13),
+    },
+    Task {
+        name: "sum numbers",
+        setup: &[("numbers.txt", "12\n30\n45\n")],
+        prompt: "Using python, print the sum of the numbers in the file numbers.txt.",
+        done: |ws, out| has_number(out, 87) || has_number(&files_text(ws, &["numbers.txt"]), 87),
+    },
+    Task {
+        name: "make a CSV",
+        setup: &[],
+        prompt: "Using python, create a CSV file named people.csv with the columns name and age and two rows of data.",
+        done: |ws, _| {
+            std::fs::read_dir(ws)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|e| {
+                    let p = e.path();
+                    p.extension().is_some_and(|x| x == "csv")
+                        && std::fs::read_to_string(&p).is_ok_and(|t| {
+                            let lines: Vec<&str> =
+                                t.lines().filter(|l| !l.trim().is_empty()).collect();
+                            lines.len() >= 2 && lines[0].contains(',')
+                        })
+                })
+        },
+    },
+    Task {
+        name: "list files",
+        setup: &[
+            ("apple.txt", "1\n"),
+            ("banana.txt", "2\n"),
+            ("cherry.txt", "3\n"),
+        ],
+        prompt: "Using python, list the files in the current directory.",
+        done: |_, out| {
+            ["apple.txt", "banana.txt", "cherry.txt"]
+                .iter()
+                .all(|f| out.contains(f))
+        },
+    },
+];
+
+/// Tasks of [`TASKS`] in which the model's code must have run.
+///
+/// Measured with SmolLM2-135M-Instruct (Q4_1, temperature 0, server seed 0)
+/// on the CI server, six runs of the suite: code ran in 4, 5, 5, 5, 4 and 5
+/// of the 5 tasks (28/30); the tasks *done* were 2, 0, 1, 2, 1 and 0 (6/30).
+/// Before tools mode picked up code written as text, code ran in none. Greedy
+/// decoding still varies between runs because the system prompt holds the
+/// workspace path, a fresh temporary directory each time. A done-count
+/// threshold below the measured minimum would be 0, so only the stable part
+/// is asserted: the model's code is picked up and run. The figures are
+/// printed for comparison with a bigger model.
+const MIN_TASKS_WITH_CODE_RUN: usize = 3;
+
+#[test]
+fn local_model_gets_everyday_tasks_done_with_default_settings() {
+    let Some(url) = model_url() else { return };
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut done = Vec::new();
+    let mut ran_code = 0;
+    for task in TASKS {
+        let env = Env::new();
+        for (name, text) in task.setup {
+            std::fs::write(env.ws().join(name), text).unwrap();
+        }
+        let mut c = env.cmd(&url);
+        // Default tool mode: no --tool-mode.
+        c.args([
+            "exec",
+            "--json",
+            "--auto-run",
+            "--model",
+            "smollm2",
+            "--temperature",
+            "0",
+            "--max-turns",
+            "3",
+            task.prompt,
+        ]);
+        let started = Instant::now();
+        let out = run_limited(c);
+        let ev = events(&out);
+        let executed = ids(&ev, "execution_finished");
+        let stdout: String = of_type(&ev, "output")
+            .iter()
+            .filter(|o| o["stream"] == "stdout")
+            .map(|o| o["text"].as_str().unwrap_or(""))
+            .collect();
+        let ok = !executed.is_empty() && (task.done)(&env.ws(), &stdout);
+        let files: Vec<String> = std::fs::read_dir(env.ws())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .collect();
+        eprintln!(
+            "task {:?}: {} (exit {}, {} block(s) ran, {:.1} s); printed {:?}; files {files:?}",
+            task.name,
+            if ok { "done" } else { "not done" },
+            code(&out),
+            executed.len(),
+            started.elapsed().as_secs_f64(),
+            stdout.chars().take(160).collect::<String>(),
+        );
+        // Whatever the model did, the session is well-formed.
+        assert_eq!(ev[0]["type"], "session_started");
+        assert_eq!(ev[0]["tool_mode"], "tools");
+        assert_eq!(ev.last().unwrap()["type"], "turn_finished");
+        assert!(
+            of_type(&ev, "error").is_empty(),
+            "{}: {:?}",
+            task.name,
+            of_type(&ev, "error")
+        );
+        assert!(
+            [0, 4, 5].contains(&code(&out)),
+            "{}: exit {}; stderr: {}",
+            task.name,
+            code(&out),
+            stderr(&out)
+        );
+        ran_code += usize::from(!executed.is_empty());
+        if ok {
+            done.push(task.name);
+        }
+    }
+    eprintln!(
+        "everyday tasks: {}/{} done {done:?}; code ran in {ran_code}",
+        done.len(),
+        TASKS.len()
+    );
+    assert!(
+        ran_code >= 1,
+        "with default settings no code ran in any task: the model's code is not being picked up"
+    );
+    assert!(
+        ran_code >= MIN_TASKS_WITH_CODE_RUN,
+        "code ran in only {ran_code}/{} tasks, expected at least {MIN_TASKS_WITH_CODE_RUN}",
+        TASKS.len()
     );
 }

@@ -138,6 +138,28 @@ pub struct Agent {
     /// Git hooks/config that sandboxed code leaves behind (None when the
     /// sandbox is off: then nothing is contained anyway).
     tripwire: Option<GitTripwire>,
+    /// What this session learned the server accepts (see [`ServerFit`]).
+    fit: ServerFit,
+}
+
+/// How requests are shaped for this server, adapted once per session when it
+/// shows it cannot take the default (tools offered, streamed).
+#[derive(Debug, Clone, Copy, Default)]
+struct ServerFit {
+    /// The server refused the `tools` parameter: ask without it (code then
+    /// comes back in fenced blocks).
+    no_tools: bool,
+    /// The server cannot stream automatic tool calls (llama-cpp-python's
+    /// `chatml-function-calling` answers a streamed request with the text
+    /// `functions.execute:` or an error): requests with tools are not streamed.
+    no_tool_stream: bool,
+}
+
+/// What to change after a reply or error that shows the server did not take
+/// the request as sent.
+enum Adapt {
+    NoTools,
+    NoToolStream,
 }
 
 impl Agent {
@@ -183,6 +205,7 @@ impl Agent {
             redactor: Arc::new(Redactor::new()),
             placeholders: Placeholders::new(),
             tripwire: sandboxed.then(|| GitTripwire::new(&settings_workspace)),
+            fit: ServerFit::default(),
         }
     }
 
@@ -471,12 +494,14 @@ impl Agent {
                     }
                 }
             }
-            let req = ChatRequest {
-                messages: &request_messages,
-                offer_tools: self.settings.tool_mode == ToolMode::Tools,
-                stream: true,
-            };
-            self.audit(frontend, "model_request", |a| {
+            let reply = loop {
+                let offer_tools = self.settings.tool_mode == ToolMode::Tools && !self.fit.no_tools;
+                let req = ChatRequest {
+                    messages: &request_messages,
+                    offer_tools,
+                    stream: !(offer_tools && self.fit.no_tool_stream),
+                };
+                self.audit(frontend, "model_request", |a| {
                 let new_part = &request_messages[1 + a.sent_messages.min(a.messages.len())..];
                 json!({
                     "model": a.settings.model,
@@ -486,14 +511,14 @@ impl Agent {
                     "tools": req.offer_tools,
                 })
             });
-            self.sent_messages = self.messages.len();
-            let mut streamed = String::new();
-            let wants_redacted = frontend.wants_redacted();
-            let redactor = self.redactor.clone();
-            let mut delta_redactor = StreamRedactor::new(&redactor, &self.placeholders);
-            let reply = {
-                let mut on_delta = |d: StreamDelta| {
-                    match d {
+                self.sent_messages = self.messages.len();
+                let mut streamed = String::new();
+                let wants_redacted = frontend.wants_redacted();
+                let redactor = self.redactor.clone();
+                let mut delta_redactor = StreamRedactor::new(&redactor, &self.placeholders);
+                let reply = {
+                    let mut on_delta = |d: StreamDelta| {
+                        match d {
                     StreamDelta::Text(t) => {
                         streamed.push_str(&t);
                         let t = if wants_redacted { delta_redactor.push(&t) } else { t };
@@ -509,58 +534,75 @@ impl Agent {
                     } => frontend.event(&Event::Notice {
                         level: NoticeLevel::Warning,
                         message: format!(
-                            "the model server failed ({reason}); retry {attempt} of {max_attempts} in {:.1} s",
+                            "the model server failed ({}); retry {attempt} of {max_attempts} in {:.1} s",
+                            shorten(&reason, 160),
                             delay.as_secs_f64()
                         ),
                     }),
                     _ => {}
                 }
+                    };
+                    self.client.chat(&req, cancel, &mut on_delta).await
                 };
-                self.client.chat(&req, cancel, &mut on_delta).await
-            };
-            if wants_redacted {
-                let rest = delta_redactor.finish();
-                if !rest.is_empty() {
-                    frontend.event(&Event::AssistantDelta { text: rest });
-                }
-            }
-            let reply = match reply {
-                Ok(r) => r,
-                Err(LlmError::Cancelled) => {
-                    // Keep what the user already saw, so the conversation matches the screen.
-                    if !streamed.is_empty() {
-                        self.emit(
-                            frontend,
-                            Event::AssistantMessage {
-                                text: streamed.clone(),
-                            },
-                        );
-                        self.record(Message::Assistant {
-                            content: format!("{streamed}\n[interrupted by the user]"),
-                            tool_calls: vec![],
-                        })?;
+                if wants_redacted {
+                    let rest = delta_redactor.finish();
+                    if !rest.is_empty() {
+                        frontend.event(&Event::AssistantDelta { text: rest });
                     }
-                    outcome.end = TurnEnd::Interrupted;
-                    return Ok(());
                 }
-                Err(LlmError::Interrupted { partial, cause }) => {
-                    // The reply was cut after the user saw part of it: keep
-                    // that part (marked) and never run half a tool call.
-                    if !partial.text.is_empty() {
-                        self.emit(
-                            frontend,
-                            Event::AssistantMessage {
-                                text: partial.text.clone(),
-                            },
-                        );
-                        self.record(Message::Assistant {
-                            content: format!("{}\n[reply cut off: {cause}]", partial.text),
-                            tool_calls: vec![],
-                        })?;
+                let reply = match reply {
+                    Ok(r) => r,
+                    Err(LlmError::Cancelled) => {
+                        // Keep what the user already saw, so the conversation matches the screen.
+                        if !streamed.is_empty() {
+                            self.emit(
+                                frontend,
+                                Event::AssistantMessage {
+                                    text: streamed.clone(),
+                                },
+                            );
+                            self.record(Message::Assistant {
+                                content: format!("{streamed}\n[interrupted by the user]"),
+                                tool_calls: vec![],
+                            })?;
+                        }
+                        outcome.end = TurnEnd::Interrupted;
+                        return Ok(());
                     }
-                    return Err(LlmError::Interrupted { partial, cause }.into());
+                    Err(LlmError::Interrupted { partial, cause }) => {
+                        // The reply was cut after the user saw part of it: keep
+                        // that part (marked) and never run half a tool call.
+                        if !partial.text.is_empty() {
+                            self.emit(
+                                frontend,
+                                Event::AssistantMessage {
+                                    text: partial.text.clone(),
+                                },
+                            );
+                            self.record(Message::Assistant {
+                                content: format!("{}\n[reply cut off: {cause}]", partial.text),
+                                tool_calls: vec![],
+                            })?;
+                        }
+                        return Err(LlmError::Interrupted { partial, cause }.into());
+                    }
+                    Err(e) => {
+                        if let Some(adapt) = adaptation_for_error(&e, &req) {
+                            self.adapt(frontend, adapt, &e.to_string());
+                            continue;
+                        }
+                        return Err(e.into());
+                    }
+                };
+                if let Some(adapt) = adaptation_for_reply(&reply, &req) {
+                    // The literal text was shown; ask again in the shape that works.
+                    if let Some(u) = reply.usage {
+                        self.usage.add(u);
+                    }
+                    self.adapt(frontend, adapt, reply.text.trim());
+                    continue;
                 }
-                Err(e) => return Err(e.into()),
+                break reply;
             };
             self.audit(frontend, "model_response", |a| {
                 json!({
@@ -629,7 +671,12 @@ impl Agent {
                         tool_call_id: id.clone(),
                         content: result,
                     })?,
-                    None => markdown_results.push(result),
+                    // No call to answer: a user message, marked as what
+                    // interlock did with the code, not as the user's words.
+                    None => markdown_results.push(format!(
+                        "Result of your {} code block:\n{result}",
+                        block.language
+                    )),
                 }
             }
             if !markdown_results.is_empty() {
@@ -661,6 +708,24 @@ impl Agent {
     fn blocks_of(&mut self, text: &str, calls: &[ToolCall]) -> Vec<Block> {
         let mut out = Vec::new();
         match self.settings.tool_mode {
+            ToolMode::Tools if calls.is_empty() => {
+                // A model (or a server) that ignored the tool: take the code
+                // from the text, the way markdown mode would.
+                let written = fences::text_tool_calls(text);
+                if written.is_empty() {
+                    return self.fence_blocks(text);
+                }
+                for call in written {
+                    self.block_seq += 1;
+                    out.push(Block {
+                        block_id: format!("b{}", self.block_seq),
+                        call_id: None,
+                        language: call.language,
+                        code: call.code,
+                        invalid: None,
+                    });
+                }
+            }
             ToolMode::Tools => {
                 for call in calls {
                     self.block_seq += 1;
@@ -692,24 +757,55 @@ impl Agent {
                     });
                 }
             }
-            ToolMode::Markdown => {
-                for fence in fences::extract(text) {
-                    if fence.language.is_none() {
-                        // Shown in the reply text; never run.
-                        continue;
-                    }
-                    self.block_seq += 1;
-                    out.push(Block {
-                        block_id: format!("b{}", self.block_seq),
-                        call_id: None,
-                        language: fence.tag,
-                        code: fence.code,
-                        invalid: None,
-                    });
-                }
-            }
+            ToolMode::Markdown => return self.fence_blocks(text),
         }
         out
+    }
+
+    /// The tagged fences of `text` as blocks; untagged ones are only shown.
+    fn fence_blocks(&mut self, text: &str) -> Vec<Block> {
+        let mut out = Vec::new();
+        for fence in fences::extract(text) {
+            if fence.language.is_none() {
+                // Shown in the reply text; never run.
+                continue;
+            }
+            self.block_seq += 1;
+            out.push(Block {
+                block_id: format!("b{}", self.block_seq),
+                call_id: None,
+                language: fence.tag,
+                code: fence.code,
+                invalid: None,
+            });
+        }
+        out
+    }
+
+    /// Changes the request shape for the rest of the session and says so once.
+    fn adapt(&mut self, frontend: &mut dyn Frontend, adapt: Adapt, seen: &str) {
+        let seen = shorten(seen, 120);
+        let message = match adapt {
+            Adapt::NoTools => {
+                self.fit.no_tools = true;
+                format!(
+                    "the model server does not take tool definitions ({seen}); from now on this session asks for code in fenced blocks"
+                )
+            }
+            Adapt::NoToolStream => {
+                self.fit.no_tool_stream = true;
+                format!(
+                    "the model server cannot stream tool calls (it answered {seen:?}); from now on this session asks for tool calls without streaming"
+                )
+            }
+        };
+        self.emit(
+            frontend,
+            Event::Notice {
+                level: NoticeLevel::Info,
+                message,
+            },
+        );
     }
 
     async fn handle_block(
@@ -1208,6 +1304,63 @@ fn risk_findings(report: &Report) -> Vec<RiskFinding> {
             column: f.span.start_col,
         })
         .collect()
+}
+
+/// The first `max` characters of `text`, with `…` when cut.
+fn shorten(text: &str, max: usize) -> String {
+    let mut out: String = text.chars().take(max).collect();
+    if out.len() < text.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// How to adapt when the server rejected a request for its shape: the
+/// tools (Ollama for a model without tool support, vLLM without a tool
+/// parser) or streaming them.
+fn adaptation_for_error(e: &LlmError, req: &ChatRequest<'_>) -> Option<Adapt> {
+    if !req.offer_tools || !e.is_request_rejected() {
+        return None;
+    }
+    let LlmError::Http { message, .. } = e else {
+        return None;
+    };
+    let m = message.to_ascii_lowercase();
+    // Only messages that say a feature is missing: a validation error that
+    // merely lists the tool message types must not turn tools off.
+    let refuses = [
+        "support",
+        "enable",
+        "not allowed",
+        "unknown",
+        "unrecognized",
+    ]
+    .iter()
+    .any(|w| m.contains(w));
+    if !refuses {
+        None
+    } else if req.stream && m.contains("stream") {
+        Some(Adapt::NoToolStream)
+    } else if m.contains("tool") {
+        Some(Adapt::NoTools)
+    } else {
+        None
+    }
+}
+
+/// A streamed reply that is only the start of a call written as text
+/// (`functions.execute:`): the server cannot stream automatic tool calls.
+fn adaptation_for_reply(
+    reply: &interlock_llm::ChatResponse,
+    req: &ChatRequest<'_>,
+) -> Option<Adapt> {
+    if !req.offer_tools || !req.stream || !reply.tool_calls.is_empty() {
+        return None;
+    }
+    let t = reply.text.trim();
+    let name = t.strip_prefix("functions.")?.trim_end_matches(':');
+    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then_some(Adapt::NoToolStream)
 }
 
 fn digest(text: &str) -> String {

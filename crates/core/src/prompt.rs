@@ -32,7 +32,7 @@ pub fn system_prompt(f: &PromptFacts<'_>) -> String {
     };
     let how = match f.tool_mode {
         ToolMode::Tools => {
-            "To run code, call the `execute` tool with `language` and `code`. Run one small step at a time and look at its output before the next."
+            "To run code, call the `execute` tool with `language` and `code`. If you cannot call tools, write the code in a fenced block tagged with its language (```python, ```shell or ```javascript) instead: it is run the same way. Run one small step at a time and look at its output before the next."
         }
         ToolMode::Markdown => {
             "To run code, write it in a fenced block tagged with its language (```python, ```shell or ```javascript). Untagged blocks are shown, never run. Run one small step at a time and look at its output before the next."
@@ -81,6 +81,8 @@ mod tests {
         assert!(p.contains("python, shell"));
         assert!(p.contains("/tmp/ws"));
         assert!(p.contains("`execute` tool"));
+        // Tagged fences are run in tools mode too, and the prompt says so.
+        assert!(p.contains("```python"));
         assert!(p.contains("no network access"));
         let open = system_prompt(&PromptFacts {
             languages: &[Language::Python],

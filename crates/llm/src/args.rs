@@ -52,6 +52,13 @@ pub fn parse_execute_arguments(args: &str) -> Result<(String, String), Arguments
     Ok((field("language")?, field("code")?))
 }
 
+/// Parses JSON the way [`parse_execute_arguments`] does: raw newlines and
+/// tabs inside strings (a common mistake of small models) are accepted.
+/// For tool calls a model wrote as text rather than made.
+pub fn parse_json_lenient(text: &str) -> Option<Value> {
+    parse_lenient(text.trim()).ok()
+}
+
 fn parse_lenient(text: &str) -> Result<Value, ArgumentsError> {
     match serde_json::from_str(text) {
         Ok(v) => Ok(v),

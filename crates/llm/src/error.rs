@@ -72,8 +72,13 @@ impl LlmError {
     /// timeouts, HTTP 408/409/429/5xx (and Anthropic's 529), streams cut
     /// short, and in-stream error events that say the provider is overloaded
     /// (`overloaded_error`, `rate_limit_error`, `api_error`, `server_error`).
-    /// [`LlmError::Interrupted`] is not: something was already shown.
+    /// [`LlmError::Interrupted`] is not: something was already shown, and
+    /// neither is a request the server rejected for its shape
+    /// ([`LlmError::is_request_rejected`]): the same body fails the same way.
     pub fn is_retryable(&self) -> bool {
+        if self.is_request_rejected() {
+            return false;
+        }
         match self {
             LlmError::Connect { .. } | LlmError::Timeout { .. } => true,
             LlmError::Http { status, .. } => {
@@ -88,6 +93,24 @@ impl LlmError {
         }
     }
 
+    /// Whether the server refused the request itself rather than failed to
+    /// answer it: HTTP 400 or 422, or an HTTP 500 whose message reads like a
+    /// validation or type error (servers written in Python answer a body
+    /// they cannot handle, such as `"content": null`, with a 500 carrying the
+    /// exception text). Such an error is not transient.
+    pub fn is_request_rejected(&self) -> bool {
+        match self {
+            LlmError::Http {
+                status: 400 | 422, ..
+            } => true,
+            LlmError::Http {
+                status: 500,
+                message,
+            } => looks_like_request_error(message),
+            _ => false,
+        }
+    }
+
     /// Whether this is the response being cut off (as opposed to refused or
     /// misunderstood): a lost connection, a timeout, or a stream that ended
     /// before its end marker.
@@ -98,6 +121,37 @@ impl LlmError {
             _ => false,
         }
     }
+}
+
+/// Words of an error message that mean the request was not understood,
+/// as opposed to the server being busy or broken for a while.
+fn looks_like_request_error(message: &str) -> bool {
+    const MARKERS: &[&str] = &[
+        "validation",
+        "nonetype",
+        "typeerror",
+        "keyerror",
+        "valueerror",
+        "attributeerror",
+        "not subscriptable",
+        "can only concatenate",
+        "unsupported operand",
+        "input should be",
+        "field required",
+        "missing required",
+        "unexpected keyword",
+        "not supported",
+        "unsupported",
+        "jinja",
+        "chat template",
+        "invalid request",
+        "invalid_request",
+        "must be a string",
+        "must be of type",
+        "cannot be null",
+    ];
+    let m = message.to_ascii_lowercase();
+    MARKERS.iter().any(|k| m.contains(k))
 }
 
 pub(crate) const STREAM_ENDED_EARLY: &str = "stream ended early";
@@ -188,6 +242,23 @@ mod tests {
         let long = "x".repeat(1000);
         let s = scrub(&long, None);
         assert_eq!(s.chars().count(), MAX_MESSAGE_CHARS + 1);
+    }
+
+    #[test]
+    fn request_shape_errors_are_not_retried() {
+        let http = |status, message: &str| LlmError::Http {
+            status,
+            message: message.to_string(),
+        };
+        let shape = http(500, "can only concatenate str (not \"NoneType\") to str");
+        assert!(shape.is_request_rejected());
+        assert!(!shape.is_retryable());
+        assert!(!http(500, "1 validation error: Input should be a valid string").is_retryable());
+        assert!(http(422, "unprocessable").is_request_rejected());
+        // A busy or broken server is still retried.
+        assert!(http(500, "overloaded").is_retryable());
+        assert!(!http(500, "overloaded").is_request_rejected());
+        assert!(http(503, "not supported").is_retryable());
     }
 
     #[test]

@@ -49,7 +49,7 @@ mod wire;
 pub use anthropic::{
     ANTHROPIC_VERSION, AnthropicClient, DEFAULT_MAX_TOKENS, anthropic_tool_schema,
 };
-pub use args::{ArgumentsError, parse_execute_arguments};
+pub use args::{ArgumentsError, parse_execute_arguments, parse_json_lenient};
 pub use client::OpenAiClient;
 pub use context::{
     Trimmed, cost_usd, estimate_tokens, estimate_total, price_per_million, trim_to_window,

@@ -19,6 +19,9 @@ pub(crate) fn request_body(cfg: &ClientConfig, req: &ChatRequest<'_>) -> Value {
     let mut body = json!({ "model": cfg.model, "messages": messages });
     if req.offer_tools {
         body["tools"] = json!([execute_tool_schema()]);
+        // OpenAI's default, but not every compatible server's: llama-cpp-python
+        // leaves the tools out of the prompt when `tool_choice` is missing.
+        body["tool_choice"] = json!("auto");
     }
     if req.stream {
         body["stream"] = json!(true);
@@ -56,11 +59,9 @@ fn message_json(m: &Message) -> Value {
                            "function": {"name": c.name, "arguments": c.arguments}})
                 })
                 .collect();
-            let content = if content.is_empty() {
-                Value::Null
-            } else {
-                json!(content)
-            };
+            // Always a string, even when empty: OpenAI, Ollama, vLLM and
+            // llama.cpp accept "", but llama-cpp-python answers `null`
+            // with HTTP 500.
             json!({"role": "assistant", "content": content, "tool_calls": calls})
         }
         Message::Tool {

@@ -90,6 +90,10 @@ async fn streaming_body_has_tools_messages_and_stream_options() {
     assert_eq!(b["stream"], true);
     assert_eq!(b["stream_options"], json!({"include_usage": true}));
     assert_eq!(b["tools"], json!([execute_tool_schema()]));
+    assert_eq!(
+        b["tool_choice"], "auto",
+        "some servers drop tools without it"
+    );
     assert_eq!(b["temperature"], json!(0.2));
     assert_eq!(b["max_tokens"], 500);
     assert_eq!(b["seed"], 7);
@@ -98,7 +102,8 @@ async fn streaming_body_has_tools_messages_and_stream_options() {
         json!([
             {"role": "system", "content": "sys"},
             {"role": "user", "content": "count files"},
-            {"role": "assistant", "content": null, "tool_calls": [
+            // "", never null: llama-cpp-python rejects null with HTTP 500.
+            {"role": "assistant", "content": "", "tool_calls": [
                 {"id": "call_1", "type": "function", "function": {
                     "name": "execute",
                     "arguments": "{\"language\":\"shell\",\"code\":\"ls | wc -l\"}"}}
@@ -119,6 +124,7 @@ async fn no_tools_no_key_no_sampling_options_unless_set() {
     let b = r.body.as_object().unwrap();
     for absent in [
         "tools",
+        "tool_choice",
         "stream_options",
         "temperature",
         "max_tokens",

@@ -228,6 +228,24 @@ async fn client_errors_are_not_retried() {
 }
 
 #[tokio::test]
+async fn a_500_that_rejects_the_request_shape_is_not_retried() {
+    // What llama-cpp-python answers to `"content": null`: the exception text.
+    let r = run(vec![
+        Reply::http_error(500, "can only concatenate str (not \"NoneType\") to str"),
+        Reply::text("never reached"),
+    ])
+    .await;
+    assert!(
+        matches!(r.err(), LlmError::Http { status: 500, message } if message.contains("NoneType")),
+        "{:?}",
+        r.err()
+    );
+    assert!(r.err().is_request_rejected());
+    assert_eq!(r.requests(), 1, "the same body must not be sent again");
+    assert!(r.retries().is_empty());
+}
+
+#[tokio::test]
 async fn connection_reset_is_retried() {
     let r = run(vec![Reply::Close, Reply::text("after reset")]).await;
     assert_eq!(r.ok().text, "after reset");

@@ -158,6 +158,7 @@ pub fn load(opts: &SharedOpts) -> Result<Loaded, Failure> {
                 .as_deref()
                 .and_then(interlock_guard::analysis::Risk::from_name),
             refuse_critical: opts.allow_critical.then_some(false),
+            untrusted_narrows_auto_run: None,
             allow_commands: None,
             deny_commands: None,
             deny_paths: None,

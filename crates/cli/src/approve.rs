@@ -83,6 +83,9 @@ impl Asker {
                 highlight_block(&sanitize(req.code), req.language.as_str(), color)
             );
         }
+        if let Some(why) = req.held_back {
+            let _ = writeln!(err, "  {}", sanitize(why));
+        }
         loop {
             let key = read_fresh_key(
                 "Run this code? [y]es / [n]o / [e]dit / [a]lways this session (default: no): ",
@@ -142,6 +145,18 @@ impl Asker {
 /// Why a block is not run when nobody can be asked, and what would let it
 /// run. The user sees it, and so does the model, which repeats it.
 fn no_terminal_reason(req: &ApprovalRequest<'_>) -> String {
+    if let Some(why) = req.held_back {
+        return format!(
+            "{why}; there is no terminal to ask for approval (set untrusted_narrows_auto_run = false in the config to let --auto-run run such blocks anyway)"
+        );
+    }
+    if req
+        .findings
+        .iter()
+        .any(|f| f.rule == "context.after-injection-signal")
+    {
+        return "it was proposed right after program output that addresses the model (a possible prompt injection, see the warning above), so it runs only with a yes typed at a terminal; there is no terminal to ask for approval".to_string();
+    }
     if !req.auto_run {
         return format!(
             "no terminal to ask for approval and --auto-run was not given (--auto-run runs blocks rated {} or lower without asking)",

@@ -13,7 +13,7 @@ fn tool_messages(req: &Value) -> Vec<String> {
         .unwrap()
         .iter()
         .filter(|m| m["role"] == "tool")
-        .map(|m| m["content"].as_str().unwrap_or("").to_string())
+        .map(|m| unwrap_untrusted(m["content"].as_str().unwrap_or("")))
         .collect()
 }
 

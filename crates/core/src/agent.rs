@@ -9,7 +9,7 @@
 use crate::config::{Settings, ToolMode};
 use crate::fences;
 use crate::history::{self, HistoryError, HistoryWriter, Record};
-use crate::prompt::{PromptFacts, system_prompt};
+use crate::prompt::{PromptFacts, system_prompt, wrap_untrusted};
 use crate::tripwire::GitTripwire;
 use crate::truncate::head_tail;
 use interlock_audit::AuditLog;
@@ -60,6 +60,9 @@ pub struct ApprovalRequest<'a> {
     /// block is asked about only because its risk is above
     /// `auto_run_max_risk`.
     pub auto_run: bool,
+    /// Why auto-approval did not take a block within its risk limit (it came
+    /// after untrusted content and changes state); None otherwise.
+    pub held_back: Option<&'a str>,
 }
 
 /// The answer to an [`ApprovalRequest`].
@@ -140,6 +143,15 @@ pub struct Agent {
     tripwire: Option<GitTripwire>,
     /// What this session learned the server accepts (see [`ServerFit`]).
     fit: ServerFit,
+    /// The session's random marker around untrusted text in the conversation
+    /// (see [`wrap_untrusted`]).
+    boundary: String,
+    /// Program output (and with it file contents, web pages) has entered the
+    /// conversation: auto-approval narrows (`untrusted_narrows_auto_run`).
+    untrusted_seen: bool,
+    /// Injection signals seen in untrusted text since the user's last
+    /// message; blocks proposed meanwhile carry them in their risk report.
+    injection_signals: Vec<String>,
 }
 
 /// How requests are shaped for this server, adapted once per session when it
@@ -174,6 +186,7 @@ impl Agent {
     ) -> Agent {
         let languages = Kernels::available();
         let settings_workspace = settings.workspace.clone();
+        let boundary = random_boundary();
         let system = Message::System {
             content: system_prompt(&PromptFacts {
                 languages: &languages,
@@ -181,6 +194,7 @@ impl Agent {
                 tool_mode: settings.tool_mode,
                 sandboxed,
                 network: false,
+                boundary: &boundary,
             }),
         };
         Agent {
@@ -206,6 +220,9 @@ impl Agent {
             placeholders: Placeholders::new(),
             tripwire: sandboxed.then(|| GitTripwire::new(&settings_workspace)),
             fit: ServerFit::default(),
+            boundary,
+            untrusted_seen: false,
+            injection_signals: Vec::new(),
         }
     }
 
@@ -390,6 +407,8 @@ impl Agent {
         let content = self.redact(text);
         self.record(Message::User { content })?;
         self.sync_history()?;
+        // The user has spoken since: earlier signals no longer mark new blocks.
+        self.injection_signals.clear();
         let mut outcome = TurnOutcome {
             end: TurnEnd::MaxTurns,
             blocks_run: 0,
@@ -655,6 +674,13 @@ impl Agent {
                     "Not run: the user interrupted the previous block.".to_string()
                 } else {
                     let (text, status) = self.handle_block(&block, frontend, cancel).await;
+                    // What the code printed is untrusted: marked as data for
+                    // the model, and looked at for text addressed to it.
+                    let text = if matches!(status, BlockResult::Ran(_)) {
+                        self.take_untrusted(frontend, &block.block_id, &text)
+                    } else {
+                        text
+                    };
                     match status {
                         BlockResult::Ran(ExecStatus::Interrupted) => {
                             outcome.blocks_run += 1;
@@ -867,7 +893,18 @@ impl Agent {
         if let Some(refusal) = self.refusal(&report) {
             return self.refuse(frontend, &block.block_id, refusal);
         }
-        let auto_ok = self.always && report.risk <= self.settings.guard.auto_run_max_risk;
+        let within_limit = self.always && report.risk <= self.settings.guard.auto_run_max_risk;
+        let held_back = (within_limit
+            && self.untrusted_seen
+            && self.settings.guard.untrusted_narrows_auto_run)
+            .then(|| changes_state(&report))
+            .flatten()
+            .map(|what| {
+                format!(
+                    "--auto-run asks about it because it {what}, after reading untrusted content (program output, file contents)"
+                )
+            });
+        let auto_ok = within_limit && held_back.is_none();
         let (by, reason, edited) = if auto_ok {
             (
                 Decider::Auto,
@@ -899,6 +936,7 @@ impl Agent {
                 findings: &findings,
                 auto_run_max_risk: self.settings.guard.auto_run_max_risk,
                 auto_run: self.always,
+                held_back: held_back.as_deref(),
             }) {
                 Approval::Run => (Decider::User, "approved".to_string(), None),
                 Approval::Always => {
@@ -1082,6 +1120,50 @@ impl Agent {
     }
 
     /// Runs the guard's static analysis and reports it.
+    /// Marks a ran block's result as untrusted for the model and the history,
+    /// remembers that untrusted text entered the conversation, and flags text
+    /// in it addressed to the model (to the user, the audit log, and the risk
+    /// report of the next blocks).
+    fn take_untrusted(
+        &mut self,
+        frontend: &mut dyn Frontend,
+        block_id: &str,
+        text: &str,
+    ) -> String {
+        self.untrusted_seen = true;
+        let signals = interlock_guard::injection::scan(text);
+        if !signals.is_empty() {
+            let summary: Vec<String> = signals
+                .iter()
+                .map(|s| format!("{} (\"{}\")", s.what, s.excerpt))
+                .collect();
+            self.emit(
+                frontend,
+                Event::Notice {
+                    level: NoticeLevel::Warning,
+                    message: format!(
+                        "the output of block {block_id} contains text addressed to the model, a possible prompt injection: {}. Blocks proposed after it need your yes.",
+                        summary.join("; ")
+                    ),
+                },
+            );
+            let kinds: Vec<&str> = signals.iter().map(|s| s.kind).collect();
+            let block = block_id.to_string();
+            self.audit(
+                frontend,
+                "injection_signal",
+                |_| json!({ "block_id": block, "kinds": kinds }),
+            );
+            for s in signals {
+                let label = s.what.to_string();
+                if !self.injection_signals.contains(&label) {
+                    self.injection_signals.push(label);
+                }
+            }
+        }
+        wrap_untrusted(&self.boundary, text)
+    }
+
     fn assess(
         &mut self,
         frontend: &mut dyn Frontend,
@@ -1089,7 +1171,25 @@ impl Agent {
         language: Language,
         code: &str,
     ) -> Report {
-        let report = analysis::analyze_with(language, code, &self.settings.guard.rules);
+        let mut report = analysis::analyze_with(language, code, &self.settings.guard.rules);
+        if !self.injection_signals.is_empty() {
+            // Proposed right after untrusted text that addressed the model:
+            // the link is shown, and the block needs a yes.
+            report.findings.insert(
+                0,
+                analysis::Finding {
+                    rule: "context.after-injection-signal".into(),
+                    risk: Risk::Medium,
+                    message: format!(
+                        "proposed right after program output that addresses the model ({}); it may come from an injection rather than from you",
+                        self.injection_signals.join("; ")
+                    ),
+                    language,
+                    span: Default::default(),
+                },
+            );
+            report.risk = report.risk.max(Risk::Medium);
+        }
         self.emit(
             frontend,
             Event::RiskAssessed {
@@ -1290,6 +1390,56 @@ enum BlockResult {
     Ran(ExecStatus),
     Declined,
     Invalid,
+}
+
+/// Rule families whose blocks change state that is worth a yes once untrusted
+/// text is in the conversation, with what to tell the user.
+const STATE_CHANGES: &[(&str, &str)] = &[
+    ("delete.", "deletes files"),
+    ("destroy.", "destroys data"),
+    ("tamper.", "tampers with logs or history"),
+    ("net.", "uses the network"),
+    ("exfil.", "sends data out"),
+    ("install.", "installs software"),
+    ("persist.", "sets up something that runs later"),
+    ("system.", "changes the system"),
+    ("privilege.", "changes permissions or privileges"),
+    ("cred.", "touches credentials"),
+    ("exec.git", "changes git settings"),
+    ("exec.download", "runs downloaded code"),
+];
+
+/// What the block changes that [`STATE_CHANGES`] names, if anything.
+fn changes_state(report: &Report) -> Option<String> {
+    let mut what: Vec<&str> = Vec::new();
+    for f in &report.findings {
+        if let Some((_, w)) = STATE_CHANGES.iter().find(|(p, _)| f.rule.starts_with(p))
+            && !what.contains(w)
+        {
+            what.push(w);
+        }
+    }
+    (!what.is_empty()).then(|| what.join(", "))
+}
+
+/// A marker that text written before this session cannot guess: 64 random
+/// bits from the kernel (or, failing that, hashed clock and pid).
+fn random_boundary() -> String {
+    use std::io::Read;
+    let mut b = [0u8; 8];
+    if std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .is_err()
+    {
+        let mut h = Sha256::new();
+        h.update(format!(
+            "{:?}{}",
+            std::time::SystemTime::now(),
+            std::process::id()
+        ));
+        b.copy_from_slice(&h.finalize()[..8]);
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn risk_findings(report: &Report) -> Vec<RiskFinding> {

@@ -113,6 +113,10 @@ pub struct GuardSettings {
     pub auto_run_max_risk: Risk,
     /// Critical blocks are refused without asking (override: `--allow-critical`).
     pub refuse_critical: bool,
+    /// After untrusted content (program output, file contents) has entered the
+    /// conversation, auto-approval skips blocks that delete, use the network,
+    /// touch git or change anything outside the workspace.
+    pub untrusted_narrows_auto_run: bool,
     pub rules: Rules,
 }
 
@@ -183,6 +187,10 @@ pub struct Layer {
     pub auto_run_max_risk: Option<Risk>,
     /// Refuse critical blocks outright instead of asking (default true).
     pub refuse_critical: Option<bool>,
+    /// Once program output or file contents have entered the conversation,
+    /// `--auto-run` asks about blocks that delete, touch the network, git or
+    /// anything outside the workspace (default true).
+    pub untrusted_narrows_auto_run: Option<bool>,
     /// Command prefixes whose own findings are dropped (not critical ones).
     pub allow_commands: Option<Vec<String>>,
     /// Command prefixes that are always critical.
@@ -227,6 +235,7 @@ pub struct ConfigFile {
     pub limit_nofile: Option<u64>,
     pub auto_run_max_risk: Option<Risk>,
     pub refuse_critical: Option<bool>,
+    pub untrusted_narrows_auto_run: Option<bool>,
     pub allow_commands: Option<Vec<String>>,
     pub deny_commands: Option<Vec<String>>,
     pub deny_paths: Option<Vec<PathBuf>>,
@@ -305,6 +314,7 @@ impl ConfigFile {
             limit_nofile: self.limit_nofile,
             auto_run_max_risk: self.auto_run_max_risk,
             refuse_critical: self.refuse_critical,
+            untrusted_narrows_auto_run: self.untrusted_narrows_auto_run,
             allow_commands: self.allow_commands.clone(),
             deny_commands: self.deny_commands.clone(),
             deny_paths: self.deny_paths.clone(),
@@ -714,6 +724,7 @@ impl Settings {
             limit_nofile: pick!(limit_nofile),
             auto_run_max_risk: pick!(auto_run_max_risk),
             refuse_critical: pick!(refuse_critical),
+            untrusted_narrows_auto_run: pick!(untrusted_narrows_auto_run),
             allow_commands: None,
             deny_commands: None,
             deny_paths: None,
@@ -828,6 +839,7 @@ impl Settings {
             guard: GuardSettings {
                 auto_run_max_risk: merged.auto_run_max_risk.unwrap_or(Risk::Low),
                 refuse_critical: merged.refuse_critical.unwrap_or(true),
+                untrusted_narrows_auto_run: merged.untrusted_narrows_auto_run.unwrap_or(true),
                 rules,
             },
             context_window: merged.context_window,
@@ -874,7 +886,7 @@ mod tests {
           |
         1 | modle = "x"
           | ^^^^^
-        unknown field `modle`, expected one of `model`, `api_base`, `provider`, `tool_mode`, `auto_run`, `max_turns`, `max_output`, `timeout`, `workspace`, `temperature`, `max_tokens`, `sandbox`, `dangerously_disable_sandbox`, `network`, `hide`, `read`, `dangerously_allow_system_workspace`, `limit_memory`, `limit_cpu`, `limit_procs`, `limit_fsize`, `limit_nofile`, `auto_run_max_risk`, `refuse_critical`, `allow_commands`, `deny_commands`, `deny_paths`, `context_window`, `max_budget`, `default_profile`, `profiles`, `prices`
+        unknown field `modle`, expected one of `model`, `api_base`, `provider`, `tool_mode`, `auto_run`, `max_turns`, `max_output`, `timeout`, `workspace`, `temperature`, `max_tokens`, `sandbox`, `dangerously_disable_sandbox`, `network`, `hide`, `read`, `dangerously_allow_system_workspace`, `limit_memory`, `limit_cpu`, `limit_procs`, `limit_fsize`, `limit_nofile`, `auto_run_max_risk`, `refuse_critical`, `untrusted_narrows_auto_run`, `allow_commands`, `deny_commands`, `deny_paths`, `context_window`, `max_budget`, `default_profile`, `profiles`, `prices`
         "#);
     }
 

@@ -5,9 +5,12 @@
 //! - [`redact`]: secret detection and redaction, applied to everything that
 //!   leaves for the model, the history and the logs.
 //! - [`sanitize`]: a streaming terminal sanitizer for everything displayed.
+//! - [`injection`]: prompt-injection signals in untrusted text, and breaking
+//!   chat-template tokens in it.
 //!
 //! Pure functions over text: no I/O, no processes.
 
 pub mod analysis;
+pub mod injection;
 pub mod redact;
 pub mod sanitize;

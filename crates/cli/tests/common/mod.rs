@@ -119,3 +119,16 @@ pub fn have(program: &str) -> bool {
 pub fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
 }
+
+/// The text inside interlock's untrusted-data marker (`<<untrusted K>>` …
+/// `<</untrusted K>>`), or `s` as it is when it is not wrapped.
+pub fn unwrap_untrusted(s: &str) -> String {
+    let Some(rest) = s.strip_prefix("<<untrusted ") else {
+        return s.to_string();
+    };
+    let Some((key, body)) = rest.split_once(">>\n") else {
+        return s.to_string();
+    };
+    let end = format!("<</untrusted {key}>>");
+    body.strip_suffix(&end).unwrap_or(body).to_string()
+}

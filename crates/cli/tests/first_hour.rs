@@ -30,7 +30,10 @@ fn fenced_blocks(text: &str, lang: &str) -> Vec<String> {
             None => {}
         }
     }
-    assert!(current.is_none(), "unterminated ```{lang} block in README.md");
+    assert!(
+        current.is_none(),
+        "unterminated ```{lang} block in README.md"
+    );
     blocks
 }
 
@@ -50,6 +53,123 @@ fn every_toml_block_in_the_readme_loads_with_the_real_config_loader() {
             0,
             "README.md ```toml block {i} does not load:\n{block}\nstderr: {}",
             stderr(&out)
+        );
+    }
+}
+
+/// Runs `args` with stdout a pipe its reader closes: before the program starts
+/// (`closed_first`) or after one line, as `| head -1` does. Returns stderr.
+fn into_closed_pipe(
+    env: &Env,
+    args: &[&str],
+    stdin: Option<&std::path::Path>,
+    closed_first: bool,
+) -> String {
+    use std::io::{BufRead, Read};
+    use std::process::Stdio;
+    let mut c = env.cmd("http://127.0.0.1:9/v1");
+    c.args(args)
+        .env("RUST_BACKTRACE", "1")
+        .stderr(Stdio::piped());
+    if let Some(path) = stdin {
+        c.stdin(std::fs::File::open(path).unwrap());
+    }
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+    c.stdout(Stdio::from(w));
+    let mut reader = if closed_first {
+        drop(r);
+        None
+    } else {
+        Some(std::io::BufReader::new(std::fs::File::from(r)))
+    };
+    let mut child = c.spawn().unwrap();
+    // The parent's copy of the write end is gone with `c`.
+    drop(c);
+    if let Some(reader) = reader.as_mut() {
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+    }
+    drop(reader);
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_ne!(
+        status.code(),
+        Some(101),
+        "`interlock {}` panicked: {err}",
+        args.join(" ")
+    );
+    err
+}
+
+#[test]
+fn no_subcommand_panics_when_its_reader_goes_away() {
+    let env = Env::new();
+    let script = env.dir.path().join("small.py");
+    write(&script, "print(1)\n");
+    let text = env.dir.path().join("input.txt");
+    write(&text, "line one\nline two\nline three\n");
+    let mut cases: Vec<Vec<&str>> = vec![
+        vec!["--help"],
+        vec!["--version"],
+        vec!["completions", "bash"],
+        vec!["completions", "zsh"],
+        vec!["completions", "fish"],
+        vec!["man"],
+        vec!["sandbox", "--explain"],
+        vec!["check", script.to_str().unwrap()],
+        vec!["config", "show"],
+        vec!["config", "path"],
+        vec!["history"],
+        vec!["audit", "show"],
+        vec!["auth", "status"],
+    ];
+    for sub in [
+        "exec",
+        "sandbox",
+        "check",
+        "redact",
+        "auth",
+        "audit",
+        "history",
+        "config",
+        "completions",
+        "man",
+    ] {
+        cases.push(vec![sub, "--help"]);
+    }
+    for sub in [
+        "auth set",
+        "auth remove",
+        "auth status",
+        "audit verify",
+        "audit show",
+        "audit export",
+        "config show",
+        "config path",
+    ] {
+        let mut v: Vec<&str> = sub.split(' ').collect();
+        v.push("--help");
+        cases.push(v);
+    }
+    for closed_first in [true, false] {
+        for args in &cases {
+            let err = into_closed_pipe(&env, args, None, closed_first);
+            assert!(
+                !err.contains("panicked") && !err.contains("backtrace"),
+                "`interlock {}` into a closed pipe: {err}",
+                args.join(" ")
+            );
+        }
+        let err = into_closed_pipe(&env, &["redact"], Some(&text), closed_first);
+        assert!(
+            !err.contains("panicked") && !err.contains("backtrace"),
+            "`interlock redact` into a closed pipe: {err}"
         );
     }
 }

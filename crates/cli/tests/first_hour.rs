@@ -173,3 +173,87 @@ fn no_subcommand_panics_when_its_reader_goes_away() {
         );
     }
 }
+
+#[test]
+fn sandbox_explain_is_a_grouped_wrapped_report_without_debug_structures() {
+    let env = Env::new();
+    let home = env.dir.path().join("home");
+    let gitconfig = home.join(".gitconfig");
+    write(&gitconfig, "[user]\n");
+    let extra = env.dir.path().join("extra-secret");
+    write(&extra, "x");
+    let mut c = env.cmd("http://127.0.0.1:9/v1");
+    c.arg("--read")
+        .arg(&gitconfig)
+        .arg("--hide")
+        .arg(&extra)
+        .args(["--limit-memory", "2G", "sandbox", "--explain"]);
+    let out = run(c);
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    // Grouped: each topic has a heading line of its own, in this order.
+    let headings: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with(' '))
+        .collect();
+    for h in [
+        "Kernel",
+        "Isolation",
+        "Files",
+        "Network",
+        "Limits",
+        "Timeout",
+        "Seccomp",
+    ] {
+        assert!(
+            headings.contains(&h),
+            "no {h:?} heading in {headings:?}:\n{text}"
+        );
+    }
+    // Wrapped: long lists are one path per line or continued lines.
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 100,
+            "line of {} chars: {line}",
+            line.chars().count()
+        );
+    }
+    // Paths one per line: each hidden path stands alone on its line.
+    assert!(
+        text.lines()
+            .any(|l| l.trim() == extra.display().to_string()),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.trim() == format!("{}/.ssh", home.display())),
+        "{text}"
+    );
+    // What shows through a home directory says why.
+    assert!(
+        text.contains(&format!("{} (--read)", gitconfig.display())),
+        "{text}"
+    );
+    // Plain words and human sizes, no Rust Debug output.
+    for debug in [
+        "WorkspaceWrite",
+        "Tmpfs {",
+        "Some(",
+        "None",
+        "Limits {",
+        "Rlimit {",
+        "CgroupPlan",
+        "[User",
+    ] {
+        assert!(!text.contains(debug), "Debug output {debug:?} in:\n{text}");
+    }
+    for words in [
+        "mode: workspace-write",
+        "memory: 2 GiB per process",
+        "largest file written: 4 GiB",
+        "at most 1 GiB",
+        "network namespace",
+    ] {
+        assert!(text.contains(words), "{words:?} missing from:\n{text}");
+    }
+}

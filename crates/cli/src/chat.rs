@@ -76,7 +76,7 @@ pub fn exec(opts: &SharedOpts, prompt: &str) -> Result<i32, Failure> {
     let mut frontend: Box<dyn Frontend> = if opts.json {
         Box::new(JsonUi::new(asker))
     } else {
-        Box::new(TerminalUi::new(asker))
+        Box::new(TerminalUi::for_exec(asker))
     };
     start(&mut agent, &loaded, &executor, opts, frontend.as_mut())?;
     let cancel = CancellationToken::new();

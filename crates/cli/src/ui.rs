@@ -41,6 +41,17 @@ pub struct TerminalUi {
     /// per stream (model text, stdout, stderr).
     text_sanitizer: Sanitizer,
     out_sanitizers: [Sanitizer; 2],
+    /// `interlock exec`: everything goes to stderr except the final answer,
+    /// which goes to stdout (so `exec … > answer.txt` captures just that).
+    answer_only: Option<AnswerOnly>,
+}
+
+/// The model's text held back until it is known to be the final answer
+/// (the turn ends) or only a step on the way (code follows).
+struct AnswerOnly {
+    held: String,
+    /// Colour for the answer on stdout (the rest follows stderr).
+    color: bool,
 }
 
 impl TerminalUi {
@@ -57,7 +68,55 @@ impl TerminalUi {
             pending_code: None,
             text_sanitizer: Sanitizer::new(),
             out_sanitizers: [Sanitizer::new(), Sanitizer::new()],
+            answer_only: None,
         }
+    }
+
+    /// The front end of `interlock exec`: progress, code, output and status
+    /// on stderr, only the model's final answer on stdout.
+    pub fn for_exec(asker: Asker) -> TerminalUi {
+        let mut ui = TerminalUi::new(asker);
+        ui.color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        ui.md = MarkdownStream::new(ui.color);
+        ui.answer_only = Some(AnswerOnly {
+            held: String::new(),
+            color: want_color(),
+        });
+        ui
+    }
+
+    /// Held model text turned out to be a step, not the answer: show it with
+    /// the progress.
+    fn release_held(&mut self) {
+        let Some(a) = self.answer_only.as_mut() else {
+            return;
+        };
+        let text = std::mem::take(&mut a.held);
+        if !text.is_empty() {
+            let mut rendered = self.md.push(&text);
+            rendered.push_str(&self.md.finish());
+            self.out(&rendered);
+        }
+    }
+
+    /// The turn is over: held model text is the answer, for stdout.
+    fn print_answer(&mut self) {
+        let Some(a) = self.answer_only.as_mut() else {
+            return;
+        };
+        let text = std::mem::take(&mut a.held);
+        if text.trim().is_empty() {
+            return;
+        }
+        let mut md = MarkdownStream::new(a.color);
+        let mut rendered = md.push(&text);
+        rendered.push_str(&md.finish());
+        if !rendered.ends_with('\n') {
+            rendered.push('\n');
+        }
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(rendered.as_bytes());
+        let _ = stdout.flush();
     }
 
     fn spin(&mut self, message: &str) {
@@ -85,9 +144,15 @@ impl TerminalUi {
         if text.is_empty() {
             return;
         }
-        let mut stdout = std::io::stdout().lock();
-        let _ = stdout.write_all(text.as_bytes());
-        let _ = stdout.flush();
+        if self.answer_only.is_some() {
+            let mut stderr = std::io::stderr().lock();
+            let _ = stderr.write_all(text.as_bytes());
+            let _ = stderr.flush();
+        } else {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(text.as_bytes());
+            let _ = stdout.flush();
+        }
         self.at_bol = text.ends_with('\n');
     }
 
@@ -155,19 +220,28 @@ impl Frontend for TerminalUi {
             }
             Event::UserMessage { .. } => self.spin("waiting for the model"),
             Event::AssistantDelta { text } => {
-                self.stop_spinner();
                 let clean = self.text_sanitizer.push(text.as_bytes());
+                if let Some(a) = self.answer_only.as_mut() {
+                    a.held.push_str(&clean);
+                    return;
+                }
+                self.stop_spinner();
                 let rendered = self.md.push(&clean);
                 self.out(&rendered);
             }
             Event::AssistantMessage { .. } => {
                 let tail = self.text_sanitizer.finish();
+                if let Some(a) = self.answer_only.as_mut() {
+                    a.held.push_str(&tail);
+                    return;
+                }
                 let mut rest = self.md.push(&tail);
                 rest.push_str(&self.md.finish());
                 self.out(&rest);
             }
             Event::CodeProposed { language, code, .. } => {
                 self.stop_spinner();
+                self.release_held();
                 let h = self.header(&sanitize(language));
                 self.line(&h);
                 self.pending_code = Some((language.clone(), code.clone()));
@@ -295,6 +369,7 @@ impl Frontend for TerminalUi {
             }
             Event::Error { message, .. } => {
                 self.stop_spinner();
+                self.release_held();
                 let rest = self.md.finish();
                 self.out(&rest);
                 let t = paint(self.color, "31", &format!("error: {}", sanitize(message)));
@@ -302,6 +377,7 @@ impl Frontend for TerminalUi {
             }
             Event::TurnFinished { .. } => {
                 self.stop_spinner();
+                self.print_answer();
                 if !self.md.is_idle() {
                     let rest = self.md.finish();
                     self.out(&rest);

@@ -257,3 +257,53 @@ fn sandbox_explain_is_a_grouped_wrapped_report_without_debug_structures() {
         assert!(text.contains(words), "{words:?} missing from:\n{text}");
     }
 }
+
+/// `interlock exec … > out.txt` with `tool_mode`: the file holds the answer.
+fn exec_into_file(tool_mode: &str, script: Vec<interlock_testkit::Reply>) -> (String, String) {
+    let env = Env::new();
+    let srv = interlock_testkit::ScriptedServer::start_background(script);
+    let file = env.dir.path().join("out.txt");
+    let mut c = env.cmd(&srv.base_url());
+    c.args([
+        "exec",
+        "--auto-run",
+        "--tool-mode",
+        tool_mode,
+        "what is 41+1",
+    ])
+    .stdout(std::fs::File::create(&file).unwrap());
+    let out = run(c);
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    (std::fs::read_to_string(&file).unwrap(), stderr(&out))
+}
+
+#[test]
+fn exec_writes_only_the_final_answer_to_stdout() {
+    use interlock_testkit::Reply;
+    let (answer, progress) = exec_into_file(
+        "tools",
+        vec![
+            Reply::tool_call_stream("call_1", "python", "print('progress-' + 'marker')"),
+            Reply::text_stream("The answer is 42."),
+        ],
+    );
+    assert_eq!(answer.trim(), "The answer is 42.", "stdout: {answer:?}");
+    // Banner, code, its output and the status went to stderr.
+    for shown in ["model ", "python", "progress-marker", "done"] {
+        assert!(
+            progress.contains(shown),
+            "{shown:?} not on stderr: {progress}"
+        );
+    }
+
+    // In markdown mode the text around the code is a step, not the answer.
+    let (answer, progress) = exec_into_file(
+        "markdown",
+        vec![
+            Reply::text_stream("Let me compute it.\n```python\nprint(41 + 1)\n```\n"),
+            Reply::text_stream("It is 42."),
+        ],
+    );
+    assert_eq!(answer.trim(), "It is 42.", "stdout: {answer:?}");
+    assert!(progress.contains("Let me compute it."), "{progress}");
+}

@@ -10,7 +10,7 @@ use interlock_llm::LlmError;
 use interlock_protocol::{Event, NoticeLevel};
 use reedline::{FileBackedHistory, Prompt, PromptEditMode, PromptHistorySearch, Reedline, Signal};
 use std::borrow::Cow;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use tokio::runtime::Runtime;
@@ -69,6 +69,11 @@ pub fn exec(opts: &SharedOpts, prompt: &str) -> Result<i32, Failure> {
         prompt.to_string()
     };
     let loaded = app::load(opts)?;
+    if app::needs_a_key(&loaded) {
+        return Err(Failure::config(app::first_run_message(
+            &loaded.settings.api_base,
+        )));
+    }
     let rt = runtime()?;
     let _guard = rt.enter();
     let (mut agent, executor) = app::build_agent(&loaded, opts.no_history)?;
@@ -83,6 +88,15 @@ pub fn exec(opts: &SharedOpts, prompt: &str) -> Result<i32, Failure> {
     install_ctrl_c(&rt, Arc::new(Mutex::new(cancel.clone())));
     let result = rt.block_on(agent.send(&prompt, frontend.as_mut(), &cancel));
     rt.block_on(agent.shutdown());
+    if let Err(AgentError::Llm(e)) = &result
+        && e.is_connection_refused()
+    {
+        let _ = writeln!(
+            std::io::stderr(),
+            "interlock: {}",
+            app::connection_refused_hint(&loaded.settings.api_base)
+        );
+    }
     Ok(exit_status(&result))
 }
 
@@ -184,12 +198,20 @@ pub fn interactive(opts: &SharedOpts) -> Result<i32, Failure> {
                     }
                     continue;
                 }
+                if app::needs_a_key(&loaded) {
+                    ui.info("not sent: no API key (see above; Ctrl-D quits)");
+                    continue;
+                }
                 let token = CancellationToken::new();
                 if let Ok(mut s) = slot.lock() {
                     *s = token.clone();
                 }
                 // Errors were already shown as events; the chat goes on.
-                let _ = rt.block_on(agent.send(line, &mut ui, &token));
+                if let Err(AgentError::Llm(e)) = rt.block_on(agent.send(line, &mut ui, &token))
+                    && e.is_connection_refused()
+                {
+                    ui.info(&app::connection_refused_hint(&loaded.settings.api_base));
+                }
             }
             Ok(Signal::CtrlC) => continue,
             Ok(Signal::CtrlD) => break,

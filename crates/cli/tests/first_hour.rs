@@ -307,3 +307,56 @@ fn exec_writes_only_the_final_answer_to_stdout() {
     assert_eq!(answer.trim(), "It is 42.", "stdout: {answer:?}");
     assert!(progress.contains("Let me compute it."), "{progress}");
 }
+
+#[test]
+fn a_refused_connection_gets_one_clear_message_with_what_to_do() {
+    let env = Env::new();
+    // A port nothing listens on: bound, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}/v1");
+    let mut c = env.cmd(&base);
+    c.args(["exec", "hi"]);
+    let out = run(c);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let err = stderr(&out);
+    for words in [
+        format!("127.0.0.1:{port}"),
+        "no server is running there".to_string(),
+        "--local".to_string(),
+        "--api-base".to_string(),
+    ] {
+        assert!(err.contains(&words), "{words:?} missing from: {err}");
+    }
+    assert!(!err.contains("tcp connect error"), "{err}");
+    assert!(
+        !err.contains("retry"),
+        "a refused connection is not retried: {err}"
+    );
+}
+
+#[test]
+fn without_a_key_for_openai_nothing_is_sent_and_the_first_run_screen_says_what_to_do() {
+    let env = Env::new();
+    let mut c = env.cmd("https://api.openai.com/v1");
+    c.args(["exec", "hi"]);
+    let out = run(c);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 2, "{err}");
+    for words in [
+        "no API key",
+        "export OPENAI_API_KEY=",
+        "ollama serve",
+        "interlock --local",
+        "--api-base",
+    ] {
+        assert!(err.contains(words), "{words:?} missing from: {err}");
+    }
+    assert!(
+        !err.contains("network error") && !err.contains("retry"),
+        "{err}"
+    );
+}

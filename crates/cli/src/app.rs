@@ -455,9 +455,6 @@ pub fn resume_path(loaded: &Loaded, resume: Option<&str>) -> Result<Option<PathB
 /// The warnings every session starts with: what is not protected.
 pub fn startup_warnings(loaded: &Loaded, executor: &Executor) -> Vec<String> {
     let mut w = executor.warnings.clone();
-    if let Some(note) = &loaded.local_note {
-        w.push(note.clone());
-    }
     if !loaded.settings.guard.refuse_critical {
         w.push(
             "--allow-critical: blocks rated critical are asked about instead of refused."

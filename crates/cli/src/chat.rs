@@ -50,6 +50,13 @@ fn start(
     agent
         .start(resume.as_deref(), frontend)
         .map_err(|e| Failure::config(e.to_string()))?;
+    // What --local found is good news, not a warning.
+    if let Some(note) = &loaded.local_note {
+        frontend.event(&Event::Notice {
+            level: NoticeLevel::Info,
+            message: note.clone(),
+        });
+    }
     for w in app::startup_warnings(loaded, executor) {
         frontend.event(&Event::Notice {
             level: NoticeLevel::Warning,
@@ -146,7 +153,8 @@ Type a request in plain language. Each block of code is shown and runs only if y
   %sandbox [read-only|workspace-write]
                 show or change the sandbox (language sessions restart)
   %help         this text
-Ctrl-C interrupts the running block or model reply; Ctrl-D quits.";
+Each command also works with / (/help, /reset, ...).
+Ctrl-C interrupts the running block or model reply; Ctrl-D, exit or quit leaves.";
 
 /// `interlock`: the interactive chat.
 pub fn interactive(opts: &SharedOpts) -> Result<i32, Failure> {
@@ -192,8 +200,12 @@ pub fn interactive(opts: &SharedOpts) -> Result<i32, Failure> {
                 if line.is_empty() {
                     continue;
                 }
-                if line.starts_with('%') {
-                    if magic(line, &mut agent, &mut ui, &rt, &mut sandbox) {
+                // Typed to interlock, never sent to the model.
+                if matches!(line, "exit" | "quit") {
+                    break;
+                }
+                if let Some(cmd) = local_command(line) {
+                    if magic(&cmd, &mut agent, &mut ui, &rt, &mut sandbox) {
                         break;
                     }
                     continue;
@@ -249,6 +261,21 @@ fn line_history(state_dir: &Path) -> Option<FileBackedHistory> {
 struct SandboxState<'a> {
     loaded: &'a app::Loaded,
     executor: Executor,
+}
+
+/// The chat command `line` is, as a `%command`: `%name ...`, or `/name ...`
+/// for a name interlock knows (so a message starting with a path such as
+/// `/etc/hosts` still goes to the model).
+fn local_command(line: &str) -> Option<String> {
+    if line.starts_with('%') {
+        return Some(line.to_string());
+    }
+    let rest = line.strip_prefix('/')?;
+    let name = rest.split_whitespace().next().unwrap_or("");
+    const KNOWN: &[&str] = &[
+        "help", "reset", "undo", "tokens", "save", "load", "verbose", "sandbox", "exit", "quit",
+    ];
+    KNOWN.contains(&name).then(|| format!("%{rest}"))
 }
 
 /// Runs a `%command`. Returns true to quit.
@@ -384,6 +411,18 @@ mod tests {
             blocks_run: 1,
             blocks_declined: declined,
         })
+    }
+
+    #[test]
+    fn slash_commands_are_known_names_only() {
+        assert_eq!(local_command("/help").as_deref(), Some("%help"));
+        assert_eq!(
+            local_command("/save x.json").as_deref(),
+            Some("%save x.json")
+        );
+        assert_eq!(local_command("%tokens").as_deref(), Some("%tokens"));
+        assert_eq!(local_command("/etc/hosts has a typo"), None);
+        assert_eq!(local_command("hello"), None);
     }
 
     #[test]

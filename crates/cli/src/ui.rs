@@ -189,6 +189,18 @@ impl TerminalUi {
     }
 }
 
+/// `340 ms`, `8.2 s`, `2 min 5 s`: as precise as a person reads it.
+fn human_duration(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms < 60_000 {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    } else {
+        let s = ms / 1000;
+        format!("{} min {} s", s / 60, s % 60)
+    }
+}
+
 fn risk_sgr(risk: &str) -> &'static str {
     match risk {
         "none" | "low" => "32",
@@ -324,7 +336,7 @@ impl Frontend for TerminalUi {
                     ExecStatus::Crashed => ("31", "✗ interpreter crashed".to_string()),
                     ExecStatus::Failed => ("31", "✗ could not run".to_string()),
                 };
-                let mut t = format!("{what} in {duration_ms} ms");
+                let mut t = format!("{what} in {}", human_duration(*duration_ms));
                 if *truncated {
                     t.push_str(" (output cut)");
                 }
@@ -422,5 +434,18 @@ impl Frontend for JsonUi {
 
     fn wants_redacted(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_duration;
+
+    #[test]
+    fn durations_read_as_a_person_says_them() {
+        assert_eq!(human_duration(340), "340 ms");
+        assert_eq!(human_duration(8231), "8.2 s");
+        assert_eq!(human_duration(1000), "1.0 s");
+        assert_eq!(human_duration(125_400), "2 min 5 s");
     }
 }

@@ -360,3 +360,69 @@ fn without_a_key_for_openai_nothing_is_sent_and_the_first_run_screen_says_what_t
         "{err}"
     );
 }
+
+#[test]
+fn a_block_that_ran_for_seconds_says_so_in_seconds() {
+    use interlock_testkit::Reply;
+    // The block sleeps past one second, so its status is in seconds.
+    let (_, progress) = exec_into_file(
+        "tools",
+        vec![
+            Reply::tool_call_stream(
+                "c1",
+                "python",
+                "import time\ntime.sleep(1.2)\nprint('slept')",
+            ),
+            Reply::text_stream("ok"),
+        ],
+    );
+    let line = progress
+        .lines()
+        .find(|l| l.contains("done in "))
+        .unwrap_or_else(|| panic!("no status line: {progress}"));
+    let amount = line.split("done in ").nth(1).unwrap();
+    assert!(amount.ends_with(" s") && !amount.ends_with(" ms"), "{line}");
+    let number = amount.trim_end_matches(" s");
+    assert!(
+        number.parse::<f64>().is_ok_and(|n| n >= 1.0) && number.contains('.'),
+        "{line}"
+    );
+}
+
+#[test]
+fn what_local_found_is_a_note_not_a_warning() {
+    let env = Env::new();
+    // LM Studio's port; skipped when something else already uses it.
+    let srv = match interlock_testkit::BackgroundServer::start(
+        vec![interlock_testkit::Reply::text_stream("local hello")],
+        interlock_testkit::ServerOptions {
+            port: 1234,
+            ..Default::default()
+        },
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("skipping: port 1234 is busy ({e})");
+            return;
+        }
+    };
+    let mut c = std::process::Command::new(bin());
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", env.dir.path().join("home"))
+        .env("INTERLOCK_HOME", env.home())
+        .arg("--workspace")
+        .arg(env.ws())
+        .args(["exec", "--local", "hi"])
+        .stdin(std::process::Stdio::null());
+    let out = run(c);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 0, "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.contains("--local: using"))
+        .unwrap_or_else(|| panic!("nothing says what --local found: {err}"));
+    assert!(line.starts_with("note: "), "{line}");
+    assert!(!err.contains("warning: --local"), "{err}");
+    drop(srv);
+}

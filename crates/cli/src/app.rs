@@ -456,9 +456,6 @@ pub fn resume_path(loaded: &Loaded, resume: Option<&str>) -> Result<Option<PathB
 /// The warnings every session starts with: what is not protected.
 pub fn startup_warnings(loaded: &Loaded, executor: &Executor) -> Vec<String> {
     let mut w = executor.warnings.clone();
-    if let Some(note) = &loaded.local_note {
-        w.push(note.clone());
-    }
     if !loaded.settings.guard.refuse_critical {
         w.push(
             "--allow-critical: blocks rated critical are asked about instead of refused."
@@ -468,8 +465,8 @@ pub fn startup_warnings(loaded: &Loaded, executor: &Executor) -> Vec<String> {
     if loaded.key_source == KeySource::Flag {
         w.push("--api-key exposes the key in process lists and shell history; set OPENAI_API_KEY instead.".to_string());
     }
-    if loaded.api_key.is_none() && is_openai(&loaded.settings.api_base) {
-        w.push("no API key: set OPENAI_API_KEY, or point --api-base at a local server (Ollama, LM Studio, llama.cpp).".to_string());
+    if needs_a_key(loaded) {
+        w.push(first_run_message(&loaded.settings.api_base));
     }
     if loaded.api_key.is_none() && loaded.settings.provider == "anthropic" {
         w.push("no API key: set ANTHROPIC_API_KEY.".to_string());
@@ -479,6 +476,34 @@ pub fn startup_warnings(loaded: &Loaded, executor: &Executor) -> Vec<String> {
 
 fn is_openai(base: &str) -> bool {
     base.contains("api.openai.com")
+}
+
+/// OpenAI's own endpoint and no key: every request would be refused, so
+/// none is sent.
+pub fn needs_a_key(loaded: &Loaded) -> bool {
+    loaded.api_key.is_none() && is_openai(&loaded.settings.api_base)
+}
+
+/// The first-run screen: the ways to get a model, with commands to copy.
+pub fn first_run_message(api_base: &str) -> String {
+    format!(
+        "no API key for {api_base}, so nothing is sent there. To get going, pick one:
+  - an OpenAI key:   export OPENAI_API_KEY=sk-...   (or store it: interlock auth set openai)
+  - a model on this machine, e.g. with Ollama (https://ollama.com):
+        ollama serve &
+        ollama pull llama3.1
+        interlock --local
+    (--local finds Ollama, LM Studio, llama.cpp or vLLM running on this machine)
+  - any OpenAI-compatible server:   interlock --api-base http://HOST:PORT/v1 --model NAME"
+    )
+}
+
+/// What to do when the model server's address refused the connection.
+pub fn connection_refused_hint(api_base: &str) -> String {
+    format!(
+        "is the model server at {api_base} running? Start it, or use --local to find one running \
+         on this machine, or --api-base URL to point at another one"
+    )
 }
 
 /// Reads the whole of stdin as a prompt (`exec -`).

@@ -10,7 +10,7 @@ use interlock_llm::LlmError;
 use interlock_protocol::{Event, NoticeLevel};
 use reedline::{FileBackedHistory, Prompt, PromptEditMode, PromptHistorySearch, Reedline, Signal};
 use std::borrow::Cow;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use tokio::runtime::Runtime;
@@ -50,6 +50,13 @@ fn start(
     agent
         .start(resume.as_deref(), frontend)
         .map_err(|e| Failure::config(e.to_string()))?;
+    // What --local found is good news, not a warning.
+    if let Some(note) = &loaded.local_note {
+        frontend.event(&Event::Notice {
+            level: NoticeLevel::Info,
+            message: note.clone(),
+        });
+    }
     for w in app::startup_warnings(loaded, executor) {
         frontend.event(&Event::Notice {
             level: NoticeLevel::Warning,
@@ -69,6 +76,11 @@ pub fn exec(opts: &SharedOpts, prompt: &str) -> Result<i32, Failure> {
         prompt.to_string()
     };
     let loaded = app::load(opts)?;
+    if app::needs_a_key(&loaded) {
+        return Err(Failure::config(app::first_run_message(
+            &loaded.settings.api_base,
+        )));
+    }
     let rt = runtime()?;
     let _guard = rt.enter();
     let (mut agent, executor) = app::build_agent(&loaded, opts.no_history)?;
@@ -76,13 +88,22 @@ pub fn exec(opts: &SharedOpts, prompt: &str) -> Result<i32, Failure> {
     let mut frontend: Box<dyn Frontend> = if opts.json {
         Box::new(JsonUi::new(asker))
     } else {
-        Box::new(TerminalUi::new(asker))
+        Box::new(TerminalUi::for_exec(asker))
     };
     start(&mut agent, &loaded, &executor, opts, frontend.as_mut())?;
     let cancel = CancellationToken::new();
     install_ctrl_c(&rt, Arc::new(Mutex::new(cancel.clone())));
     let result = rt.block_on(agent.send(&prompt, frontend.as_mut(), &cancel));
     rt.block_on(agent.shutdown());
+    if let Err(AgentError::Llm(e)) = &result
+        && e.is_connection_refused()
+    {
+        let _ = writeln!(
+            std::io::stderr(),
+            "interlock: {}",
+            app::connection_refused_hint(&loaded.settings.api_base)
+        );
+    }
     Ok(exit_status(&result))
 }
 
@@ -132,7 +153,8 @@ Type a request in plain language. Each block of code is shown and runs only if y
   %sandbox [read-only|workspace-write]
                 show or change the sandbox (language sessions restart)
   %help         this text
-Ctrl-C interrupts the running block or model reply; Ctrl-D quits.";
+Each command also works with / (/help, /reset, ...).
+Ctrl-C interrupts the running block or model reply; Ctrl-D, exit or quit leaves.";
 
 /// `interlock`: the interactive chat.
 pub fn interactive(opts: &SharedOpts) -> Result<i32, Failure> {
@@ -178,10 +200,18 @@ pub fn interactive(opts: &SharedOpts) -> Result<i32, Failure> {
                 if line.is_empty() {
                     continue;
                 }
-                if line.starts_with('%') {
-                    if magic(line, &mut agent, &mut ui, &rt, &mut sandbox) {
+                // Typed to interlock, never sent to the model.
+                if matches!(line, "exit" | "quit") {
+                    break;
+                }
+                if let Some(cmd) = local_command(line) {
+                    if magic(&cmd, &mut agent, &mut ui, &rt, &mut sandbox) {
                         break;
                     }
+                    continue;
+                }
+                if app::needs_a_key(&loaded) {
+                    ui.info("not sent: no API key (see above; Ctrl-D quits)");
                     continue;
                 }
                 let token = CancellationToken::new();
@@ -189,7 +219,11 @@ pub fn interactive(opts: &SharedOpts) -> Result<i32, Failure> {
                     *s = token.clone();
                 }
                 // Errors were already shown as events; the chat goes on.
-                let _ = rt.block_on(agent.send(line, &mut ui, &token));
+                if let Err(AgentError::Llm(e)) = rt.block_on(agent.send(line, &mut ui, &token))
+                    && e.is_connection_refused()
+                {
+                    ui.info(&app::connection_refused_hint(&loaded.settings.api_base));
+                }
             }
             Ok(Signal::CtrlC) => continue,
             Ok(Signal::CtrlD) => break,
@@ -227,6 +261,21 @@ fn line_history(state_dir: &Path) -> Option<FileBackedHistory> {
 struct SandboxState<'a> {
     loaded: &'a app::Loaded,
     executor: Executor,
+}
+
+/// The chat command `line` is, as a `%command`: `%name ...`, or `/name ...`
+/// for a name interlock knows (so a message starting with a path such as
+/// `/etc/hosts` still goes to the model).
+fn local_command(line: &str) -> Option<String> {
+    if line.starts_with('%') {
+        return Some(line.to_string());
+    }
+    let rest = line.strip_prefix('/')?;
+    let name = rest.split_whitespace().next().unwrap_or("");
+    const KNOWN: &[&str] = &[
+        "help", "reset", "undo", "tokens", "save", "load", "verbose", "sandbox", "exit", "quit",
+    ];
+    KNOWN.contains(&name).then(|| format!("%{rest}"))
 }
 
 /// Runs a `%command`. Returns true to quit.
@@ -362,6 +411,18 @@ mod tests {
             blocks_run: 1,
             blocks_declined: declined,
         })
+    }
+
+    #[test]
+    fn slash_commands_are_known_names_only() {
+        assert_eq!(local_command("/help").as_deref(), Some("%help"));
+        assert_eq!(
+            local_command("/save x.json").as_deref(),
+            Some("%save x.json")
+        );
+        assert_eq!(local_command("%tokens").as_deref(), Some("%tokens"));
+        assert_eq!(local_command("/etc/hosts has a typo"), None);
+        assert_eq!(local_command("hello"), None);
     }
 
     #[test]

@@ -31,6 +31,8 @@ fn main() {
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
+            // Help and usage text may go to `| head`.
+            default_sigpipe();
             // `interlock check` reserves 1-3 for risk levels: its usage errors are 4.
             let is_check = args.iter().skip(1).any(|a| a == "check");
             let failed = e.use_stderr();
@@ -56,8 +58,34 @@ fn main() {
     std::process::exit(code);
 }
 
+/// Lets a closed stdout end this process quietly, as it ends `cat` or `ls`
+/// (`interlock completions bash | head -1`), instead of a write error that
+/// panics or is reported.
+///
+/// Only for subcommands that print and exit: the chat, `exec` and `sandbox`
+/// talk to kernels and helpers over pipes, where a peer that went away must
+/// be an error to handle, not a silent death.
+fn default_sigpipe() {
+    // SAFETY: installs the default disposition; no handler code runs.
+    let _ = unsafe {
+        nix::sys::signal::signal(
+            nix::sys::signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigDfl,
+        )
+    };
+}
+
 /// Dispatches to the subcommand.
 fn run(cli: Cli) -> Result<i32, Failure> {
+    match &cli.command {
+        None | Some(Command::Exec { .. }) => {}
+        Some(Command::Sandbox { explain, .. }) => {
+            if *explain {
+                default_sigpipe();
+            }
+        }
+        Some(_) => default_sigpipe(),
+    }
     match cli.command {
         None => chat::interactive(&cli.opts),
         Some(Command::Exec { ref prompt }) => chat::exec(&cli.opts, prompt),

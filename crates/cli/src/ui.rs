@@ -41,6 +41,17 @@ pub struct TerminalUi {
     /// per stream (model text, stdout, stderr).
     text_sanitizer: Sanitizer,
     out_sanitizers: [Sanitizer; 2],
+    /// `interlock exec`: everything goes to stderr except the final answer,
+    /// which goes to stdout (so `exec … > answer.txt` captures just that).
+    answer_only: Option<AnswerOnly>,
+}
+
+/// The model's text held back until it is known to be the final answer
+/// (the turn ends) or only a step on the way (code follows).
+struct AnswerOnly {
+    held: String,
+    /// Colour for the answer on stdout (the rest follows stderr).
+    color: bool,
 }
 
 impl TerminalUi {
@@ -57,7 +68,55 @@ impl TerminalUi {
             pending_code: None,
             text_sanitizer: Sanitizer::new(),
             out_sanitizers: [Sanitizer::new(), Sanitizer::new()],
+            answer_only: None,
         }
+    }
+
+    /// The front end of `interlock exec`: progress, code, output and status
+    /// on stderr, only the model's final answer on stdout.
+    pub fn for_exec(asker: Asker) -> TerminalUi {
+        let mut ui = TerminalUi::new(asker);
+        ui.color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        ui.md = MarkdownStream::new(ui.color);
+        ui.answer_only = Some(AnswerOnly {
+            held: String::new(),
+            color: want_color(),
+        });
+        ui
+    }
+
+    /// Held model text turned out to be a step, not the answer: show it with
+    /// the progress.
+    fn release_held(&mut self) {
+        let Some(a) = self.answer_only.as_mut() else {
+            return;
+        };
+        let text = std::mem::take(&mut a.held);
+        if !text.is_empty() {
+            let mut rendered = self.md.push(&text);
+            rendered.push_str(&self.md.finish());
+            self.out(&rendered);
+        }
+    }
+
+    /// The turn is over: held model text is the answer, for stdout.
+    fn print_answer(&mut self) {
+        let Some(a) = self.answer_only.as_mut() else {
+            return;
+        };
+        let text = std::mem::take(&mut a.held);
+        if text.trim().is_empty() {
+            return;
+        }
+        let mut md = MarkdownStream::new(a.color);
+        let mut rendered = md.push(&text);
+        rendered.push_str(&md.finish());
+        if !rendered.ends_with('\n') {
+            rendered.push('\n');
+        }
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(rendered.as_bytes());
+        let _ = stdout.flush();
     }
 
     fn spin(&mut self, message: &str) {
@@ -85,9 +144,15 @@ impl TerminalUi {
         if text.is_empty() {
             return;
         }
-        let mut stdout = std::io::stdout().lock();
-        let _ = stdout.write_all(text.as_bytes());
-        let _ = stdout.flush();
+        if self.answer_only.is_some() {
+            let mut stderr = std::io::stderr().lock();
+            let _ = stderr.write_all(text.as_bytes());
+            let _ = stderr.flush();
+        } else {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(text.as_bytes());
+            let _ = stdout.flush();
+        }
         self.at_bol = text.ends_with('\n');
     }
 
@@ -124,6 +189,18 @@ impl TerminalUi {
     }
 }
 
+/// `340 ms`, `8.2 s`, `2 min 5 s`: as precise as a person reads it.
+fn human_duration(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms < 60_000 {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    } else {
+        let s = ms / 1000;
+        format!("{} min {} s", s / 60, s % 60)
+    }
+}
+
 fn risk_sgr(risk: &str) -> &'static str {
     match risk {
         "none" | "low" => "32",
@@ -155,19 +232,28 @@ impl Frontend for TerminalUi {
             }
             Event::UserMessage { .. } => self.spin("waiting for the model"),
             Event::AssistantDelta { text } => {
-                self.stop_spinner();
                 let clean = self.text_sanitizer.push(text.as_bytes());
+                if let Some(a) = self.answer_only.as_mut() {
+                    a.held.push_str(&clean);
+                    return;
+                }
+                self.stop_spinner();
                 let rendered = self.md.push(&clean);
                 self.out(&rendered);
             }
             Event::AssistantMessage { .. } => {
                 let tail = self.text_sanitizer.finish();
+                if let Some(a) = self.answer_only.as_mut() {
+                    a.held.push_str(&tail);
+                    return;
+                }
                 let mut rest = self.md.push(&tail);
                 rest.push_str(&self.md.finish());
                 self.out(&rest);
             }
             Event::CodeProposed { language, code, .. } => {
                 self.stop_spinner();
+                self.release_held();
                 let h = self.header(&sanitize(language));
                 self.line(&h);
                 self.pending_code = Some((language.clone(), code.clone()));
@@ -250,7 +336,7 @@ impl Frontend for TerminalUi {
                     ExecStatus::Crashed => ("31", "✗ interpreter crashed".to_string()),
                     ExecStatus::Failed => ("31", "✗ could not run".to_string()),
                 };
-                let mut t = format!("{what} in {duration_ms} ms");
+                let mut t = format!("{what} in {}", human_duration(*duration_ms));
                 if *truncated {
                     t.push_str(" (output cut)");
                 }
@@ -295,6 +381,7 @@ impl Frontend for TerminalUi {
             }
             Event::Error { message, .. } => {
                 self.stop_spinner();
+                self.release_held();
                 let rest = self.md.finish();
                 self.out(&rest);
                 let t = paint(self.color, "31", &format!("error: {}", sanitize(message)));
@@ -302,6 +389,7 @@ impl Frontend for TerminalUi {
             }
             Event::TurnFinished { .. } => {
                 self.stop_spinner();
+                self.print_answer();
                 if !self.md.is_idle() {
                     let rest = self.md.finish();
                     self.out(&rest);
@@ -346,5 +434,18 @@ impl Frontend for JsonUi {
 
     fn wants_redacted(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_duration;
+
+    #[test]
+    fn durations_read_as_a_person_says_them() {
+        assert_eq!(human_duration(340), "340 ms");
+        assert_eq!(human_duration(8231), "8.2 s");
+        assert_eq!(human_duration(1000), "1.0 s");
+        assert_eq!(human_duration(125_400), "2 min 5 s");
     }
 }

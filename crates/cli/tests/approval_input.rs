@@ -95,8 +95,8 @@ fn without_auto_run_and_without_a_terminal_the_reason_says_so() {
     assert_eq!(code(&out), 4, "{}", stderr(&out));
     assert!(!marker.exists());
     // The terminal front end (stdout not a terminal here) shows the reason
-    // and what --auto-run would do.
-    let shown = String::from_utf8_lossy(&out.stdout);
+    // and what --auto-run would do, on stderr with the rest of the progress.
+    let shown = stderr(&out);
     assert!(
         shown.contains("not run: no terminal to ask for approval and --auto-run was not given"),
         "{shown}"

@@ -611,3 +611,37 @@ fn the_unsandboxed_auto_run_confirmation_takes_a_fresh_answer() {
     t.wait_for("code runs:");
     t.wait_for_prompt();
 }
+
+#[test]
+fn help_exit_and_quit_are_handled_here_and_never_sent_to_the_model() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![Reply::text_stream("SENT TO THE MODEL")]);
+    for word in ["exit", "quit"] {
+        let t = Tmux::start(word, &chat_command(&env, &srv.base_url(), ""));
+        t.wait_for_prompt();
+        t.keys(&["/help", "Enter"]);
+        t.wait_for("%reset");
+        t.wait_for_prompt();
+        t.keys(&[word, "Enter"]);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while t.alive() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(
+            !t.alive(),
+            "{word} leaves the chat; screen:\n{}",
+            t.screen()
+        );
+    }
+    assert!(
+        srv.chat_requests().is_empty(),
+        "sent to the model: {:?}",
+        srv.chat_requests()
+            .iter()
+            .map(|r| r.body["messages"].to_string())
+            .collect::<Vec<_>>()
+    );
+}

@@ -420,7 +420,12 @@ fn sandbox_explain_describes_policy_and_kernel() {
         assert!(text.contains(needle), "{needle}: {text}");
     }
     // ... and what the sandbox will do with it.
-    for needle in ["namespaces: [", "seccomp: deny ptrace", "rlimits:", ".ssh"] {
+    for needle in [
+        "namespaces: user, mount",
+        "seccomp: deny ptrace",
+        "rlimits:",
+        ".ssh",
+    ] {
         assert!(text.contains(needle), "{needle}: {text}");
     }
 }

@@ -12,7 +12,7 @@ pub enum LlmError {
     #[error("invalid LLM client configuration: {0}")]
     Config(String),
     /// The provider could not be reached, or the connection broke.
-    #[error("network error talking to {endpoint}: {message}")]
+    #[error("{}", connect_message(endpoint, message))]
     Connect { endpoint: String, message: String },
     /// Nothing arrived in time. `stage` says what was being waited for.
     #[error("timed out {stage} (limit {})", fmt_duration(*after))]
@@ -111,6 +111,12 @@ impl LlmError {
         }
     }
 
+    /// Whether the server's address refused the connection: nothing is
+    /// listening there (the server is not running, or runs on another port).
+    pub fn is_connection_refused(&self) -> bool {
+        matches!(self, LlmError::Connect { message, .. } if is_refusal(message))
+    }
+
     /// Whether this is the response being cut off (as opposed to refused or
     /// misunderstood): a lost connection, a timeout, or a stream that ended
     /// before its end marker.
@@ -155,6 +161,30 @@ fn looks_like_request_error(message: &str) -> bool {
 }
 
 pub(crate) const STREAM_ENDED_EARLY: &str = "stream ended early";
+
+/// The operating system's words for `ECONNREFUSED`, as the transport reports them.
+fn is_refusal(message: &str) -> bool {
+    message.to_ascii_lowercase().contains("connection refused")
+}
+
+/// One sentence saying which server could not be reached and the likely
+/// reason, instead of the transport's chain of wrapped errors.
+fn connect_message(endpoint: &str, message: &str) -> String {
+    let lower = message.to_ascii_lowercase();
+    if is_refusal(message) {
+        format!(
+            "cannot connect to the model server at {endpoint}: connection refused, so no server is \
+             running there (or it listens on another port)"
+        )
+    } else if lower.contains("dns error") || lower.contains("failed to lookup address") {
+        format!(
+            "cannot reach the model server at {endpoint}: its host name does not resolve \
+             (no network, or a typo in the URL)"
+        )
+    } else {
+        format!("network error talking to the model server at {endpoint}: {message}")
+    }
+}
 
 fn fmt_duration(d: Duration) -> String {
     if d.as_millis() < 10_000 && d.subsec_millis() != 0 {
@@ -259,6 +289,25 @@ mod tests {
         assert!(http(500, "overloaded").is_retryable());
         assert!(!http(500, "overloaded").is_request_rejected());
         assert!(http(503, "not supported").is_retryable());
+    }
+
+    fn a_refused_connection_says_no_server_runs_there() {
+        let e = LlmError::Connect {
+            endpoint: "http://127.0.0.1:9".into(),
+            message: "error sending request: client error (Connect): tcp connect error: \
+                      Connection refused (os error 111)"
+                .into(),
+        };
+        assert!(e.is_connection_refused());
+        let shown = e.to_string();
+        assert!(shown.contains("http://127.0.0.1:9"), "{shown}");
+        assert!(shown.contains("no server is running there"), "{shown}");
+        assert!(!shown.contains("tcp connect error"), "{shown}");
+        let reset = LlmError::Connect {
+            endpoint: "https://example.com".into(),
+            message: "connection reset by peer".into(),
+        };
+        assert!(!reset.is_connection_refused());
     }
 
     #[test]

@@ -141,7 +141,13 @@ pub(crate) async fn run<A: Attempt>(
             }
             return Err(error);
         }
-        if !error.is_retryable() || attempt >= policy.max_attempts.max(1) {
+        // A refused connection is retryable in principle, but nothing listens
+        // there now: retrying within seconds only repeats the refusal and
+        // buries the one useful message (start the server, or another URL).
+        if !error.is_retryable()
+            || error.is_connection_refused()
+            || attempt >= policy.max_attempts.max(1)
+        {
             return Err(error);
         }
         let delay = retry_after.unwrap_or_else(|| policy.backoff(attempt));

@@ -674,11 +674,72 @@ fn list(paths: &[PathBuf]) -> String {
 }
 
 /// A human-readable description of the effective policy and of what this kernel supports, for
-/// `interlock sandbox --explain`.
+/// `interlock sandbox --explain`: grouped by topic, one path per line, sizes in KiB/MiB/GiB and
+/// no line much longer than [`WIDTH`](explain) characters.
 pub fn explain(policy: &Policy, support: &Support) -> String {
     use std::fmt::Write;
+    /// Lines are wrapped to this many characters (long paths excepted).
+    const WIDTH: usize = 100;
+
+    /// `4 GiB`, `1.5 MiB`, `512 bytes`.
+    fn size(bytes: u64) -> String {
+        const UNITS: [(u64, &str); 4] = [
+            (1 << 40, "TiB"),
+            (1 << 30, "GiB"),
+            (1 << 20, "MiB"),
+            (1 << 10, "KiB"),
+        ];
+        for (unit, name) in UNITS {
+            if bytes >= unit {
+                return if bytes.is_multiple_of(unit) {
+                    format!("{} {name}", bytes / unit)
+                } else {
+                    format!("{:.1} {name}", bytes as f64 / unit as f64)
+                };
+            }
+        }
+        format!("{bytes} bytes")
+    }
+    /// `label` then `items` separated by ", ", continued on indented lines at [`WIDTH`].
+    fn wrapped(s: &mut String, indent: &str, label: &str, items: &[String]) {
+        let mut line = format!("{indent}{label}");
+        let cont = " ".repeat(indent.len() + 2);
+        for (i, item) in items.iter().enumerate() {
+            let piece = if i + 1 < items.len() {
+                format!("{item},")
+            } else {
+                item.clone()
+            };
+            if line.len() + 1 + piece.len() > WIDTH && line.trim().len() > label.trim().len() {
+                let _ = writeln!(s, "{line}");
+                line = format!("{cont}{piece}");
+            } else {
+                if !line.ends_with(' ') && !line.is_empty() {
+                    line.push(' ');
+                }
+                line.push_str(&piece);
+            }
+        }
+        let _ = writeln!(s, "{line}");
+    }
+    /// A heading line, then each path on a line of its own (or "(none)").
+    fn paths(s: &mut String, heading: &str, paths: &[PathBuf]) {
+        let _ = writeln!(s, "  {heading}:");
+        if paths.is_empty() {
+            let _ = writeln!(s, "    (none)");
+        }
+        for p in paths {
+            let _ = writeln!(s, "    {}", p.display());
+        }
+    }
+    fn yes_no(b: bool) -> &'static str {
+        if b { "yes" } else { "no" }
+    }
+
     let mut s = String::new();
-    let _ = writeln!(s, "Kernel support:");
+    let planned = plan(policy, support);
+
+    let _ = writeln!(s, "Kernel");
     let _ = writeln!(
         s,
         "  user namespaces: {}",
@@ -687,7 +748,10 @@ pub fn explain(policy: &Policy, support: &Support) -> String {
         } else {
             format!(
                 "no ({})",
-                support.user_namespaces_reason.as_deref().unwrap_or("?")
+                support
+                    .user_namespaces_reason
+                    .as_deref()
+                    .unwrap_or("reason unknown")
             )
         }
     );
@@ -700,75 +764,119 @@ pub fn explain(policy: &Policy, support: &Support) -> String {
             format!("ABI {}", support.landlock_abi)
         }
     );
-    let _ = writeln!(
-        s,
-        "  seccomp: {}",
-        if support.seccomp { "yes" } else { "no" }
-    );
+    let _ = writeln!(s, "  seccomp: {}", yes_no(support.seccomp));
     let _ = writeln!(
         s,
         "  per-namespace pid_max (Linux 6.14): {}",
-        if support.pid_max_per_namespace {
-            "yes"
-        } else {
-            "no"
-        }
+        yes_no(support.pid_max_per_namespace)
     );
     let _ = writeln!(
         s,
-        "  cgroups: {} ({})",
+        "  cgroups: {}; {}",
         support.cgroup_version,
         match &support.cgroup {
-            Some(c) => format!(
-                "sandbox cgroups usable ({}{}{})",
-                c.version,
+            Some(c) => {
+                let mut ctl = Vec::new();
                 if c.pids_parent.is_some() {
-                    ", pids"
-                } else {
-                    ""
-                },
-                if c.memory_parent.is_some() {
-                    ", memory"
-                } else {
-                    ""
+                    ctl.push("pids");
                 }
-            ),
+                if c.memory_parent.is_some() {
+                    ctl.push("memory");
+                }
+                format!("sandbox cgroups usable ({}: {})", c.version, ctl.join(", "))
+            }
             None => "not delegated to this user: rlimits only".to_string(),
         }
     );
     let _ = writeln!(s, "  arch: {}", support.arch);
-    let _ = writeln!(s, "\nPolicy:");
-    let _ = writeln!(s, "  mode: {:?}", policy.mode);
-    let _ = writeln!(s, "  network: {:?}", policy.network);
-    let _ = writeln!(s, "  writable: {}", list(&policy.writable_roots));
+
+    let _ = writeln!(s, "\nIsolation");
     let _ = writeln!(
         s,
-        "  read-only inside writable: {}",
-        list(&policy.read_only_paths)
+        "  mode: {}",
+        match policy.mode {
+            SandboxMode::ReadOnly =>
+                "read-only (nothing on the host is writable, only a private /tmp)",
+            SandboxMode::WorkspaceWrite =>
+                "workspace-write (the workspace and a private /tmp are writable)",
+        }
     );
-    let _ = writeln!(s, "  private tmp: {:?}", policy.private_tmp);
-    let _ = writeln!(
-        s,
-        "  home directories, not visible at all: {}",
-        list(&policy.denied_roots)
-    );
-    let shown: Vec<&PathBuf> = policy
-        .readable_roots
+    match &planned {
+        Ok(p) => {
+            let _ = writeln!(
+                s,
+                "  sandbox: {}",
+                match p.isolation {
+                    Isolation::Namespaces => "namespaces, Landlock and seccomp",
+                    Isolation::LandlockOnly =>
+                        "Landlock and seccomp only (DEGRADED: no namespaces)",
+                }
+            );
+            if !p.namespaces.is_empty() {
+                let names: Vec<&str> = p
+                    .namespaces
+                    .iter()
+                    .map(|n| match n {
+                        Namespace::User => "user",
+                        Namespace::Mount => "mount",
+                        Namespace::Pid => "pid",
+                        Namespace::Ipc => "ipc",
+                        Namespace::Uts => "uts",
+                        Namespace::Net => "net",
+                    })
+                    .collect();
+                let _ = writeln!(s, "  namespaces: {}", names.join(", "));
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(s, "  No sandbox possible: {e}");
+        }
+    }
+
+    let _ = writeln!(s, "\nFiles");
+    let mut writable: Vec<String> = policy
+        .writable_roots
         .iter()
-        .chain(&policy.writable_roots)
-        .filter(|p| policy.denied_roots.iter().any(|d| p.starts_with(d)))
+        .map(|p| p.display().to_string())
         .collect();
+    writable.push(match &policy.private_tmp {
+        PrivateTmp::Tmpfs { size_bytes } => format!(
+            "/tmp (private to the sandbox, in memory, at most {}, gone when it ends)",
+            size(*size_bytes)
+        ),
+        PrivateTmp::HostDir(d) => format!(
+            "/tmp (private to the sandbox: the host directory {})",
+            d.display()
+        ),
+    });
+    let _ = writeln!(s, "  writable:");
+    for w in &writable {
+        let _ = writeln!(s, "    {w}");
+    }
+    if policy.mode == SandboxMode::WorkspaceWrite {
+        paths(
+            &mut s,
+            "read-only inside writable (code there would run outside the sandbox)",
+            &policy.read_only_paths,
+        );
+    }
+    paths(
+        &mut s,
+        "home directories, not visible at all",
+        &policy.denied_roots,
+    );
+    let mut shown: Vec<&PathBuf> = Vec::new();
+    for p in policy.readable_roots.iter().chain(&policy.writable_roots) {
+        if policy.denied_roots.iter().any(|d| p.starts_with(d)) && !shown.contains(&p) {
+            shown.push(p);
+        }
+    }
     if !shown.is_empty() {
         let _ = writeln!(
             s,
-            "  visible inside them (read-only unless writable above):"
+            "  what shows through inside them (read-only unless writable above), and why:"
         );
-        let mut seen = Vec::new();
         for p in shown {
-            if seen.contains(&p) {
-                continue;
-            }
-            seen.push(p);
             let why: Vec<&str> = policy
                 .visible_because
                 .iter()
@@ -781,11 +889,128 @@ pub fn explain(policy: &Policy, support: &Support) -> String {
                 format!(" ({})", why.join(", "))
             };
             let exists = if p.exists() { "" } else { " [does not exist]" };
-            let _ = writeln!(s, "    {}{why}{exists}", p.display());
+            let line = format!("    {}{why}{exists}", p.display());
+            if line.len() > WIDTH {
+                // The reason goes on a line of its own under the path.
+                let _ = writeln!(s, "    {}\n     {why}{exists}", p.display());
+            } else {
+                let _ = writeln!(s, "{line}");
+            }
         }
     }
-    let _ = writeln!(s, "  hidden: {}", list(&policy.hidden_paths));
-    let _ = writeln!(s, "  limits: {:?}", policy.limits);
+    paths(
+        &mut s,
+        "hidden (credential stores, interlock's own files, --hide: an empty file or directory covers each)",
+        &policy.hidden_paths,
+    );
+    match &planned {
+        Ok(p) if p.isolation == Isolation::LandlockOnly => {
+            let readable: Vec<PathBuf> = p
+                .landlock
+                .rules
+                .iter()
+                .filter(|r| r.access == FsAccess::Read)
+                .map(|r| r.path.clone())
+                .collect();
+            paths(
+                &mut s,
+                "readable (allowlist; nothing else can be read)",
+                &readable,
+            );
+        }
+        Ok(_) => {
+            let _ = writeln!(s, "  everything else: readable, not writable");
+        }
+        Err(_) => {}
+    }
+
+    let _ = writeln!(s, "\nNetwork");
+    let _ = match &policy.network {
+        NetworkMode::None => writeln!(
+            s,
+            "  none: no sockets (socketpair only), an empty network namespace"
+        ),
+        NetworkMode::Full => writeln!(
+            s,
+            "  full: the host's network, unfiltered (code can send what it reads anywhere)"
+        ),
+        NetworkMode::Allowlist(domains) => {
+            let domains: Vec<String> = domains.to_vec();
+            wrapped(&mut s, "  ", "only these domains:", &domains);
+            Ok(())
+        }
+    };
+
+    let _ = writeln!(s, "\nLimits");
+    let l = &policy.limits;
+    let or_unlimited = |v: Option<u64>, f: &dyn Fn(u64) -> String| {
+        v.map(f).unwrap_or_else(|| "unlimited".to_string())
+    };
+    let _ = writeln!(
+        s,
+        "  memory: {} per process",
+        or_unlimited(l.memory_bytes, &size)
+    );
+    let _ = writeln!(
+        s,
+        "  CPU time: {}",
+        or_unlimited(l.cpu_seconds, &|n| format!("{n} s per process"))
+    );
+    let _ = writeln!(
+        s,
+        "  processes: {}",
+        or_unlimited(l.processes, &|n| n.to_string())
+    );
+    let _ = writeln!(
+        s,
+        "  largest file written: {}",
+        or_unlimited(l.file_size_bytes, &size)
+    );
+    let _ = writeln!(
+        s,
+        "  open files: {} per process",
+        or_unlimited(l.open_files, &|n| n.to_string())
+    );
+    if let Ok(p) = &planned {
+        let rl: Vec<String> = p
+            .rlimits
+            .iter()
+            .map(|r| {
+                let (name, value) = match r.resource {
+                    Resource::Core => (
+                        "core dumps",
+                        if r.value == 0 {
+                            "off".to_string()
+                        } else {
+                            size(r.value)
+                        },
+                    ),
+                    Resource::Data => ("data", size(r.value)),
+                    Resource::Cpu => ("cpu", format!("{} s", r.value)),
+                    Resource::Nproc => ("processes", r.value.to_string()),
+                    Resource::Fsize => ("file size", size(r.value)),
+                    Resource::Nofile => ("open files", r.value.to_string()),
+                };
+                format!("{name} {value}")
+            })
+            .collect();
+        wrapped(&mut s, "  ", "rlimits:", &rl);
+        if let Some(m) = p.pid_max {
+            let _ = writeln!(s, "  pid_max of the sandbox's pid namespace: {m}");
+        }
+        if let Some(c) = &p.cgroup {
+            let mut parts = Vec::new();
+            if let Some(n) = c.pids_max {
+                parts.push(format!("at most {n} processes"));
+            }
+            if let Some(m) = c.memory_max {
+                parts.push(format!("at most {} of memory in all", size(m)));
+            }
+            let _ = writeln!(s, "  cgroup ({}): {}", c.version, parts.join(", "));
+        }
+    }
+
+    let _ = writeln!(s, "\nTimeout");
     let _ = writeln!(
         s,
         "  timeout: {}",
@@ -794,41 +1019,57 @@ pub fn explain(policy: &Policy, support: &Support) -> String {
             None => "none".to_string(),
         }
     );
-    match plan(policy, support) {
-        Ok(p) => {
-            let _ = writeln!(s, "\nEffective sandbox: {:?}", p.isolation);
-            if !p.namespaces.is_empty() {
-                let _ = writeln!(s, "  namespaces: {:?}", p.namespaces);
+
+    if let Ok(p) = &planned {
+        let _ = writeln!(s, "\nSeccomp");
+        wrapped(&mut s, "  ", "seccomp: deny", &p.seccomp.deny);
+        let _ = writeln!(
+            s,
+            "  sockets: {}",
+            match p.seccomp.sockets {
+                SocketPolicy::Any => "any family",
+                SocketPolicy::None => "none (socket(2) is refused; socketpair(2) works)",
             }
-            if p.isolation == Isolation::LandlockOnly {
-                let readable: Vec<PathBuf> = p
-                    .landlock
-                    .rules
-                    .iter()
-                    .filter(|r| r.access == FsAccess::Read)
-                    .map(|r| r.path.clone())
-                    .collect();
-                let _ = writeln!(s, "  readable (allowlist): {}", list(&readable));
-            }
-            let _ = writeln!(
-                s,
-                "  seccomp: deny {} ; sockets: {:?}",
-                p.seccomp.deny.join(" "),
-                p.seccomp.sockets
-            );
-            let _ = writeln!(s, "  rlimits: {:?}", p.rlimits);
-            if let Some(m) = p.pid_max {
-                let _ = writeln!(s, "  pid_max of the sandbox's pid namespace: {m}");
-            }
-            if let Some(c) = &p.cgroup {
-                let _ = writeln!(s, "  cgroup: {c:?}");
-            }
-            for n in &p.notes {
-                let _ = writeln!(s, "  DEGRADED: {n}");
-            }
+        );
+        let mut also = Vec::new();
+        if p.seccomp.deny_tty_injection {
+            also.push("terminal input injection (TIOCSTI, TIOCLINUX)".to_string());
         }
-        Err(e) => {
-            let _ = writeln!(s, "\nNo sandbox possible: {e}");
+        if p.seccomp.deny_personality {
+            also.push("personality changes".to_string());
+        }
+        if p.seccomp.deny_namespace_clone {
+            also.push("new namespaces through clone".to_string());
+        }
+        if p.seccomp.deny_foreign_abi {
+            also.push("x32 and foreign-architecture syscalls".to_string());
+        }
+        if p.seccomp.deny_unaccounted_memory {
+            also.push(
+                "memory the limit does not count (shared anonymous mmap, memfd_create, shmget)"
+                    .to_string(),
+            );
+        }
+        if !also.is_empty() {
+            wrapped(&mut s, "  ", "also refused:", &also);
+        }
+        if !p.notes.is_empty() {
+            let _ = writeln!(s, "\nWeaker than asked");
+            for n in &p.notes {
+                let words: Vec<String> = n.split_whitespace().map(str::to_string).collect();
+                // One note, wrapped on word boundaries (no commas added).
+                let mut line = String::from("  DEGRADED:");
+                for w in words {
+                    if line.len() + 1 + w.len() > WIDTH {
+                        let _ = writeln!(s, "{line}");
+                        line = format!("    {w}");
+                    } else {
+                        line.push(' ');
+                        line.push_str(&w);
+                    }
+                }
+                let _ = writeln!(s, "{line}");
+            }
         }
     }
     s

@@ -291,6 +291,7 @@ mod tests {
         assert!(http(503, "not supported").is_retryable());
     }
 
+    #[test]
     fn a_refused_connection_says_no_server_runs_there() {
         let e = LlmError::Connect {
             endpoint: "http://127.0.0.1:9".into(),

@@ -192,8 +192,7 @@ fn base64_data_is_left_alone() {
     let streamed = redact_streamed(&r, &wrapped, 4096);
     assert_eq!(streamed, wrapped, "streamed base64 data was changed");
     // Wrapped at 64 (PEM-like, no header) and inside a JSON string with \n escapes.
-    let at64: Vec<&str> = data[..6400]
-        .as_bytes()
+    let at64: Vec<&str> = data.as_bytes()[..6400]
         .chunks(64)
         .map(|c| std::str::from_utf8(c).unwrap())
         .collect();

@@ -390,18 +390,21 @@ fn command_line_rules() -> Vec<Rule> {
             64,
         ),
         // `<add key="ApiKey" value="VALUE"/>`, `<entry name="client_secret">VALUE</entry>`
-        named(
-            &[
-                "password\"",
-                "passwd\"",
-                "pwd\"",
-                "secret\"",
-                "token\"",
-                "key\"",
-            ],
-            r#"(?i:key|name)\s*=\s*"([A-Za-z0-9_:.-]*(?i:password|passwd|pwd|secret|token|api_?key|apikey|private_?key|access_?key))"\s*(?:(?i:value)\s*=\s*"([^"\r\n]{1,300})"|>([^<\r\n]{1,300})<)"#,
-            64,
-        ),
+        Rule {
+            prefilter: Some(xml_value_follows),
+            ..named(
+                &[
+                    "password\"",
+                    "passwd\"",
+                    "pwd\"",
+                    "secret\"",
+                    "token\"",
+                    "key\"",
+                ],
+                r#"(?i:key|name)\s*=\s*"([A-Za-z0-9_:.-]*(?i:password|passwd|pwd|secret|token|api_?key|apikey|private_?key|access_?key))"\s*(?:(?i:value)\s*=\s*"([^"\r\n]{1,300})"|>([^<\r\n]{1,300})<)"#,
+                64,
+            )
+        },
         // `curl -u TOKEN:` (an API key as the user name, no password).
         Rule {
             right_boundary: false,
@@ -787,6 +790,20 @@ fn assignment_follows(b: &[u8], at: usize) -> bool {
         i += 1;
     }
     i < hi && matches!(b[i], b'=' | b':')
+}
+
+/// `NAME" value=` or `NAME">`: an XML attribute naming a secret (JSON's
+/// `"key":` is far more common and is left to the assignment rule).
+fn xml_value_follows(b: &[u8], at: usize) -> bool {
+    let hi = (at + 16).min(b.len());
+    let Some(q) = b[at..hi].iter().position(|&c| c == b'"') else {
+        return false;
+    };
+    let mut i = at + q + 1;
+    while i < b.len() && matches!(b[i], b' ' | b'\t') {
+        i += 1;
+    }
+    i < b.len() && matches!(b[i], b'v' | b'V' | b'>')
 }
 
 /// A `--flag` ends at the keyword at `at`: `--` earlier in the same word.

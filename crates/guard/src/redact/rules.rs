@@ -1550,6 +1550,16 @@ fn check_bearer(h: &Hit<'_>) -> Option<&'static str> {
 
 fn check_basic_auth(h: &Hit<'_>) -> Option<&'static str> {
     let v = h.secret();
+    // `docker run -u 1000:1000`: a uid:gid pair.
+    let user = h.text[h.whole.0..h.secret.0]
+        .trim_end_matches(':')
+        .rsplit([' ', '=', '"', '\''])
+        .next()
+        .unwrap_or("");
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    if digits(user) && digits(v) {
+        return None;
+    }
     (!is_placeholder_word(v) && !is_template(v) && !is_placeholder(v) && v.len() >= 4)
         .then_some("basic_auth")
 }
@@ -1679,7 +1689,9 @@ fn check_assignment(h: &Hit<'_>) -> Option<&'static str> {
         (st.len >= 16 && st.upper > 0 && st.lower > 0 && st.digit > 0 && st.entropy >= 3.5)
             .then_some("secret")
     }?;
-    if NOT_SECRET_NAMES.iter().any(|w| name.contains(w)) || names_an_id(h.name?) {
+    // A YAML tag (`!vault |`, `!Ref DbPassword`): the value follows elsewhere.
+    let yaml_tag = v.starts_with('!') && v[1..].bytes().all(|c| c.is_ascii_alphanumeric());
+    if yaml_tag || NOT_SECRET_NAMES.iter().any(|w| name.contains(w)) || names_an_id(h.name?) {
         return None;
     }
     if !quoted && is_code_reference(h.text.as_bytes(), h.secret.0, h.secret.1) {

@@ -15,7 +15,13 @@
 //!   validates its candidate (length, character variety, entropy, not an
 //!   obvious placeholder such as `sk-xxxx` or the documented AWS example keys),
 //!   and the generic detector stays away from hashes, UUIDs, lockfile
-//!   integrity values and base64 images.
+//!   integrity values, base64 images, wrapped base64 data (a line of base64
+//!   next to a full-width base64 line) and base64 of plain text. Keyword
+//!   rules cover assignments in shell, env, YAML, JSON, TOML, ini and source
+//!   code, XML elements and attributes, and command lines (`curl -u`,
+//!   `--password`, `mysql -p…`, `sshpass -p`, `docker login -p`); they leave
+//!   code references (`X25519.secret_length`, `get_token()`), names of ids
+//!   (`credentialsId`), templates (`${DB_PASSWORD}`) and placeholders alone.
 //! - **Exact values** ([`Redactor::add_known_secret`], [`Redactor::from_env`]):
 //!   every secret interlock knows (the API key in use, values of environment
 //!   variables whose names look secret, stored keys) is redacted wherever it
@@ -28,9 +34,12 @@
 //! How it runs: one Aho-Corasick pass finds literal anchors (provider
 //! prefixes, `password`/`token`/`key` names, `://`, `-----BEGIN`, ...) and the
 //! known values together; each anchor hit is confirmed by its rule on a small
-//! window; one more pass over whitespace-separated "tokens" feeds the generic
-//! detector. Overlaps are resolved by priority (known value > private key >
-//! provider format > context rule > generic), then length.
+//! window (a rule's regex is compiled the first time one of its anchors is
+//! seen, so a short input compiles few or none); one more pass over
+//! whitespace-separated "tokens" feeds the generic detector and recognises
+//! Discord bot tokens, which have no prefix. Overlaps are resolved by priority
+//! (known value > private key > provider format > context rule > generic),
+//! then length.
 //!
 //! What is redacted: the secret value only (`password=[REDACTED:password#1]`,
 //! `postgres://app:[REDACTED:url_password#1]@db`), except private key blocks,
@@ -42,7 +51,9 @@
 //! (known values are, whatever their shape); a quoted password containing
 //! spaces is caught in one-shot redaction but a stream may release its first
 //! words before the closing quote arrives; a stream holds back at most 16 KiB
-//! of whitespace-free text and 64 KiB of an unterminated private key.
+//! of whitespace-free text and 64 KiB of an unterminated private key; a random
+//! secret alone on the line right after wrapped base64 data is taken for the
+//! data's last line.
 
 mod rules;
 mod stream;
@@ -76,6 +87,46 @@ pub const KINDS: &[&str] = &[
     "npm_token",
     "pypi_token",
     "huggingface_token",
+    "aws_bedrock_key",
+    "discord_token",
+    "discord_webhook",
+    "sonar_token",
+    "snyk_token",
+    "age_secret_key",
+    "digitalocean_token",
+    "doppler_token",
+    "shopify_token",
+    "brevo_key",
+    "grafana_token",
+    "linear_key",
+    "planetscale_token",
+    "pulumi_token",
+    "rubygems_key",
+    "sentry_token",
+    "vault_token",
+    "docker_pat",
+    "groq_key",
+    "xai_key",
+    "replicate_token",
+    "perplexity_key",
+    "google_oauth_token",
+    "google_oauth_secret",
+    "atlassian_token",
+    "square_token",
+    "databricks_token",
+    "postman_key",
+    "newrelic_key",
+    "terraform_token",
+    "langsmith_key",
+    "heroku_key",
+    "nuget_key",
+    "azure_client_secret",
+    "mailchimp_key",
+    "telegram_bot_token",
+    "dynatrace_token",
+    "figma_token",
+    "onepassword_token",
+    "openrouter_key",
     "jwt",
     "url_password",
     "auth_header",
@@ -158,7 +209,7 @@ impl Default for Redactor {
 impl Redactor {
     /// A redactor with every pattern detector and no known secrets.
     pub fn new() -> Redactor {
-        // Compile the shared detectors now rather than on the first redaction.
+        // Build the anchor automaton now; rule regexes compile on first use.
         let _ = rules::rules();
         Redactor {
             known: Arc::new(Known::default()),

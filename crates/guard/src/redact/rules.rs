@@ -48,7 +48,7 @@ enum Matcher {
     /// `group` (0 = the whole match). With `named`, group 1 is a name passed to
     /// the check and the secret is the first participating group after it.
     Re {
-        re: Regex,
+        re: Lazy,
         group: usize,
         named: bool,
     },
@@ -73,6 +73,8 @@ struct Rule {
     prio: u8,
     /// A cheap test at the anchor before running the regex.
     prefilter: Option<fn(&[u8], usize) -> bool>,
+    /// The finding's kind when the check passes (overrides the check's).
+    kind: Option<&'static str>,
 }
 
 pub(super) struct Rules {
@@ -96,13 +98,30 @@ fn build_automaton<'a>(
         .build(patterns)
 }
 
-fn re(s: &str) -> Regex {
-    Regex::new(s).expect("detector regex")
+/// A regex compiled on first use: most rules never see their anchor in a
+/// given run, so `interlock redact` on one line compiles one or two of them.
+pub(super) struct Lazy {
+    pattern: &'static str,
+    cell: OnceLock<Regex>,
+}
+
+impl Lazy {
+    fn get(&self) -> &Regex {
+        self.cell
+            .get_or_init(|| Regex::new(self.pattern).expect("detector regex"))
+    }
+}
+
+fn re(pattern: &'static str) -> Lazy {
+    Lazy {
+        pattern,
+        cell: OnceLock::new(),
+    }
 }
 
 fn rule(
     anchors: &'static [&'static str],
-    pattern: &str,
+    pattern: &'static str,
     group: usize,
     check: Check,
     prio: u8,
@@ -121,6 +140,7 @@ fn rule(
         check,
         prio,
         prefilter: None,
+        kind: None,
     }
 }
 
@@ -135,6 +155,270 @@ const ASSIGN_ANCHORS: &[&str] = &[
     "key",
 ];
 
+/// A provider format recognised by its prefix: `kind` when the match is not
+/// a placeholder and looks random enough.
+fn provider(anchors: &'static [&'static str], pattern: &'static str, kind: &'static str) -> Rule {
+    Rule {
+        kind: Some(kind),
+        ..rule(anchors, pattern, 0, check_provider, PRIO_PROVIDER)
+    }
+}
+
+/// Provider formats added for issue 16 (prefixes and shapes as published by
+/// the providers and by the public secret-scanner rule sets).
+fn provider_rules() -> Vec<Rule> {
+    vec![
+        Rule {
+            fwd: 4096,
+            ..provider(
+                &["ABSK"],
+                r"ABSK[A-Za-z0-9+/]{109,269}={0,2}",
+                "aws_bedrock_key",
+            )
+        },
+        Rule {
+            fwd: 8192,
+            ..provider(
+                &["bedrock-api-key-"],
+                r"bedrock-api-key-[A-Za-z0-9+/]{40,6000}={0,2}",
+                "aws_bedrock_key",
+            )
+        },
+        provider(
+            &["discord.com/api/webhooks/", "discordapp.com/api/webhooks/"],
+            r"discord(?:app)?\.com/api/webhooks/[0-9]{17,20}/[A-Za-z0-9_-]{60,68}",
+            "discord_webhook",
+        ),
+        provider(
+            &["squ_", "sqp_", "sqa_"],
+            r"sq[upa]_[a-f0-9]{40}",
+            "sonar_token",
+        ),
+        provider(
+            &["AGE-SECRET-KEY-1"],
+            r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}",
+            "age_secret_key",
+        ),
+        provider(
+            &["dop_v1_", "doo_v1_", "dor_v1_"],
+            r"do[por]_v1_[a-f0-9]{64}",
+            "digitalocean_token",
+        ),
+        provider(
+            &[
+                "dp.pt.",
+                "dp.st.",
+                "dp.sa.",
+                "dp.ct.",
+                "dp.scim.",
+                "dp.audit.",
+            ],
+            r"dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,44}",
+            "doppler_token",
+        ),
+        provider(
+            &["shpat_", "shpca_", "shppa_", "shpss_"],
+            r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}",
+            "shopify_token",
+        ),
+        provider(
+            &["xkeysib-", "xsmtpsib-"],
+            r"(?:xkeysib|xsmtpsib)-[a-f0-9]{64}-[A-Za-z0-9]{16}",
+            "brevo_key",
+        ),
+        provider(
+            &["glc_", "glsa_"],
+            r"(?:glc_[A-Za-z0-9+/]{32,400}={0,2}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8})",
+            "grafana_token",
+        ),
+        provider(&["lin_api_"], r"lin_api_[A-Za-z0-9]{40}", "linear_key"),
+        provider(
+            &["pscale_tkn_", "pscale_pw_", "pscale_oauth_"],
+            r"pscale_(?:tkn|pw|oauth)_[A-Za-z0-9=._-]{32,64}",
+            "planetscale_token",
+        ),
+        provider(&["pul-"], r"pul-[a-f0-9]{40}", "pulumi_token"),
+        provider(&["rubygems_"], r"rubygems_[a-f0-9]{48}", "rubygems_key"),
+        provider(
+            &["sntryu_", "sntrys_"],
+            r"(?:sntryu_[a-f0-9]{64}|sntrys_eyJ[A-Za-z0-9+/=_]{60,400})",
+            "sentry_token",
+        ),
+        provider(
+            &["hvs.", "hvb."],
+            r"hv[sb]\.[A-Za-z0-9_-]{90,300}",
+            "vault_token",
+        ),
+        provider(&["dckr_pat_"], r"dckr_pat_[A-Za-z0-9_-]{27}", "docker_pat"),
+        provider(&["gsk_"], r"gsk_[A-Za-z0-9]{52}", "groq_key"),
+        provider(&["xai-"], r"xai-[A-Za-z0-9]{80}", "xai_key"),
+        provider(&["r8_"], r"r8_[A-Za-z0-9]{37}", "replicate_token"),
+        provider(&["pplx-"], r"pplx-[A-Za-z0-9]{48}", "perplexity_key"),
+        Rule {
+            fwd: 4096,
+            ..provider(
+                &["ya29."],
+                r"ya29\.[A-Za-z0-9_-]{30,2000}",
+                "google_oauth_token",
+            )
+        },
+        provider(
+            &["GOCSPX-"],
+            r"GOCSPX-[A-Za-z0-9_-]{28}",
+            "google_oauth_secret",
+        ),
+        provider(
+            &["ATATT3"],
+            r"ATATT3[A-Za-z0-9_=-]{180,200}",
+            "atlassian_token",
+        ),
+        provider(
+            &["sq0atp-", "sq0csp-"],
+            r"sq0(?:atp-[A-Za-z0-9_-]{22,60}|csp-[A-Za-z0-9_-]{43})",
+            "square_token",
+        ),
+        provider(
+            &["dapi"],
+            r"dapi[a-f0-9]{32}(?:-[0-9])?",
+            "databricks_token",
+        ),
+        provider(&["PMAK-"], r"PMAK-[a-f0-9]{24}-[a-f0-9]{34}", "postman_key"),
+        provider(&["NRAK-"], r"NRAK-[A-Z0-9]{27}", "newrelic_key"),
+        Rule {
+            back: 16,
+            ..provider(
+                &[".atlasv1."],
+                r"[a-z0-9]{14}\.atlasv1\.[a-z0-9_=-]{60,70}",
+                "terraform_token",
+            )
+        },
+        provider(
+            &["lsv2_pt_", "lsv2_sk_"],
+            r"lsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}",
+            "langsmith_key",
+        ),
+        provider(&["HRKU-AA"], r"HRKU-AA[A-Za-z0-9_-]{58}", "heroku_key"),
+        provider(&["oy2"], r"oy2[a-z0-9]{43}", "nuget_key"),
+        Rule {
+            back: 4,
+            ..provider(
+                &["Q~"],
+                r"[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}",
+                "azure_client_secret",
+            )
+        },
+        Rule {
+            back: 33,
+            ..provider(&["-us"], r"[a-f0-9]{32}-us[0-9]{1,2}", "mailchimp_key")
+        },
+        Rule {
+            back: 17,
+            ..provider(
+                &[":AA"],
+                r"[0-9]{5,16}:AA[A-Za-z0-9_-]{33}",
+                "telegram_bot_token",
+            )
+        },
+        provider(
+            &["dt0c01."],
+            r"dt0c01\.[A-Z0-9]{24}\.[A-Z0-9]{64}",
+            "dynatrace_token",
+        ),
+        provider(&["figd_"], r"figd_[A-Za-z0-9_-]{38,43}", "figma_token"),
+        Rule {
+            fwd: 8192,
+            ..provider(
+                &["ops_eyJ"],
+                r"ops_eyJ[A-Za-z0-9+/]{250,4000}={0,3}",
+                "onepassword_token",
+            )
+        },
+        provider(&["sk-or-v1-"], r"sk-or-v1-[a-f0-9]{64}", "openrouter_key"),
+        // Keyword-anchored: a Snyk token is a UUID, telling only by its name.
+        Rule {
+            kind: Some("snyk_token"),
+            ..rule(
+                &["snyk"],
+                r#"(?i:snyk[\w. -]{0,40}?(?:key|api|token|auth))[\w.-]{0,12}\\?["']?\s*(?::=|=|:|\s)\s*\\?["']?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"#,
+                1,
+                check_provider,
+                PRIO_PROVIDER,
+            )
+        },
+    ]
+}
+
+/// Credentials passed on command lines: `mysql -pSECRET`, `sshpass -p SECRET`,
+/// `docker login -p SECRET`, `curl -u TOKEN:`, XML elements and attributes.
+fn command_line_rules() -> Vec<Rule> {
+    let named = |anchors: &'static [&'static str], pattern: &'static str, back: usize| Rule {
+        back,
+        left_boundary: false,
+        right_boundary: false,
+        m: Matcher::Re {
+            re: re(pattern),
+            group: 2,
+            named: true,
+        },
+        ..rule(anchors, "x", 0, check_assignment, PRIO_CONTEXT)
+    };
+    let cli = |anchors: &'static [&'static str], pattern: &'static str, back: usize| Rule {
+        check: check_cli_password,
+        ..named(anchors, pattern, back)
+    };
+    vec![
+        // The value glued to `-p` (a bare `-p` prompts, and is left alone).
+        cli(
+            &["mysql", "mariadb"],
+            r#"\b((?:mysql|mysqldump|mysqladmin|mysqlimport|mariadb|mariadb-dump)(?:\s+[^\s|;&]+)*?\s+-p)(?:'([^'\r\n]{1,300})'|"([^"\r\n]{1,300})"|([^\s'"|;&]{1,300}))"#,
+            0,
+        ),
+        cli(
+            &["sshpass"],
+            r#"\b(sshpass(?:\s+-[a-oq-zA-Z]\S*)*\s+-p)\s*(?:'([^'\r\n]{1,300})'|"([^"\r\n]{1,300})"|([^\s'"|;&]{1,300}))"#,
+            0,
+        ),
+        cli(
+            &["login"],
+            r#"\b((?:docker|podman|buildah|helm\s+registry|oras|skopeo|nerdctl)\s+login(?:\s+[^\s|;&]+)*?\s+(?:-p|--password)[ =])\s*(?:'([^'\r\n]{1,300})'|"([^"\r\n]{1,300})"|([^\s'"|;&]{1,300}))"#,
+            40,
+        ),
+        // `<password>VALUE</password>`
+        named(
+            &["password>", "passwd>", "pwd>", "secret>", "token>", "key>"],
+            r#"<([A-Za-z0-9_:.-]*(?i:password|passwd|pwd|secret|token|api_?key|apikey|private_?key|access_?key))>([^<\r\n]{1,300})</"#,
+            64,
+        ),
+        // `<add key="ApiKey" value="VALUE"/>`, `<entry name="client_secret">VALUE</entry>`
+        Rule {
+            prefilter: Some(xml_value_follows),
+            ..named(
+                &[
+                    "password\"",
+                    "passwd\"",
+                    "pwd\"",
+                    "secret\"",
+                    "token\"",
+                    "key\"",
+                ],
+                r#"(?i:key|name)\s*=\s*"([A-Za-z0-9_:.-]*(?i:password|passwd|pwd|secret|token|api_?key|apikey|private_?key|access_?key))"\s*(?:(?i:value)\s*=\s*"([^"\r\n]{1,300})"|>([^<\r\n]{1,300})<)"#,
+                64,
+            )
+        },
+        // `curl -u TOKEN:` (an API key as the user name, no password).
+        Rule {
+            right_boundary: false,
+            ..rule(
+                &["-u ", "-u=", "--user "],
+                r#"(?:-u|--user)[ =]+["']?([^\s:"']{8,128}):(?:["'\s]|$)"#,
+                1,
+                check_user_token,
+                PRIO_CONTEXT,
+            )
+        },
+    ]
+}
+
 impl Rules {
     fn build() -> Rules {
         let mut rules = vec![
@@ -148,6 +432,7 @@ impl Rules {
                 check: |_| Some("private_key"),
                 prio: PRIO_PEM,
                 prefilter: None,
+                kind: None,
             },
             Rule {
                 anchors: &["LS0tLS1CRUdJTi"],
@@ -159,6 +444,7 @@ impl Rules {
                 check: |_| Some("private_key"),
                 prio: PRIO_PEM,
                 prefilter: None,
+                kind: None,
             },
             rule(
                 &["sk-ant-"],
@@ -245,9 +531,9 @@ impl Rules {
                 &[
                     "xoxb-", "xoxp-", "xoxa-", "xoxo-", "xoxs-", "xoxr-", "xoxe", "xapp-",
                 ],
-                r"(?:xox[abposre](?:\.xox[a-z])?|xapp)-[0-9A-Za-z-]{20,250}",
+                r"(?:xox[abposre](?:\.xox[a-z])?|xapp)-[0-9A-Za-z-]{8,250}",
                 0,
-                |h| (prefixed(h, 3.0) && has_digit(h.secret())).then_some("slack_token"),
+                check_slack_token,
                 PRIO_PROVIDER,
             ),
             rule(
@@ -296,7 +582,10 @@ impl Rules {
                 &["hf_", "api_org_"],
                 r"(?:hf|api_org)_[A-Za-z0-9]{30,60}",
                 0,
-                |h| prefixed(h, 3.0).then_some("huggingface_token"),
+                |h| {
+                    (prefixed(h, 3.0) && !is_camel_identifier(body_after_prefix(h.secret())))
+                        .then_some("huggingface_token")
+                },
                 PRIO_PROVIDER,
             ),
             Rule {
@@ -326,7 +615,7 @@ impl Rules {
                 right_boundary: false,
                 ..rule(
                     &["authorization"],
-                    r#"(?i:authorization)\\?["']?\s*[:=]\s*\\?["']?(?i:bearer|basic|token|digest|apikey|api-key)\s+([A-Za-z0-9._~+/=-]{8,4096})"#,
+                    r#"(?i:authorization)\\?["']?\s*[:=]\s*\\?["']?(?i:bearer|basic|token|digest|apikey|api-key|bot)\s+([A-Za-z0-9._~+/=-]{8,4096})"#,
                     1,
                     check_auth_header,
                     PRIO_CONTEXT + 5,
@@ -404,6 +693,8 @@ impl Rules {
                 }
             },
         ];
+        rules.extend(provider_rules());
+        rules.extend(command_line_rules());
         // Lines capped, so the `$` of the netrc rule means "end of line".
         rules.shrink_to_fit();
 
@@ -501,6 +792,20 @@ fn assignment_follows(b: &[u8], at: usize) -> bool {
     i < hi && matches!(b[i], b'=' | b':')
 }
 
+/// `NAME" value=` or `NAME">`: an XML attribute naming a secret (JSON's
+/// `"key":` is far more common and is left to the assignment rule).
+fn xml_value_follows(b: &[u8], at: usize) -> bool {
+    let hi = (at + 16).min(b.len());
+    let Some(q) = b[at..hi].iter().position(|&c| c == b'"') else {
+        return false;
+    };
+    let mut i = at + q + 1;
+    while i < b.len() && matches!(b[i], b' ' | b'\t') {
+        i += 1;
+    }
+    i < b.len() && matches!(b[i], b'v' | b'V' | b'>')
+}
+
 /// A `--flag` ends at the keyword at `at`: `--` earlier in the same word.
 fn flag_before(b: &[u8], at: usize) -> bool {
     let lo = at.saturating_sub(40);
@@ -536,6 +841,9 @@ fn assignment_at(text: &str, anchor: usize) -> Option<Hit<'_>> {
     let mut ns = anchor;
     while ns > lo && is_name_byte(b[ns - 1]) {
         ns -= 1;
+    }
+    if ns >= 2 && &b[ns - 2..ns] == b"${" {
+        return None;
     }
     let mut i = anchor;
     while i < n && i - anchor < 64 && is_name_byte(b[i]) {
@@ -737,7 +1045,7 @@ impl Rule {
                 }
                 *scanned_to = we;
                 let window = &text[ws..we];
-                for caps in re.captures_iter(window) {
+                for caps in re.get().captures_iter(window) {
                     let whole = caps.get(0).expect("group 0");
                     let (ms, me) = (ws + whole.start(), ws + whole.end());
                     if self.left_boundary && ms > 0 && is_alnum(b[ms - 1]) {
@@ -761,6 +1069,7 @@ impl Rule {
                         },
                     };
                     if let Some(kind) = (self.check)(&hit) {
+                        let kind = self.kind.unwrap_or(kind);
                         let (ss, se) = trim_secret(text, ss, se);
                         if se > ss {
                             out.push(self.cand(ss, se, kind));
@@ -986,12 +1295,53 @@ pub(crate) fn is_placeholder(s: &str) -> bool {
         "123456789",
         "abcdefgh",
         "qwerty",
-        "${",
-        "{{",
-        "<",
-        ">",
     ];
-    WORDS.iter().any(|w| l.contains(w))
+    WORDS.iter().any(|w| l.contains(w)) || has_template_ref(s) || has_angle_placeholder(s)
+}
+
+/// `<your-token>`, `<API KEY>`: a word in angle brackets.
+fn has_angle_placeholder(s: &str) -> bool {
+    let Some(i) = s.find('<') else { return false };
+    let rest = &s[i + 1..];
+    match rest.find('>') {
+        Some(j) => {
+            j > 0
+                && rest[..j]
+                    .bytes()
+                    .all(|c| is_alnum(c) || matches!(c, b'_' | b'-' | b' ' | b'.' | b':'))
+        }
+        None => false,
+    }
+}
+
+/// A reference to a variable or template value somewhere in `s`:
+/// `${NAME}`, `${NAME:-x}`, `{{ name }}`, `%(name)s`, `$(Name)`.
+fn has_template_ref(s: &str) -> bool {
+    let b = s.as_bytes();
+    let ident = |c: u8| is_alnum(c) || matches!(c, b'_' | b'.' | b' ' | b'-');
+    for i in 0..b.len() {
+        let close = match (b[i], b.get(i + 1)) {
+            (b'$', Some(b'{')) => b'}',
+            (b'$', Some(b'(')) | (b'%', Some(b'(')) => b')',
+            (b'{', Some(b'{')) => b'}',
+            _ => continue,
+        };
+        let mut j = i + 2;
+        while j < b.len() && ident(b[j]) {
+            j += 1;
+        }
+        // `${NAME:-default}` / `${NAME:?msg}`
+        if close == b'}' && b.get(j) == Some(&b':') {
+            while j < b.len() && b[j] != b'}' && b[j] != b'{' {
+                j += 1;
+            }
+        }
+        let closed = b.get(j) == Some(&close) && (b[i] != b'{' || b.get(j + 1) == Some(&b'}'));
+        if j > i + 2 && closed {
+            return true;
+        }
+    }
+    false
 }
 
 /// A random-looking secret body: long enough, varied, not a placeholder.
@@ -1044,6 +1394,62 @@ fn check_openai(h: &Hit<'_>) -> Option<&'static str> {
     let st = stats(body.as_bytes());
     let varied = (st.upper > 0 && st.lower > 0 && st.digit > 0) || (st.hex && st.len >= 32);
     (varied && random_enough(body, 20, 3.5)).then_some("openai_key")
+}
+
+/// A provider-prefixed value: not a placeholder, varied enough.
+fn check_provider(h: &Hit<'_>) -> Option<&'static str> {
+    let s = h.secret();
+    let st = stats(s.as_bytes());
+    (!is_placeholder(s)
+        && st.distinct >= 10
+        && st.entropy >= 3.0
+        && (st.runs as f64) < 0.4 * st.len as f64)
+        .then_some("secret")
+}
+
+/// Slack tokens, including the short legacy workspace tokens (`xoxa-`, `xoxs-`).
+fn check_slack_token(h: &Hit<'_>) -> Option<&'static str> {
+    let s = h.secret();
+    let body = s.get(5..).unwrap_or("");
+    let st = stats(body.as_bytes());
+    let ok = if st.len >= 20 {
+        prefixed(h, 3.0)
+    } else {
+        st.distinct >= 6 && st.entropy >= 2.5 && st.classes() >= 2
+    };
+    (ok && has_digit(body) && !is_placeholder(s)).then_some("slack_token")
+}
+
+/// `setBackgroundImageWithURLString`: mostly lowercase words, few capitals
+/// (a random mixed-case body has about as many capitals as lowercase).
+fn is_camel_identifier(s: &str) -> bool {
+    let b = s.as_bytes();
+    let upper = b.iter().filter(|c| c.is_ascii_uppercase()).count();
+    4 * upper < b.len() && 2 * wordy_chars(b) > b.len()
+}
+
+/// `mysql -pVALUE`, `sshpass -p VALUE`: judged like a `password=` value.
+fn check_cli_password(h: &Hit<'_>) -> Option<&'static str> {
+    let hit = Hit {
+        text: h.text,
+        whole: h.whole,
+        secret: h.secret,
+        name: Some("password"),
+    };
+    check_assignment(&hit)
+}
+
+/// `curl -u TOKEN:`: the user name is the secret when no password follows.
+fn check_user_token(h: &Hit<'_>) -> Option<&'static str> {
+    let v = h.secret();
+    let st = stats(v.as_bytes());
+    (!is_template(v)
+        && !is_placeholder(v)
+        && st.digit > 0
+        && st.upper + st.lower > 0
+        && st.distinct >= 8
+        && st.entropy >= 3.0)
+        .then_some("basic_auth")
 }
 
 fn check_aws_id(h: &Hit<'_>) -> Option<&'static str> {
@@ -1111,13 +1517,15 @@ fn is_placeholder_word(v: &str) -> bool {
 }
 
 fn is_template(v: &str) -> bool {
-    v.starts_with('$') && !v.starts_with("$2") && !v.starts_with("$argon")
-        || v.starts_with('%')
+    let var = |rest: &[u8]| {
+        rest.first()
+            .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, b'_' | b'{' | b'('))
+    };
+    v.starts_with('$') && var(&v.as_bytes()[1..]) && !v.starts_with("$argon")
+        || v.starts_with('%') && var(&v.as_bytes()[1..])
         || v.starts_with('{')
         || v.starts_with('[')
-        || v.contains("${")
-        || v.contains("{{")
-        || v.contains("%(")
+        || has_template_ref(v)
         || v.contains("%s")
         || v.contains("{}")
 }
@@ -1142,6 +1550,16 @@ fn check_bearer(h: &Hit<'_>) -> Option<&'static str> {
 
 fn check_basic_auth(h: &Hit<'_>) -> Option<&'static str> {
     let v = h.secret();
+    // `docker run -u 1000:1000`: a uid:gid pair.
+    let user = h.text[h.whole.0..h.secret.0]
+        .trim_end_matches(':')
+        .rsplit([' ', '=', '"', '\''])
+        .next()
+        .unwrap_or("");
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    if digits(user) && digits(v) {
+        return None;
+    }
     (!is_placeholder_word(v) && !is_template(v) && !is_placeholder(v) && v.len() >= 4)
         .then_some("basic_auth")
 }
@@ -1156,6 +1574,49 @@ fn is_identifier_like(v: &str) -> bool {
         .bytes()
         .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.');
     ident && !has_digit(v)
+}
+
+/// `credentialsId`, `secret_key_id`, `token_ids`: the value names a secret
+/// kept elsewhere.
+fn names_an_id(name: &str) -> bool {
+    let n = name.trim_end_matches(['"', '\'', '\\', ']']);
+    let l = n.to_ascii_lowercase();
+    ["_id", "-id", ".id", "_ids", "-ids"]
+        .iter()
+        .any(|s| l.ends_with(s))
+        || n.ends_with("Id")
+        || n.ends_with("Ids")
+        || n.ends_with("ID")
+}
+
+/// An unquoted value that is code: a call (`X509_get_X509_PUBKEY(cert)`), a
+/// dotted reference (`X25519.secret_length`, `settings.API_KEY_V2`) or a
+/// constant name (`OPENAI_API_KEY_V2`).
+fn is_code_reference(b: &[u8], s: usize, e: usize) -> bool {
+    let v = &b[s..e];
+    let ident_start = |c: u8| c.is_ascii_alphabetic() || c == b'_';
+    if v.is_empty()
+        || !ident_start(v[0])
+        || !v.iter().all(|c| is_alnum(*c) || matches!(c, b'_' | b'.'))
+    {
+        return false;
+    }
+    if b.get(e) == Some(&b'(') {
+        return true;
+    }
+    let segments_ok = v.split(|c| *c == b'.').all(|seg| {
+        !seg.is_empty()
+            && ident_start(seg[0])
+            && seg.iter().filter(|c| c.is_ascii_digit()).count() <= 6
+    });
+    if v.contains(&b'.') {
+        return segments_ok;
+    }
+    // SCREAMING_CASE constant made of words.
+    v.contains(&b'_')
+        && !v.iter().any(|c| c.is_ascii_lowercase())
+        && v.split(|c| *c == b'_')
+            .all(|seg| seg.iter().filter(|c| c.is_ascii_digit()).count() <= 2)
 }
 
 /// `password = "…"`, `"api_key": "…"`, `TOKEN=…`, `--token …`: the name decides
@@ -1228,7 +1689,12 @@ fn check_assignment(h: &Hit<'_>) -> Option<&'static str> {
         (st.len >= 16 && st.upper > 0 && st.lower > 0 && st.digit > 0 && st.entropy >= 3.5)
             .then_some("secret")
     }?;
-    if NOT_SECRET_NAMES.iter().any(|w| name.contains(w)) && !name.contains("secret") {
+    // A YAML tag (`!vault |`, `!Ref DbPassword`): the value follows elsewhere.
+    let yaml_tag = v.starts_with('!') && v[1..].bytes().all(|c| c.is_ascii_alphanumeric());
+    if yaml_tag || NOT_SECRET_NAMES.iter().any(|w| name.contains(w)) || names_an_id(h.name?) {
+        return None;
+    }
+    if !quoted && is_code_reference(h.text.as_bytes(), h.secret.0, h.secret.1) {
         return None;
     }
     if is_placeholder_word(v)
@@ -1312,6 +1778,21 @@ fn token_scan(text: &str, out: &mut Vec<Cand>, safe: &[(usize, usize)]) {
             e += 1;
         }
         let in_safe = safe.iter().any(|&(ss, se)| ss <= s && s < se);
+        if tok_end < n
+            && b[tok_end] == b'.'
+            && let Some(de) = discord_token(b, s, tok_end)
+        {
+            out.push(Cand {
+                start: s,
+                end: de,
+                kind: "discord_token",
+                prio: PRIO_PROVIDER,
+                known: None,
+            });
+            run = 0;
+            i = de;
+            continue;
+        }
         if !in_safe
             && e - s <= GENERIC_MAX + 8
             && let Some(c) = generic_token(b, s, e)
@@ -1321,6 +1802,131 @@ fn token_scan(text: &str, out: &mut Vec<Cand>, safe: &[(usize, usize)]) {
         run = 0;
         i = e.max(i + 1);
     }
+}
+
+fn is_b64(c: u8) -> bool {
+    is_alnum(c) || c == b'+' || c == b'/'
+}
+
+/// Line separators between wrapped base64 lines: a newline or a `\n` escape.
+const SEPARATORS: &[&[u8]] = &[b"\r\n", b"\n", b"\\r\\n", b"\\n"];
+
+/// The length of the whole-line base64 run just before the line that starts
+/// at `s` (`None` when the previous line is something else).
+fn prev_b64_line(b: &[u8], s: usize) -> Option<usize> {
+    let mut i = s;
+    while i > 0 && matches!(b[i - 1], b' ' | b'\t') {
+        i -= 1;
+    }
+    let sep = SEPARATORS.iter().find(|sep| b[..i].ends_with(sep))?;
+    let end = i - sep.len();
+    let mut j = end;
+    while j > 0 && b[j - 1] == b'=' && end - j < 2 {
+        j -= 1;
+    }
+    while j > 0 && is_b64(b[j - 1]) {
+        j -= 1;
+    }
+    // The `n` of a `\n` escape before the run is not part of it.
+    let escaped = j > 0 && b[j - 1] == b'\\' && j < end && matches!(b[j], b'n' | b'r');
+    if escaped {
+        j += 1;
+    }
+    let line_start = escaped || j == 0 || matches!(b[j - 1], b'\n' | b' ' | b'\t' | b'"' | b'\'');
+    line_start.then_some(end - j)
+}
+
+/// The length of the base64 run that fills the line after the one ending at `e`.
+fn next_b64_line(b: &[u8], e: usize) -> Option<usize> {
+    let sep = SEPARATORS.iter().find(|sep| b[e..].starts_with(sep))?;
+    let mut i = e + sep.len();
+    while i < b.len() && matches!(b[i], b' ' | b'\t') {
+        i += 1;
+    }
+    let s = i;
+    while i < b.len() && is_b64(b[i]) {
+        i += 1;
+    }
+    while i < b.len() && b[i] == b'=' && i - s < 2 + 200 {
+        i += 1;
+    }
+    Some(i - s)
+}
+
+/// Wrapped base64 data (`base64` output, an encoded image or archive): the
+/// token fills its line and a neighbouring line is a full-width base64 line.
+/// Secrets are not wrapped over several lines of equal width.
+fn in_base64_block(b: &[u8], s0: usize, e0: usize) -> bool {
+    let mut s = s0;
+    if s > 0 && b[s - 1] == b'\\' && matches!(b[s], b'n' | b'r') {
+        s += 1;
+    }
+    if !b[s..e0].iter().all(|c| is_b64(*c) || *c == b'=') {
+        return false;
+    }
+    let len = e0 - s;
+    prev_b64_line(b, s).is_some_and(|p| p >= 60 && p >= len)
+        || (len >= 60 && next_b64_line(b, e0).is_some_and(|n| n >= 4 && n <= len))
+}
+
+/// Base64 of ordinary text or of a file with a well-known header.
+fn decodes_to_data(t: &[u8]) -> bool {
+    let d = base64_decode_prefix(t);
+    if d.len() < 12 {
+        return false;
+    }
+    const MAGIC: &[&[u8]] = &[
+        b"\x89PNG",
+        b"\xff\xd8\xff",
+        b"GIF8",
+        b"PK\x03\x04",
+        b"%PDF",
+        b"\x1f\x8b",
+        b"RIFF",
+    ];
+    if MAGIC.iter().any(|m| d.starts_with(m)) {
+        return true;
+    }
+    let printable = d
+        .iter()
+        .filter(|c| (0x20..0x7f).contains(*c) || matches!(c, b'\n' | b'\t' | b'\r'))
+        .count();
+    let words = d.iter().filter(|c| **c == b' ').count();
+    printable == d.len() && words >= 2
+}
+
+/// A Discord bot token: base64 of the bot's id (24–26 characters, starting
+/// with M, N or O), a dot, 6 characters, a dot, 27–38 characters. Returns
+/// its end when the token starting at `s` (first part ending at `e`) is one.
+fn discord_token(b: &[u8], s: usize, e: usize) -> Option<usize> {
+    let url = |c: u8| is_alnum(c) || c == b'_' || c == b'-';
+    let first = &b[s..e];
+    if !(24..=26).contains(&first.len())
+        || !matches!(first[0], b'M' | b'N' | b'O')
+        || !first.iter().all(|c| is_alnum(*c))
+    {
+        return None;
+    }
+    let p2 = e + 1;
+    let mut j = p2;
+    while j < b.len() && url(b[j]) {
+        j += 1;
+    }
+    if j - p2 != 6 || b.get(j) != Some(&b'.') {
+        return None;
+    }
+    let p3 = j + 1;
+    let mut k = p3;
+    while k < b.len() && url(b[k]) {
+        k += 1;
+    }
+    if !(27..=38).contains(&(k - p3)) || (k < b.len() && TOK[b[k] as usize]) {
+        return None;
+    }
+    let st = stats(&b[p3..k]);
+    let st1 = stats(first);
+    (st1.digit > 0 && st1.upper > 1 && st1.lower > 1 && st.entropy >= 3.5 && st.classes() >= 3)
+        .then_some(k)
 }
 
 fn generic_token(b: &[u8], s0: usize, e0: usize) -> Option<Cand> {
@@ -1446,6 +2052,9 @@ fn generic_token(b: &[u8], s0: usize, e0: usize) -> Option<Cand> {
     }
     let text = std::str::from_utf8(t).ok()?;
     if is_placeholder(text) {
+        return None;
+    }
+    if in_base64_block(b, s0, e0) || decodes_to_data(t) {
         return None;
     }
     Some(Cand {

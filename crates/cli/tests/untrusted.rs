@@ -157,6 +157,95 @@ fn after_untrusted_output_deletes_are_asked_about_and_new_files_still_auto_run()
     assert!(!env.ws().join("a.txt").exists());
 }
 
+/// Runs `first` then `second` as shell blocks under `--auto-run` without a
+/// terminal and returns the run's exit code and its decision events.
+fn two_blocks(env: &Env, first: &str, second: &str) -> (i32, Vec<Value>) {
+    let srv = ScriptedServer::start_background(vec![
+        Reply::tool_call_stream("call_1", "shell", first),
+        Reply::tool_call_stream("call_2", "shell", second),
+        Reply::text_stream("Done."),
+    ]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args(["exec", "--auto-run", "--json", "summarise notes.txt"]);
+    let out = run(c);
+    let ev = events(&out);
+    let d = decisions(&ev).into_iter().cloned().collect();
+    (code(&out), d)
+}
+
+#[test]
+fn after_untrusted_output_overwriting_an_existing_file_is_asked_about() {
+    let env = Env::new();
+    let notes = env.ws().join("notes.txt");
+    put(&notes, "shopping: milk, eggs\n");
+    let (status, d) = two_blocks(&env, "cat notes.txt", "echo x > notes.txt");
+    assert_eq!(status, 4, "{d:?}");
+    assert_eq!(d.len(), 2, "{d:?}");
+    assert_eq!(d[0]["approved"], true);
+    assert_eq!(d[1]["approved"], false);
+    let reason = d[1]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("overwrites existing files (notes.txt)")
+            && reason.contains("after reading untrusted content"),
+        "{reason}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&notes).unwrap(),
+        "shopping: milk, eggs\n"
+    );
+
+    // Moving another file onto it is the same overwrite.
+    put(&env.ws().join("other.txt"), "other\n");
+    let (_, d) = two_blocks(&env, "cat notes.txt", "mv other.txt notes.txt");
+    assert_eq!(d[1]["approved"], false, "{d:?}");
+    assert!(env.ws().join("other.txt").exists());
+    assert_eq!(
+        std::fs::read_to_string(&notes).unwrap(),
+        "shopping: milk, eggs\n"
+    );
+}
+
+#[test]
+fn after_untrusted_output_creating_a_new_file_still_auto_runs() {
+    let env = Env::new();
+    put(&env.ws().join("notes.txt"), "shopping: milk, eggs\n");
+    let (status, d) = two_blocks(&env, "cat notes.txt", "echo x > new.txt");
+    assert_eq!(status, 0, "{d:?}");
+    assert_eq!(
+        d.iter().map(|d| d["approved"] == true).collect::<Vec<_>>(),
+        vec![true, true],
+        "{d:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.ws().join("new.txt")).unwrap(),
+        "x\n"
+    );
+}
+
+#[test]
+fn after_untrusted_output_a_git_commit_is_asked_about() {
+    let env = Env::new();
+    put(&env.ws().join("notes.txt"), "shopping: milk, eggs\n");
+    let git = |args: &[&str]| {
+        let st = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(env.ws())
+            .output()
+            .unwrap();
+        assert!(st.status.success(), "git {args:?}: {st:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "notes.txt"]);
+    git(&["commit", "-qm", "first"]);
+    let (status, d) = two_blocks(&env, "cat notes.txt", "git commit -am x");
+    assert_eq!(status, 4, "{d:?}");
+    assert_eq!(d[0]["approved"], true, "{d:?}");
+    assert_eq!(d[1]["approved"], false, "{d:?}");
+    let reason = d[1]["reason"].as_str().unwrap();
+    assert!(reason.contains("changes git state"), "{reason}");
+}
+
 #[test]
 fn the_narrowing_can_be_turned_off_in_the_config() {
     let env = Env::new();

@@ -897,7 +897,7 @@ impl Agent {
         let held_back = (within_limit
             && self.untrusted_seen
             && self.settings.guard.untrusted_narrows_auto_run)
-            .then(|| changes_state(&report))
+            .then(|| changes_state(&report, &self.settings.workspace))
             .flatten()
             .map(|what| {
                 format!(
@@ -1186,6 +1186,7 @@ impl Agent {
                     ),
                     language,
                     span: Default::default(),
+                    target: None,
                 },
             );
             report.risk = report.risk.max(Risk::Medium);
@@ -1407,19 +1408,57 @@ const STATE_CHANGES: &[(&str, &str)] = &[
     ("cred.", "touches credentials"),
     ("exec.git", "changes git settings"),
     ("exec.download", "runs downloaded code"),
+    ("git.state", "changes git state"),
 ];
 
-/// What the block changes that [`STATE_CHANGES`] names, if anything.
-fn changes_state(report: &Report) -> Option<String> {
-    let mut what: Vec<&str> = Vec::new();
+/// What the block changes that [`STATE_CHANGES`] names, if anything, and
+/// which existing files it overwrites (its `write.file` findings whose target
+/// exists, resolved against `workspace`; a name known only at run time may
+/// be an existing file). Creating a new file is not a change of state.
+fn changes_state(report: &Report, workspace: &Path) -> Option<String> {
+    let mut what: Vec<String> = Vec::new();
+    let mut overwritten: Vec<String> = Vec::new();
     for f in &report.findings {
-        if let Some((_, w)) = STATE_CHANGES.iter().find(|(p, _)| f.rule.starts_with(p))
-            && !what.contains(w)
+        if f.rule == analysis::WRITE_FILE_RULE {
+            let name = match &f.target {
+                Some(t) if !existing_file(workspace, t) => continue,
+                Some(t) => t.clone(),
+                None => "files named only at run time".to_string(),
+            };
+            if !overwritten.contains(&name) {
+                overwritten.push(name);
+            }
+        } else if let Some((_, w)) = STATE_CHANGES.iter().find(|(p, _)| f.rule.starts_with(p))
+            && !what.iter().any(|x| x == w)
         {
-            what.push(w);
+            what.push(w.to_string());
         }
     }
+    if !overwritten.is_empty() {
+        what.push(format!(
+            "overwrites existing files ({})",
+            overwritten.join(", ")
+        ));
+    }
     (!what.is_empty()).then(|| what.join(", "))
+}
+
+/// Whether `target` (relative to `workspace`, `~` the home directory) names
+/// something that exists and is not a directory (writing to a directory's
+/// name fails; files moved into it are reported as their own targets).
+fn existing_file(workspace: &Path, target: &str) -> bool {
+    let path = match target.strip_prefix('~') {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+            match std::env::var_os("HOME") {
+                Some(home) => Path::new(&home).join(rest.trim_start_matches('/')),
+                // Unknown home: assume the worst.
+                None => return true,
+            }
+        }
+        _ => workspace.join(target),
+    };
+    // symlink_metadata: a dangling link written through is still a change.
+    std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_dir())
 }
 
 /// A marker that text written before this session cannot guess: 64 random

@@ -117,7 +117,18 @@ pub struct Finding {
     /// Language of the code the rule fired in (nested code has its own).
     pub language: Language,
     pub span: Span,
+    /// For `write.file` findings: the file written, moved onto, truncated
+    /// or edited in place, as the code names it (relative paths are relative
+    /// to the directory the block starts in; `~` is the home directory).
+    /// `None` when the name is known only at run time (variables, globs, a
+    /// `cd` earlier in the block) and for every other rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
 }
+
+/// Rule id of the findings that name a file the code writes: risk none on
+/// their own, they let a caller see which existing files would change.
+pub const WRITE_FILE_RULE: &str = "write.file";
 
 /// The result of analysing one block.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,6 +209,7 @@ pub fn analyze_unknown(code: &str, rules: &Rules) -> Report {
         rule: Cow::Borrowed("input.unknown-language"),
         risk: Risk::Medium,
         message: "the language of this code is unknown, so it could not be checked properly".into(),
+        target: None,
         language: Language::Shell,
         span: Span {
             start_line: 1,
@@ -684,6 +696,7 @@ struct RawFinding {
     message: String,
     language: Language,
     span: Span,
+    target: Option<String>,
 }
 
 /// Analysis context shared by the language analysers.
@@ -698,6 +711,9 @@ pub(crate) struct Ctx<'a> {
     suppress: usize,
     /// Current recursion depth of the tree walks (across nested code).
     pub(crate) nest: usize,
+    /// Set once shell code changed directory (`cd`, `pushd`): relative
+    /// names written after it are no longer known relative to the start.
+    pub(crate) changed_dir: bool,
     /// Byte offsets where lines of `original` start (computed on first use).
     line_starts: Vec<usize>,
     /// Findings of nested code already analysed, by language, depth, tree
@@ -724,6 +740,7 @@ struct NestedFinding {
     risk: Risk,
     message: String,
     language: Language,
+    target: Option<String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -737,6 +754,7 @@ impl<'a> Ctx<'a> {
             findings: Vec::new(),
             suppress: 0,
             nest: 0,
+            changed_dir: false,
             line_starts: Vec::new(),
             nested_seen: HashMap::new(),
             tree: None,
@@ -807,6 +825,7 @@ impl<'a> Ctx<'a> {
                 message: f.message.clone(),
                 language: f.language,
                 span,
+                target: f.target.clone(),
             }));
             return;
         }
@@ -837,6 +856,7 @@ impl<'a> Ctx<'a> {
                 risk: f.risk,
                 message: f.message.clone(),
                 language: f.language,
+                target: f.target.clone(),
             })
             .collect();
         self.nested_seen.insert(key, found);
@@ -895,7 +915,28 @@ impl<'a> Ctx<'a> {
             message,
             language,
             span,
+            target: None,
         });
+    }
+
+    /// Records a [`WRITE_FILE_RULE`] finding (risk none) for a write to
+    /// `target` (`None`: known only at run time).
+    pub(crate) fn push_write(
+        &mut self,
+        target: Option<String>,
+        message: String,
+        language: Language,
+        range: std::ops::Range<usize>,
+    ) {
+        // A fact about the block, not a rating: kept even for commands the
+        // user allowed (their risk is unchanged by it).
+        let saved = std::mem::replace(&mut self.suppress, 0);
+        let before = self.findings.len();
+        self.push(WRITE_FILE_RULE, Risk::None, message, language, range);
+        if let Some(f) = self.findings.get_mut(before) {
+            f.target = target;
+        }
+        self.suppress = saved;
     }
 
     /// Records a finding at a byte offset of the *original* text.
@@ -919,6 +960,7 @@ impl<'a> Ctx<'a> {
                 end_line: l,
                 end_col: c + 1,
             },
+            target: None,
         });
     }
 
@@ -987,6 +1029,7 @@ impl<'a> Ctx<'a> {
                     message: f.message,
                     language: f.language,
                     span: f.span,
+                    target: f.target,
                 });
             }
         }

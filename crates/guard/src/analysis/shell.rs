@@ -316,6 +316,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
     /// (or unknown) directory clears it, so everyday `cd build && …` reads
     /// as before.
     fn change_dir(&mut self, args: &[Word]) {
+        self.cx.changed_dir = true;
         let target = args
             .iter()
             .find(|w| !matches!(w.text.as_str(), "-L" | "-P" | "-e" | "-@" | "--" | "-n"));
@@ -1248,6 +1249,13 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
         if w.dynamic && !writes {
             return;
         }
+        // `2>&1`, `>&2`, `>&-`: duplicates or closes a descriptor.
+        if op.contains('&')
+            && !op.starts_with('&')
+            && (path == "-" || (!path.is_empty() && path.bytes().all(|b| b.is_ascii_digit())))
+        {
+            return;
+        }
         // `curl URL > f`, `wget -qO- URL >> f`: f holds downloaded code.
         if writes
             && !w.dynamic
@@ -1342,6 +1350,71 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                 Risk::High,
                 format!("{verb} {path}, a system file"),
                 range,
+            );
+        } else {
+            self.note_write(path, class, range, verb);
+        }
+    }
+
+    /// Records which ordinary file (not a device, system, credential,
+    /// persistence, history or log path: those have their own findings) the
+    /// code writes, so that a caller can tell overwriting an existing file
+    /// from creating a new one. Returns whether it did.
+    fn note_write(
+        &mut self,
+        path: &str,
+        class: &paths::PathClass,
+        range: Range<usize>,
+        verb: &str,
+    ) -> bool {
+        use paths::Scope;
+        let sensitive = class.history
+            || class.log
+            || class.privilege
+            || class.persistence.is_some()
+            || class.credential;
+        if sensitive
+            || matches!(
+                class.scope,
+                Scope::Special | Scope::Device | Scope::System | Scope::SystemTop | Scope::Root
+            )
+        {
+            return false;
+        }
+        let relative = !path.starts_with(['/', '~']);
+        let known = class.scope != Scope::Dynamic
+            && !path.is_empty()
+            && !path.contains(['$', '`', '*', '?', '['])
+            && !path.contains(paths::DYNAMIC)
+            && !(relative && self.cx.changed_dir);
+        let target = known.then(|| path.to_string());
+        self.cx
+            .push_write(target, format!("{verb} {path}"), SH, range);
+        true
+    }
+
+    /// `cp`/`mv`/`install SRC… DEST`: when DEST is a directory, each source
+    /// lands in DEST/NAME, which may already exist.
+    fn note_writes_into(&mut self, dest: &Word, srcs: &[&Word], r: &Range<usize>, verb: &str) {
+        if dest.dynamic {
+            return;
+        }
+        let dir = dest.text.trim_end_matches('/');
+        if dir.is_empty() {
+            return;
+        }
+        for src in srcs {
+            let name = basename(src.text.trim_end_matches('/'));
+            if src.dynamic || name.is_empty() || matches!(name, "." | "..") {
+                continue;
+            }
+            let joined = format!("{dir}/{name}");
+            let class = self.classify_at(&joined);
+            self.note_write(
+                &joined,
+                &class,
+                r.clone(),
+                &format!("{verb} (if {} is a directory)", dest.text),
             );
         }
     }
@@ -3082,7 +3155,10 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                 );
             }
             "truncate" => {
-                for w in &positional {
+                // The values of `-s SIZE` / `-r FILE` are not files written.
+                let files =
+                    without_values(args, &positional, &["-s", "-r", "--size", "--reference"]);
+                for w in &files {
                     let class = self.classify_at(&w.text);
                     if class.history || class.log {
                         self.push(
@@ -3113,6 +3189,8 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                     }
                     let class = self.classify_at(&dest.text);
                     self.write_target(&dest.text, &class, r.clone(), "mv writes to");
+                    let srcs = &positional[..positional.len() - 1];
+                    self.note_writes_into(dest, srcs, &r, "mv writes to");
                     // A move keeps the files (at the destination): only
                     // moving a sensitive place away (home, system,
                     // credentials) breaks something. Workspace files and
@@ -3156,7 +3234,11 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                     .iter()
                     .any(|w| w.text.starts_with("-i") || w.text == "--in-place") =>
             {
-                for w in positional.iter().skip(if has("-e") { 0 } else { 1 }) {
+                // The script is the first operand unless given with -e/-f.
+                let scripted = ["-e", "-f", "--expression", "--file"];
+                let files = without_values(args, &positional, &scripted);
+                let skip = usize::from(!args.iter().any(|w| scripted.contains(&w.text.as_str())));
+                for w in files.iter().skip(skip) {
                     let class = self.classify_at(&w.text);
                     self.write_target(&w.text, &class, r.clone(), "edits");
                 }
@@ -3907,7 +3989,9 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
         }
         if positional.len() >= 2 {
             let class = self.classify_at(&dest.text);
-            self.write_target(&dest.text, &class, r.clone(), &format!("{name} writes to"));
+            let verb = format!("{name} writes to");
+            self.write_target(&dest.text, &class, r.clone(), &verb);
+            self.note_writes_into(dest, srcs, r, &verb);
         }
         let _ = args;
     }
@@ -4059,6 +4143,14 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
         }
         let sub = texts.get(i).copied().unwrap_or("");
         let rest = texts.get(i + 1..).unwrap_or(&[]);
+        if let Some(what) = git_state_change(sub, rest) {
+            self.push(
+                "git.state",
+                Risk::Low,
+                format!("git {sub} {what}"),
+                r.clone(),
+            );
+        }
         match sub {
             "clone" | "pull" | "fetch" | "ls-remote" | "submodule" => self.push(
                 "net.git",
@@ -4328,6 +4420,92 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
 
 /// The value of option `-X` (alone, last in a group like `-qc`, or as
 /// `--long VALUE` / `--long=VALUE`) anywhere among `args`.
+/// What `git SUB REST…` changes in the repository (commits, branches,
+/// tags, the index, stashes, tracked files in the work tree), or `None` for
+/// commands that only read it. Pushes and fetches have their own (network)
+/// findings; `git add` only stages and is left out.
+fn git_state_change(sub: &str, rest: &[&str]) -> Option<&'static str> {
+    let has = |o: &str| rest.contains(&o);
+    let any_short = |c: char| {
+        rest.iter()
+            .any(|t| t.starts_with('-') && !t.starts_with("--") && t.contains(c))
+    };
+    let operands = rest.iter().filter(|t| !t.starts_with('-')).count();
+    Some(match sub {
+        "commit" => "records a commit",
+        "reset" => "moves the branch or resets files",
+        "checkout" | "switch" | "restore" => "replaces files in the work tree",
+        "rm" | "mv" => "changes tracked files",
+        "merge" | "rebase" | "cherry-pick" | "revert" | "am" | "pull" => "rewrites the branch",
+        "apply" if !has("--check") && !has("--stat") => "changes files from a patch",
+        "clean" if (any_short('f') || has("--force")) && !any_short('n') && !has("--dry-run") => {
+            "deletes untracked files"
+        }
+        "stash" => match rest.first().copied() {
+            Some("list" | "show") => return None,
+            _ => "stashes or drops changes",
+        },
+        "tag" => {
+            if any_short('d') || has("--delete") || any_short('f') || has("--force") {
+                "deletes or moves a tag"
+            } else if operands > 0 && !any_short('l') && !has("--list") && !has("--contains") {
+                "creates a tag"
+            } else {
+                return None;
+            }
+        }
+        "branch" => {
+            let changes = [
+                "-d", "-D", "--delete", "-m", "-M", "--move", "-c", "-C", "-f",
+            ]
+            .iter()
+            .any(|o| has(o))
+                || rest
+                    .iter()
+                    .any(|t| t.starts_with("--set-upstream") || *t == "-u");
+            let lists = any_short('l')
+                || any_short('a')
+                || any_short('r')
+                || has("--list")
+                || rest
+                    .iter()
+                    .any(|t| t.starts_with("--contains") || t.starts_with("--merged"));
+            if changes {
+                "deletes, renames or changes a branch"
+            } else if operands > 0 && !lists {
+                "creates a branch"
+            } else {
+                return None;
+            }
+        }
+        "update-ref" | "update-index" | "filter-branch" | "filter-repo" | "replace" => {
+            "rewrites repository data"
+        }
+        "reflog" if matches!(rest.first().copied(), Some("expire" | "delete")) => {
+            "deletes history entries"
+        }
+        "gc" | "prune" => "deletes unreachable objects",
+        "worktree" if matches!(rest.first().copied(), Some("remove" | "prune" | "move")) => {
+            "removes or moves a work tree"
+        }
+        _ => return None,
+    })
+}
+
+/// `positional` without the words that are the values of `opts` (`-s 0`).
+fn without_values<'w>(args: &'w [Word], positional: &[&'w Word], opts: &[&str]) -> Vec<&'w Word> {
+    let values: Vec<&Word> = args
+        .windows(2)
+        .filter(|p| opts.contains(&p[0].text.as_str()))
+        .map(|p| &p[1])
+        .collect();
+    positional
+        .iter()
+        .copied()
+        .filter(|w| !values.iter().any(|v| std::ptr::eq(*v, *w)))
+        .collect()
+}
+
 fn option_value(args: &[Word], short: char, long: &str) -> Option<Word> {
     for (i, w) in args.iter().enumerate() {
         let t = w.text.as_str();

@@ -73,6 +73,28 @@ fn names_known_only_at_run_time_are_reported_without_a_target() {
 }
 
 #[test]
+fn literal_shell_commands_in_python_and_javascript_are_seen() {
+    for (lang, code) in [
+        (
+            Language::Python,
+            "import subprocess\nsubprocess.run('echo x > notes.txt', shell=True)\n",
+        ),
+        (
+            Language::Javascript,
+            "require('child_process').execSync('cp a.txt notes.txt');",
+        ),
+    ] {
+        let got: Vec<_> = analyze(lang, code)
+            .findings
+            .into_iter()
+            .filter(|f| f.rule == WRITE_FILE_RULE)
+            .filter_map(|f| f.target)
+            .collect();
+        assert!(got.iter().any(|t| t == "notes.txt"), "{code}: {got:?}");
+    }
+}
+
+#[test]
 fn descriptors_and_special_files_are_not_writes() {
     for code in [
         "make 2>&1 | tail",

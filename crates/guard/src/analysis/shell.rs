@@ -1382,11 +1382,12 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             return false;
         }
         let relative = !path.starts_with(['/', '~']);
-        let known = class.scope != Scope::Dynamic
-            && !path.is_empty()
-            && !path.contains(['$', '`', '*', '?', '['])
-            && !path.contains(paths::DYNAMIC)
-            && !(relative && self.cx.changed_dir);
+        let unknown = class.scope == Scope::Dynamic
+            || path.is_empty()
+            || path.contains(['$', '`', '*', '?', '['])
+            || path.contains(paths::DYNAMIC)
+            || (relative && self.cx.changed_dir);
+        let known = !unknown;
         let target = known.then(|| path.to_string());
         self.cx
             .push_write(target, format!("{verb} {path}"), SH, range);

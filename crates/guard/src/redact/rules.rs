@@ -405,6 +405,18 @@ fn command_line_rules() -> Vec<Rule> {
                 64,
             )
         },
+        // Java and C# setters: `ds.setPassword("…")`, `setClientSecret("…")`.
+        named(
+            &["password(", "passwd(", "secret(", "token(", "apikey("],
+            r#"\b(set[A-Za-z0-9_]{0,40}?(?i:password|passwd|secret|token|api_?key|apikey))\(\s*"([^"\r\n]{1,300})"\s*[,)]"#,
+            64,
+        ),
+        // C#: `new NetworkCredential("user", "…")`, the second argument.
+        cli(
+            &["networkcredential("],
+            r#"\b(NetworkCredential\(\s*[^,()"\r\n]{0,200}(?:"[^"\r\n]{0,200}")?\s*,\s*)"([^"\r\n]{1,300})""#,
+            64,
+        ),
         // `curl -u TOKEN:` (an API key as the user name, no password).
         Rule {
             right_boundary: false,

@@ -181,3 +181,89 @@ fn auth_set_stores_a_private_key_and_status_never_prints_it() {
     let out = run(c);
     assert!(!String::from_utf8_lossy(&out.stdout).contains(&key));
 }
+
+/// Issue 16 item 5: a keyword-context secret (a YAML `password:` line, a
+/// `mysql -p…` command line in a script's output) and provider formats from
+/// the wider set (an AWS Bedrock `ABSK…` key, a legacy Slack `xoxa-` token)
+/// are redacted at every boundary, each by its own rule (the placeholder
+/// kind names the rule, so removing one fails this test).
+#[test]
+fn keyword_context_and_new_provider_secrets_reach_no_boundary() {
+    let env = Env::new();
+    // 16 characters: below the generic detector's length, so only the
+    // keyword rules can catch them.
+    let yaml_pw = fake("", 16, 21);
+    let mysql_pw = fake("", 16, 23);
+    let bedrock = format!("{}=", fake("ABSK", 131, 29));
+    let slack = fake("xoxa-2-", 30, 31);
+    write(
+        &env.ws().join("config.yaml"),
+        &format!("db:\n  host: db.internal\n  user: app\n  password: \"{yaml_pw}\"\n"),
+    );
+    write(
+        &env.ws().join("deploy.sh"),
+        &format!("echo 'running: mysql -h db.internal -u app -p{mysql_pw} app_db'\n"),
+    );
+    write(
+        &env.ws().join("keys.env"),
+        &format!("BEDROCK={bedrock}\nSLACK={slack}\n"),
+    );
+    let srv = ScriptedServer::start_background(vec![
+        Reply::tool_call_stream("c1", "shell", "cat config.yaml; bash deploy.sh"),
+        Reply::tool_call_stream("c2", "python", "print(open('keys.env').read())"),
+        Reply::text_stream("Done; the values are redacted."),
+    ]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args([
+        "exec",
+        "--auto-run",
+        "--auto-run-max-risk",
+        "high",
+        "--json",
+        "show me the database config and the keys",
+    ]);
+    let out = run(c);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+
+    let json = String::from_utf8_lossy(&out.stdout).into_owned();
+    // The code really printed each secret, and each was caught by its rule.
+    for kind in ["password", "aws_bedrock_key", "slack_token"] {
+        assert!(
+            json.contains(&format!("[REDACTED:{kind}#")),
+            "{kind}: {json}"
+        );
+    }
+    assert!(json.contains("password: \\\"[REDACTED:password#"), "{json}");
+    assert!(json.contains("-u app -p[REDACTED:password#"), "{json}");
+
+    let requests: String = srv
+        .chat_requests()
+        .iter()
+        .map(|r| r.body_text.clone())
+        .collect();
+    assert!(
+        requests.contains("[REDACTED:aws_bedrock_key#"),
+        "{requests}"
+    );
+    let history = all_files_under(&env.home().join("history"));
+    let state = all_files_under(&env.home().join("state"));
+    for (what, text) in [
+        ("requests to the model", &requests),
+        ("history", &history),
+        ("audit log", &state),
+        ("--json output", &json),
+        ("stderr", &stderr(&out)),
+    ] {
+        for (name, secret) in [
+            ("YAML password", &yaml_pw),
+            ("mysql password", &mysql_pw),
+            ("Bedrock key", &bedrock),
+            ("Slack token", &slack),
+        ] {
+            assert!(
+                !text.contains(secret.as_str()),
+                "the {name} reached the {what}"
+            );
+        }
+    }
+}

@@ -472,3 +472,98 @@ fn new_kinds_are_listed() {
         );
     }
 }
+
+/// Providers covered by the gitleaks rule data (`src/redact/data/`):
+/// prefixed formats, found wherever they appear.
+fn data_prefixed_samples(rng: &mut Rng) -> Vec<String> {
+    let teams = |rng: &mut Rng| {
+        format!(
+            "{}-{}-{}-{}-{}",
+            rng.string(HEX, 8),
+            rng.string(HEX, 4),
+            rng.string(HEX, 4),
+            rng.string(HEX, 4),
+            rng.string(HEX, 12)
+        )
+    };
+    vec![
+        format!("p8e-{}", rng.string(ALNUM, 32)),
+        format!("LTAI{}", rng.string(ALNUM, 20)),
+        format!("AKCp{}", rng.string(ALNUM, 69)),
+        format!("v1.0-{}-{}", rng.string(HEX, 24), rng.string(HEX, 146)),
+        format!("duffel_live_{}", rng.string(ALNUM, 43)),
+        format!("EZAK{}", rng.string(ALNUM, 54)),
+        format!("fo1_{}", rng.string(URLSAFE, 43)),
+        format!("gloas-{}", rng.string(URLSAFE, 64)),
+        format!("eyJrIjoi{}", rng.string(ALNUM, 80)),
+        format!("ico-{}", rng.string(ALNUM, 32)),
+        format!("ntn_{}{}", rng.string(DIGITS, 11), rng.string(ALNUM, 35)),
+        format!("sha256~{}", rng.string(URLSAFE, 43)),
+        format!("pnu_{}", rng.string(ALNUM, 36)),
+        format!("rdme_{}", rng.string(LOWER_ALNUM, 70)),
+        format!("shippo_live_{}", rng.string(HEX, 40)),
+        format!(
+            "https://acme.webhook.office.com/webhookb2/{}@{}/IncomingWebhook/{}/{}",
+            teams(rng),
+            teams(rng),
+            rng.string(LOWER_ALNUM, 32),
+            teams(rng)
+        ),
+    ]
+}
+
+#[test]
+fn providers_from_rule_data_are_redacted() {
+    let r = Redactor::new();
+    let mut rng = Rng(0x6e);
+    let mut failures = Vec::new();
+    let mut check = |text: String, secret: &str| {
+        let out = r.redact(&text);
+        if out.text.contains(secret) {
+            failures.push(format!("survived in {:?}", out.text));
+        } else if !out.findings.iter().any(|f| f.kind == "provider_token") {
+            let kinds: Vec<_> = out.findings.iter().map(|f| f.kind).collect();
+            failures.push(format!("found as {kinds:?} in {text:?}"));
+        }
+    };
+    for s in data_prefixed_samples(&mut rng) {
+        for text in [
+            format!("export SERVICE_CRED={s}\n"),
+            format!("{{\"cfg\": {{\"v\": \"{s}\"}}}}"),
+            format!("2024-03-05 DEBUG using {s} for upstream"),
+            format!("client = Client(\"{s}\")"),
+        ] {
+            check(text, &s);
+        }
+    }
+    // Keyword-anchored: the provider's name is next to the value.
+    let keyed = [
+        ("ALGOLIA_ADMIN_KEY=", rng.string(LOWER_ALNUM, 32)),
+        ("datadog_app_key: ", rng.string(LOWER_ALNUM, 40)),
+        ("HEROKU_API_KEY=", {
+            let h = rng.string(HEX, 32);
+            format!(
+                "{}-{}-{}-{}-{}",
+                &h[..8],
+                &h[8..12],
+                &h[12..16],
+                &h[16..20],
+                &h[20..]
+            )
+        }),
+        ("mailgun_api_key = ", format!("key-{}", rng.string(HEX, 32))),
+        ("CO_API_KEY=", rng.string(ALNUM, 40)),
+        ("okta_token: ", format!("00{}", rng.string(URLSAFE, 40))),
+    ];
+    for (name, s) in keyed {
+        check(format!("{name}{s}\n"), &s);
+        check(format!("{name}\"{s}\"\n"), &s);
+    }
+    assert!(
+        failures.is_empty(),
+        "{} rule-data samples wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(interlock_guard::redact::KINDS.contains(&"provider_token"));
+}

@@ -127,6 +127,7 @@ pub const KINDS: &[&str] = &[
     "figma_token",
     "onepassword_token",
     "openrouter_key",
+    "provider_token",
     "jwt",
     "url_password",
     "auth_header",

@@ -59,7 +59,7 @@ enum Matcher {
 }
 
 struct Rule {
-    anchors: &'static [&'static str],
+    anchors: Vec<&'static str>,
     m: Matcher,
     /// How many bytes before the anchor the match may start (within its line).
     back: usize,
@@ -127,7 +127,7 @@ fn rule(
     prio: u8,
 ) -> Rule {
     Rule {
-        anchors,
+        anchors: anchors.to_vec(),
         m: Matcher::Re {
             re: re(pattern),
             group,
@@ -405,6 +405,18 @@ fn command_line_rules() -> Vec<Rule> {
                 64,
             )
         },
+        // Java and C# setters: `ds.setPassword("…")`, `setClientSecret("…")`.
+        named(
+            &["password(", "passwd(", "secret(", "token(", "apikey("],
+            r#"\b(set[A-Za-z0-9_]{0,40}?(?i:password|passwd|secret|token|api_?key|apikey))\(\s*"([^"\r\n]{1,300})"\s*[,)]"#,
+            64,
+        ),
+        // C#: `new NetworkCredential("user", "…")`, the second argument.
+        cli(
+            &["networkcredential("],
+            r#"\b(NetworkCredential\(\s*[^,()"\r\n]{0,200}(?:"[^"\r\n]{0,200}")?\s*,\s*)"([^"\r\n]{1,300})""#,
+            64,
+        ),
         // `curl -u TOKEN:` (an API key as the user name, no password).
         Rule {
             right_boundary: false,
@@ -419,11 +431,58 @@ fn command_line_rules() -> Vec<Rule> {
     ]
 }
 
+/// Provider rule data from gitleaks (MIT licence; notice and pinned commit in
+/// the file's header): id, secret group, keywords, regex per line.
+const GITLEAKS_RULES: &str = include_str!("data/gitleaks.tsv");
+
+/// Secret group "the first capture group if the regex has one, else the
+/// whole match" (how the rule data's missing `secretGroup` reads).
+const AUTO_GROUP: usize = usize::MAX;
+
+/// The finding kind of every rule that comes from rule data.
+const DATA_KIND: &str = "provider_token";
+
+/// Rules read from tab-separated rule data. Each is anchored on its
+/// keywords, so its regex is compiled only when a keyword occurs; the
+/// window is the keyword's line, since the data's regexes put the keyword
+/// anywhere in the match and bring their own boundaries.
+fn data_rules(data: &'static str) -> Vec<Rule> {
+    data.lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| {
+            let mut cols = l.splitn(4, '\t');
+            let _id = cols.next()?;
+            let group = match cols.next()? {
+                "-" => AUTO_GROUP,
+                g => g.parse().ok()?,
+            };
+            let anchors: Vec<&'static str> = cols.next()?.split(',').collect();
+            let pattern = cols.next()?;
+            Some(Rule {
+                anchors,
+                m: Matcher::Re {
+                    re: re(pattern),
+                    group,
+                    named: false,
+                },
+                back: 128,
+                fwd: 1024,
+                left_boundary: false,
+                right_boundary: false,
+                check: check_provider,
+                prio: PRIO_PROVIDER - 1,
+                prefilter: None,
+                kind: Some(DATA_KIND),
+            })
+        })
+        .collect()
+}
+
 impl Rules {
     fn build() -> Rules {
         let mut rules = vec![
             Rule {
-                anchors: &["-----BEGIN"],
+                anchors: vec!["-----BEGIN"],
                 m: Matcher::Pem,
                 back: 0,
                 fwd: 0,
@@ -435,7 +494,7 @@ impl Rules {
                 kind: None,
             },
             Rule {
-                anchors: &["LS0tLS1CRUdJTi"],
+                anchors: vec!["LS0tLS1CRUdJTi"],
                 m: Matcher::PemBase64,
                 back: 0,
                 fwd: 0,
@@ -695,13 +754,14 @@ impl Rules {
         ];
         rules.extend(provider_rules());
         rules.extend(command_line_rules());
+        rules.extend(data_rules(GITLEAKS_RULES));
         // Lines capped, so the `$` of the netrc rule means "end of line".
         rules.shrink_to_fit();
 
         let mut patterns: Vec<String> = Vec::new();
         let mut anchor_rules: Vec<Vec<usize>> = Vec::new();
         for (i, r) in rules.iter().enumerate() {
-            for a in r.anchors {
+            for a in &r.anchors {
                 let a = a.to_ascii_lowercase();
                 match patterns.iter().position(|p| *p == a) {
                     Some(j) => anchor_rules[j].push(i),
@@ -1051,7 +1111,12 @@ impl Rule {
                     if self.left_boundary && ms > 0 && is_alnum(b[ms - 1]) {
                         continue;
                     }
-                    let Some(sec) = (*group..caps.len()).find_map(|g| caps.get(g)) else {
+                    let first = match *group {
+                        AUTO_GROUP if caps.len() > 1 => 1,
+                        AUTO_GROUP => 0,
+                        g => g,
+                    };
+                    let Some(sec) = (first..caps.len()).find_map(|g| caps.get(g)) else {
                         continue;
                     };
                     let (ss, se) = (ws + sec.start(), ws + sec.end());
@@ -2076,6 +2141,28 @@ mod tests {
             base64_decode_prefix(b"LS0tLS1CRUdJTiBQUklW"),
             b"-----BEGIN PRIV"
         );
+    }
+
+    /// Every rule from the data file is read and its regex compiles with the
+    /// `regex` crate (the data was written for another engine).
+    #[test]
+    fn data_rules_load_and_compile() {
+        let data_lines = GITLEAKS_RULES
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .count();
+        let rules = data_rules(GITLEAKS_RULES);
+        assert_eq!(rules.len(), data_lines, "a data line did not parse");
+        assert!(rules.len() >= 100);
+        for r in &rules {
+            assert!(r.anchors.iter().all(|a| a.len() >= 2), "{:?}", r.anchors);
+            let Matcher::Re { re, .. } = &r.m else {
+                panic!("data rules are regex rules")
+            };
+            if let Err(e) = Regex::new(re.pattern) {
+                panic!("{}: {e}", re.pattern);
+            }
+        }
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub struct TerminalUi {
     at_bol: bool,
     /// Proposed code waiting for its risk report, so findings print above it.
     pending_code: Option<(String, String)>,
+    /// The code last shown for approval: an edit that differs from it is
+    /// shown again before the second question.
+    code_shown: Option<String>,
     /// Escape sequences can be split across chunks: one stateful sanitizer
     /// per stream (model text, stdout, stderr).
     text_sanitizer: Sanitizer,
@@ -66,6 +69,7 @@ impl TerminalUi {
             verbose: false,
             at_bol: true,
             pending_code: None,
+            code_shown: None,
             text_sanitizer: Sanitizer::new(),
             out_sanitizers: [Sanitizer::new(), Sanitizer::new()],
             answer_only: None,
@@ -183,8 +187,9 @@ impl TerminalUi {
     /// the message's rendering looked like.
     fn flush_code(&mut self) {
         if let Some((language, code)) = self.pending_code.take() {
-            let code = highlight_block(&sanitize(&code), &language, self.color);
-            self.out(&code);
+            let shown = highlight_block(&sanitize(&code), &language, self.color);
+            self.out(&shown);
+            self.code_shown = Some(code);
         }
     }
 }
@@ -259,6 +264,12 @@ impl Frontend for TerminalUi {
                 self.pending_code = Some((language.clone(), code.clone()));
             }
             Event::RiskAssessed { risk, findings, .. } => {
+                if self.pending_code.is_none() && self.code_shown.is_some() {
+                    // A second assessment, of the user's edit: its code
+                    // follows at the question.
+                    let h = self.header("edited code");
+                    self.line(&h);
+                }
                 let t = paint(self.color, risk_sgr(risk), &format!("risk: {risk}"));
                 self.line(&t);
                 for f in findings {
@@ -282,15 +293,10 @@ impl Frontend for TerminalUi {
                 approved,
                 by,
                 reason,
-                edited_code,
                 ..
             } => {
-                if let Some(code) = edited_code {
-                    let h = self.header("edited");
-                    self.line(&h);
-                    let code = highlight_block(&sanitize(code), "", self.color);
-                    self.out(&code);
-                }
+                // An edit was already shown above its second question.
+                self.code_shown = None;
                 if !approved {
                     let t = paint(
                         self.color,
@@ -403,6 +409,16 @@ impl Frontend for TerminalUi {
         self.flush_code();
         if !self.at_bol {
             self.out("\n");
+        }
+        if self.code_shown.as_deref() != Some(request.code) {
+            // The user's edit: what the second yes is for.
+            let shown = highlight_block(
+                &sanitize(request.code),
+                request.language.as_str(),
+                self.color,
+            );
+            self.out(&shown);
+            self.code_shown = Some(request.code.to_string());
         }
         let answer = self.asker.ask(request, false);
         self.at_bol = true;

@@ -248,7 +248,7 @@ fn decline_does_not_run_and_tells_the_model() {
 }
 
 #[test]
-fn edit_runs_the_edited_code() {
+fn an_edit_is_shown_asked_about_again_and_reported_to_the_model() {
     if skip() {
         return;
     }
@@ -272,6 +272,18 @@ fn edit_runs_the_edited_code() {
     t.keys(&["compute", "Enter"]);
     t.wait_for("Run this code?");
     t.answer("e", "edit");
+    // The edit is shown with its own risk and asked about again; nothing ran yet.
+    let s = t.wait_for_count("Run this code?", 2);
+    assert!(s.contains("edited code"), "{s}");
+    let after_edit = &s[s.find("edited code").unwrap()..];
+    assert!(after_edit.contains("risk: "), "{s}");
+    assert!(after_edit.contains("print(6 * 8)"), "{s}");
+    assert!(
+        !s.contains("\n48\n"),
+        "the edit ran before a second yes:\n{s}"
+    );
+    assert_eq!(srv.chat_requests().len(), 1);
+    t.answer("y", "yes");
     let s = t.wait_for("Edited result noted.");
     assert!(s.contains("\n48\n"), "{s}");
     let reqs = srv.chat_requests();
@@ -283,8 +295,67 @@ fn edit_runs_the_edited_code() {
         .clone();
     let content = last["content"].as_str().unwrap();
     assert!(
-        content.contains("edited") && content.contains("48"),
-        "{content}"
+        content.contains("this is what ran") && content.contains("print(6 * 8)"),
+        "the model is told what ran: {content}"
+    );
+    assert!(content.contains("48"), "{content}");
+    // The history records the code that ran, not only the model's proposal.
+    let history = std::fs::read_dir(env.home().join("history"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect::<String>();
+    assert!(
+        history.contains("this is what ran") && history.contains("print(6 * 8)"),
+        "{history}"
+    );
+}
+
+#[test]
+fn an_edit_declined_at_the_second_question_does_not_run() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    let marker = env.ws().join("edited-ran");
+    let editor = env.dir.path().join("editor.sh");
+    write(
+        &editor,
+        &format!(
+            "#!/bin/sh\nprintf 'open(\"%s\", \"w\").write(\"x\")\\n' '{}' > \"$1\"\n",
+            marker.display()
+        ),
+    );
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::tool_call_stream("c1", "python", "print(1)"),
+        Reply::text_stream("Fine, nothing ran."),
+    ]);
+    let t = Tmux::start(
+        "edit-no",
+        &chat_command(
+            &env,
+            &srv.base_url(),
+            &format!("EDITOR={}", editor.display()),
+        ),
+    );
+    t.wait_for_prompt();
+    t.keys(&["compute", "Enter"]);
+    t.wait_for("Run this code?");
+    t.answer("e", "edit");
+    t.wait_for_count("Run this code?", 2);
+    t.answer("n", "no");
+    t.wait_for("Fine, nothing ran.");
+    assert!(!marker.exists(), "a declined edit ran");
+    let reqs = srv.chat_requests();
+    let last = reqs[1].body["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert!(
+        last["content"].as_str().unwrap().contains("declined"),
+        "{last}"
     );
 }
 

@@ -180,10 +180,13 @@ pub fn interactive(opts: &SharedOpts) -> Result<i32, Failure> {
     };
     if opts.resume.is_some() {
         ui.info(&format!(
-            "resumed conversation {} ({} messages)",
+            "resumed conversation {} ({} messages) with model {} at {}; the last turns:",
             agent.session_id(),
-            agent.messages().len()
+            agent.messages().len(),
+            loaded.settings.model,
+            loaded.settings.api_base
         ));
+        ui.info(&recap(agent.messages()));
     }
     ui.info("Type a request. %help lists commands; Ctrl-D quits.");
 
@@ -236,6 +239,81 @@ pub fn interactive(opts: &SharedOpts) -> Result<i32, Failure> {
     }
     rt.block_on(agent.shutdown());
     Ok(exit::OK)
+}
+
+/// How many user turns `--resume` replays.
+const RECAP_TURNS: usize = 3;
+/// Lines shown of each message in the replay.
+const RECAP_LINES: usize = 4;
+
+/// The last few turns of a resumed conversation, shortened. The caller
+/// sanitizes it (it holds model text and program output).
+fn recap(messages: &[interlock_protocol::Message]) -> String {
+    use interlock_protocol::Message;
+    let starts: Vec<usize> = messages
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| matches!(m, Message::User { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    let from = starts
+        .len()
+        .checked_sub(RECAP_TURNS)
+        .map_or(0, |k| starts[k]);
+    let mut out = String::new();
+    if from > 0 {
+        out.push_str("  …\n");
+    }
+    for m in &messages[from..] {
+        match m {
+            Message::System { .. } => {}
+            Message::User { content } => push_quoted(&mut out, "you", content),
+            Message::Assistant {
+                content,
+                tool_calls,
+            } => {
+                if !content.trim().is_empty() {
+                    push_quoted(&mut out, "model", content);
+                }
+                for call in tool_calls {
+                    let args: serde_json::Value =
+                        serde_json::from_str(&call.arguments).unwrap_or_default();
+                    let language = args["language"].as_str().unwrap_or("code");
+                    let code = args["code"].as_str().unwrap_or("");
+                    push_quoted(&mut out, &format!("code ({language})"), code);
+                }
+            }
+            Message::Tool { content, .. } => push_quoted(&mut out, "result", content),
+        }
+    }
+    if out.is_empty() {
+        out.push_str("  (no messages yet)");
+    }
+    out.trim_end().to_string()
+}
+
+/// `  label: first line` and a few more lines, indented, with a count of the
+/// lines left out.
+fn push_quoted(out: &mut String, label: &str, text: &str) {
+    let lines: Vec<&str> = text.trim().lines().collect();
+    for (i, line) in lines.iter().take(RECAP_LINES).enumerate() {
+        let line: String = if line.chars().count() > 150 {
+            line.chars().take(149).chain(['…']).collect()
+        } else {
+            line.to_string()
+        };
+        if i == 0 {
+            out.push_str(&format!("  {label}: {line}\n"));
+        } else {
+            out.push_str(&format!("    {line}\n"));
+        }
+    }
+    if lines.is_empty() {
+        out.push_str(&format!("  {label}: (empty)\n"));
+    }
+    if lines.len() > RECAP_LINES {
+        out.push_str(&format!("    … {} more lines\n", lines.len() - RECAP_LINES));
+    }
 }
 
 /// Reedline's history of typed lines, kept private to the user.

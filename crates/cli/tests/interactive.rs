@@ -716,3 +716,28 @@ fn help_exit_and_quit_are_handled_here_and_never_sent_to_the_model() {
             .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn resume_shows_the_last_turns() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::text_stream("The word is noted."),
+        Reply::text_stream("It was banana."),
+    ]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args(["exec", "remember the word banana"]);
+    assert_eq!(code(&run(c)), 0);
+    let t = Tmux::start(
+        "resume",
+        &format!("{} --resume", chat_command(&env, &srv.base_url(), "")),
+    );
+    t.wait_for_prompt();
+    let s = t.screen();
+    assert!(s.contains("you: remember the word banana"), "{s}");
+    assert!(s.contains("model: The word is noted."), "{s}");
+    t.keys(&["what was it", "Enter"]);
+    t.wait_for("It was banana.");
+}

@@ -313,7 +313,7 @@ impl Agent {
             }
             self.session_id = conv.id;
         } else if let Some(dir) = &self.history_dir {
-            let w = HistoryWriter::create(dir, &self.settings.model, &self.settings.workspace)?;
+            let w = HistoryWriter::create_for(dir, &self.settings)?;
             self.session_id = w.id().to_string();
             self.history = Some(w);
         } else {
@@ -1333,7 +1333,7 @@ impl Agent {
         self.usage = Usage::default();
         self.kernels.reset_all();
         if let Some(dir) = &self.history_dir {
-            let w = HistoryWriter::create(dir, &self.settings.model, &self.settings.workspace)?;
+            let w = HistoryWriter::create_for(dir, &self.settings)?;
             self.session_id = w.id().to_string();
             self.history = Some(w);
         }

@@ -88,7 +88,9 @@ pub fn exec(opts: &SharedOpts, prompt: &str) -> Result<i32, Failure> {
     let mut frontend: Box<dyn Frontend> = if opts.json {
         Box::new(JsonUi::new(asker))
     } else {
-        Box::new(TerminalUi::for_exec(asker))
+        let mut ui = TerminalUi::for_exec(asker);
+        ui.max_output = loaded.settings.max_output;
+        Box::new(ui)
     };
     start(&mut agent, &loaded, &executor, opts, frontend.as_mut())?;
     let cancel = CancellationToken::new();
@@ -150,6 +152,7 @@ Type a request in plain language. Each block of code is shown and runs only if y
   %save PATH    save the conversation as JSON
   %load PATH    load a conversation saved with %save
   %verbose      toggle showing what is sent back to the model
+  %output       the last block's whole output (long output is shown as head and tail)
   %sandbox [read-only|workspace-write]
                 show or change the sandbox (language sessions restart)
   %help         this text
@@ -173,6 +176,7 @@ pub fn interactive(opts: &SharedOpts) -> Result<i32, Failure> {
     let _guard = rt.enter();
     let (mut agent, executor) = app::build_agent(&loaded, opts.no_history)?;
     let mut ui = TerminalUi::new(Asker::detect(want_color()));
+    ui.max_output = loaded.settings.max_output;
     start(&mut agent, &loaded, &executor, opts, &mut ui)?;
     let mut sandbox = SandboxState {
         loaded: &loaded,
@@ -351,7 +355,8 @@ fn local_command(line: &str) -> Option<String> {
     let rest = line.strip_prefix('/')?;
     let name = rest.split_whitespace().next().unwrap_or("");
     const KNOWN: &[&str] = &[
-        "help", "reset", "undo", "tokens", "save", "load", "verbose", "sandbox", "exit", "quit",
+        "help", "reset", "undo", "tokens", "save", "load", "verbose", "sandbox", "output", "exit",
+        "quit",
     ];
     KNOWN.contains(&name).then(|| format!("%{rest}"))
 }
@@ -371,6 +376,7 @@ fn magic(
     match cmd {
         "%sandbox" => change_sandbox(arg, agent, ui, rt, sandbox),
         "%help" => ui.info(HELP),
+        "%output" => ui.show_last_output(),
         "%exit" | "%quit" => return true,
         "%reset" => match rt.block_on(agent.reset()) {
             Ok(()) => ui.info(&format!(

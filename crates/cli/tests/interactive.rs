@@ -741,3 +741,53 @@ fn resume_shows_the_last_turns() {
     t.keys(&["what was it", "Enter"]);
     t.wait_for("It was banana.");
 }
+
+#[test]
+fn long_output_collapses_to_head_and_tail_and_output_shows_all() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::tool_call_stream(
+            "c1",
+            "python",
+            "for i in range(5000):\n    print(f'row {i:04d}')",
+        ),
+        Reply::text_stream("Printed them."),
+    ]);
+    let t = Tmux::start("long", &chat_command(&env, &srv.base_url(), ""));
+    t.wait_for_prompt();
+    t.keys(&["print many rows", "Enter"]);
+    t.wait_for("Run this code?");
+    t.answer("y", "yes");
+    let s = t.wait_for("Printed them.");
+    // The question and the code stay on screen; the middle is summarised.
+    assert!(s.contains("Run this code?"), "{s}");
+    assert!(s.contains("row 0000") && s.contains("row 0099"), "{s}");
+    assert!(!s.contains("row 0100"), "{s}");
+    assert!(!s.contains("row 2500"), "{s}");
+    assert!(s.contains("row 4950") && s.contains("row 4999"), "{s}");
+    assert!(s.contains("… 4850 lines hidden"), "{s}");
+    assert!(s.contains("the model received the first"), "{s}");
+    assert!(s.contains("%output shows all"), "{s}");
+    // The model-side cap is unchanged.
+    let reqs = srv.chat_requests();
+    let last = reqs[1].body["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert!(
+        last["content"]
+            .as_str()
+            .unwrap()
+            .contains("characters cut by interlock"),
+        "{last}"
+    );
+    assert!(!s.contains("row 4700"));
+    t.wait_for_prompt();
+    t.keys(&["/output", "Enter"]);
+    t.wait_for("row 4700");
+}

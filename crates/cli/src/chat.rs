@@ -157,6 +157,7 @@ Type a request in plain language. Each block of code is shown and runs only if y
                 show or change the sandbox (language sessions restart)
   %help         this text
 Each command also works with / (/help, /reset, ...).
+Alt-Enter starts a new line in the message; pasted text with several lines stays one message.
 Ctrl-C interrupts the running block or model reply; Ctrl-D, exit or quit leaves.";
 
 /// `interlock`: the interactive chat.
@@ -196,7 +197,9 @@ pub fn interactive(opts: &SharedOpts) -> Result<i32, Failure> {
 
     let slot = Arc::new(Mutex::new(CancellationToken::new()));
     install_ctrl_c(&rt, slot.clone());
-    let mut editor = Reedline::create();
+    // Bracketed paste: a pasted block of several lines is one message, not
+    // one message per line.
+    let mut editor = Reedline::create().use_bracketed_paste(true);
     if let Some(h) = line_history(&loaded.dirs.state_dir) {
         editor = editor.with_history(Box::new(h));
     }

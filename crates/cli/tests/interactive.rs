@@ -791,3 +791,49 @@ fn long_output_collapses_to_head_and_tail_and_output_shows_all() {
     t.keys(&["/output", "Enter"]);
     t.wait_for("row 4700");
 }
+
+#[test]
+fn a_pasted_block_of_lines_is_one_message() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::text_stream("Got your three lines."),
+        Reply::text_stream("second reply"),
+        Reply::text_stream("third reply"),
+    ]);
+    let t = Tmux::start("paste", &chat_command(&env, &srv.base_url(), ""));
+    t.wait_for_prompt();
+    let set = Command::new("tmux")
+        .args([
+            "-L",
+            &t.socket,
+            "set-buffer",
+            "--",
+            "first pasted line\nsecond pasted line\nthird pasted line",
+        ])
+        .status()
+        .unwrap();
+    assert!(set.success());
+    // -p: bracketed, as a terminal pastes when the application asked for it.
+    let paste = Command::new("tmux")
+        .args(["-L", &t.socket, "paste-buffer", "-p", "-t", "t"])
+        .status()
+        .unwrap();
+    assert!(paste.success());
+    t.wait_for("third pasted line");
+    t.keys(&["Enter"]);
+    t.wait_for("Got your three lines.");
+    t.wait_for_prompt();
+    let reqs = srv.chat_requests();
+    assert_eq!(reqs.len(), 1, "one message, not one per line");
+    let msgs = reqs[0].body["messages"].as_array().unwrap();
+    let user = msgs.last().unwrap()["content"].as_str().unwrap();
+    assert!(
+        user.contains("first pasted line")
+            && user.contains("second pasted line")
+            && user.contains("third pasted line"),
+        "{user}"
+    );
+}

@@ -168,6 +168,11 @@ pub fn load(opts: &SharedOpts) -> Result<Loaded, Failure> {
         profile: opts.profile.clone(),
     };
     let mut flags = flags;
+    if !opts.local
+        && let Some(id) = opts.resume.as_deref()
+    {
+        resumed_origin(&dirs, id, &mut flags.layer);
+    }
     if let Some((base, model)) = local {
         flags.layer.api_base = Some(base);
         flags.layer.model = Some(model);
@@ -203,6 +208,34 @@ pub fn load(opts: &SharedOpts) -> Result<Loaded, Failure> {
         api_key,
         key_source,
     })
+}
+
+/// `--resume`: the conversation goes on with its own model, endpoint,
+/// provider and tool mode, unless a flag says otherwise. A conversation that
+/// cannot be found is reported later, when it is opened.
+fn resumed_origin(dirs: &Dirs, id: &str, layer: &mut Layer) {
+    let id = (!id.is_empty()).then_some(id);
+    let Ok(path) = interlock_core::history::find(&dirs.history_dir, id) else {
+        return;
+    };
+    let Ok(conv) = interlock_core::history::load(&path) else {
+        return;
+    };
+    // Older files name the model but not its server: keep today's settings
+    // for them rather than pair the model with the wrong endpoint.
+    let Some(origin) = conv.origin else { return };
+    if layer.model.is_none() && !conv.model.is_empty() {
+        layer.model = Some(conv.model);
+    }
+    if layer.api_base.is_none() {
+        layer.api_base = Some(origin.api_base);
+    }
+    if layer.provider.is_none() {
+        layer.provider = Some(origin.provider);
+    }
+    if layer.tool_mode.is_none() {
+        layer.tool_mode = origin.tool_mode.parse().ok();
+    }
 }
 
 fn absolute(paths: &[PathBuf]) -> Vec<PathBuf> {

@@ -88,7 +88,9 @@ pub fn exec(opts: &SharedOpts, prompt: &str) -> Result<i32, Failure> {
     let mut frontend: Box<dyn Frontend> = if opts.json {
         Box::new(JsonUi::new(asker))
     } else {
-        Box::new(TerminalUi::for_exec(asker))
+        let mut ui = TerminalUi::for_exec(asker);
+        ui.max_output = loaded.settings.max_output;
+        Box::new(ui)
     };
     start(&mut agent, &loaded, &executor, opts, frontend.as_mut())?;
     let cancel = CancellationToken::new();
@@ -150,10 +152,12 @@ Type a request in plain language. Each block of code is shown and runs only if y
   %save PATH    save the conversation as JSON
   %load PATH    load a conversation saved with %save
   %verbose      toggle showing what is sent back to the model
+  %output       the last block's whole output (long output is shown as head and tail)
   %sandbox [read-only|workspace-write]
                 show or change the sandbox (language sessions restart)
   %help         this text
 Each command also works with / (/help, /reset, ...).
+Alt-Enter starts a new line in the message; pasted text with several lines stays one message.
 Ctrl-C interrupts the running block or model reply; Ctrl-D, exit or quit leaves.";
 
 /// `interlock`: the interactive chat.
@@ -173,6 +177,7 @@ pub fn interactive(opts: &SharedOpts) -> Result<i32, Failure> {
     let _guard = rt.enter();
     let (mut agent, executor) = app::build_agent(&loaded, opts.no_history)?;
     let mut ui = TerminalUi::new(Asker::detect(want_color()));
+    ui.max_output = loaded.settings.max_output;
     start(&mut agent, &loaded, &executor, opts, &mut ui)?;
     let mut sandbox = SandboxState {
         loaded: &loaded,
@@ -180,16 +185,21 @@ pub fn interactive(opts: &SharedOpts) -> Result<i32, Failure> {
     };
     if opts.resume.is_some() {
         ui.info(&format!(
-            "resumed conversation {} ({} messages)",
+            "resumed conversation {} ({} messages) with model {} at {}; the last turns:",
             agent.session_id(),
-            agent.messages().len()
+            agent.messages().len(),
+            loaded.settings.model,
+            loaded.settings.api_base
         ));
+        ui.info(&recap(agent.messages()));
     }
     ui.info("Type a request. %help lists commands; Ctrl-D quits.");
 
     let slot = Arc::new(Mutex::new(CancellationToken::new()));
     install_ctrl_c(&rt, slot.clone());
-    let mut editor = Reedline::create();
+    // Bracketed paste: a pasted block of several lines is one message, not
+    // one message per line.
+    let mut editor = Reedline::create().use_bracketed_paste(true);
     if let Some(h) = line_history(&loaded.dirs.state_dir) {
         editor = editor.with_history(Box::new(h));
     }
@@ -238,6 +248,81 @@ pub fn interactive(opts: &SharedOpts) -> Result<i32, Failure> {
     Ok(exit::OK)
 }
 
+/// How many user turns `--resume` replays.
+const RECAP_TURNS: usize = 3;
+/// Lines shown of each message in the replay.
+const RECAP_LINES: usize = 4;
+
+/// The last few turns of a resumed conversation, shortened. The caller
+/// sanitizes it (it holds model text and program output).
+fn recap(messages: &[interlock_protocol::Message]) -> String {
+    use interlock_protocol::Message;
+    let starts: Vec<usize> = messages
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| matches!(m, Message::User { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    let from = starts
+        .len()
+        .checked_sub(RECAP_TURNS)
+        .map_or(0, |k| starts[k]);
+    let mut out = String::new();
+    if from > 0 {
+        out.push_str("  …\n");
+    }
+    for m in &messages[from..] {
+        match m {
+            Message::System { .. } => {}
+            Message::User { content } => push_quoted(&mut out, "you", content),
+            Message::Assistant {
+                content,
+                tool_calls,
+            } => {
+                if !content.trim().is_empty() {
+                    push_quoted(&mut out, "model", content);
+                }
+                for call in tool_calls {
+                    let args: serde_json::Value =
+                        serde_json::from_str(&call.arguments).unwrap_or_default();
+                    let language = args["language"].as_str().unwrap_or("code");
+                    let code = args["code"].as_str().unwrap_or("");
+                    push_quoted(&mut out, &format!("code ({language})"), code);
+                }
+            }
+            Message::Tool { content, .. } => push_quoted(&mut out, "result", content),
+        }
+    }
+    if out.is_empty() {
+        out.push_str("  (no messages yet)");
+    }
+    out.trim_end().to_string()
+}
+
+/// `  label: first line` and a few more lines, indented, with a count of the
+/// lines left out.
+fn push_quoted(out: &mut String, label: &str, text: &str) {
+    let lines: Vec<&str> = text.trim().lines().collect();
+    for (i, line) in lines.iter().take(RECAP_LINES).enumerate() {
+        let line: String = if line.chars().count() > 150 {
+            line.chars().take(149).chain(['…']).collect()
+        } else {
+            line.to_string()
+        };
+        if i == 0 {
+            out.push_str(&format!("  {label}: {line}\n"));
+        } else {
+            out.push_str(&format!("    {line}\n"));
+        }
+    }
+    if lines.is_empty() {
+        out.push_str(&format!("  {label}: (empty)\n"));
+    }
+    if lines.len() > RECAP_LINES {
+        out.push_str(&format!("    … {} more lines\n", lines.len() - RECAP_LINES));
+    }
+}
+
 /// Reedline's history of typed lines, kept private to the user.
 fn line_history(state_dir: &Path) -> Option<FileBackedHistory> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -273,7 +358,8 @@ fn local_command(line: &str) -> Option<String> {
     let rest = line.strip_prefix('/')?;
     let name = rest.split_whitespace().next().unwrap_or("");
     const KNOWN: &[&str] = &[
-        "help", "reset", "undo", "tokens", "save", "load", "verbose", "sandbox", "exit", "quit",
+        "help", "reset", "undo", "tokens", "save", "load", "verbose", "sandbox", "output", "exit",
+        "quit",
     ];
     KNOWN.contains(&name).then(|| format!("%{rest}"))
 }
@@ -293,6 +379,7 @@ fn magic(
     match cmd {
         "%sandbox" => change_sandbox(arg, agent, ui, rt, sandbox),
         "%help" => ui.info(HELP),
+        "%output" => ui.show_last_output(),
         "%exit" | "%quit" => return true,
         "%reset" => match rt.block_on(agent.reset()) {
             Ok(()) => ui.info(&format!(

@@ -37,6 +37,9 @@ pub struct TerminalUi {
     at_bol: bool,
     /// Proposed code waiting for its risk report, so findings print above it.
     pending_code: Option<(String, String)>,
+    /// The code last shown for approval: an edit that differs from it is
+    /// shown again before the second question.
+    code_shown: Option<String>,
     /// Escape sequences can be split across chunks: one stateful sanitizer
     /// per stream (model text, stdout, stderr).
     text_sanitizer: Sanitizer,
@@ -44,6 +47,36 @@ pub struct TerminalUi {
     /// `interlock exec`: everything goes to stderr except the final answer,
     /// which goes to stdout (so `exec … > answer.txt` captures just that).
     answer_only: Option<AnswerOnly>,
+    /// `--max-output`: how much of a block's output the model receives.
+    pub max_output: usize,
+    /// The running block's output, collapsed to head and tail on screen.
+    block: BlockOutput,
+    /// The last finished block's whole output (sanitized), for `%output`.
+    last_output: Option<String>,
+}
+
+/// Output longer than this many lines is collapsed on screen to its head
+/// and tail, so the code and the question above it stay in reach.
+const COLLAPSE_AFTER_LINES: usize = 200;
+/// Lines shown, as they arrive, before output is held back.
+const HEAD_LINES: usize = 100;
+/// Lines shown from the end of a collapsed output.
+const TAIL_LINES: usize = 50;
+/// At most this much of a block's output is kept for `%output`.
+const KEEP_OUTPUT_BYTES: usize = 16 << 20;
+
+/// One block's output on its way to the screen.
+#[derive(Default)]
+struct BlockOutput {
+    /// Complete lines shown so far (the head).
+    lines_shown: usize,
+    /// Output after the head, held until the block ends.
+    held: Vec<(OutputStream, String)>,
+    /// Everything, sanitized, for `%output` (up to [`KEEP_OUTPUT_BYTES`]).
+    all: String,
+    all_cut: bool,
+    /// Characters of output in all.
+    chars: usize,
 }
 
 /// The model's text held back until it is known to be the final answer
@@ -66,9 +99,13 @@ impl TerminalUi {
             verbose: false,
             at_bol: true,
             pending_code: None,
+            code_shown: None,
             text_sanitizer: Sanitizer::new(),
             out_sanitizers: [Sanitizer::new(), Sanitizer::new()],
             answer_only: None,
+            max_output: 20_000,
+            block: BlockOutput::default(),
+            last_output: None,
         }
     }
 
@@ -170,6 +207,123 @@ impl TerminalUi {
         self.line(&t);
     }
 
+    /// `%output`: the last block's whole output, sanitized.
+    pub fn show_last_output(&mut self) {
+        self.stop_spinner();
+        match self.last_output.clone() {
+            Some(text) if !text.is_empty() => {
+                if !self.at_bol {
+                    self.out("\n");
+                }
+                self.out(&text);
+                if !text.ends_with('\n') {
+                    self.out("\n");
+                }
+            }
+            Some(_) => self.info("the last block printed nothing"),
+            None => self.info("no block has run yet"),
+        }
+    }
+
+    /// Shows sanitized program output, holding back what comes after the
+    /// first [`HEAD_LINES`] lines until the block ends.
+    fn block_output(&mut self, stream: OutputStream, clean: &str) {
+        if clean.is_empty() {
+            return;
+        }
+        let b = &mut self.block;
+        b.chars += clean.chars().count();
+        if b.all.len() + clean.len() <= KEEP_OUTPUT_BYTES {
+            b.all.push_str(clean);
+        } else {
+            b.all_cut = true;
+        }
+        let mut shown = clean;
+        let mut rest = "";
+        if b.lines_shown >= HEAD_LINES {
+            shown = "";
+            rest = clean;
+        } else {
+            let room = HEAD_LINES - b.lines_shown;
+            if let Some((i, _)) = clean.match_indices('\n').nth(room - 1) {
+                shown = &clean[..=i];
+                rest = &clean[i + 1..];
+            }
+        }
+        b.lines_shown += shown.matches('\n').count();
+        if !rest.is_empty() {
+            b.held.push((stream, rest.to_string()));
+        }
+        if !shown.is_empty() {
+            let text = self.paint_stream(stream, shown);
+            self.out(&text);
+        }
+    }
+
+    fn paint_stream(&self, stream: OutputStream, text: &str) -> String {
+        match stream {
+            OutputStream::Stdout => text.to_string(),
+            OutputStream::Stderr => paint(self.color, "31", text),
+        }
+    }
+
+    /// The block ended: shows what was held back, all of it when the output
+    /// is short enough, otherwise a count of hidden lines and the tail.
+    fn finish_block_output(&mut self) {
+        let b = std::mem::take(&mut self.block);
+        // The held output as lines, each made of pieces from either stream.
+        let mut lines: Vec<Vec<(OutputStream, &str)>> = Vec::new();
+        let mut open = false;
+        for (stream, text) in &b.held {
+            for piece in text.split_inclusive('\n') {
+                if !open {
+                    lines.push(Vec::new());
+                }
+                lines.last_mut().expect("pushed").push((*stream, piece));
+                open = !piece.ends_with('\n');
+            }
+        }
+        let limit = COLLAPSE_AFTER_LINES - HEAD_LINES;
+        let from = if lines.len() > limit {
+            let hidden = lines.len() - TAIL_LINES;
+            let received = if b.chars <= self.max_output {
+                "the model received all of it".to_string()
+            } else {
+                let head = self.max_output * 6 / 10;
+                format!(
+                    "the model received the first {head} and the last {} characters",
+                    self.max_output - head
+                )
+            };
+            if !self.at_bol {
+                self.out("\n");
+            }
+            let note = paint(
+                self.color,
+                "2",
+                &format!("… {hidden} lines hidden ({received}; %output shows all)"),
+            );
+            self.out(&format!("{note}\n"));
+            hidden
+        } else {
+            0
+        };
+        for line in &lines[from..] {
+            for (stream, piece) in line {
+                let text = self.paint_stream(*stream, piece);
+                self.out(&text);
+            }
+        }
+        let mut all = b.all;
+        if b.all_cut {
+            all.push_str(&format!(
+                "\n[interlock kept only the first {} MiB of this output]\n",
+                KEEP_OUTPUT_BYTES >> 20
+            ));
+        }
+        self.last_output = Some(all);
+    }
+
     fn header(&self, title: &str) -> String {
         let rule = "─".repeat(40usize.saturating_sub(title.chars().count()));
         paint(self.color, "2", &format!("── {title} {rule}"))
@@ -183,8 +337,9 @@ impl TerminalUi {
     /// the message's rendering looked like.
     fn flush_code(&mut self) {
         if let Some((language, code)) = self.pending_code.take() {
-            let code = highlight_block(&sanitize(&code), &language, self.color);
-            self.out(&code);
+            let shown = highlight_block(&sanitize(&code), &language, self.color);
+            self.out(&shown);
+            self.code_shown = Some(code);
         }
     }
 }
@@ -259,6 +414,12 @@ impl Frontend for TerminalUi {
                 self.pending_code = Some((language.clone(), code.clone()));
             }
             Event::RiskAssessed { risk, findings, .. } => {
+                if self.pending_code.is_none() && self.code_shown.is_some() {
+                    // A second assessment, of the user's edit: its code
+                    // follows at the question.
+                    let h = self.header("edited code");
+                    self.line(&h);
+                }
                 let t = paint(self.color, risk_sgr(risk), &format!("risk: {risk}"));
                 self.line(&t);
                 for f in findings {
@@ -282,15 +443,10 @@ impl Frontend for TerminalUi {
                 approved,
                 by,
                 reason,
-                edited_code,
                 ..
             } => {
-                if let Some(code) = edited_code {
-                    let h = self.header("edited");
-                    self.line(&h);
-                    let code = highlight_block(&sanitize(code), "", self.color);
-                    self.out(&code);
-                }
+                // An edit was already shown above its second question.
+                self.code_shown = None;
                 if !approved {
                     let t = paint(
                         self.color,
@@ -311,11 +467,7 @@ impl Frontend for TerminalUi {
                 // redrawing it would land in the middle of a partial line.
                 self.stop_spinner();
                 let clean = self.out_sanitizers[*stream as usize].push(text.as_bytes());
-                let shown = match stream {
-                    OutputStream::Stdout => clean,
-                    OutputStream::Stderr => paint(self.color, "31", &clean),
-                };
-                self.out(&shown);
+                self.block_output(*stream, &clean);
             }
             Event::ExecutionFinished {
                 status,
@@ -325,9 +477,11 @@ impl Frontend for TerminalUi {
                 ..
             } => {
                 self.stop_spinner();
-                let mut tail = self.out_sanitizers[0].finish();
-                tail.push_str(&self.out_sanitizers[1].finish());
-                self.out(&tail);
+                let tail = self.out_sanitizers[0].finish();
+                self.block_output(OutputStream::Stdout, &tail);
+                let tail = self.out_sanitizers[1].finish();
+                self.block_output(OutputStream::Stderr, &tail);
+                self.finish_block_output();
                 let (sgr, what) = match status {
                     ExecStatus::Ok => ("32", "✓ done".to_string()),
                     ExecStatus::Error => ("31", "✗ failed".to_string()),
@@ -403,6 +557,16 @@ impl Frontend for TerminalUi {
         self.flush_code();
         if !self.at_bol {
             self.out("\n");
+        }
+        if self.code_shown.as_deref() != Some(request.code) {
+            // The user's edit: what the second yes is for.
+            let shown = highlight_block(
+                &sanitize(request.code),
+                request.language.as_str(),
+                self.color,
+            );
+            self.out(&shown);
+            self.code_shown = Some(request.code.to_string());
         }
         let answer = self.asker.ask(request, false);
         self.at_bol = true;

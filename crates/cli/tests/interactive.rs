@@ -248,7 +248,7 @@ fn decline_does_not_run_and_tells_the_model() {
 }
 
 #[test]
-fn edit_runs_the_edited_code() {
+fn an_edit_is_shown_asked_about_again_and_reported_to_the_model() {
     if skip() {
         return;
     }
@@ -272,6 +272,18 @@ fn edit_runs_the_edited_code() {
     t.keys(&["compute", "Enter"]);
     t.wait_for("Run this code?");
     t.answer("e", "edit");
+    // The edit is shown with its own risk and asked about again; nothing ran yet.
+    let s = t.wait_for_count("Run this code?", 2);
+    assert!(s.contains("edited code"), "{s}");
+    let after_edit = &s[s.find("edited code").unwrap()..];
+    assert!(after_edit.contains("risk: "), "{s}");
+    assert!(after_edit.contains("print(6 * 8)"), "{s}");
+    assert!(
+        !s.contains("\n48\n"),
+        "the edit ran before a second yes:\n{s}"
+    );
+    assert_eq!(srv.chat_requests().len(), 1);
+    t.answer("y", "yes");
     let s = t.wait_for("Edited result noted.");
     assert!(s.contains("\n48\n"), "{s}");
     let reqs = srv.chat_requests();
@@ -283,8 +295,67 @@ fn edit_runs_the_edited_code() {
         .clone();
     let content = last["content"].as_str().unwrap();
     assert!(
-        content.contains("edited") && content.contains("48"),
-        "{content}"
+        content.contains("this is what ran") && content.contains("print(6 * 8)"),
+        "the model is told what ran: {content}"
+    );
+    assert!(content.contains("48"), "{content}");
+    // The history records the code that ran, not only the model's proposal.
+    let history = std::fs::read_dir(env.home().join("history"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect::<String>();
+    assert!(
+        history.contains("this is what ran") && history.contains("print(6 * 8)"),
+        "{history}"
+    );
+}
+
+#[test]
+fn an_edit_declined_at_the_second_question_does_not_run() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    let marker = env.ws().join("edited-ran");
+    let editor = env.dir.path().join("editor.sh");
+    write(
+        &editor,
+        &format!(
+            "#!/bin/sh\nprintf 'open(\"%s\", \"w\").write(\"x\")\\n' '{}' > \"$1\"\n",
+            marker.display()
+        ),
+    );
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::tool_call_stream("c1", "python", "print(1)"),
+        Reply::text_stream("Fine, nothing ran."),
+    ]);
+    let t = Tmux::start(
+        "edit-no",
+        &chat_command(
+            &env,
+            &srv.base_url(),
+            &format!("EDITOR={}", editor.display()),
+        ),
+    );
+    t.wait_for_prompt();
+    t.keys(&["compute", "Enter"]);
+    t.wait_for("Run this code?");
+    t.answer("e", "edit");
+    t.wait_for_count("Run this code?", 2);
+    t.answer("n", "no");
+    t.wait_for("Fine, nothing ran.");
+    assert!(!marker.exists(), "a declined edit ran");
+    let reqs = srv.chat_requests();
+    let last = reqs[1].body["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert!(
+        last["content"].as_str().unwrap().contains("declined"),
+        "{last}"
     );
 }
 
@@ -643,5 +714,126 @@ fn help_exit_and_quit_are_handled_here_and_never_sent_to_the_model() {
             .iter()
             .map(|r| r.body["messages"].to_string())
             .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn resume_shows_the_last_turns() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::text_stream("The word is noted."),
+        Reply::text_stream("It was banana."),
+    ]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args(["exec", "remember the word banana"]);
+    assert_eq!(code(&run(c)), 0);
+    let t = Tmux::start(
+        "resume",
+        &format!("{} --resume", chat_command(&env, &srv.base_url(), "")),
+    );
+    t.wait_for_prompt();
+    let s = t.screen();
+    assert!(s.contains("you: remember the word banana"), "{s}");
+    assert!(s.contains("model: The word is noted."), "{s}");
+    t.keys(&["what was it", "Enter"]);
+    t.wait_for("It was banana.");
+}
+
+#[test]
+fn long_output_collapses_to_head_and_tail_and_output_shows_all() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::tool_call_stream(
+            "c1",
+            "python",
+            "for i in range(5000):\n    print(f'row {i:04d}')",
+        ),
+        Reply::text_stream("Printed them."),
+    ]);
+    let t = Tmux::start("long", &chat_command(&env, &srv.base_url(), ""));
+    t.wait_for_prompt();
+    t.keys(&["print many rows", "Enter"]);
+    t.wait_for("Run this code?");
+    t.answer("y", "yes");
+    let s = t.wait_for("Printed them.");
+    // The question and the code stay on screen; the middle is summarised.
+    assert!(s.contains("Run this code?"), "{s}");
+    assert!(s.contains("row 0000") && s.contains("row 0099"), "{s}");
+    assert!(!s.contains("row 0100"), "{s}");
+    assert!(!s.contains("row 2500"), "{s}");
+    assert!(s.contains("row 4950") && s.contains("row 4999"), "{s}");
+    assert!(s.contains("… 4850 lines hidden"), "{s}");
+    assert!(s.contains("the model received the first"), "{s}");
+    assert!(s.contains("%output shows all"), "{s}");
+    // The model-side cap is unchanged.
+    let reqs = srv.chat_requests();
+    let last = reqs[1].body["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert!(
+        last["content"]
+            .as_str()
+            .unwrap()
+            .contains("characters cut by interlock"),
+        "{last}"
+    );
+    assert!(!s.contains("row 4700"));
+    t.wait_for_prompt();
+    t.keys(&["/output", "Enter"]);
+    t.wait_for("row 4700");
+}
+
+#[test]
+fn a_pasted_block_of_lines_is_one_message() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::text_stream("Got your three lines."),
+        Reply::text_stream("second reply"),
+        Reply::text_stream("third reply"),
+    ]);
+    let t = Tmux::start("paste", &chat_command(&env, &srv.base_url(), ""));
+    t.wait_for_prompt();
+    let set = Command::new("tmux")
+        .args([
+            "-L",
+            &t.socket,
+            "set-buffer",
+            "--",
+            "first pasted line\nsecond pasted line\nthird pasted line",
+        ])
+        .status()
+        .unwrap();
+    assert!(set.success());
+    // -p: bracketed, as a terminal pastes when the application asked for it.
+    let paste = Command::new("tmux")
+        .args(["-L", &t.socket, "paste-buffer", "-p", "-t", "t"])
+        .status()
+        .unwrap();
+    assert!(paste.success());
+    t.wait_for("third pasted line");
+    t.keys(&["Enter"]);
+    t.wait_for("Got your three lines.");
+    t.wait_for_prompt();
+    let reqs = srv.chat_requests();
+    assert_eq!(reqs.len(), 1, "one message, not one per line");
+    let msgs = reqs[0].body["messages"].as_array().unwrap();
+    let user = msgs.last().unwrap()["content"].as_str().unwrap();
+    assert!(
+        user.contains("first pasted line")
+            && user.contains("second pasted line")
+            && user.contains("third pasted line"),
+        "{user}"
     );
 }

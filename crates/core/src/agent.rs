@@ -313,7 +313,7 @@ impl Agent {
             }
             self.session_id = conv.id;
         } else if let Some(dir) = &self.history_dir {
-            let w = HistoryWriter::create(dir, &self.settings.model, &self.settings.workspace)?;
+            let w = HistoryWriter::create_for(dir, &self.settings)?;
             self.session_id = w.id().to_string();
             self.history = Some(w);
         } else {
@@ -947,11 +947,58 @@ impl Agent {
                         None,
                     )
                 }
-                Approval::RunEdited(new) => {
-                    // The edited code is what runs, so it is checked again.
-                    let report = self.assess(frontend, &block.block_id, language, &new);
-                    if let Some(refusal) = self.refusal(&report) {
-                        return self.refuse(frontend, &block.block_id, refusal);
+                Approval::RunEdited(first) => {
+                    // The edited code is what runs, so it is checked again
+                    // and shown with its own risk for a second yes: a yes to
+                    // the model's code is not a yes to the edit.
+                    let mut new = first;
+                    loop {
+                        let report = self.assess(frontend, &block.block_id, language, &new);
+                        if let Some(refusal) = self.refusal(&report) {
+                            return self.refuse(frontend, &block.block_id, refusal);
+                        }
+                        self.emit(
+                            frontend,
+                            Event::ApprovalRequested {
+                                block_id: block.block_id.clone(),
+                            },
+                        );
+                        let findings = risk_findings(&report);
+                        let answer = frontend.approve(&ApprovalRequest {
+                            block_id: &block.block_id,
+                            language,
+                            code: &new,
+                            risk: report.risk,
+                            findings: &findings,
+                            auto_run_max_risk: self.settings.guard.auto_run_max_risk,
+                            auto_run: self.always,
+                            held_back: None,
+                        });
+                        match answer {
+                            Approval::RunEdited(again) => new = again,
+                            Approval::Run | Approval::Always => {
+                                if answer == Approval::Always {
+                                    self.always = true;
+                                }
+                                break;
+                            }
+                            Approval::Decline { by, reason } => {
+                                self.emit(
+                                    frontend,
+                                    Event::Decision {
+                                        block_id: block.block_id.clone(),
+                                        approved: false,
+                                        by,
+                                        reason,
+                                        edited_code: Some(new),
+                                    },
+                                );
+                                return (
+                                    "Not run: the user edited this code and then declined to run it. Do not run it again; ask what they want instead.".to_string(),
+                                    BlockResult::Declined,
+                                );
+                            }
+                        }
                     }
                     code = new.clone();
                     (
@@ -1067,7 +1114,11 @@ impl Agent {
                 );
                 (
                     out.status.clone(),
-                    tool_result_text(&out, self.settings.max_output, edited.is_some()),
+                    tool_result_text(
+                        &out,
+                        self.settings.max_output,
+                        edited.as_deref().map(|c| (language, c)),
+                    ),
                 )
             }
             Err(e) => {
@@ -1283,7 +1334,7 @@ impl Agent {
         self.usage = Usage::default();
         self.kernels.reset_all();
         if let Some(dir) = &self.history_dir {
-            let w = HistoryWriter::create(dir, &self.settings.model, &self.settings.workspace)?;
+            let w = HistoryWriter::create_for(dir, &self.settings)?;
             self.session_id = w.id().to_string();
             self.history = Some(w);
         }
@@ -1559,7 +1610,13 @@ fn digest(text: &str) -> String {
 }
 
 /// What the model sees after a block ran: capped output plus how it ended.
-fn tool_result_text(out: &RunOutcome, max_output: usize, edited: bool) -> String {
+/// When the user edited the code, the code that ran comes first, so the
+/// model (and the history) know what produced the output.
+fn tool_result_text(
+    out: &RunOutcome,
+    max_output: usize,
+    edited: Option<(Language, &str)>,
+) -> String {
     let mut text = head_tail(&out.output.text, max_output);
     if text.trim().is_empty() {
         text = "(no output)".to_string();
@@ -1575,8 +1632,13 @@ fn tool_result_text(out: &RunOutcome, max_output: usize, edited: bool) -> String
         ExecStatus::Crashed => Some("[the interpreter crashed]".to_string()),
         ExecStatus::Failed => Some("[could not be run]".to_string()),
     };
-    if edited {
-        text = format!("[the user edited the code before running it]\n{text}");
+    if let Some((language, code)) = edited {
+        let fence = if code.contains("```") { "~~~~" } else { "```" };
+        let code = code.trim_end_matches('\n');
+        text = format!(
+            "[the user edited the code; this is what ran:]\n{fence}{}\n{code}\n{fence}\n[output:]\n{text}",
+            language.as_str()
+        );
     }
     if let Some(s) = status {
         text.push('\n');

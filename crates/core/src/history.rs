@@ -24,6 +24,16 @@ pub enum Record {
         model: String,
         workspace: String,
         version: String,
+        /// Where the model was reached, so `--resume` continues with the
+        /// same server (absent in files from older versions).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        api_base: Option<String>,
+        /// `openai` or `anthropic`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provider: Option<String>,
+        /// `tools` or `markdown`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tool_mode: Option<String>,
     },
     Message {
         message: Message,
@@ -65,8 +75,36 @@ pub struct HistoryWriter {
 }
 
 impl HistoryWriter {
-    /// Starts a new conversation file under `dir`.
+    /// Starts a new conversation file under `dir`, recording only the model.
     pub fn create(dir: &Path, model: &str, workspace: &Path) -> Result<Self, HistoryError> {
+        Self::create_with(dir, model, workspace, None)
+    }
+
+    /// Starts a new conversation file under `dir` whose header records the
+    /// model, endpoint, provider and tool mode of `settings`, so that
+    /// `--resume` continues it the way it was held.
+    pub fn create_for(
+        dir: &Path,
+        settings: &crate::config::Settings,
+    ) -> Result<Self, HistoryError> {
+        Self::create_with(
+            dir,
+            &settings.model,
+            &settings.workspace,
+            Some(Origin {
+                api_base: settings.api_base.clone(),
+                provider: settings.provider.clone(),
+                tool_mode: settings.tool_mode.as_str().to_string(),
+            }),
+        )
+    }
+
+    fn create_with(
+        dir: &Path,
+        model: &str,
+        workspace: &Path,
+        origin: Option<Origin>,
+    ) -> Result<Self, HistoryError> {
         ensure_private_dir(dir)?;
         let (stamp, created) = now_stamps();
         let id = format!("{stamp}-{}", random_suffix());
@@ -84,6 +122,9 @@ impl HistoryWriter {
             model: model.to_string(),
             workspace: workspace.display().to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
+            api_base: origin.as_ref().map(|o| o.api_base.clone()),
+            provider: origin.as_ref().map(|o| o.provider.clone()),
+            tool_mode: origin.map(|o| o.tool_mode),
         })?;
         w.sync()?;
         Ok(w)
@@ -145,6 +186,14 @@ impl HistoryWriter {
     }
 }
 
+/// How a conversation reached its model (stored in its header).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub api_base: String,
+    pub provider: String,
+    pub tool_mode: String,
+}
+
 /// A conversation read back from disk.
 #[derive(Debug, Clone)]
 pub struct Conversation {
@@ -152,6 +201,9 @@ pub struct Conversation {
     pub created: String,
     pub model: String,
     pub workspace: String,
+    /// Endpoint, provider and tool mode; None for files written before
+    /// they were recorded.
+    pub origin: Option<Origin>,
     pub messages: Vec<Message>,
     /// Lines that could not be read (a torn last line after a crash, typically).
     pub skipped_lines: usize,
@@ -167,6 +219,7 @@ pub fn load(path: &Path) -> Result<Conversation, HistoryError> {
         created: String::new(),
         model: String::new(),
         workspace: String::new(),
+        origin: None,
         messages: Vec::new(),
         skipped_lines: 0,
     };
@@ -178,6 +231,9 @@ pub fn load(path: &Path) -> Result<Conversation, HistoryError> {
                 created,
                 model,
                 workspace,
+                api_base,
+                provider,
+                tool_mode,
                 ..
             }) => {
                 saw_meta = true;
@@ -185,6 +241,14 @@ pub fn load(path: &Path) -> Result<Conversation, HistoryError> {
                 conv.created = created;
                 conv.model = model;
                 conv.workspace = workspace;
+                conv.origin = match (api_base, provider, tool_mode) {
+                    (Some(api_base), Some(provider), Some(tool_mode)) => Some(Origin {
+                        api_base,
+                        provider,
+                        tool_mode,
+                    }),
+                    _ => None,
+                };
             }
             Ok(Record::Message { message }) => conv.messages.push(message),
             Ok(Record::Truncate { len }) => conv.messages.truncate(len),
@@ -403,6 +467,41 @@ mod tests {
         assert_eq!(l.len(), 1);
         assert_eq!(l[0].title, "hello");
         assert_eq!(find(&hdir, None).unwrap(), w.path());
+    }
+
+    #[test]
+    fn the_header_records_how_the_model_was_reached() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = crate::config::Settings::resolve(
+            &crate::config::Overrides::default(),
+            &crate::config::EnvLayer::default(),
+            None,
+            dir.path(),
+        )
+        .unwrap();
+        settings.model = "my-model".into();
+        settings.api_base = "http://127.0.0.1:8080/v1".into();
+        settings.provider = "anthropic".into();
+        settings.tool_mode = crate::config::ToolMode::Markdown;
+        let w = HistoryWriter::create_for(dir.path(), &settings).unwrap();
+        let c = load(w.path()).unwrap();
+        assert_eq!(c.model, "my-model");
+        assert_eq!(
+            c.origin,
+            Some(Origin {
+                api_base: "http://127.0.0.1:8080/v1".into(),
+                provider: "anthropic".into(),
+                tool_mode: "markdown".into(),
+            })
+        );
+        // Files from before the header grew still load.
+        let old = dir.path().join("old.jsonl");
+        std::fs::write(
+            &old,
+            r#"{"kind":"meta","id":"old","created":"x","model":"m","workspace":"/w","version":"0"}"#,
+        )
+        .unwrap();
+        assert_eq!(load(&old).unwrap().origin, None);
     }
 
     #[test]

@@ -1609,7 +1609,10 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                 let mut words = vec![first.text.clone()];
                 // Indexes of `words` already in shell form (run-time arguments).
                 let mut holes: Vec<usize> = Vec::new();
-                if let Some(arr) = args.get(1)
+                // `'-rf /'.split(' ')`: the same words as the array literal.
+                if let Some(split) = args.get(1).and_then(|a| self.split_words(*a)) {
+                    words.extend(split.into_iter().map(Some));
+                } else if let Some(arr) = args.get(1)
                     && kind(*arr) == "array"
                 {
                     let elems = self.cursors.collect(*arr, true);
@@ -1703,6 +1706,33 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                 self.push(rule, risk, msg, range.clone());
             }
         }
+    }
+
+    /// The words of a literal split into an argument array:
+    /// `'a b'.split(' ')`, `'a b'.split(/\s+/)`.
+    fn split_words(&mut self, n: Node<'t>) -> Option<Vec<String>> {
+        if kind(n) != "call_expression" {
+            return None;
+        }
+        let f = n.child_by_field_id(F.function)?;
+        if kind(f) != "member_expression"
+            || f.child_by_field_id(F.property).map(|p| self.text(p)) != Some("split")
+        {
+            return None;
+        }
+        let text = self.eval(f.child_by_field_id(F.object)?).text?;
+        let args = self.arg_nodes(n);
+        let [sep] = args.as_slice() else {
+            return None;
+        };
+        if kind(*sep) == "regex" {
+            // Only the whitespace patterns everyday code splits on.
+            let pattern = sep.named_child(0).map(|p| self.text(p))?;
+            return matches!(pattern, "\\s+" | " +" | "\\s" | " ")
+                .then(|| text.split_whitespace().map(str::to_string).collect());
+        }
+        let sep = self.eval(*sep).text.filter(|s| !s.is_empty())?;
+        Some(text.split(sep.as_str()).map(str::to_string).collect())
     }
 
     /// A shell command written as a tagged template (zx, execa `$`). Each

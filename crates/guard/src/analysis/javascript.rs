@@ -93,6 +93,11 @@ struct Val {
     /// (`{run: cp.execSync}`), so `o.run(…)` resolves; shared, as values
     /// are cloned often.
     props: Option<Rc<Vec<(String, Val)>>>,
+    /// A file write stream (`fs.createWriteStream(p)`): the path.
+    stream: Option<String>,
+    /// Read from a file downloaded earlier in the block (see
+    /// [`super::Downloads`]).
+    downloaded: Option<usize>,
 }
 
 impl Val {
@@ -145,6 +150,8 @@ struct Js<'c, 'a, 't> {
     /// value of their loop variable.
     loop_budget: usize,
     too_deep: bool,
+    /// Files written with downloaded content so far.
+    downloads: super::Downloads,
 }
 
 pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
@@ -169,6 +176,7 @@ pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
         cwd: None,
         loop_budget: super::LOOP_BUDGET,
         too_deep: false,
+        downloads: super::Downloads::default(),
     };
     if root.has_error() {
         let at = super::first_error(root)
@@ -1279,7 +1287,17 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
             let cred = a0
                 .path()
                 .is_some_and(|p| paths::classify_in(self.cwd.as_deref(), p).credential);
-            return Val::taint(T_FILE | if cred { T_CRED } else { 0 } | a0.taint);
+            let downloaded = a0.text.as_deref().and_then(|p| self.downloads.find(p));
+            return Val {
+                downloaded,
+                ..Val::taint(T_FILE | if cred { T_CRED } else { 0 } | a0.taint)
+            };
+        }
+        if q.starts_with("fs.") && method == "createWriteStream" {
+            return Val {
+                stream: a0.text,
+                ..Val::default()
+            };
         }
         if NET_PREFIXES.iter().any(|p| q.starts_with(p)) {
             return Val::taint(T_DOWNLOAD);
@@ -1314,6 +1332,7 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                         None
                     },
                     taint: o.taint | all,
+                    downloaded: o.downloaded,
                     ..Val::default()
                 },
                 _ => Val::taint(o.taint | all),
@@ -1454,6 +1473,17 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
             );
         }
 
+        self.note_download(&q, module, method, function, &vals, &range);
+        if matches!(q.as_str(), "require" | "import")
+            && let Some(m) = vals.first().and_then(|v| v.text.as_deref())
+            && let Some(i) = self
+                .downloads
+                .find(m)
+                .or_else(|| self.downloads.find(&format!("{m}.js")))
+        {
+            self.download_run(i, &q, &range);
+        }
+
         if module == "child_process" {
             self.child_process(method, &args, &vals, &range);
             return;
@@ -1467,6 +1497,11 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
         }
         // Code evaluation.
         match q.as_str() {
+            "eval" | "Function" if vals.last().and_then(|v| v.downloaded).is_some() => {
+                if let Some(i) = vals.last().and_then(|v| v.downloaded) {
+                    self.download_run(i, &q, &range);
+                }
+            }
             "eval" => {
                 let v = vals.first().cloned().unwrap_or_default();
                 let at = args
@@ -1666,6 +1701,9 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
         };
         match cmd {
             Some(cmd) => {
+                if let Some(i) = self.downloads.run_by_line(&cmd) {
+                    self.download_run(i, &format!("child_process.{method}"), range);
+                }
                 self.push(
                     "javascript.shell",
                     Risk::Low,
@@ -1706,6 +1744,49 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                 self.push(rule, risk, msg, range.clone());
             }
         }
+    }
+
+    /// Records a file written with downloaded content:
+    /// `fs.writeFileSync(p, body)` of a fetched body, or a response piped
+    /// into `fs.createWriteStream(p)` in code that uses the network.
+    fn note_download(
+        &mut self,
+        q: &str,
+        module: &str,
+        method: &str,
+        function: Option<Node<'t>>,
+        vals: &[Val],
+        range: &Range<usize>,
+    ) {
+        let path = if module == "fs"
+            && matches!(
+                method.trim_end_matches("Sync"),
+                "writeFile" | "outputFile" | "appendFile"
+            )
+            && vals.get(1).is_some_and(|v| v.taint & T_DOWNLOAD != 0)
+        {
+            vals[0].text.clone()
+        } else if method == "pipe"
+            && q.is_empty()
+            && let Some(stream) = vals.first().and_then(|v| v.stream.clone())
+        {
+            let from_net = self.facts.network
+                || function
+                    .and_then(|f| f.child_by_field_id(F.object))
+                    .is_some_and(|o| self.eval(o).taint & T_DOWNLOAD != 0);
+            from_net.then_some(stream)
+        } else {
+            None
+        };
+        if let Some(p) = path {
+            self.downloads.record(&p, self.src, range.start);
+        }
+    }
+
+    /// A downloaded file (download `i`) is run by the call at `range`.
+    fn download_run(&mut self, i: usize, how: &str, range: &Range<usize>) {
+        let msg = self.downloads.message(i, how, self.src, range.start);
+        self.push("exec.download-and-run", Risk::High, msg, range.clone());
     }
 
     /// The words of a literal split into an argument array:

@@ -384,6 +384,119 @@ pub(crate) fn split_shell_words(line: &str) -> Option<Vec<String>> {
     Some(words)
 }
 
+/// Files a block wrote with content from the network, in order, so that
+/// running one later (`exec(open(p).read())`, `sh p`, `require(p)`) is
+/// linked into one download-and-run finding naming both lines.
+#[derive(Default)]
+pub(crate) struct Downloads {
+    /// Path as written (without a leading `./`) and 1-based line.
+    files: Vec<(String, usize)>,
+}
+
+/// The 1-based line of byte `offset` in `src`.
+fn line_at(src: &str, offset: usize) -> usize {
+    src.as_bytes()[..offset.min(src.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Programs (and wrappers) that run the file named by their first operand.
+fn runs_file_operand(prog: &str) -> bool {
+    let p = prog.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    let p = if p.is_empty() { prog } else { p };
+    matches!(
+        p,
+        "python"
+            | "pypy"
+            | "sh"
+            | "bash"
+            | "zsh"
+            | "dash"
+            | "ksh"
+            | "node"
+            | "deno"
+            | "bun"
+            | "perl"
+            | "ruby"
+            | "php"
+            | "source"
+            | "."
+            | "exec"
+            | "nohup"
+            | "setsid"
+            | "sudo"
+            | "env"
+            | "timeout"
+    )
+}
+
+impl Downloads {
+    /// No file was downloaded (the usual case: nothing to link).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// Notes that `path` was written with downloaded content at `offset`.
+    pub(crate) fn record(&mut self, path: &str, src: &str, offset: usize) {
+        self.files.push((
+            path.trim_start_matches("./").to_string(),
+            line_at(src, offset),
+        ));
+    }
+
+    /// The latest download that wrote `path`.
+    pub(crate) fn find(&self, path: &str) -> Option<usize> {
+        if self.files.is_empty() {
+            return None;
+        }
+        let p = path.trim_start_matches("./");
+        self.files.iter().rposition(|(f, _)| f == p)
+    }
+
+    /// The download that a command (argument words) runs: as the program,
+    /// or as the first operand of an interpreter or wrapper.
+    pub(crate) fn run_by(&self, words: &[String]) -> Option<usize> {
+        if self.files.is_empty() {
+            return None;
+        }
+        let mut w = words.iter().map(String::as_str).peekable();
+        while let Some(word) = w.next() {
+            if let Some(i) = self.find(word) {
+                return Some(i);
+            }
+            let base = word.rsplit('/').next().unwrap_or(word);
+            if !runs_file_operand(base) {
+                return None;
+            }
+            while w.peek().is_some_and(|x| x.starts_with('-')) {
+                w.next();
+            }
+        }
+        None
+    }
+
+    /// [`Downloads::run_by`] for each simple command of a shell line.
+    pub(crate) fn run_by_line(&self, cmd: &str) -> Option<usize> {
+        if self.files.is_empty() {
+            return None;
+        }
+        cmd.split([';', '&', '|', '\n'])
+            .filter_map(split_shell_words)
+            .find_map(|words| self.run_by(&words))
+    }
+
+    /// The message of the finding for download `i` run by `how` at `offset`.
+    pub(crate) fn message(&self, i: usize, how: &str, src: &str, offset: usize) -> String {
+        let (path, line) = &self.files[i];
+        format!(
+            "downloads {path} from the network (line {line}) and runs it with {how} (line {}): whoever controls that address controls this machine",
+            line_at(src, offset)
+        )
+    }
+}
+
 /// How deep nested code (`bash -c "python -c '…'"`) is followed.
 const MAX_DEPTH: usize = 6;
 

@@ -155,44 +155,7 @@ struct Py<'c, 'a, 't> {
     too_deep: bool,
     /// Files written with downloaded content so far (download-then-run
     /// across statements).
-    downloads: Vec<Download>,
-}
-
-/// A file the block wrote with content from the network.
-struct Download {
-    /// The path as written, without a leading `./`.
-    path: String,
-    /// 1-based line of the download.
-    line: usize,
-}
-
-/// `p` without a leading `./` (how a downloaded file is matched later).
-fn plain_path(p: &str) -> &str {
-    p.trim_start_matches("./")
-}
-
-/// Programs that run the file named by their first operand.
-fn runs_file_operand(prog: &str) -> bool {
-    let p = prog.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
-    matches!(
-        p,
-        "python"
-            | "pypy"
-            | "sh"
-            | "bash"
-            | "zsh"
-            | "dash"
-            | "ksh"
-            | "node"
-            | "perl"
-            | "ruby"
-            | "php"
-            | "source"
-            | "."
-            | "exec"
-            | "nohup"
-            | "setsid"
-    )
+    downloads: super::Downloads,
 }
 
 pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
@@ -220,7 +183,7 @@ pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
         loop_budget: super::LOOP_BUDGET,
         cwd: None,
         too_deep: false,
-        downloads: Vec::new(),
+        downloads: super::Downloads::default(),
     };
     if root.has_error() {
         let at = super::first_error(root)
@@ -748,7 +711,9 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
 
     fn note_module(&mut self, module: &str, range: Range<usize>) {
         if !self.downloads.is_empty()
-            && let Some(i) = self.download_of(&format!("{}.py", module.replace('.', "/")))
+            && let Some(i) = self
+                .downloads
+                .find(&format!("{}.py", module.replace('.', "/")))
         {
             self.download_run(i, "import", &range);
         }
@@ -1828,7 +1793,7 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                                 paths::classify_in(self.cwd.as_deref(), p).credential
                             });
                         v.taint |= T_FILE | if cred { T_CRED } else { 0 };
-                        if let Some(i) = obj.file.as_deref().and_then(|p| self.download_of(p)) {
+                        if let Some(i) = obj.file.as_deref().and_then(|p| self.downloads.find(p)) {
                             v.downloaded = Some(i);
                         }
                         v.text = None;
@@ -2072,7 +2037,7 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
             } else {
                 file
             };
-            if let Some(i) = file.and_then(|f| self.download_of(&f)) {
+            if let Some(i) = file.and_then(|f| self.downloads.find(&f)) {
                 self.download_run(i, &q, &range);
             }
         }
@@ -2314,10 +2279,8 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
     fn shell_string(&mut self, q: &str, v: &Val, at: Range<usize>, range: &Range<usize>) {
         match &v.text {
             Some(cmd) => {
-                for part in cmd.split([';', '&', '|', '\n']) {
-                    if let Some(words) = super::split_shell_words(part) {
-                        self.command_runs_download(&words, q, range);
-                    }
+                if let Some(i) = self.downloads.run_by_line(cmd) {
+                    self.download_run(i, q, range);
                 }
                 self.push(
                     "python.shell",
@@ -2517,12 +2480,6 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
         self.cx.nested(Language::Shell, &cmd, at);
     }
 
-    /// The download that wrote `path`, if any.
-    fn download_of(&self, path: &str) -> Option<usize> {
-        let p = plain_path(path);
-        self.downloads.iter().rposition(|d| d.path == p)
-    }
-
     /// Records a file written with downloaded content: `urlretrieve(url,
     /// p)`, `f.write(resp.content)`, `Path(p).write_bytes(…)`,
     /// `shutil.copyfileobj(resp, f)`, `wget.download(url, p)`.
@@ -2558,49 +2515,20 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
             },
         };
         if let Some(p) = path {
-            let line = self.src[..range.start.min(self.src.len())]
-                .matches('\n')
-                .count()
-                + 1;
-            self.downloads.push(Download {
-                path: plain_path(&p).to_string(),
-                line,
-            });
+            self.downloads.record(&p, self.src, range.start);
         }
     }
 
     /// A downloaded file (download `i`) is run by the call at `range`.
     fn download_run(&mut self, i: usize, how: &str, range: &Range<usize>) {
-        let line = self.src[..range.start.min(self.src.len())]
-            .matches('\n')
-            .count()
-            + 1;
-        let d = &self.downloads[i];
-        let msg = format!(
-            "downloads {} from the network (line {}) and runs it with {how} (line {line}): whoever controls that address controls this machine",
-            d.path, d.line
-        );
+        let msg = self.downloads.message(i, how, self.src, range.start);
         self.push("exec.download-and-run", Risk::High, msg, range.clone());
     }
 
     /// A command (as words) that runs a file downloaded earlier.
     fn command_runs_download(&mut self, words: &[String], how: &str, range: &Range<usize>) {
-        if self.downloads.is_empty() {
-            return;
-        }
-        let mut w = words.iter().map(String::as_str).peekable();
-        // Wrappers and interpreters: the file is their first operand.
-        while let Some(word) = w.next() {
-            if let Some(i) = self.download_of(word) {
-                return self.download_run(i, how, range);
-            }
-            let base = word.rsplit('/').next().unwrap_or(word);
-            if !(runs_file_operand(base) || matches!(base, "sudo" | "env" | "timeout")) {
-                return;
-            }
-            while w.peek().is_some_and(|x| x.starts_with('-')) {
-                w.next();
-            }
+        if let Some(i) = self.downloads.run_by(words) {
+            self.download_run(i, how, range);
         }
     }
 

@@ -1,7 +1,7 @@
 //! Issue 15, Python and JavaScript: commands built by splitting a literal,
 //! download-then-run across statements, and the known-safe gate.
 
-use interlock_guard::analysis::{Report, Risk, analyze};
+use interlock_guard::analysis::{Report, Risk, analyze, known_safe_modules};
 use interlock_protocol::Language;
 
 fn py(code: &str) -> Report {
@@ -168,15 +168,92 @@ fn javascript_download_then_run_is_linked() {
     assert!(rule(&r, "exec.download-and-run").is_none(), "{r:#?}");
 }
 
+// ---------------------------------------------------------------------------
+// 3. The known-safe gate
+// ---------------------------------------------------------------------------
+
 #[test]
-fn zz_debug() {
-    let code = std::fs::read_to_string("/tmp/pyjs_dbg.txt").unwrap_or_default();
-    let lang = if code.starts_with("//") {
-        Language::Javascript
-    } else {
-        Language::Python
-    };
-    for f in analyze(lang, &code).findings {
-        eprintln!("DBG {:?} {} {}", f.risk, f.rule, f.message);
+fn python_unknown_modules_and_calls_are_medium() {
+    for code in [
+        "import ctypes\n",
+        "import pty\n",
+        "import telnetlib\nt = telnetlib.Telnet\n",
+        "import ftplib\n",
+        "import paramiko\n",
+        "import pickle\npickle.loads(blob)\n",
+        "import marshal\n",
+        "import code\ncode.interact(local=locals())\n",
+        "import webbrowser\nwebbrowser.open_new_tab(page)\n",
+        "import smtplib\n",
+        "from multiprocessing.connection import Listener\n",
+        "from multiprocessing import connection\n",
+        "import frobnicate\nfrobnicate.run()\n",
+        "import importlib\nimportlib.import_module('pynput')\n",
+        "import os\nos.kill(1234, 9)\n",
+        "import os\nos.mkfifo('pipe')\n",
+        "import socket\nsocket.gethostbyname('example.com')\n",
+        "import keyboard\nkeyboard.on_press(print)\n",
+    ] {
+        let r = py(code);
+        assert!(r.risk >= Risk::Medium, "{code}: {r:#?}");
     }
+    let r = py("import frobnicate\n");
+    let f = rule(&r, "python.not-known-safe").expect("gate finding");
+    assert!(f.message.contains("not known to be safe"), "{}", f.message);
+}
+
+#[test]
+fn python_everyday_work_stays_low() {
+    for code in [
+        "import json, csv, math, statistics, re, datetime, collections, itertools\nprint(math.pi)\n",
+        "import os\nfor root, dirs, files in os.walk('.'):\n    print(root, len(files))\nprint(os.listdir('.'), os.path.exists('x'))\n",
+        "from pathlib import Path\nprint(Path('data.txt').read_text())\nPath('out.txt').write_text('hi')\n",
+        "import pandas as pd\nimport numpy as np\nimport matplotlib.pyplot as plt\ndf = pd.read_csv('d.csv')\nplt.plot(np.arange(3))\nplt.savefig('p.png')\n",
+        "import sys\nsys.path.insert(0, 'src')\nimport mypkg\nprint(mypkg.__version__)\n",
+        "import socket\nprint(socket.gethostname())\n",
+        "with open('out.txt', 'w') as f:\n    f.write('ok')\n",
+    ] {
+        let r = py(code);
+        assert!(r.risk <= Risk::Low, "{code}: {r:#?}");
+    }
+}
+
+#[test]
+fn javascript_unknown_modules_are_medium() {
+    for code in [
+        "const vm = require('vm');\n",
+        "const net = require('net');\n",
+        "const repl = require('node:repl');\n",
+        "import { Client } from 'ssh2';\n",
+        "const pty = require('node-pty');\n",
+        "const x = require('left-pad');\n",
+        "const m = require('module');\n",
+    ] {
+        let r = js(code);
+        assert!(r.risk >= Risk::Medium, "{code}: {r:#?}");
+        assert!(
+            rule(&r, "javascript.not-known-safe").is_some(),
+            "{code}: {r:#?}"
+        );
+    }
+    for code in [
+        "const fs = require('fs');\nconst path = require('path');\nconst d = JSON.parse(fs.readFileSync(path.join('data', 'a.json'), 'utf8'));\nfs.writeFileSync('out.json', JSON.stringify(d));\nconsole.log(Math.max(1, 2));\n",
+        "import { readFile } from 'node:fs/promises';\nconsole.log(await readFile('a.txt', 'utf8'));\n",
+        "const util = require('./lib/util.js');\nutil.main();\n",
+        "const _ = require('lodash/fp');\nconsole.log(_.map(x => x)([1]));\n",
+    ] {
+        let r = js(code);
+        assert!(r.risk <= Risk::Low, "{code}: {r:#?}");
+    }
+}
+
+#[test]
+fn safe_module_tables_are_documented() {
+    for lang in [Language::Python, Language::Javascript] {
+        let all: Vec<_> = known_safe_modules(lang).collect();
+        assert!(all.len() > 20, "{lang:?}");
+        assert!(all.iter().all(|(_, why)| !why.is_empty()));
+    }
+    assert!(known_safe_modules(Language::Python).any(|(m, _)| m == "pandas"));
+    assert!(known_safe_modules(Language::Javascript).any(|(m, _)| m == "path"));
 }

@@ -152,6 +152,8 @@ struct Js<'c, 'a, 't> {
     too_deep: bool,
     /// Files written with downloaded content so far.
     downloads: super::Downloads,
+    /// Modules the known-safe gate already reported.
+    gated: Vec<String>,
 }
 
 pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
@@ -177,6 +179,7 @@ pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
         loop_budget: super::LOOP_BUDGET,
         too_deep: false,
         downloads: super::Downloads::default(),
+        gated: Vec::new(),
     };
     if root.has_error() {
         let at = super::first_error(root)
@@ -556,7 +559,7 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
             return;
         };
         let module = norm_module(&self.eval(source).text.unwrap_or_default());
-        self.global_module(&module);
+        self.global_module(&module, n.byte_range());
         let mut stack = vec![n];
         while let Some(x) = stack.pop() {
             match kind(x) {
@@ -603,9 +606,21 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
         }
     }
 
+    /// The known-safe gate for one loaded module (see
+    /// `known_safe::js_module`).
+    fn gate_module(&mut self, module: &str, at: Range<usize>) {
+        if let Err(why) = super::known_safe::js_module(module)
+            && !self.gated.iter().any(|g| g == module)
+        {
+            self.gated.push(module.to_string());
+            self.push("javascript.not-known-safe", Risk::Medium, why, at);
+        }
+    }
+
     /// Modules that define globals when loaded: `zx/globals` (`$`) and
     /// `shelljs/global` (`exec`, `rm`, … as globals).
-    fn global_module(&mut self, module: &str) {
+    fn global_module(&mut self, module: &str, at: Range<usize>) {
+        self.gate_module(module, at);
         match module {
             "zx/globals" => self.set_var("$".into(), Val::module("zx.$", false)),
             "shelljs/global" => {
@@ -1447,7 +1462,7 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
             && let Some(m) = vals.first().and_then(|v| v.text.as_deref())
         {
             let m = norm_module(m);
-            self.global_module(&m);
+            self.global_module(&m, range.clone());
         }
         // Unknown module names.
         if q == "require" && vals.first().is_some_and(|v| v.text.is_none()) {

@@ -220,6 +220,22 @@ pub fn known_safe_programs() -> impl Iterator<Item = (&'static str, &'static str
         .flat_map(|e| e.names.iter().map(move |n| (*n, e.reason)))
 }
 
+/// The Python or JavaScript modules the auto-run gate knows to be safe to
+/// import, each with the reason; any other import makes a block at least
+/// [`Risk::Medium`] (empty for the shell: see [`known_safe_programs`]).
+pub fn known_safe_modules(
+    language: Language,
+) -> impl Iterator<Item = (&'static str, &'static str)> {
+    let table = match language {
+        Language::Python => known_safe::PY_SAFE_MODULES,
+        Language::Javascript => known_safe::JS_SAFE_MODULES,
+        _ => &[],
+    };
+    table
+        .iter()
+        .flat_map(|e| e.names.iter().map(move |n| (*n, e.reason)))
+}
+
 /// Guesses the language from a file extension, then from a shebang line.
 pub fn guess_language(path: Option<&Path>, code: &str) -> Option<Language> {
     if let Some(ext) = path.and_then(|p| p.extension()).and_then(|e| e.to_str()) {

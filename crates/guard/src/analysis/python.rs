@@ -9,6 +9,7 @@
 //! user input) so that sinks like `exec`, `requests.post` or `subprocess`
 //! can be judged. Literal shell commands are re-analysed with the shell rules.
 
+use super::known_safe;
 use super::{Ctx, NamedWalk, Risk, paths, text};
 use interlock_protocol::Language;
 use std::collections::HashMap;
@@ -156,6 +157,11 @@ struct Py<'c, 'a, 't> {
     /// Files written with downloaded content so far (download-then-run
     /// across statements).
     downloads: super::Downloads,
+    /// Modules and calls the known-safe gate already reported.
+    gated: Vec<String>,
+    /// The block put a workspace directory on `sys.path`: its other
+    /// imports may be the project's own code.
+    local_imports: bool,
 }
 
 pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
@@ -184,6 +190,8 @@ pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
         cwd: None,
         too_deep: false,
         downloads: super::Downloads::default(),
+        gated: Vec::new(),
+        local_imports: false,
     };
     if root.has_error() {
         let at = super::first_error(root)
@@ -709,7 +717,30 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
         }
     }
 
+    /// The known-safe gate for one import (see `known_safe::py_module`).
+    fn gate_module(&mut self, module: &str, range: &Range<usize>) {
+        let Err(why) = known_safe::py_module(module) else {
+            return;
+        };
+        let unknown = why.ends_with("not known to be safe");
+        // The project's own packages, put on the path by the block itself.
+        if (unknown && self.local_imports) || self.gated.iter().any(|g| g == module) {
+            return;
+        }
+        self.gated.push(module.to_string());
+        self.push("python.not-known-safe", Risk::Medium, why, range.clone());
+    }
+
+    /// A name imported from a safe module: only a never-safe submodule
+    /// (`multiprocessing.connection`) is reported.
+    fn gate_submodule(&mut self, full: &str, range: Range<usize>) {
+        if known_safe::py_module(full).is_err_and(|why| !why.ends_with("not known to be safe")) {
+            self.gate_module(full, &range);
+        }
+    }
+
     fn note_module(&mut self, module: &str, range: Range<usize>) {
+        self.gate_module(module, &range);
         if !self.downloads.is_empty()
             && let Some(i) = self
                 .downloads
@@ -777,6 +808,10 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
             match kind(name) {
                 "dotted_name" => {
                     let t = self.text(name).to_string();
+                    // `from multiprocessing import connection`.
+                    if known_safe::py_module(&module).is_ok() {
+                        self.gate_submodule(&format!("{module}.{t}"), n.byte_range());
+                    }
                     self.set_alias(t.clone(), format!("{module}.{t}"));
                 }
                 "aliased_import" => {
@@ -785,6 +820,9 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                         name.child_by_field_id(F.alias),
                     ) {
                         let m = self.text(m).to_string();
+                        if known_safe::py_module(&module).is_ok() {
+                            self.gate_submodule(&format!("{module}.{m}"), n.byte_range());
+                        }
                         self.set_alias(self.text(a).to_string(), format!("{module}.{m}"));
                     }
                 }
@@ -2021,6 +2059,32 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
         }
 
         self.note_download(&q, attr, &pos, &kw, &arg_vals, obj_val.as_ref(), &range);
+        // The known-safe gate: run-time imports of known names, `os` calls,
+        // and workspace directories put on the import path.
+        match q.as_str() {
+            "__import__" | "importlib.import_module" => {
+                if let Some(m) = arg_vals.first().and_then(|v| v.text.clone()) {
+                    self.gate_module(&m, &range);
+                }
+            }
+            "sys.path.insert" | "sys.path.append" => {
+                let dir = pos
+                    .len()
+                    .checked_sub(1)
+                    .and_then(|i| arg_vals[i].text.as_deref());
+                if dir.is_some_and(|d| !d.starts_with(['/', '~']) && !d.contains("..")) {
+                    self.local_imports = true;
+                }
+            }
+            _ => {
+                if let Err(why) = known_safe::py_call(&q)
+                    && !self.gated.contains(&q)
+                {
+                    self.gated.push(q.clone());
+                    self.push("python.not-known-safe", Risk::Medium, why, range.clone());
+                }
+            }
+        }
         if !self.downloads.is_empty()
             && let Some(name) = arg_vals.first().and_then(|v| v.text.clone())
         {

@@ -93,6 +93,11 @@ struct Val {
     /// (`{run: cp.execSync}`), so `o.run(…)` resolves; shared, as values
     /// are cloned often.
     props: Option<Rc<Vec<(String, Val)>>>,
+    /// A file write stream (`fs.createWriteStream(p)`): the path.
+    stream: Option<String>,
+    /// Read from a file downloaded earlier in the block (see
+    /// [`super::Downloads`]).
+    downloaded: Option<usize>,
 }
 
 impl Val {
@@ -145,6 +150,10 @@ struct Js<'c, 'a, 't> {
     /// value of their loop variable.
     loop_budget: usize,
     too_deep: bool,
+    /// Files written with downloaded content so far.
+    downloads: super::Downloads,
+    /// Modules the known-safe gate already reported.
+    gated: Vec<String>,
 }
 
 pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
@@ -169,6 +178,8 @@ pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
         cwd: None,
         loop_budget: super::LOOP_BUDGET,
         too_deep: false,
+        downloads: super::Downloads::default(),
+        gated: Vec::new(),
     };
     if root.has_error() {
         let at = super::first_error(root)
@@ -548,7 +559,7 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
             return;
         };
         let module = norm_module(&self.eval(source).text.unwrap_or_default());
-        self.global_module(&module);
+        self.global_module(&module, n.byte_range());
         let mut stack = vec![n];
         while let Some(x) = stack.pop() {
             match kind(x) {
@@ -595,9 +606,21 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
         }
     }
 
+    /// The known-safe gate for one loaded module (see
+    /// `known_safe::js_module`).
+    fn gate_module(&mut self, module: &str, at: Range<usize>) {
+        if let Err(why) = super::known_safe::js_module(module)
+            && !self.gated.iter().any(|g| g == module)
+        {
+            self.gated.push(module.to_string());
+            self.push("javascript.not-known-safe", Risk::Medium, why, at);
+        }
+    }
+
     /// Modules that define globals when loaded: `zx/globals` (`$`) and
     /// `shelljs/global` (`exec`, `rm`, … as globals).
-    fn global_module(&mut self, module: &str) {
+    fn global_module(&mut self, module: &str, at: Range<usize>) {
+        self.gate_module(module, at);
         match module {
             "zx/globals" => self.set_var("$".into(), Val::module("zx.$", false)),
             "shelljs/global" => {
@@ -1279,7 +1302,17 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
             let cred = a0
                 .path()
                 .is_some_and(|p| paths::classify_in(self.cwd.as_deref(), p).credential);
-            return Val::taint(T_FILE | if cred { T_CRED } else { 0 } | a0.taint);
+            let downloaded = a0.text.as_deref().and_then(|p| self.downloads.find(p));
+            return Val {
+                downloaded,
+                ..Val::taint(T_FILE | if cred { T_CRED } else { 0 } | a0.taint)
+            };
+        }
+        if q.starts_with("fs.") && method == "createWriteStream" {
+            return Val {
+                stream: a0.text,
+                ..Val::default()
+            };
         }
         if NET_PREFIXES.iter().any(|p| q.starts_with(p)) {
             return Val::taint(T_DOWNLOAD);
@@ -1314,6 +1347,7 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                         None
                     },
                     taint: o.taint | all,
+                    downloaded: o.downloaded,
                     ..Val::default()
                 },
                 _ => Val::taint(o.taint | all),
@@ -1428,7 +1462,7 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
             && let Some(m) = vals.first().and_then(|v| v.text.as_deref())
         {
             let m = norm_module(m);
-            self.global_module(&m);
+            self.global_module(&m, range.clone());
         }
         // Unknown module names.
         if q == "require" && vals.first().is_some_and(|v| v.text.is_none()) {
@@ -1454,6 +1488,17 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
             );
         }
 
+        self.note_download(&q, module, method, function, &vals, &range);
+        if matches!(q.as_str(), "require" | "import")
+            && let Some(m) = vals.first().and_then(|v| v.text.as_deref())
+            && let Some(i) = self
+                .downloads
+                .find(m)
+                .or_else(|| self.downloads.find(&format!("{m}.js")))
+        {
+            self.download_run(i, &q, &range);
+        }
+
         if module == "child_process" {
             self.child_process(method, &args, &vals, &range);
             return;
@@ -1467,6 +1512,11 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
         }
         // Code evaluation.
         match q.as_str() {
+            "eval" | "Function" if vals.last().and_then(|v| v.downloaded).is_some() => {
+                if let Some(i) = vals.last().and_then(|v| v.downloaded) {
+                    self.download_run(i, &q, &range);
+                }
+            }
             "eval" => {
                 let v = vals.first().cloned().unwrap_or_default();
                 let at = args
@@ -1609,7 +1659,10 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                 let mut words = vec![first.text.clone()];
                 // Indexes of `words` already in shell form (run-time arguments).
                 let mut holes: Vec<usize> = Vec::new();
-                if let Some(arr) = args.get(1)
+                // `'-rf /'.split(' ')`: the same words as the array literal.
+                if let Some(split) = args.get(1).and_then(|a| self.split_words(*a)) {
+                    words.extend(split.into_iter().map(Some));
+                } else if let Some(arr) = args.get(1)
                     && kind(*arr) == "array"
                 {
                     let elems = self.cursors.collect(*arr, true);
@@ -1663,6 +1716,9 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
         };
         match cmd {
             Some(cmd) => {
+                if let Some(i) = self.downloads.run_by_line(&cmd) {
+                    self.download_run(i, &format!("child_process.{method}"), range);
+                }
                 self.push(
                     "javascript.shell",
                     Risk::Low,
@@ -1703,6 +1759,76 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                 self.push(rule, risk, msg, range.clone());
             }
         }
+    }
+
+    /// Records a file written with downloaded content:
+    /// `fs.writeFileSync(p, body)` of a fetched body, or a response piped
+    /// into `fs.createWriteStream(p)` in code that uses the network.
+    fn note_download(
+        &mut self,
+        q: &str,
+        module: &str,
+        method: &str,
+        function: Option<Node<'t>>,
+        vals: &[Val],
+        range: &Range<usize>,
+    ) {
+        let path = if module == "fs"
+            && matches!(
+                method.trim_end_matches("Sync"),
+                "writeFile" | "outputFile" | "appendFile"
+            )
+            && vals.get(1).is_some_and(|v| v.taint & T_DOWNLOAD != 0)
+        {
+            vals[0].text.clone()
+        } else if method == "pipe"
+            && q.is_empty()
+            && let Some(stream) = vals.first().and_then(|v| v.stream.clone())
+        {
+            let from_net = self.facts.network
+                || function
+                    .and_then(|f| f.child_by_field_id(F.object))
+                    .is_some_and(|o| self.eval(o).taint & T_DOWNLOAD != 0);
+            from_net.then_some(stream)
+        } else {
+            None
+        };
+        if let Some(p) = path {
+            self.downloads.record(&p, self.src, range.start);
+        }
+    }
+
+    /// A downloaded file (download `i`) is run by the call at `range`.
+    fn download_run(&mut self, i: usize, how: &str, range: &Range<usize>) {
+        let msg = self.downloads.message(i, how, self.src, range.start);
+        self.push("exec.download-and-run", Risk::High, msg, range.clone());
+    }
+
+    /// The words of a literal split into an argument array:
+    /// `'a b'.split(' ')`, `'a b'.split(/\s+/)`.
+    fn split_words(&mut self, n: Node<'t>) -> Option<Vec<String>> {
+        if kind(n) != "call_expression" {
+            return None;
+        }
+        let f = n.child_by_field_id(F.function)?;
+        if kind(f) != "member_expression"
+            || f.child_by_field_id(F.property).map(|p| self.text(p)) != Some("split")
+        {
+            return None;
+        }
+        let text = self.eval(f.child_by_field_id(F.object)?).text?;
+        let args = self.arg_nodes(n);
+        let [sep] = args.as_slice() else {
+            return None;
+        };
+        if kind(*sep) == "regex" {
+            // Only the whitespace patterns everyday code splits on.
+            let pattern = sep.named_child(0).map(|p| self.text(p))?;
+            return matches!(pattern, "\\s+" | " +" | "\\s" | " ")
+                .then(|| text.split_whitespace().map(str::to_string).collect());
+        }
+        let sep = self.eval(*sep).text.filter(|s| !s.is_empty())?;
+        Some(text.split(sep.as_str()).map(str::to_string).collect())
     }
 
     /// A shell command written as a tagged template (zx, execa `$`). Each

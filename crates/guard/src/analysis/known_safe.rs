@@ -853,6 +853,473 @@ fn sysctl_safe(args: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
+// ---------------------------------------------------------------------------
+// Python and JavaScript
+// ---------------------------------------------------------------------------
+
+/// A family of Python or JavaScript modules known to be safe to import.
+pub(crate) struct ModuleEntry {
+    /// Module names; each also covers its submodules (`matplotlib` covers
+    /// `matplotlib.pyplot`) unless [`PY_UNSAFE_MODULES`] names one.
+    pub(crate) names: &'static [&'static str],
+    /// Why importing these is safe without asking.
+    pub(crate) reason: &'static str,
+}
+
+/// Python modules known to be safe. Their risky functions (`os.system`,
+/// `subprocess.run`, `shutil.rmtree`, `pickle.loads`, writes outside the
+/// workspace, …) are rated by the danger rules and, for `os`, by
+/// [`PY_OS_SAFE`]; commands handed to `subprocess` pass the shell gate.
+pub(crate) static PY_SAFE_MODULES: &[ModuleEntry] = &[
+    ModuleEntry {
+        names: &[
+            "json",
+            "csv",
+            "math",
+            "cmath",
+            "statistics",
+            "re",
+            "datetime",
+            "time",
+            "calendar",
+            "collections",
+            "itertools",
+            "functools",
+            "operator",
+            "string",
+            "textwrap",
+            "decimal",
+            "fractions",
+            "random",
+            "typing",
+            "dataclasses",
+            "enum",
+            "abc",
+            "copy",
+            "pprint",
+            "heapq",
+            "bisect",
+            "array",
+            "uuid",
+            "hashlib",
+            "hmac",
+            "secrets",
+            "base64",
+            "binascii",
+            "struct",
+            "io",
+            "difflib",
+            "unicodedata",
+            "locale",
+            "numbers",
+            "types",
+            "__future__",
+            "html",
+            "tomllib",
+            "configparser",
+            "zoneinfo",
+            "graphlib",
+            "weakref",
+        ],
+        reason: "pure computation and data formats: no processes, network or files of their own",
+    },
+    ModuleEntry {
+        names: &[
+            "pathlib",
+            "glob",
+            "fnmatch",
+            "tempfile",
+            "shutil",
+            "filecmp",
+            "gzip",
+            "zlib",
+            "bz2",
+            "lzma",
+            "zipfile",
+            "tarfile",
+            "sqlite3",
+            "fileinput",
+        ],
+        reason: "files and archives: what they read, write or delete is rated by the path rules",
+    },
+    ModuleEntry {
+        names: &[
+            "os",
+            "sys",
+            "platform",
+            "shlex",
+            "subprocess",
+            "getpass",
+            "socket",
+        ],
+        reason: "the process itself: commands passed to subprocess go through the shell gate, os and socket calls through PY_OS_SAFE and PY_SOCKET_SAFE",
+    },
+    ModuleEntry {
+        names: &[
+            "argparse",
+            "logging",
+            "warnings",
+            "contextlib",
+            "traceback",
+            "inspect",
+            "ast",
+            "tokenize",
+            "dis",
+            "gc",
+            "timeit",
+            "cProfile",
+            "profile",
+            "pstats",
+            "unittest",
+            "doctest",
+            "pytest",
+            "threading",
+            "queue",
+            "concurrent",
+            "asyncio",
+            "signal",
+            "multiprocessing",
+            "atexit",
+            "sched",
+            "select",
+            "selectors",
+            "errno",
+            "stat",
+        ],
+        reason: "program structure, tests and concurrency inside this process",
+    },
+    ModuleEntry {
+        names: &[
+            "numpy",
+            "pandas",
+            "matplotlib",
+            "seaborn",
+            "scipy",
+            "sklearn",
+            "PIL",
+            "openpyxl",
+            "xlrd",
+            "tabulate",
+            "tqdm",
+            "yaml",
+            "dateutil",
+            "pytz",
+            "sympy",
+            "statsmodels",
+            "polars",
+            "pyarrow",
+            "plotly",
+            "torch",
+            "joblib",
+            "dotenv",
+            "rich",
+            "click",
+            "xml",
+            "email",
+            "mimetypes",
+            "colorsys",
+            "imghdr",
+            "wave",
+        ],
+        reason: "everyday data work (loading pickles and yaml.load are rated by the deserialisation rules)",
+    },
+    ModuleEntry {
+        names: &["venv", "importlib", "pickle"],
+        reason: "run-time imports, virtual environments and pickles are rated by their own rules",
+    },
+];
+
+/// Python modules (or submodules of safe ones) that are never safe: they
+/// open a network connection or a terminal, run code or load native code.
+pub(crate) static PY_UNSAFE_MODULES: &[(&str, &str)] = &[
+    ("ctypes", "calls native code directly"),
+    ("cffi", "calls native code directly"),
+    (
+        "pty",
+        "starts programs on a pseudo-terminal (a common reverse-shell helper)",
+    ),
+    ("socketserver", "serves the network"),
+    ("telnetlib", "opens a remote terminal session"),
+    ("ftplib", "transfers files over the network"),
+    ("smtplib", "sends e-mail"),
+    ("poplib", "reads e-mail over the network"),
+    ("imaplib", "reads e-mail over the network"),
+    ("paramiko", "runs commands on other machines over SSH"),
+    ("fabric", "runs commands on other machines over SSH"),
+    ("pexpect", "drives interactive programs"),
+    ("marshal", "loads compiled code objects"),
+    ("code", "starts an interactive interpreter"),
+    ("codeop", "compiles code built at run time"),
+    ("webbrowser", "opens a browser on any address"),
+    (
+        "multiprocessing.connection",
+        "listens for or connects to other processes over sockets",
+    ),
+    ("multiprocessing.managers", "serves objects over sockets"),
+    ("xmlrpc", "calls or serves procedures over the network"),
+    ("http.server", "serves files over the network"),
+    ("asyncio.subprocess", "runs programs"),
+    ("keyboard", "reads every key pressed (a keylogger's tool)"),
+    ("pynput", "reads every key pressed (a keylogger's tool)"),
+    ("pyautogui", "controls the mouse and keyboard"),
+    ("mss", "captures the screen"),
+    ("winreg", "changes the Windows registry"),
+    ("crontab", "installs scheduled jobs"),
+    ("resource", "changes process limits"),
+    ("fcntl", "low-level file and terminal control"),
+    ("termios", "controls the terminal"),
+    ("mmap", "maps memory of files and devices"),
+];
+
+/// The functions of `os` known to be safe: reading directories, paths and
+/// metadata, and the file operations the path rules rate (`os.remove`,
+/// `os.rename`, `os.makedirs`, `os.chmod`). Any other `os` call (`os.kill`,
+/// `os.fork`, `os.chroot`, `os.mkfifo`, …) is not known to be safe; the
+/// ones that run programs (`os.system`, `os.exec*`) have their own rules.
+pub(crate) static PY_OS_SAFE: &[&str] = &[
+    "listdir",
+    "scandir",
+    "walk",
+    "fwalk",
+    "getcwd",
+    "getcwdb",
+    "chdir",
+    "stat",
+    "lstat",
+    "fstat",
+    "access",
+    "readlink",
+    "makedirs",
+    "mkdir",
+    "remove",
+    "unlink",
+    "rmdir",
+    "removedirs",
+    "rename",
+    "renames",
+    "replace",
+    "chmod",
+    "utime",
+    "getenv",
+    "getenvb",
+    "putenv",
+    "cpu_count",
+    "getpid",
+    "getppid",
+    "getuid",
+    "getgid",
+    "geteuid",
+    "getlogin",
+    "urandom",
+    "get_terminal_size",
+    "fspath",
+    "fsencode",
+    "fsdecode",
+    "symlink",
+    "link",
+    "open",
+    "close",
+    "read",
+    "write",
+    "fdopen",
+    "isatty",
+    "strerror",
+    "devnull",
+    "times",
+    "uname",
+    "getloadavg",
+    "umask",
+    "truncate",
+    "path",
+    "environ",
+];
+
+/// The functions of `socket` known to be safe: names of this machine and
+/// conversions. Connections (`socket.socket`, `create_connection`) are
+/// rated by the network rules; any other call is not known to be safe.
+pub(crate) static PY_SOCKET_SAFE: &[&str] = &[
+    "gethostname",
+    "getfqdn",
+    "htons",
+    "ntohs",
+    "htonl",
+    "ntohl",
+    "inet_aton",
+    "inet_ntoa",
+    "inet_pton",
+    "inet_ntop",
+    "socket",
+    "create_connection",
+    "timeout",
+    "error",
+];
+
+/// Whether importing the Python module `module` (dotted) is known to be
+/// safe: `Err` says why not (unknown, or never safe).
+pub(crate) fn py_module(module: &str) -> Result<(), String> {
+    if let Some((m, why)) = PY_UNSAFE_MODULES
+        .iter()
+        .find(|(m, _)| module == *m || module.strip_prefix(m).is_some_and(|r| r.starts_with('.')))
+    {
+        return Err(format!("imports {m}, which {why}"));
+    }
+    let top = module.split('.').next().unwrap_or(module);
+    if PY_SAFE_MODULES.iter().any(|e| e.names.contains(&top)) {
+        Ok(())
+    } else {
+        Err(format!("imports {module}, which is not known to be safe"))
+    }
+}
+
+/// Whether the call `q` (qualified: `os.kill`) is known to be safe, for
+/// the modules whose functions are gated one by one (`os`).
+pub(crate) fn py_call(q: &str) -> Result<(), String> {
+    if let Some(f) = q.strip_prefix("socket.") {
+        return if PY_SOCKET_SAFE.contains(&f) {
+            Ok(())
+        } else {
+            Err(format!("calls {q}, which is not known to be safe"))
+        };
+    }
+    match q.strip_prefix("os.") {
+        Some(f) => {
+            let head = f.split('.').next().unwrap_or(f);
+            // Programs run by `os.system`/`os.exec*`/… pass the shell gate.
+            if PY_OS_SAFE.contains(&head)
+                || ["exec", "spawn", "posix_spawn", "system", "popen"]
+                    .iter()
+                    .any(|p| head.starts_with(p))
+            {
+                Ok(())
+            } else {
+                Err(format!("calls {q}, which is not known to be safe"))
+            }
+        }
+        None => Ok(()),
+    }
+}
+
+/// JavaScript modules (Node built-ins and everyday packages) known to be
+/// safe. What `fs` writes or deletes is rated by the path rules; commands
+/// passed to `child_process`, `shelljs` and `zx` go through the shell gate.
+pub(crate) static JS_SAFE_MODULES: &[ModuleEntry] = &[
+    ModuleEntry {
+        names: &[
+            "fs",
+            "fs/promises",
+            "path",
+            "os",
+            "util",
+            "events",
+            "stream",
+            "readline",
+            "zlib",
+            "crypto",
+            "url",
+            "querystring",
+            "string_decoder",
+            "buffer",
+            "assert",
+            "timers",
+            "timers/promises",
+            "perf_hooks",
+            "worker_threads",
+            "process",
+            "console",
+        ],
+        reason: "Node built-ins for files, paths, data and computation inside this process",
+    },
+    ModuleEntry {
+        names: &[
+            "child_process",
+            "shelljs",
+            "zx",
+            "execa",
+            "cross-spawn",
+            "rimraf",
+            "fs-extra",
+            "glob",
+            "mkdirp",
+        ],
+        reason: "run commands or touch files: each command passes the shell gate, each path the path rules",
+    },
+    ModuleEntry {
+        names: &[
+            "lodash",
+            "underscore",
+            "dayjs",
+            "moment",
+            "chalk",
+            "commander",
+            "yargs",
+            "minimist",
+            "csv-parse",
+            "csv-stringify",
+            "papaparse",
+            "js-yaml",
+            "yaml",
+            "better-sqlite3",
+            "sqlite3",
+            "dotenv",
+            "uuid",
+            "date-fns",
+            "mathjs",
+            "d3",
+            "xlsx",
+            "marked",
+        ],
+        reason: "everyday data work: parsing, formatting, local databases",
+    },
+];
+
+/// JavaScript modules never safe to import without asking.
+pub(crate) static JS_UNSAFE_MODULES: &[(&str, &str)] = &[
+    ("net", "opens network connections"),
+    ("tls", "opens network connections"),
+    ("dgram", "sends network packets"),
+    ("http", "uses the network"),
+    ("https", "uses the network"),
+    ("http2", "uses the network"),
+    ("dns", "queries the network"),
+    ("vm", "runs code built at run time"),
+    ("inspector", "debugs and runs code in this process"),
+    ("cluster", "forks worker processes"),
+    ("repl", "starts an interactive interpreter"),
+    ("module", "loads code at run time"),
+    ("ssh2", "runs commands on other machines over SSH"),
+    ("node-pty", "starts programs on a pseudo-terminal"),
+    ("ffi-napi", "calls native code directly"),
+    ("puppeteer", "drives a browser"),
+    ("nodemailer", "sends e-mail"),
+];
+
+/// Whether requiring the JavaScript module `module` is known to be safe:
+/// `Err` says why not. Relative paths (`./lib/util.js`) are the project's
+/// own code, like running a workspace script in the shell gate.
+pub(crate) fn js_module(module: &str) -> Result<(), String> {
+    let m = module.strip_prefix("node:").unwrap_or(module);
+    if m.starts_with("./") || m.starts_with("../") {
+        return Ok(());
+    }
+    if let Some((_, why)) = JS_UNSAFE_MODULES.iter().find(|(u, _)| *u == m) {
+        return Err(format!("loads {m}, which {why}"));
+    }
+    // `lodash/fp`, `@scope/pkg/sub`: the package decides.
+    let pkg = if m.starts_with('@') {
+        m.splitn(3, '/').take(2).collect::<Vec<_>>().join("/")
+    } else {
+        m.split('/').next().unwrap_or(m).to_string()
+    };
+    if JS_SAFE_MODULES
+        .iter()
+        .any(|e| e.names.contains(&m) || e.names.contains(&pkg.as_str()))
+    {
+        Ok(())
+    } else {
+        Err(format!("loads {m}, which is not known to be safe"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -871,6 +1338,26 @@ mod tests {
                 assert!(seen.insert(*n), "{n} listed twice");
             }
         }
+    }
+
+    #[test]
+    fn module_tables_have_reasons() {
+        for e in PY_SAFE_MODULES.iter().chain(JS_SAFE_MODULES) {
+            assert!(!e.reason.is_empty());
+        }
+        for (m, why) in PY_UNSAFE_MODULES.iter().chain(JS_UNSAFE_MODULES) {
+            assert!(!why.is_empty(), "{m}");
+        }
+        assert!(py_module("matplotlib.pyplot").is_ok());
+        assert!(py_module("multiprocessing.connection").is_err());
+        assert!(py_module("ctypes").is_err());
+        assert!(py_module("frobnicate").is_err());
+        assert!(py_call("os.path.join").is_ok());
+        assert!(py_call("os.kill").is_err());
+        assert!(js_module("node:fs").is_ok());
+        assert!(js_module("./lib/util.js").is_ok());
+        assert!(js_module("net").is_err());
+        assert!(js_module("left-pad").is_err());
     }
 
     #[test]

@@ -232,6 +232,22 @@ pub fn known_safe_programs() -> impl Iterator<Item = (&'static str, &'static str
         .flat_map(|e| e.names.iter().map(move |n| (*n, e.reason)))
 }
 
+/// The Python or JavaScript modules the auto-run gate knows to be safe to
+/// import, each with the reason; any other import makes a block at least
+/// [`Risk::Medium`] (empty for the shell: see [`known_safe_programs`]).
+pub fn known_safe_modules(
+    language: Language,
+) -> impl Iterator<Item = (&'static str, &'static str)> {
+    let table = match language {
+        Language::Python => known_safe::PY_SAFE_MODULES,
+        Language::Javascript => known_safe::JS_SAFE_MODULES,
+        _ => &[],
+    };
+    table
+        .iter()
+        .flat_map(|e| e.names.iter().map(move |n| (*n, e.reason)))
+}
+
 /// Guesses the language from a file extension, then from a shebang line.
 pub fn guess_language(path: Option<&Path>, code: &str) -> Option<Language> {
     if let Some(ext) = path.and_then(|p| p.extension()).and_then(|e| e.to_str()) {
@@ -335,6 +351,178 @@ pub(crate) fn argv_command_line(words: &[String], holes: &[usize]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Splits a command line into words the way Python's `shlex.split` and
+/// most `shell-quote` helpers do (quotes and backslashes removed, no
+/// expansions); `None` for an unterminated quote.
+pub(crate) fn split_shell_words(line: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next()? {
+                        '\'' => break,
+                        x => cur.push(x),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next()? {
+                        '"' => break,
+                        '\\' => {
+                            let n = chars.next()?;
+                            if !matches!(n, '"' | '\\' | '$' | '`') {
+                                cur.push('\\');
+                            }
+                            cur.push(n);
+                        }
+                        x => cur.push(x),
+                    }
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    Some(words)
+}
+
+/// Files a block wrote with content from the network, in order, so that
+/// running one later (`exec(open(p).read())`, `sh p`, `require(p)`) is
+/// linked into one download-and-run finding naming both lines.
+#[derive(Default)]
+pub(crate) struct Downloads {
+    /// Path as written (without a leading `./`) and 1-based line.
+    files: Vec<(String, usize)>,
+}
+
+/// The 1-based line of byte `offset` in `src`.
+fn line_at(src: &str, offset: usize) -> usize {
+    src.as_bytes()[..offset.min(src.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Programs (and wrappers) that run the file named by their first operand.
+fn runs_file_operand(prog: &str) -> bool {
+    let p = prog.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    let p = if p.is_empty() { prog } else { p };
+    matches!(
+        p,
+        "python"
+            | "pypy"
+            | "sh"
+            | "bash"
+            | "zsh"
+            | "dash"
+            | "ksh"
+            | "node"
+            | "deno"
+            | "bun"
+            | "perl"
+            | "ruby"
+            | "php"
+            | "source"
+            | "."
+            | "exec"
+            | "nohup"
+            | "setsid"
+            | "sudo"
+            | "env"
+            | "timeout"
+    )
+}
+
+impl Downloads {
+    /// No file was downloaded (the usual case: nothing to link).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// Notes that `path` was written with downloaded content at `offset`.
+    pub(crate) fn record(&mut self, path: &str, src: &str, offset: usize) {
+        self.files.push((
+            path.trim_start_matches("./").to_string(),
+            line_at(src, offset),
+        ));
+    }
+
+    /// The latest download that wrote `path`.
+    pub(crate) fn find(&self, path: &str) -> Option<usize> {
+        if self.files.is_empty() {
+            return None;
+        }
+        let p = path.trim_start_matches("./");
+        self.files.iter().rposition(|(f, _)| f == p)
+    }
+
+    /// The download that a command (argument words) runs: as the program,
+    /// or as the first operand of an interpreter or wrapper.
+    pub(crate) fn run_by(&self, words: &[String]) -> Option<usize> {
+        if self.files.is_empty() {
+            return None;
+        }
+        let mut w = words.iter().map(String::as_str).peekable();
+        while let Some(word) = w.next() {
+            if let Some(i) = self.find(word) {
+                return Some(i);
+            }
+            let base = word.rsplit('/').next().unwrap_or(word);
+            if !runs_file_operand(base) {
+                return None;
+            }
+            while w.peek().is_some_and(|x| x.starts_with('-')) {
+                w.next();
+            }
+        }
+        None
+    }
+
+    /// [`Downloads::run_by`] for each simple command of a shell line.
+    pub(crate) fn run_by_line(&self, cmd: &str) -> Option<usize> {
+        if self.files.is_empty() {
+            return None;
+        }
+        cmd.split([';', '&', '|', '\n'])
+            .filter_map(split_shell_words)
+            .find_map(|words| self.run_by(&words))
+    }
+
+    /// The message of the finding for download `i` run by `how` at `offset`.
+    pub(crate) fn message(&self, i: usize, how: &str, src: &str, offset: usize) -> String {
+        let (path, line) = &self.files[i];
+        format!(
+            "downloads {path} from the network (line {line}) and runs it with {how} (line {}): whoever controls that address controls this machine",
+            line_at(src, offset)
+        )
+    }
 }
 
 /// How deep nested code (`bash -c "python -c '…'"`) is followed.

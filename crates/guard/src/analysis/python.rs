@@ -9,6 +9,7 @@
 //! user input) so that sinks like `exec`, `requests.post` or `subprocess`
 //! can be judged. Literal shell commands are re-analysed with the shell rules.
 
+use super::known_safe;
 use super::{Ctx, NamedWalk, Risk, paths, text};
 use interlock_protocol::Language;
 use std::collections::HashMap;
@@ -93,6 +94,9 @@ struct Val {
     /// When `text` is unknown but some of it is not: the string with
     /// [`paths::DYNAMIC`] for the run-time parts (`"/etc/" + name`).
     shape: Option<String>,
+    /// Read from a file downloaded earlier in the block: where (see
+    /// [`Download`]).
+    downloaded: Option<usize>,
 }
 
 impl Val {
@@ -150,6 +154,14 @@ struct Py<'c, 'a, 't> {
     /// relative paths are also rated under it.
     cwd: Option<String>,
     too_deep: bool,
+    /// Files written with downloaded content so far (download-then-run
+    /// across statements).
+    downloads: super::Downloads,
+    /// Modules and calls the known-safe gate already reported.
+    gated: Vec<String>,
+    /// The block put a workspace directory on `sys.path`: its other
+    /// imports may be the project's own code.
+    local_imports: bool,
 }
 
 pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
@@ -177,6 +189,9 @@ pub(crate) fn analyze(cx: &mut Ctx, code: &str) {
         loop_budget: super::LOOP_BUDGET,
         cwd: None,
         too_deep: false,
+        downloads: super::Downloads::default(),
+        gated: Vec::new(),
+        local_imports: false,
     };
     if root.has_error() {
         let at = super::first_error(root)
@@ -659,8 +674,9 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 }
             }
             "with_statement" => {
-                self.walk_children(n);
+                // Bound first: the body uses the handles (`f.write(…)`).
                 self.bind_with(n);
+                self.walk_children(n);
             }
             "call" => {
                 self.walk_children(n);
@@ -701,7 +717,37 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
         }
     }
 
+    /// The known-safe gate for one import (see `known_safe::py_module`).
+    fn gate_module(&mut self, module: &str, range: &Range<usize>) {
+        let Err(why) = known_safe::py_module(module) else {
+            return;
+        };
+        let unknown = why.ends_with("not known to be safe");
+        // The project's own packages, put on the path by the block itself.
+        if (unknown && self.local_imports) || self.gated.iter().any(|g| g == module) {
+            return;
+        }
+        self.gated.push(module.to_string());
+        self.push("python.not-known-safe", Risk::Medium, why, range.clone());
+    }
+
+    /// A name imported from a safe module: only a never-safe submodule
+    /// (`multiprocessing.connection`) is reported.
+    fn gate_submodule(&mut self, full: &str, range: Range<usize>) {
+        if known_safe::py_module(full).is_err_and(|why| !why.ends_with("not known to be safe")) {
+            self.gate_module(full, &range);
+        }
+    }
+
     fn note_module(&mut self, module: &str, range: Range<usize>) {
+        self.gate_module(module, &range);
+        if !self.downloads.is_empty()
+            && let Some(i) = self
+                .downloads
+                .find(&format!("{}.py", module.replace('.', "/")))
+        {
+            self.download_run(i, "import", &range);
+        }
         let top = module.split('.').next().unwrap_or(module);
         if matches!(top, "ctypes" | "cffi" | "_ctypes") {
             self.push(
@@ -762,6 +808,10 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
             match kind(name) {
                 "dotted_name" => {
                     let t = self.text(name).to_string();
+                    // `from multiprocessing import connection`.
+                    if known_safe::py_module(&module).is_ok() {
+                        self.gate_submodule(&format!("{module}.{t}"), n.byte_range());
+                    }
                     self.set_alias(t.clone(), format!("{module}.{t}"));
                 }
                 "aliased_import" => {
@@ -770,6 +820,9 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                         name.child_by_field_id(F.alias),
                     ) {
                         let m = self.text(m).to_string();
+                        if known_safe::py_module(&module).is_ok() {
+                            self.gate_submodule(&format!("{module}.{m}"), n.byte_range());
+                        }
                         self.set_alias(self.text(a).to_string(), format!("{module}.{m}"));
                     }
                 }
@@ -1778,6 +1831,9 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                                 paths::classify_in(self.cwd.as_deref(), p).credential
                             });
                         v.taint |= T_FILE | if cred { T_CRED } else { 0 };
+                        if let Some(i) = obj.file.as_deref().and_then(|p| self.downloads.find(p)) {
+                            v.downloaded = Some(i);
+                        }
                         v.text = None;
                         v.file = None;
                         if obj.taint & T_SOCKET != 0 {
@@ -2002,6 +2058,54 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
             }
         }
 
+        self.note_download(&q, attr, &pos, &kw, &arg_vals, obj_val.as_ref(), &range);
+        // The known-safe gate: run-time imports of known names, `os` calls,
+        // and workspace directories put on the import path.
+        match q.as_str() {
+            "__import__" | "importlib.import_module" => {
+                if let Some(m) = arg_vals.first().and_then(|v| v.text.clone()) {
+                    self.gate_module(&m, &range);
+                }
+            }
+            "sys.path.insert" | "sys.path.append" => {
+                let dir = pos
+                    .len()
+                    .checked_sub(1)
+                    .and_then(|i| arg_vals[i].text.as_deref());
+                if dir.is_some_and(|d| !d.starts_with(['/', '~']) && !d.contains("..")) {
+                    self.local_imports = true;
+                }
+            }
+            _ => {
+                if let Err(why) = known_safe::py_call(&q)
+                    && !self.gated.contains(&q)
+                {
+                    self.gated.push(q.clone());
+                    self.push("python.not-known-safe", Risk::Medium, why, range.clone());
+                }
+            }
+        }
+        if !self.downloads.is_empty()
+            && let Some(name) = arg_vals.first().and_then(|v| v.text.clone())
+        {
+            let file = match q.as_str() {
+                "__import__" | "importlib.import_module" | "runpy.run_module" => {
+                    Some(format!("{}.py", name.replace('.', "/")))
+                }
+                "runpy.run_path" | "imp.load_source" => Some(name),
+                _ => None,
+            };
+            // `imp.load_source(name, path)` names the file second.
+            let file = if q == "imp.load_source" {
+                arg_vals.get(1).and_then(|v| v.text.clone())
+            } else {
+                file
+            };
+            if let Some(i) = file.and_then(|f| self.downloads.find(&f)) {
+                self.download_run(i, &q, &range);
+            }
+        }
+
         // Shell commands.
         if SHELL_STRING_CALLS.contains(&q.as_str()) {
             if let Some(v) = arg_vals.first() {
@@ -2119,6 +2223,9 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
             }
             "eval" | "exec" | "execfile" => {
                 let v = arg_vals.first().cloned().unwrap_or_default();
+                if let Some(i) = v.downloaded {
+                    self.download_run(i, &q, &range);
+                }
                 let at = pos.first().map(|a| a.byte_range()).unwrap_or(range.clone());
                 self.dynamic_code(&q, &v, at, &range);
             }
@@ -2236,6 +2343,9 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
     fn shell_string(&mut self, q: &str, v: &Val, at: Range<usize>, range: &Range<usize>) {
         match &v.text {
             Some(cmd) => {
+                if let Some(i) = self.downloads.run_by_line(cmd) {
+                    self.download_run(i, q, range);
+                }
                 self.push(
                     "python.shell",
                     Risk::Low,
@@ -2312,6 +2422,12 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
         let mut dynamic = false;
         let mut string_form = false;
         for node in &nodes {
+            // `"rm -rf ~".split()` / `shlex.split("…")`: the same words as
+            // the list literal.
+            if let Some(split) = self.split_words(*node) {
+                words.extend(split);
+                continue;
+            }
             match kind(*node) {
                 "list" | "tuple" => {
                     let elems = self.cursors.collect(*node, true);
@@ -2414,6 +2530,7 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 self.facts.shell_on_fd = true;
             }
         }
+        self.command_runs_download(&words, q, range);
         self.push(
             "python.shell",
             Risk::Low,
@@ -2425,6 +2542,91 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
             .map(|x| x.byte_range())
             .unwrap_or(range.clone());
         self.cx.nested(Language::Shell, &cmd, at);
+    }
+
+    /// Records a file written with downloaded content: `urlretrieve(url,
+    /// p)`, `f.write(resp.content)`, `Path(p).write_bytes(…)`,
+    /// `shutil.copyfileobj(resp, f)`, `wget.download(url, p)`.
+    #[allow(clippy::too_many_arguments)]
+    fn note_download(
+        &mut self,
+        q: &str,
+        attr: Option<&str>,
+        pos: &[Node<'t>],
+        kw: &[(&str, Node<'t>)],
+        arg_vals: &[Val],
+        obj: Option<&Val>,
+        range: &Range<usize>,
+    ) {
+        let first_downloaded = !pos.is_empty() && arg_vals[0].taint & T_DOWNLOAD != 0;
+        let path = match q {
+            "urllib.request.urlretrieve" | "urllib.urlretrieve" | "wget.download" => {
+                let named = kw
+                    .iter()
+                    .find(|(k, _)| matches!(*k, "filename" | "out"))
+                    .map(|(_, v)| *v);
+                match named {
+                    Some(v) => self.eval(v).text,
+                    None if pos.len() >= 2 => arg_vals[1].text.clone(),
+                    None => None,
+                }
+            }
+            "shutil.copyfileobj" if first_downloaded && pos.len() >= 2 => arg_vals[1].file.clone(),
+            _ => match (attr, obj) {
+                (Some("write" | "writelines"), Some(o)) if first_downloaded => o.file.clone(),
+                (Some("write_bytes" | "write_text"), Some(o)) if first_downloaded => o.text.clone(),
+                _ => None,
+            },
+        };
+        if let Some(p) = path {
+            self.downloads.record(&p, self.src, range.start);
+        }
+    }
+
+    /// A downloaded file (download `i`) is run by the call at `range`.
+    fn download_run(&mut self, i: usize, how: &str, range: &Range<usize>) {
+        let msg = self.downloads.message(i, how, self.src, range.start);
+        self.push("exec.download-and-run", Risk::High, msg, range.clone());
+    }
+
+    /// A command (as words) that runs a file downloaded earlier.
+    fn command_runs_download(&mut self, words: &[String], how: &str, range: &Range<usize>) {
+        if let Some(i) = self.downloads.run_by(words) {
+            self.download_run(i, how, range);
+        }
+    }
+
+    /// The words of a literal split into an argument list:
+    /// `"a b".split()`, `"a b".split(" ")`, `shlex.split("a 'b c'")`.
+    fn split_words(&mut self, node: Node<'t>) -> Option<Vec<String>> {
+        if kind(node) != "call" {
+            return None;
+        }
+        let f = node.child_by_field_id(F.function)?;
+        let (pos, kw) = self.args_of(node);
+        if !kw.is_empty() {
+            return None;
+        }
+        if self.resolve(f).is_some_and(|(q, _)| q == "shlex.split")
+            && let [arg] = pos.as_slice()
+        {
+            return super::split_shell_words(&self.eval(*arg).text?);
+        }
+        if kind(f) == "attribute"
+            && f.child_by_field_id(F.attribute)
+                .is_some_and(|a| self.text(a) == "split")
+        {
+            let text = self.eval(f.child_by_field_id(F.object)?).text?;
+            return match pos.as_slice() {
+                [] => Some(text.split_whitespace().map(str::to_string).collect()),
+                [sep] => {
+                    let sep = self.eval(*sep).text.filter(|s| !s.is_empty())?;
+                    Some(text.split(sep.as_str()).map(str::to_string).collect())
+                }
+                _ => None,
+            };
+        }
+        None
     }
 
     fn dynamic_code(&mut self, q: &str, v: &Val, at: Range<usize>, range: &Range<usize>) {

@@ -1684,6 +1684,46 @@ fn is_code_reference(b: &[u8], s: usize, e: usize) -> bool {
             .all(|seg| seg.iter().filter(|c| c.is_ascii_digit()).count() <= 2)
 }
 
+/// Whether a name says its value is not the secret itself (`max_tokens`,
+/// `password_hint`, `token_expiry`). Long entries match anywhere in the name;
+/// short ones (`min`, `count`, `date`, `uri`, `file`, …) only as a whole word of
+/// it, split at separators and camelCase humps, so that `admin_password`,
+/// `account_password`, `security_token` and `update_secret` stay secrets.
+fn names_not_a_secret(original: &str, lower: &str, not: &[&str]) -> bool {
+    let mut words: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for c in original.chars() {
+        if !c.is_ascii_alphanumeric() {
+            if !cur.is_empty() {
+                words.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
+            words.push(std::mem::take(&mut cur));
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        cur.push(c.to_ascii_lowercase());
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    not.iter().any(|w| {
+        let bare = w.trim_start_matches('_');
+        if w.len() >= 6 {
+            lower.contains(w)
+        } else {
+            words.iter().any(|x| {
+                x == bare
+                    || x.strip_suffix('s') == Some(bare)
+                    || (bare == "expir" && x.starts_with(bare))
+            })
+        }
+    })
+}
+
 /// `password = "…"`, `"api_key": "…"`, `TOKEN=…`, `--token …`: the name decides
 /// how random the value has to look.
 fn check_assignment(h: &Hit<'_>) -> Option<&'static str> {
@@ -1756,7 +1796,7 @@ fn check_assignment(h: &Hit<'_>) -> Option<&'static str> {
     }?;
     // A YAML tag (`!vault |`, `!Ref DbPassword`): the value follows elsewhere.
     let yaml_tag = v.starts_with('!') && v[1..].bytes().all(|c| c.is_ascii_alphanumeric());
-    if yaml_tag || NOT_SECRET_NAMES.iter().any(|w| name.contains(w)) || names_an_id(h.name?) {
+    if yaml_tag || names_not_a_secret(h.name?, &name, NOT_SECRET_NAMES) || names_an_id(h.name?) {
         return None;
     }
     if !quoted && is_code_reference(h.text.as_bytes(), h.secret.0, h.secret.1) {

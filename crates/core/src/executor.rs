@@ -114,7 +114,7 @@ pub fn choose(
             _tmp: None,
         });
     };
-    check_workspace(settings)?;
+    check_workspace(settings, home)?;
     let mut tmp = None;
     if !support.user_namespaces {
         // No mount namespace, so no private tmpfs: give the code its own host dir.
@@ -136,6 +136,7 @@ pub fn choose(
         ));
     }
     if settings.sandbox == SandboxSetting::WorkspaceWrite
+        && settings.dangerously_allow_system_workspace
         && interlock_sandbox::is_system_directory(&settings.workspace)
     {
         warnings.push(format!(
@@ -180,10 +181,15 @@ pub fn choose(
 
 /// Refuses a system directory as the writable workspace unless the user said
 /// `--dangerously-allow-system-workspace`. Read-only mode changes nothing, so it
-/// is allowed anywhere.
-pub fn check_workspace(settings: &Settings) -> Result<(), ExecutorError> {
+/// is allowed anywhere; so is a project inside the user's own home, wherever
+/// that home is (service accounts live in `/var/lib/NAME`).
+pub fn check_workspace(settings: &Settings, home: &Path) -> Result<(), ExecutorError> {
+    let in_own_home = home.parent().is_some()
+        && settings.workspace.starts_with(home)
+        && settings.workspace != home;
     if settings.sandbox == SandboxSetting::WorkspaceWrite
         && !settings.dangerously_allow_system_workspace
+        && !in_own_home
         && interlock_sandbox::is_system_directory(&settings.workspace)
     {
         return Err(ExecutorError::SystemWorkspace(settings.workspace.clone()));
@@ -428,7 +434,30 @@ mod tests {
             )
             .is_ok()
         );
+        // A project in a service account's home under /var/lib is no system directory.
         s.dangerously_allow_system_workspace = false;
+        s.workspace = PathBuf::from("/var/lib/jenkins/workspace/job");
+        assert!(
+            choose(
+                &s,
+                Path::new("/var/lib/jenkins"),
+                &[],
+                OsStr::new(""),
+                &Support::full()
+            )
+            .is_ok()
+        );
+        assert!(matches!(
+            choose(
+                &s,
+                Path::new("/home/u"),
+                &[],
+                OsStr::new(""),
+                &Support::full()
+            ),
+            Err(ExecutorError::SystemWorkspace(_))
+        ));
+        s.workspace = PathBuf::from("/etc");
         s.sandbox = SandboxSetting::ReadOnly;
         assert!(
             choose(

@@ -664,6 +664,19 @@ impl Agent {
                 tool_calls,
             })?;
             if blocks.is_empty() {
+                if outcome.blocks_run == 0
+                    && let Some(why) = unbacked_claim(&reply.text)
+                {
+                    // A silent end after "I created the file" is the worst
+                    // outcome: say that nothing ran.
+                    self.emit(
+                        frontend,
+                        Event::Notice {
+                            level: NoticeLevel::Warning,
+                            message: format!("no code ran in this turn, but {why}"),
+                        },
+                    );
+                }
                 outcome.end = TurnEnd::Answered;
                 return Ok(());
             }
@@ -1510,6 +1523,65 @@ fn existing_file(workspace: &Path, target: &str) -> bool {
     };
     // symlink_metadata: a dangling link written through is still a change.
     std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_dir())
+}
+
+/// Why a final answer that follows no run at all may mislead: it holds code
+/// that was not run (a fence without a language interlock runs), or it claims
+/// to have created, changed or run something. None when it does neither.
+fn unbacked_claim(text: &str) -> Option<String> {
+    let unrun: Vec<String> = fences::extract(text)
+        .into_iter()
+        .filter(|f| f.language.is_none() && !f.code.trim().is_empty())
+        .map(|f| {
+            if f.tag.is_empty() {
+                "untagged".to_string()
+            } else {
+                format!("`{}`", f.tag)
+            }
+        })
+        .collect();
+    if !unrun.is_empty() {
+        return Some(format!(
+            "the reply contains {} code block(s) ({}) that interlock does not run (only blocks tagged python, shell or javascript run); nothing it describes has happened",
+            unrun.len(),
+            unrun.join(", ")
+        ));
+    }
+    let lower = text.to_lowercase();
+    const CLAIMS: &[&str] = &[
+        "has been created",
+        "have been created",
+        "has been saved",
+        "has been written",
+        "has been updated",
+        "has been deleted",
+        "has been removed",
+        "i created",
+        "i've created",
+        "i have created",
+        "i wrote",
+        "i've written",
+        "i have written",
+        "i saved",
+        "i've saved",
+        "i have saved",
+        "i ran",
+        "i've run",
+        "i have run",
+        "i executed",
+        "i deleted",
+        "i've deleted",
+        "i updated",
+        "i've updated",
+        "successfully created",
+        "successfully saved",
+        "successfully written",
+        "was created",
+        "was saved",
+    ];
+    CLAIMS.iter().find(|c| lower.contains(*c)).map(|c| {
+        format!("the model's answer says \"{c}\"; check the workspace before relying on it")
+    })
 }
 
 /// A marker that text written before this session cannot guess: 64 random

@@ -88,7 +88,7 @@ impl Asker {
         }
         loop {
             let key = read_fresh_key(
-                "Run this code? [y]es / [n]o / [e]dit / [a]lways this session (default: no): ",
+                "Run this code? [y]es / [n]o / [f]eedback (no, and say what to do) / [e]dit / [a]lways this session (default: no): ",
             );
             match key {
                 Some('y') => {
@@ -126,6 +126,22 @@ impl Asker {
                             let _ = writeln!(err, "cannot open an editor: {e}");
                         }
                     }
+                }
+                Some('f') => {
+                    let _ = writeln!(err, "no, with feedback");
+                    // Read as a fresh line: text typed ahead never becomes
+                    // the instruction the model gets.
+                    let said =
+                        read_fresh_line("Tell the model what to do instead: ").unwrap_or_default();
+                    let said = said.trim();
+                    return Approval::Decline {
+                        by: Decider::User,
+                        reason: if said.is_empty() {
+                            "declined by the user".to_string()
+                        } else {
+                            format!("declined by the user, who said: {said}")
+                        },
+                    };
                 }
                 Some('n') | None => {
                     let _ = writeln!(err, "no");

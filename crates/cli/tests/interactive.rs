@@ -219,6 +219,40 @@ fn approve_runs_the_block_and_the_chat_continues() {
 }
 
 #[test]
+fn decline_with_feedback_tells_the_model_what_to_do_instead() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    let marker = env.ws().join("created");
+    let srv = ScriptedServer::start_background(vec![
+        Reply::tool_call_stream("c1", "shell", &format!("touch {}", marker.display())),
+        Reply::text_stream("Understood, using python instead."),
+    ]);
+    let t = Tmux::start("feedback", &chat_command(&env, &srv.base_url(), ""));
+    t.wait_for_prompt();
+    t.keys(&["make a file", "Enter"]);
+    t.wait_for("Run this code?");
+    t.answer("f", "no, with feedback");
+    t.wait_for("Tell the model what to do instead:");
+    std::thread::sleep(Duration::from_millis(600));
+    t.keys(&["use python for this", "Enter"]);
+    t.wait_for("Understood, using python instead.");
+    assert!(!marker.exists());
+    let reqs = srv.chat_requests();
+    let last = reqs[1].body["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["role"], "tool");
+    let content = last["content"].as_str().unwrap();
+    assert!(content.contains("declined"), "{content}");
+    assert!(content.contains("use python for this"), "{content}");
+}
+
+#[test]
 fn decline_does_not_run_and_tells_the_model() {
     if skip() {
         return;

@@ -1032,9 +1032,15 @@ impl Agent {
                         },
                     );
                     let text = match by {
-                        Decider::User => {
-                            "Not run: the user declined to run this code. Do not run it again; ask what they want instead.".to_string()
-                        }
+                        // What the user typed with their no is the user's
+                        // own word to the model (redacted like any message).
+                        Decider::User => match reason.split_once("who said: ") {
+                            Some((_, said)) => format!(
+                                "Not run: the user declined to run this code and said: {}\nDo not run it again; do what they said instead.",
+                                self.redact(said)
+                            ),
+                            None => "Not run: the user declined to run this code. Do not run it again; ask what they want instead.".to_string(),
+                        },
                         _ => format!("Not run: {reason}."),
                     };
                     return (text, BlockResult::Declined);

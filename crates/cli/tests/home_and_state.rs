@@ -13,12 +13,6 @@ use std::process::Command;
 
 const SECRET: &str = "SECRET-3c1f9a7e";
 
-/// Writes `text` to `path`, creating its directories.
-fn put(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    write(path, text);
-}
-
 fn sandbox_sh(env: &Env, extra: &[&str], script: &str) -> (String, i32) {
     let mut c = env.cmd("http://127.0.0.1:9/v1");
     c.args(extra).args(["sandbox", "--", "sh", "-c", script]);
@@ -41,7 +35,7 @@ fn interlocks_default_state_dirs_stay_hidden_when_interlock_home_points_elsewher
     let hist = base.join("xdg-data/interlock/history/h.jsonl");
     let conf = base.join("xdg-config/interlock/config.toml");
     for f in [&key, &hist, &conf] {
-        put(f, SECRET);
+        write(f, SECRET);
     }
     let mut c = env.cmd("http://127.0.0.1:9/v1");
     c.env("XDG_STATE_HOME", base.join("xdg-state"))
@@ -69,9 +63,9 @@ fn interlocks_default_state_dirs_stay_hidden_when_interlock_home_points_elsewher
 fn home_shows_nothing_but_what_read_names() {
     let env = Env::new();
     let home = env.dir.path().join("home");
-    put(&home.join(".gitconfig"), "[user]\n\tname = Tester\n");
-    put(&home.join(".config/new-tool/token"), SECRET);
-    put(&home.join("notes.txt"), SECRET);
+    write(&home.join(".gitconfig"), "[user]\n\tname = Tester\n");
+    write(&home.join(".config/new-tool/token"), SECRET);
+    write(&home.join("notes.txt"), SECRET);
     let script = format!(
         "cat {h}/.gitconfig {h}/.config/new-tool/token {h}/notes.txt 2>&1; ls -A {h} 2>&1; echo END",
         h = home.display()
@@ -125,7 +119,7 @@ fn home_shows_nothing_but_what_read_names() {
 fn a_hidden_file_in_the_workspace_cannot_be_renamed_out_from_under_its_cover() {
     let env = Env::new();
     let secret = env.ws().join("config/app/.env");
-    put(&secret, SECRET);
+    write(&secret, SECRET);
     let hide = ["--hide", secret.to_str().unwrap()];
     let (text, _) = sandbox_sh(
         &env,
@@ -152,7 +146,7 @@ fn inherited_descriptors_do_not_reach_the_command() {
     }
     let env = Env::new();
     let dir = env.dir.path().join("home/.ssh");
-    put(&dir.join("id_ed25519"), SECRET);
+    write(&dir.join("id_ed25519"), SECRET);
     // A launcher that leaves an open directory at fd 3 and a file at fd 4, then execs interlock.
     let launcher = env.dir.path().join("launch.py");
     write(

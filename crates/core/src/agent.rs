@@ -907,9 +907,9 @@ impl Agent {
             return self.refuse(frontend, &block.block_id, refusal);
         }
         let within_limit = self.always && report.risk <= self.settings.guard.auto_run_max_risk;
-        let held_back = (within_limit
-            && self.untrusted_seen
-            && self.settings.guard.untrusted_narrows_auto_run)
+        let narrowed =
+            within_limit && self.untrusted_seen && self.settings.guard.untrusted_narrows_auto_run;
+        let held_back = narrowed
             .then(|| changes_state(&report, &self.settings.workspace))
             .flatten()
             .map(|what| {

@@ -30,6 +30,6 @@ pub use plan::{
 pub use policy::{
     DEFAULT_HIDDEN_IN_HOME, DEFAULT_HIDDEN_SYSTEM, DEFAULT_READABLE_IN_HOME,
     DEFAULT_READABLE_SYSTEM, Limits, NetworkMode, Policy, PrivateTmp, SandboxMode, denied_roots,
-    git_control_paths, is_system_directory, toolchain_roots, workspace_git_dirs,
+    git_control_paths, is_system_directory, toolchain_roots,
 };
 pub use support::{CgroupSupport, Support, probe, probe_quick};

@@ -299,52 +299,6 @@ impl Policy {
     }
 }
 
-/// How deep submodules nest inside `.git/modules` before we stop looking.
-const MAX_SUBMODULE_DEPTH: usize = 4;
-
-/// The git directories in the workspace that git takes hooks and config from when the user works
-/// there: the workspace's own `.git`, those of repositories one directory down (`sub/.git`), and
-/// the submodules' (`.git/modules/NAME`, nested). Only existing directories, sorted.
-pub fn workspace_git_dirs(workspace: &Path) -> Vec<PathBuf> {
-    let mut git_dirs = Vec::new();
-    let own = workspace.join(".git");
-    if own.is_dir() {
-        git_dirs.push(own);
-    }
-    if let Ok(entries) = std::fs::read_dir(workspace) {
-        for e in entries.flatten() {
-            let git = e.path().join(".git");
-            if e.file_type().is_ok_and(|t| t.is_dir()) && git.is_dir() {
-                git_dirs.push(git);
-            }
-        }
-    }
-    let mut modules: Vec<(PathBuf, usize)> =
-        git_dirs.iter().map(|g| (g.join("modules"), 0)).collect();
-    while let Some((dir, depth)) = modules.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            if !e.file_type().is_ok_and(|t| t.is_dir()) {
-                continue;
-            }
-            let sub = e.path();
-            if sub.join("config").is_file() || sub.join("hooks").is_dir() {
-                git_dirs.push(sub.clone());
-                if depth + 1 < MAX_SUBMODULE_DEPTH {
-                    modules.push((sub.join("modules"), depth + 1));
-                }
-            } else if depth + 1 < MAX_SUBMODULE_DEPTH {
-                // Submodule names may contain slashes: `modules/libs/foo`.
-                modules.push((sub, depth + 1));
-            }
-        }
-    }
-    git_dirs.sort();
-    git_dirs
-}
-
 /// How deep below the workspace [`git_control_paths`] looks for repositories.
 const MAX_GIT_SEARCH_DEPTH: usize = 8;
 /// How many directory entries [`git_control_paths`] reads at most, so a huge workspace does not

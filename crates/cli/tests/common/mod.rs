@@ -116,7 +116,11 @@ pub fn have(program: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Writes `text` to `path`, creating its parent directories.
 pub fn write(path: &Path, text: &str) {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
     std::fs::write(path, text).unwrap();
 }
 

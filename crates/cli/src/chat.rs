@@ -68,6 +68,7 @@ fn start(
 
 /// `interlock exec PROMPT`: one task, then exit with a status saying how it went.
 pub fn exec(opts: &SharedOpts, prompt: &str) -> Result<i32, Failure> {
+    crate::markdown::init_look(opts.theme);
     let prompt = if prompt == "-" {
         app::read_stdin_prompt()?
     } else if prompt.trim().is_empty() {
@@ -162,6 +163,7 @@ Ctrl-C interrupts the running block or model reply; Ctrl-D, exit or quit leaves.
 
 /// `interlock`: the interactive chat.
 pub fn interactive(opts: &SharedOpts) -> Result<i32, Failure> {
+    crate::markdown::init_look(opts.theme);
     if opts.json {
         return Err(Failure::config(
             "--json works with `interlock exec PROMPT`, not the interactive chat",
@@ -199,7 +201,10 @@ pub fn interactive(opts: &SharedOpts) -> Result<i32, Failure> {
     install_ctrl_c(&rt, slot.clone());
     // Bracketed paste: a pasted block of several lines is one message, not
     // one message per line.
-    let mut editor = Reedline::create().use_bracketed_paste(true);
+    // NO_COLOR covers the prompt and the line editor too.
+    let mut editor = Reedline::create()
+        .use_bracketed_paste(true)
+        .with_ansi_colors(want_color());
     if let Some(h) = line_history(&loaded.dirs.state_dir) {
         editor = editor.with_history(Box::new(h));
     }

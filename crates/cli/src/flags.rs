@@ -195,6 +195,16 @@ pub struct SharedOpts {
     /// Stop before a request could take this conversation's cost past USD (known models only)
     #[arg(long, global = true, help_heading = "Model", value_name = "USD")]
     pub max_budget: Option<f64>,
+
+    /// Colours for a dark or light terminal background [default: from COLORFGBG, else dark]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Session",
+        value_enum,
+        value_name = "BACKGROUND"
+    )]
+    pub theme: Option<crate::markdown::Background>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -17,6 +17,20 @@ pub fn want_color() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
+/// Columns of the terminal on stdout (`stderr` false) or stderr, or 0 when
+/// that is not a terminal (then nothing is wrapped).
+fn term_width(stderr: bool) -> usize {
+    let is_tty = if stderr {
+        std::io::stderr().is_terminal()
+    } else {
+        std::io::stdout().is_terminal()
+    };
+    if !is_tty {
+        return 0;
+    }
+    crossterm::terminal::size().map_or(0, |(w, _)| usize::from(w))
+}
+
 fn paint(color: bool, sgr: &str, text: &str) -> String {
     if color {
         format!("\x1b[{sgr}m{text}\x1b[0m")
@@ -92,7 +106,7 @@ impl TerminalUi {
         let color = want_color();
         TerminalUi {
             color,
-            md: MarkdownStream::new(color),
+            md: MarkdownStream::with_width(color, term_width(false)),
             spinner: None,
             spinner_enabled: std::io::stderr().is_terminal(),
             asker,
@@ -114,7 +128,7 @@ impl TerminalUi {
     pub fn for_exec(asker: Asker) -> TerminalUi {
         let mut ui = TerminalUi::new(asker);
         ui.color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        ui.md = MarkdownStream::new(ui.color);
+        ui.md = MarkdownStream::with_width(ui.color, term_width(true));
         ui.answer_only = Some(AnswerOnly {
             held: String::new(),
             color: want_color(),
@@ -145,7 +159,7 @@ impl TerminalUi {
         if text.trim().is_empty() {
             return;
         }
-        let mut md = MarkdownStream::new(a.color);
+        let mut md = MarkdownStream::with_width(a.color, term_width(false));
         let mut rendered = md.push(&text);
         rendered.push_str(&md.finish());
         if !rendered.ends_with('\n') {
@@ -331,10 +345,9 @@ impl TerminalUi {
 }
 
 impl TerminalUi {
-    /// Shows the proposed code under its risk report. In markdown tool mode
-    /// the code also streamed with the message; it is shown again so what is
-    /// approved is exactly what is shown right above the question, whatever
-    /// the message's rendering looked like.
+    /// Shows the proposed code under its risk report, right above the
+    /// question. In markdown tool mode the message's stream left it out (a
+    /// line there says so), so it is shown once, here.
     fn flush_code(&mut self) {
         if let Some((language, code)) = self.pending_code.take() {
             let shown = highlight_block(&sanitize(&code), &language, self.color);
@@ -366,16 +379,30 @@ fn risk_sgr(risk: &str) -> &'static str {
 
 impl Frontend for TerminalUi {
     fn event(&mut self, event: &Event) {
+        if !matches!(
+            event,
+            Event::AssistantDelta { .. } | Event::AssistantMessage { .. }
+        ) {
+            // Model text streams a word at a time: the word read so far goes
+            // out before anything else is printed.
+            let word = self.md.flush_word_now();
+            self.out(&word);
+        }
         if !matches!(event, Event::RiskAssessed { .. }) {
             self.flush_code();
         }
+
         match event {
             Event::SessionStarted {
                 model,
                 workspace,
                 executor,
+                tool_mode,
                 ..
             } => {
+                // Markdown mode runs the message's tagged fences: they are
+                // shown once, in the approval block.
+                self.md.set_defer_runnable(tool_mode == "markdown");
                 let t = paint(
                     self.color,
                     "2",
@@ -385,7 +412,12 @@ impl Frontend for TerminalUi {
                 );
                 self.line(&t);
             }
-            Event::UserMessage { .. } => self.spin("waiting for the model"),
+            Event::UserMessage { .. } => {
+                // The terminal may have been resized since the last message.
+                let width = term_width(self.answer_only.is_some());
+                self.md.set_width(width);
+                self.spin("waiting for the model");
+            }
             Event::AssistantDelta { text } => {
                 let clean = self.text_sanitizer.push(text.as_bytes());
                 if let Some(a) = self.answer_only.as_mut() {

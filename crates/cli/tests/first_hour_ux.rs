@@ -1,0 +1,266 @@
+//! The first hour at the terminal, continued (issue 17): markdown as a
+//! person reads it, NO_COLOR, slash commands. Driven in tmux against the
+//! scripted server, as a person would use it.
+
+mod common;
+
+use common::*;
+use interlock_testkit::{Reply, ScriptedServer};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(name: &str, command: &str) -> Tmux {
+        let socket = format!("interlock-ux-{}-{name}", std::process::id());
+        let status = Command::new("tmux")
+            .args([
+                "-L",
+                &socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                "100",
+                "-y",
+                "50",
+                "-s",
+                "t",
+                command,
+            ])
+            .status()
+            .expect("tmux runs");
+        assert!(status.success());
+        Tmux { socket }
+    }
+
+    /// The screen and scrollback; with `escapes`, the colours and
+    /// attributes of every cell as escape sequences too.
+    fn capture(&self, escapes: bool) -> String {
+        let mut args = vec![
+            "-L",
+            &self.socket,
+            "capture-pane",
+            "-p",
+            "-t",
+            "t",
+            "-S",
+            "-500",
+        ];
+        if escapes {
+            args.push("-e");
+        }
+        let out = Command::new("tmux")
+            .args(&args)
+            .output()
+            .expect("capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.capture(false)
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["-L", &self.socket, "send-keys", "-t", "t"];
+        args.extend_from_slice(keys);
+        assert!(Command::new("tmux").args(&args).status().unwrap().success());
+    }
+
+    /// Waits until the screen contains `text` (a generous bound that only
+    /// keeps a broken build from hanging, not a timing assertion).
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let s = self.screen();
+            if s.contains(text) {
+                return s;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {text:?}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits until the last non-empty line is the bare chat prompt.
+    fn wait_for_prompt(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let s = self.screen();
+            if s.lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .map(str::trim_end)
+                == Some(">")
+            {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for the prompt; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+/// The chat in a clean environment; `extra_env` adds variables such as
+/// `NO_COLOR=1`.
+fn chat_command(env: &Env, base: &str, extra_env: &str, extra_args: &str) -> String {
+    format!(
+        "env -i PATH={path} HOME={home} INTERLOCK_HOME={il} TERM=xterm-256color LANG=C.UTF-8 {extra_env} {bin} --api-base {base} --workspace {ws} {extra_args}",
+        path = std::env::var("PATH").unwrap(),
+        home = env.dir.path().join("home").display(),
+        il = env.home().display(),
+        bin = env!("CARGO_BIN_EXE_interlock"),
+        ws = env.ws().display(),
+    )
+}
+
+fn skip() -> bool {
+    if !have("tmux") {
+        eprintln!("skipping: tmux is not installed");
+        return true;
+    }
+    false
+}
+
+const MARKDOWN_REPLY: &str = "# Results\n\nThe **answer** is in `out.txt`, see [the docs](https://example.com/docs).\n\n| file | lines |\n|---|---:|\n| a.txt | 3 |\n| b.txt | 120 |\n\n> a quoted line\n";
+
+/// SGR sequences other than a plain reset.
+fn colour_escapes(s: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("\x1b[") {
+        let tail = &rest[i + 2..];
+        let end = tail
+            .find(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or(tail.len());
+        let seq = &tail[..end];
+        if tail[end..].starts_with('m') && !seq.is_empty() && seq != "0" && seq != "39" {
+            found.push(seq.to_string());
+        }
+        rest = &tail[end.min(tail.len())..];
+    }
+    found
+}
+
+#[test]
+fn no_color_turns_off_every_colour_including_the_prompt() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    for (extra, want_colour) in [("", true), ("NO_COLOR=1", false)] {
+        let srv = ScriptedServer::start_background(vec![Reply::text_stream(MARKDOWN_REPLY)]);
+        let t = Tmux::start(
+            if want_colour { "colour" } else { "nocolour" },
+            &chat_command(&env, &srv.base_url(), extra, ""),
+        );
+        t.wait_for_prompt();
+        t.keys(&["show me", "Enter"]);
+        t.wait_for("a quoted line");
+        t.wait_for_prompt();
+        // The prompt line being typed on: the editor paints it too.
+        t.keys(&["typed"]);
+        t.wait_for("> typed");
+        let s = t.capture(true);
+        let found = colour_escapes(&s);
+        if want_colour {
+            assert!(!found.is_empty(), "colour is on without NO_COLOR:\n{s}");
+        } else {
+            assert!(found.is_empty(), "colour with NO_COLOR: {found:?}\n{s}");
+        }
+    }
+}
+
+#[test]
+fn markdown_is_rendered_without_its_syntax() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![Reply::text_stream(MARKDOWN_REPLY)]);
+    let t = Tmux::start("render", &chat_command(&env, &srv.base_url(), "", ""));
+    t.wait_for_prompt();
+    t.keys(&["show me", "Enter"]);
+    t.wait_for("a quoted line");
+    let s = t.screen();
+    let reply = &s[s.find("Results").expect("the heading")..];
+    assert!(
+        !reply.contains("# Results") && !reply.contains("**"),
+        "{reply}"
+    );
+    assert!(
+        reply.contains("the docs (https://example.com/docs)"),
+        "{reply}"
+    );
+    assert!(
+        reply.contains("file   lines\n─────  ─────\na.txt      3"),
+        "{reply}"
+    );
+    assert!(reply.contains("b.txt    120"), "{reply}");
+    assert!(!reply.contains('|'), "no raw pipes: {reply}");
+    assert!(reply.contains("│ a quoted line"), "{reply}");
+    assert!(!reply.contains("> a quoted"), "{reply}");
+}
+
+#[test]
+fn long_prose_wraps_between_words_at_the_terminal_width() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    let words: Vec<String> = (0..60).map(|i| format!("word{i:02}")).collect();
+    let srv = ScriptedServer::start_background(vec![Reply::text_stream(&words.join(" "))]);
+    let t = Tmux::start("wrap", &chat_command(&env, &srv.base_url(), "", ""));
+    t.wait_for_prompt();
+    t.keys(&["talk", "Enter"]);
+    let s = t.wait_for("word59");
+    for w in &words {
+        assert!(s.contains(w.as_str()), "{w} was broken across lines:\n{s}");
+    }
+}
+
+#[test]
+fn in_markdown_mode_the_code_is_shown_once_under_its_risk() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::text_stream(
+            "Deleting the cache:\n```python\nimport shutil\nshutil.rmtree('/tmp/cache-' + name)\n```\n",
+        ),
+        Reply::text_stream("Not run, fine."),
+    ]);
+    let t = Tmux::start(
+        "once",
+        &chat_command(&env, &srv.base_url(), "NO_COLOR=1", "--tool-mode markdown"),
+    );
+    t.wait_for_prompt();
+    t.keys(&["clean the cache", "Enter"]);
+    let s = t.wait_for("Run this code?");
+    let code = "shutil.rmtree('/tmp/cache-' + name)";
+    assert_eq!(s.matches(code).count(), 1, "shown once:\n{s}");
+    let risk = s.rfind("risk: ").expect("a risk line");
+    let at = s.find(code).unwrap();
+    let question = s.rfind("Run this code?").unwrap();
+    assert!(risk < at && at < question, "{s}");
+    assert!(
+        s.contains("[python code: shown below with its risk, before it runs]"),
+        "{s}"
+    );
+}

@@ -147,7 +147,8 @@ impl Prompt for ChatPrompt {
 
 const HELP: &str = "\
 Type a request in plain language. Each block of code is shown and runs only if you approve it.
-  %reset        start a new conversation (language sessions restart too)
+  /clear        start a new conversation (language sessions restart too; also %reset)
+  /diff         what changed in the workspace (git diff and new files in a git repository)
   %undo         forget the last message and everything after it
   %tokens       tokens used in this conversation
   %save PATH    save the conversation as JSON
@@ -157,7 +158,7 @@ Type a request in plain language. Each block of code is shown and runs only if y
   %sandbox [read-only|workspace-write]
                 show or change the sandbox (language sessions restart)
   %help         this text
-Each command also works with / (/help, /reset, ...).
+Each command works with / or % (/help, %help, ...).
 Alt-Enter starts a new line in the message; pasted text with several lines stays one message.
 Ctrl-C interrupts the running block or model reply; Ctrl-D, exit or quit leaves.";
 
@@ -184,6 +185,7 @@ pub fn interactive(opts: &SharedOpts) -> Result<i32, Failure> {
     let mut sandbox = SandboxState {
         loaded: &loaded,
         executor,
+        baseline: crate::diff::Baseline::take(&loaded.settings.workspace),
     };
     if opts.resume.is_some() {
         ui.info(&format!(
@@ -351,6 +353,8 @@ fn line_history(state_dir: &Path) -> Option<FileBackedHistory> {
 struct SandboxState<'a> {
     loaded: &'a app::Loaded,
     executor: Executor,
+    /// The workspace when this conversation started, for `/diff`.
+    baseline: crate::diff::Baseline,
 }
 
 /// The chat command `line` is, as a `%command`: `%name ...`, or `/name ...`
@@ -363,8 +367,8 @@ fn local_command(line: &str) -> Option<String> {
     let rest = line.strip_prefix('/')?;
     let name = rest.split_whitespace().next().unwrap_or("");
     const KNOWN: &[&str] = &[
-        "help", "reset", "undo", "tokens", "save", "load", "verbose", "sandbox", "output", "exit",
-        "quit",
+        "help", "reset", "clear", "diff", "undo", "tokens", "save", "load", "verbose", "sandbox",
+        "output", "exit", "quit",
     ];
     KNOWN.contains(&name).then(|| format!("%{rest}"))
 }
@@ -386,13 +390,20 @@ fn magic(
         "%help" => ui.info(HELP),
         "%output" => ui.show_last_output(),
         "%exit" | "%quit" => return true,
-        "%reset" => match rt.block_on(agent.reset()) {
-            Ok(()) => ui.info(&format!(
-                "new conversation {}; language sessions restarted",
-                agent.session_id()
-            )),
+        "%reset" | "%clear" => match rt.block_on(agent.reset()) {
+            Ok(()) => {
+                sandbox.baseline = crate::diff::Baseline::take(&sandbox.loaded.settings.workspace);
+                ui.info(&format!(
+                    "new conversation {}; language sessions restarted",
+                    agent.session_id()
+                ))
+            }
             Err(e) => ui.info(&format!("reset failed: {e}")),
         },
+        "%diff" => {
+            let report = sandbox.baseline.report(&sandbox.loaded.settings.workspace);
+            ui.show_text(&report);
+        }
         "%undo" => match agent.undo() {
             Ok(true) => ui.info(
                 "removed the last message and its replies (variables in the language sessions are kept)",
@@ -513,6 +524,8 @@ mod tests {
             Some("%save x.json")
         );
         assert_eq!(local_command("%tokens").as_deref(), Some("%tokens"));
+        assert_eq!(local_command("/clear").as_deref(), Some("%clear"));
+        assert_eq!(local_command("/diff").as_deref(), Some("%diff"));
         assert_eq!(local_command("/etc/hosts has a typo"), None);
         assert_eq!(local_command("hello"), None);
     }

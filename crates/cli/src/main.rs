@@ -5,6 +5,7 @@
 mod app;
 mod approve;
 mod chat;
+mod diff;
 mod flags;
 mod keys;
 mod markdown;

@@ -221,6 +221,20 @@ impl TerminalUi {
         self.line(&t);
     }
 
+    /// Prints text from outside the event stream as it is (sanitized, not
+    /// dimmed): `/diff`.
+    pub fn show_text(&mut self, text: &str) {
+        self.stop_spinner();
+        if !self.at_bol {
+            self.out("\n");
+        }
+        let mut t = sanitize(text);
+        if !t.ends_with('\n') {
+            t.push('\n');
+        }
+        self.out(&t);
+    }
+
     /// `%output`: the last block's whole output, sanitized.
     pub fn show_last_output(&mut self) {
         self.stop_spinner();

@@ -264,3 +264,93 @@ fn in_markdown_mode_the_code_is_shown_once_under_its_risk() {
         "{s}"
     );
 }
+
+fn git(ws: &std::path::Path, args: &[&str]) {
+    let st = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(ws)
+        .output()
+        .expect("git runs");
+    assert!(st.status.success(), "git {args:?}: {st:?}");
+}
+
+#[test]
+fn diff_shows_workspace_changes_without_running_the_repositorys_programs() {
+    if skip() || !have("git") {
+        return;
+    }
+    let env = Env::new();
+    let ws = env.ws();
+    git(&ws, &["init", "-q"]);
+    write(&ws.join("notes.txt"), "one\n");
+    git(&ws, &["add", "notes.txt"]);
+    git(&ws, &["commit", "-qm", "start"]);
+    // What code in the sandbox could write: a filter driver and an
+    // fsmonitor hook in the repository's config. /diff runs git on the
+    // host, so neither may run.
+    let marker = env.dir.path().join("ran");
+    let script = env.dir.path().join("hook.sh");
+    write(
+        &script,
+        &format!("#!/bin/sh\necho ran >> {}\ncat\n", marker.display()),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = ws.join(".git/config");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "[filter \"tidy\"]\n\tclean = {s}\n\tsmudge = {s}\n[core]\n\tfsmonitor = {s}\n",
+        s = script.display()
+    ));
+    write(&config, &text);
+    write(&ws.join(".gitattributes"), "* filter=tidy\n");
+    write(&ws.join("notes.txt"), "one\ntwo from the model\n");
+    write(&ws.join("made.txt"), "new\n");
+
+    let srv = ScriptedServer::start_background(vec![Reply::text_stream("SENT TO THE MODEL")]);
+    let t = Tmux::start(
+        "diff",
+        &chat_command(&env, &srv.base_url(), "NO_COLOR=1", ""),
+    );
+    t.wait_for_prompt();
+    t.keys(&["/diff", "Enter"]);
+    let s = t.wait_for("new files git does not track yet");
+    assert!(s.contains("+two from the model"), "{s}");
+    assert!(s.contains("  made.txt"), "{s}");
+    assert!(
+        !marker.exists(),
+        "/diff ran a program the repository names:\n{s}"
+    );
+    t.wait_for_prompt();
+    t.keys(&["/clear", "Enter"]);
+    t.wait_for("new conversation");
+    t.wait_for_prompt();
+    t.keys(&["/help", "Enter"]);
+    t.wait_for("/diff");
+    assert!(
+        srv.chat_requests().is_empty(),
+        "a command reached the model"
+    );
+}
+
+#[test]
+fn diff_outside_git_lists_what_changed_since_the_conversation_started() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    let ws = env.ws();
+    write(&ws.join("before.txt"), "x");
+    let srv = ScriptedServer::start_background(vec![]);
+    let t = Tmux::start(
+        "diffplain",
+        &chat_command(&env, &srv.base_url(), "NO_COLOR=1", ""),
+    );
+    t.wait_for_prompt();
+    write(&ws.join("after.txt"), "hello");
+    std::fs::remove_file(ws.join("before.txt")).unwrap();
+    t.keys(&["/diff", "Enter"]);
+    let s = t.wait_for("removed  before.txt");
+    assert!(s.contains("added    after.txt (5 bytes)"), "{s}");
+}

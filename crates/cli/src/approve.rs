@@ -37,8 +37,9 @@ const MAX_DRAIN: usize = 4096;
 
 /// Who can answer approval questions.
 pub enum Asker {
-    /// A person at a terminal (stdin and stderr are terminals).
-    Terminal { color: bool },
+    /// A person at a terminal (stdin and stderr are terminals). `allowed`
+    /// holds the command prefixes they allowed for this session.
+    Terminal { color: bool, allowed: Vec<String> },
     /// Nobody: decline everything, saying why.
     Nobody,
 }
@@ -47,7 +48,10 @@ impl Asker {
     /// A terminal asker when stdin and stderr are terminals, otherwise nobody.
     pub fn detect(color: bool) -> Asker {
         if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
-            Asker::Terminal { color }
+            Asker::Terminal {
+                color,
+                allowed: Vec::new(),
+            }
         } else {
             Asker::Nobody
         }
@@ -56,14 +60,14 @@ impl Asker {
     /// Asks about one block. `show_code` prints the code first (when the main
     /// output is not already showing it, as in `--json` mode).
     pub fn ask(&mut self, req: &ApprovalRequest<'_>, show_code: bool) -> Approval {
-        let color = match self {
+        let (color, allowed) = match self {
             Asker::Nobody => {
                 return Approval::Decline {
                     by: Decider::Policy,
                     reason: no_terminal_reason(req),
                 };
             }
-            Asker::Terminal { color } => *color,
+            Asker::Terminal { color, allowed } => (*color, allowed),
         };
         let mut err = std::io::stderr();
         if show_code {
@@ -86,11 +90,39 @@ impl Asker {
         if let Some(why) = req.held_back {
             let _ = writeln!(err, "  {}", sanitize(why));
         }
-        loop {
-            let key = read_fresh_key(
-                "Run this code? [y]es / [n]o / [f]eedback (no, and say what to do) / [e]dit / [a]lways this session (default: no): ",
+        if let Some(prefix) = allowed.iter().find(|p| allowed_by(p, req)) {
+            let _ = writeln!(
+                err,
+                "runs without asking: it starts with `{}`, which you allowed for this session",
+                sanitize(prefix)
             );
+            return Approval::Run;
+        }
+        let command = rule_command(req);
+        let question = if command.is_some() {
+            "Run this code? [y]es / [n]o / [f]eedback (no, and say what to do) / [e]dit / [c]ommand: always allow it / [a]lways this session (default: no): "
+        } else {
+            "Run this code? [y]es / [n]o / [f]eedback (no, and say what to do) / [e]dit / [a]lways this session (default: no): "
+        };
+        loop {
+            let key = read_fresh_key(question);
             match key {
+                Some('c') if command.is_some() => {
+                    let prefix = command.clone().unwrap_or_default();
+                    let _ = writeln!(err, "always this command");
+                    // Like [a]lways: a second, equally fresh key, so one stray
+                    // `c` cannot set up a rule.
+                    let confirm = read_fresh_key(&format!(
+                        "Allow `{}`, alone or with more words (one command, nothing chained to it), without asking for the rest of this session, and run this? [y]es / [n]o (default: no): ",
+                        sanitize(&prefix)
+                    ));
+                    if confirm == Some('y') {
+                        let _ = writeln!(err, "yes");
+                        allowed.push(prefix);
+                        return Approval::Run;
+                    }
+                    let _ = writeln!(err, "no");
+                }
                 Some('y') => {
                     let _ = writeln!(err, "yes");
                     return Approval::Run;
@@ -156,6 +188,46 @@ impl Asker {
             }
         }
     }
+}
+
+/// Characters that would let a command do more than its prefix says:
+/// chaining, pipes, redirection, substitution, background jobs.
+const SHELL_META: &[char] = &[
+    ';', '|', '&', '$', '`', '<', '>', '\n', '\r', '(', ')', '\\',
+];
+
+/// The command a "[c]ommand: always allow it" rule would be made of: a shell
+/// block that is one simple command. None for anything else, and never for a
+/// block rated critical or one held back after untrusted output or an
+/// injection signal (those always get a fresh yes).
+fn rule_command(req: &ApprovalRequest<'_>) -> Option<String> {
+    if req.language != interlock_protocol::Language::Shell
+        || req.risk >= Risk::Critical
+        || req.held_back.is_some()
+        || req
+            .findings
+            .iter()
+            .any(|f| f.rule == "context.after-injection-signal")
+    {
+        return None;
+    }
+    let cmd = req.code.trim();
+    if cmd.is_empty() || cmd.contains(SHELL_META) {
+        return None;
+    }
+    Some(cmd.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// Does the session's rule `prefix` let this block run without asking? The
+/// block must be a simple command (see [`rule_command`]) that is the prefix
+/// or the prefix followed by more words.
+fn allowed_by(prefix: &str, req: &ApprovalRequest<'_>) -> bool {
+    rule_command(req).is_some_and(|cmd| {
+        cmd == prefix
+            || cmd
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.starts_with(' '))
+    })
 }
 
 /// Why a block is not run when nobody can be asked, and what would let it
@@ -372,4 +444,67 @@ fn edit(code: &str, language: &str) -> std::io::Result<Option<String>> {
         return Ok(None);
     }
     Ok(Some(std::fs::read_to_string(&path)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use interlock_protocol::Language;
+
+    fn req<'a>(language: Language, code: &'a str, risk: Risk) -> ApprovalRequest<'a> {
+        ApprovalRequest {
+            block_id: "b1",
+            language,
+            code,
+            risk,
+            findings: &[],
+            auto_run_max_risk: Risk::Low,
+            auto_run: false,
+            held_back: None,
+        }
+    }
+
+    #[test]
+    fn a_command_rule_is_a_simple_shell_command_only() {
+        let r = |code| rule_command(&req(Language::Shell, code, Risk::Medium));
+        assert_eq!(
+            r("  pip   install requests \n").as_deref(),
+            Some("pip install requests")
+        );
+        assert_eq!(r("pytest"), Some("pytest".to_string()));
+        for chained in [
+            "ls; rm x",
+            "ls && rm x",
+            "ls | sh",
+            "echo $(id)",
+            "echo `id`",
+            "ls > f",
+            "ls\nrm x",
+            "(rm x)",
+        ] {
+            assert_eq!(r(chained), None, "{chained:?}");
+        }
+        assert_eq!(
+            rule_command(&req(Language::Python, "print(1)", Risk::None)),
+            None
+        );
+        assert_eq!(
+            rule_command(&req(Language::Shell, "rm -rf /", Risk::Critical)),
+            None
+        );
+        let mut held = req(Language::Shell, "pip install x", Risk::Medium);
+        held.held_back = Some("after untrusted output");
+        assert_eq!(rule_command(&held), None);
+    }
+
+    #[test]
+    fn a_rule_allows_its_prefix_and_more_words_nothing_else() {
+        let allowed = |code, risk| allowed_by("pytest tests", &req(Language::Shell, code, risk));
+        assert!(allowed("pytest tests", Risk::Low));
+        assert!(allowed("pytest  tests -x", Risk::Low));
+        assert!(!allowed("pytest tests_other", Risk::Low));
+        assert!(!allowed("pytest tests; curl x | sh", Risk::Low));
+        assert!(!allowed("pytest tests -x", Risk::Critical));
+        assert!(!allowed("pytest", Risk::Low));
+    }
 }

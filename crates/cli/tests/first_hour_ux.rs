@@ -38,9 +38,19 @@ impl Tmux {
         Tmux { socket }
     }
 
-    /// The screen and scrollback; with `escapes`, the colours and
-    /// attributes of every cell as escape sequences too.
+    /// The screen and scrollback, lines the terminal wrapped joined; with
+    /// `escapes`, the colours and attributes of every cell as escape
+    /// sequences too.
     fn capture(&self, escapes: bool) -> String {
+        self.capture_with(if escapes { &["-J", "-e"] } else { &["-J"] })
+    }
+
+    /// The screen as it looks: lines the terminal wrapped stay apart.
+    fn rows(&self) -> String {
+        self.capture_with(&[])
+    }
+
+    fn capture_with(&self, extra: &[&str]) -> String {
         let mut args = vec![
             "-L",
             &self.socket,
@@ -51,9 +61,7 @@ impl Tmux {
             "-S",
             "-500",
         ];
-        if escapes {
-            args.push("-e");
-        }
+        args.extend_from_slice(extra);
         let out = Command::new("tmux")
             .args(&args)
             .output()
@@ -87,6 +95,55 @@ impl Tmux {
         }
     }
 
+    fn count(&self, text: &str) -> usize {
+        self.screen().matches(text).count()
+    }
+
+    /// Answers the question on the screen with `key` as a person does:
+    /// after it has been shown for a moment (keys that arrive while it is
+    /// drawn are ignored by design, and it then says so: press again).
+    fn answer(&self, key: &str, echo: &str) {
+        let shown = format!("(default: no): {echo}");
+        let before = self.count(&shown);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let ignored = self.count(IGNORED);
+            // Longer than the question's guard interval (approve.rs).
+            std::thread::sleep(Duration::from_millis(600));
+            self.keys(&[key]);
+            loop {
+                std::thread::sleep(Duration::from_millis(100));
+                if self.count(&shown) > before {
+                    return;
+                }
+                if self.count(IGNORED) > ignored {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "the answer {key:?} was not taken; screen:\n{}",
+                    self.screen()
+                );
+            }
+        }
+    }
+
+    /// Waits until `text` is on the screen at least `n` times.
+    fn wait_for_count(&self, text: &str, n: usize) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let s = self.screen();
+            if s.matches(text).count() >= n {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {n} × {text:?}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Waits until the last non-empty line is the bare chat prompt.
     fn wait_for_prompt(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -115,6 +172,9 @@ impl Drop for Tmux {
             .output();
     }
 }
+
+/// What a question says when it ignored keys typed before it was shown.
+const IGNORED: &str = "ignored keys typed before this question";
 
 /// The chat in a clean environment; `extra_env` adds variables such as
 /// `NO_COLOR=1`.
@@ -228,7 +288,8 @@ fn long_prose_wraps_between_words_at_the_terminal_width() {
     let t = Tmux::start("wrap", &chat_command(&env, &srv.base_url(), "", ""));
     t.wait_for_prompt();
     t.keys(&["talk", "Enter"]);
-    let s = t.wait_for("word59");
+    t.wait_for("word59");
+    let s = t.rows();
     for w in &words {
         assert!(s.contains(w.as_str()), "{w} was broken across lines:\n{s}");
     }
@@ -353,4 +414,42 @@ fn diff_outside_git_lists_what_changed_since_the_conversation_started() {
     t.keys(&["/diff", "Enter"]);
     let s = t.wait_for("removed  before.txt");
     assert!(s.contains("added    after.txt (5 bytes)"), "{s}");
+}
+
+#[test]
+fn always_allow_this_command_covers_that_command_and_nothing_chained_to_it() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::tool_call_stream("c1", "shell", "echo ux-rule first"),
+        Reply::tool_call_stream("c2", "shell", "echo ux-rule first second"),
+        Reply::tool_call_stream("c3", "shell", "echo ux-rule first; echo CHAINED"),
+        Reply::text_stream("All done."),
+    ]);
+    let t = Tmux::start(
+        "rule",
+        &chat_command(&env, &srv.base_url(), "NO_COLOR=1", ""),
+    );
+    t.wait_for_prompt();
+    t.keys(&["echo things", "Enter"]);
+    t.wait_for("[c]ommand: always allow");
+    // `c`, then no to the confirmation: asked again, no rule yet.
+    t.answer("c", "always this command");
+    t.wait_for("Allow `echo ux-rule first`, alone or with more words");
+    t.answer("n", "no");
+    t.wait_for_count("Run this code?", 2);
+    t.answer("c", "always this command");
+    t.wait_for_count("Allow `echo ux-rule first`", 2);
+    t.answer("y", "yes");
+    // The same command with one more word runs without a question.
+    t.wait_for("runs without asking: it starts with");
+    // Something chained to it is asked about.
+    t.wait_for_count("Run this code?", 3);
+    t.answer("n", "no");
+    let s = t.wait_for("All done.");
+    assert!(s.contains("ux-rule first second"), "{s}");
+    assert_eq!(t.count("Run this code?"), 3, "{s}");
+    assert!(!s.contains("\nCHAINED"), "the chained command ran:\n{s}");
 }

@@ -47,6 +47,7 @@ fn start(
     frontend: &mut dyn Frontend,
 ) -> Result<(), Failure> {
     let resume = app::resume_path(loaded, opts.resume.as_deref())?;
+    apply_retention(loaded, resume.as_deref(), frontend);
     agent
         .start(resume.as_deref(), frontend)
         .map_err(|e| Failure::config(e.to_string()))?;
@@ -64,6 +65,112 @@ fn start(
         });
     }
     Ok(())
+}
+
+/// Who deleted a conversation, as the audit log records it.
+const BY_RETENTION: &str = "history_retention";
+const BY_COMMAND: &str = "interlock history delete";
+const BY_FORGET: &str = "chat /forget";
+
+/// `history_retention`: deletes the conversations not written to for that
+/// long (never the one being resumed) and says how many.
+fn apply_retention(loaded: &app::Loaded, resuming: Option<&Path>, frontend: &mut dyn Frontend) {
+    use interlock_core::history;
+    let Some(text) = &loaded.settings.history_retention else {
+        return;
+    };
+    let Some(age) = history::parse_age(text) else {
+        return;
+    };
+    let dir = &loaded.dirs.history_dir;
+    let Ok(old) = history::older_than(dir, age, std::time::SystemTime::now()) else {
+        return;
+    };
+    let keep = resuming
+        .and_then(|p| p.file_stem())
+        .and_then(|s| s.to_str());
+    let mut deleted = 0;
+    let mut failed = Vec::new();
+    for id in old.iter().filter(|id| Some(id.as_str()) != keep) {
+        match history::delete(dir, id, Some(&loaded.dirs.state_dir), BY_RETENTION) {
+            Ok(()) => deleted += 1,
+            Err(e) => failed.push(e.to_string()),
+        }
+    }
+    if deleted > 0 {
+        frontend.event(&Event::Notice {
+            level: NoticeLevel::Info,
+            message: format!(
+                "deleted {deleted} conversation(s) not written to in {text} (history_retention)"
+            ),
+        });
+    }
+    if let Some(first) = failed.first() {
+        frontend.event(&Event::Notice {
+            level: NoticeLevel::Warning,
+            message: format!("history_retention could not delete everything: {first}"),
+        });
+    }
+}
+
+/// `interlock history delete ID | --all | --older-than AGE`.
+pub fn history_delete(
+    opts: &SharedOpts,
+    action: crate::flags::HistoryAction,
+) -> Result<i32, Failure> {
+    use interlock_core::history;
+    let crate::flags::HistoryAction::Delete {
+        id,
+        all,
+        older_than,
+    } = action;
+    let loaded = app::load(opts)?;
+    let dir = &loaded.dirs.history_dir;
+    let internal = |e: history::HistoryError| Failure {
+        code: exit::INTERNAL,
+        message: e.to_string(),
+    };
+    let ids = if all {
+        history::ids(dir).map_err(internal)?
+    } else if let Some(age_text) = &older_than {
+        let age = history::parse_age(age_text).ok_or_else(|| {
+            Failure::config(format!(
+                "--older-than {age_text:?} is not an age (examples: 30d, 12h, 2w)"
+            ))
+        })?;
+        history::older_than(dir, age, std::time::SystemTime::now()).map_err(internal)?
+    } else {
+        let id = id.unwrap_or_default();
+        // Only the ids `interlock history` shows; nothing that names a path.
+        history::find(dir, Some(&id)).map_err(|e| Failure::config(e.to_string()))?;
+        vec![id]
+    };
+    let mut out = std::io::stdout().lock();
+    for id in &ids {
+        history::delete(dir, id, Some(&loaded.dirs.state_dir), BY_COMMAND).map_err(internal)?;
+        let _ = writeln!(out, "deleted {id}");
+    }
+    if all {
+        // The chat's typed lines are history too.
+        let typed = loaded.dirs.state_dir.join("prompt-history");
+        if typed.exists() {
+            std::fs::write(&typed, b"").map_err(|e| Failure {
+                code: exit::INTERNAL,
+                message: format!("cannot clear {}: {e}", typed.display()),
+            })?;
+            let _ = writeln!(out, "cleared the chat's typed-line history");
+        }
+    }
+    if ids.is_empty() {
+        let _ = writeln!(out, "no conversations to delete");
+    } else {
+        let _ = writeln!(
+            out,
+            "{} conversation(s) deleted; the audit log records each deletion (id and time), not what was said",
+            ids.len()
+        );
+    }
+    Ok(exit::OK)
 }
 
 /// `interlock exec PROMPT`: one task, then exit with a status saying how it went.
@@ -149,6 +256,7 @@ const HELP: &str = "\
 Type a request in plain language. Each block of code is shown and runs only if you approve it.
   /clear        start a new conversation (language sessions restart too; also %reset)
   /diff         what changed in the workspace (git diff and new files in a git repository)
+  /forget       delete this conversation from disk and start a new one
   %undo         forget the last message and everything after it
   %tokens       tokens used in this conversation
   %save PATH    save the conversation as JSON
@@ -367,8 +475,8 @@ fn local_command(line: &str) -> Option<String> {
     let rest = line.strip_prefix('/')?;
     let name = rest.split_whitespace().next().unwrap_or("");
     const KNOWN: &[&str] = &[
-        "help", "reset", "clear", "diff", "undo", "tokens", "save", "load", "verbose", "sandbox",
-        "output", "exit", "quit",
+        "help", "reset", "clear", "diff", "forget", "undo", "tokens", "save", "load", "verbose",
+        "sandbox", "output", "exit", "quit",
     ];
     KNOWN.contains(&name).then(|| format!("%{rest}"))
 }
@@ -400,6 +508,7 @@ fn magic(
             }
             Err(e) => ui.info(&format!("reset failed: {e}")),
         },
+        "%forget" => forget(agent, ui, rt, sandbox),
         "%diff" => {
             let report = sandbox.baseline.report(&sandbox.loaded.settings.workspace);
             ui.show_text(&report);
@@ -444,6 +553,30 @@ fn magic(
         _ => ui.info(&format!("unknown command {cmd}; %help lists them")),
     }
     false
+}
+
+/// `/forget`: starts a new conversation and deletes the one before it from
+/// disk (the audit log records that it was deleted, not what it said).
+fn forget(agent: &mut Agent, ui: &mut TerminalUi, rt: &Runtime, sandbox: &mut SandboxState) {
+    use interlock_core::history;
+    let old = agent.session_id().to_string();
+    let dirs = &sandbox.loaded.dirs;
+    if history::find(&dirs.history_dir, Some(&old)).is_err() {
+        ui.info("this conversation is not stored on disk (--no-history): nothing to delete");
+        return;
+    }
+    if let Err(e) = rt.block_on(agent.reset()) {
+        ui.info(&format!("forget failed: {e}"));
+        return;
+    }
+    sandbox.baseline = crate::diff::Baseline::take(&sandbox.loaded.settings.workspace);
+    match history::delete(&dirs.history_dir, &old, Some(&dirs.state_dir), BY_FORGET) {
+        Ok(()) => ui.info(&format!(
+            "deleted conversation {old} from disk (the audit log records that it was deleted, not what it said); new conversation {}; language sessions restarted",
+            agent.session_id()
+        )),
+        Err(e) => ui.info(&format!("could not delete conversation {old}: {e}")),
+    }
 }
 
 /// `%sandbox [read-only|workspace-write]`: shows or changes the sandbox mode.

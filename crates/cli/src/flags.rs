@@ -239,6 +239,23 @@ pub enum ToolModeArg {
     Markdown,
 }
 
+/// `interlock history delete`: what to delete.
+#[derive(Debug, Subcommand)]
+pub enum HistoryAction {
+    /// Delete conversations: one by ID, --all, or --older-than AGE (the audit log records each deletion, not its content)
+    Delete {
+        /// The conversation to delete (see `interlock history`)
+        #[arg(required_unless_present_any = ["all", "older_than"], conflicts_with_all = ["all", "older_than"])]
+        id: Option<String>,
+        /// Every conversation, and the typed-line history of the chat
+        #[arg(long, conflicts_with = "older_than")]
+        all: bool,
+        /// Conversations not written to for this long, e.g. 30d, 12h, 2w
+        #[arg(long, value_name = "AGE")]
+        older_than: Option<String>,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run one task and exit (PROMPT `-` reads it from stdin)
@@ -295,8 +312,11 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
-    /// List saved conversations, newest first
-    History,
+    /// List saved conversations, newest first; `history delete` removes them
+    History {
+        #[command(subcommand)]
+        action: Option<HistoryAction>,
+    },
     /// Inspect configuration
     Config {
         #[command(subcommand)]

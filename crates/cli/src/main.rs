@@ -110,7 +110,10 @@ fn run(cli: Cli) -> Result<i32, Failure> {
                 AuthAction::Status => keys::status(state),
             }
         }
-        Some(Command::History) => history(&cli.opts),
+        Some(Command::History { action: None }) => history(&cli.opts),
+        Some(Command::History {
+            action: Some(action),
+        }) => chat::history_delete(&cli.opts, action),
         Some(Command::Config { action }) => config(&cli.opts, action),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(

@@ -453,3 +453,194 @@ fn always_allow_this_command_covers_that_command_and_nothing_chained_to_it() {
     assert_eq!(t.count("Run this code?"), 3, "{s}");
     assert!(!s.contains("\nCHAINED"), "the chained command ran:\n{s}");
 }
+
+/// The ids `interlock history --json` lists, newest first.
+fn history_ids(env: &Env, base: &str) -> Vec<String> {
+    let mut c = env.cmd(base);
+    c.args(["history", "--json"]);
+    let out = run(c);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["id"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+/// Where a conversation's file is, found by its name anywhere under
+/// interlock's home.
+fn history_file(env: &Env, id: &str) -> Option<std::path::PathBuf> {
+    let mut stack = vec![env.home()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().and_then(|n| n.to_str()) == Some(&format!("{id}.jsonl")) {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+fn audit_ok_and_records(env: &Env, base: &str) -> String {
+    let mut c = env.cmd(base);
+    c.args(["audit", "verify"]);
+    let out = run(c);
+    assert_eq!(code(&out), 0, "audit verify: {}", stderr(&out));
+    let mut c = env.cmd(base);
+    c.args(["audit", "export"]);
+    let out = run(c);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn make_old(path: &std::path::Path, days: u64) {
+    let past = std::time::SystemTime::now() - Duration::from_secs(days * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(past)
+        .unwrap();
+}
+
+#[test]
+fn history_delete_by_id_age_and_all_leaves_a_record_not_the_content() {
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::text_stream("one"),
+        Reply::text_stream("two"),
+        Reply::text_stream("three"),
+    ]);
+    let base = srv.base_url();
+    for word in ["alpha-secret", "bravo-secret", "charlie-secret"] {
+        let mut c = env.cmd(&base);
+        c.args(["exec", &format!("remember {word}")]);
+        let out = run(c);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        std::thread::sleep(Duration::from_millis(1100));
+    }
+    let ids = history_ids(&env, &base);
+    assert_eq!(ids.len(), 3, "{ids:?}");
+
+    // One by id.
+    let mut c = env.cmd(&base);
+    c.args(["history", "delete", &ids[0]]);
+    let out = run(c);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(history_file(&env, &ids[0]).is_none());
+    assert_eq!(history_ids(&env, &base), ids[1..].to_vec());
+    // An unknown id (or a path) is an error that deletes nothing.
+    for bad in ["no-such-id", "../config"] {
+        let mut c = env.cmd(&base);
+        c.args(["history", "delete", bad]);
+        let out = run(c);
+        assert_eq!(code(&out), 2, "{bad}: {}", stderr(&out));
+    }
+
+    // By age: only the old one.
+    make_old(&history_file(&env, &ids[2]).unwrap(), 40);
+    let mut c = env.cmd(&base);
+    c.args(["history", "delete", "--older-than", "30d"]);
+    let out = run(c);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(history_ids(&env, &base), vec![ids[1].clone()]);
+
+    // All of them.
+    let mut c = env.cmd(&base);
+    c.args(["history", "delete", "--all"]);
+    let out = run(c);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(history_ids(&env, &base).is_empty());
+
+    let records = audit_ok_and_records(&env, &base);
+    let deletions: Vec<serde_json::Value> = records
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["type"] == "history_deleted")
+        .collect();
+    assert_eq!(deletions.len(), 3, "{records}");
+    for (r, id) in deletions.iter().zip([&ids[0], &ids[2], &ids[1]]) {
+        assert_eq!(r["payload"]["id"], id.as_str(), "{r}");
+        assert!(!r.to_string().contains("-secret"), "{r}");
+    }
+}
+
+#[test]
+fn history_retention_deletes_old_conversations_at_start() {
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::text_stream("one"),
+        Reply::text_stream("two"),
+    ]);
+    let base = srv.base_url();
+    let mut c = env.cmd(&base);
+    c.args(["exec", "an old conversation"]);
+    assert_eq!(code(&run(c)), 0);
+    let old = history_ids(&env, &base);
+    make_old(&history_file(&env, &old[0]).unwrap(), 45);
+    write(
+        &env.home().join("config.toml"),
+        "history_retention = \"30d\"\n",
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    let mut c = env.cmd(&base);
+    c.args(["exec", "a new one"]);
+    let out = run(c);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("deleted 1 conversation(s) not written to in 30d"),
+        "{}",
+        stderr(&out)
+    );
+    let now = history_ids(&env, &base);
+    assert_eq!(now.len(), 1);
+    assert_ne!(now[0], old[0]);
+    let records = audit_ok_and_records(&env, &base);
+    assert!(records.contains("\"history_deleted\""), "{records}");
+
+    // A setting that is not an age is an error naming it.
+    write(
+        &env.home().join("config.toml"),
+        "history_retention = \"soon\"\n",
+    );
+    let mut c = env.cmd(&base);
+    c.args(["exec", "x"]);
+    let out = run(c);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("history_retention"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn forget_deletes_this_conversation_from_disk() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![Reply::text_stream("noted the plan")]);
+    let t = Tmux::start(
+        "forget",
+        &chat_command(&env, &srv.base_url(), "NO_COLOR=1", ""),
+    );
+    t.wait_for_prompt();
+    t.keys(&["my private plan", "Enter"]);
+    t.wait_for("noted the plan");
+    let ids = history_ids(&env, &srv.base_url());
+    assert_eq!(ids.len(), 1);
+    t.wait_for_prompt();
+    t.keys(&["/forget", "Enter"]);
+    t.wait_for("deleted conversation");
+    assert!(history_file(&env, &ids[0]).is_none(), "{}", t.screen());
+    let left = history_ids(&env, &srv.base_url());
+    assert!(!left.contains(&ids[0]), "{left:?}");
+    let records = audit_ok_and_records(&env, &srv.base_url());
+    assert!(records.contains("chat /forget"), "{records}");
+}

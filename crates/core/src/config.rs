@@ -243,6 +243,9 @@ pub struct ConfigFile {
     pub max_budget: Option<f64>,
     /// Profile used when `--profile` is not given.
     pub default_profile: Option<String>,
+    /// Conversations not written to for this long (e.g. "30d") are deleted
+    /// when interlock starts.
+    pub history_retention: Option<String>,
     #[serde(default)]
     pub profiles: BTreeMap<String, Layer>,
     /// USD per million tokens, `[input, output]`, for models the built-in
@@ -591,6 +594,9 @@ pub struct Settings {
     pub max_budget: Option<f64>,
     /// User prices (USD per million tokens, input and output) by model.
     pub prices: BTreeMap<String, [f64; 2]>,
+    /// Delete conversations not written to for this long (an age such as
+    /// "30d", checked by [`crate::history::parse_age`]), at start.
+    pub history_retention: Option<String>,
     /// The profile that was applied, if any.
     pub profile: Option<String>,
     /// Where each value came from, for `config show`.
@@ -845,6 +851,15 @@ impl Settings {
             context_window: merged.context_window,
             max_budget: merged.max_budget,
             prices: file.prices.clone(),
+            history_retention: match &file.history_retention {
+                Some(t) if crate::history::parse_age(t).is_none() => {
+                    return Err(ConfigError::Invalid {
+                        key: "history_retention".into(),
+                        message: format!("{t:?} is not an age (examples: 30d, 12h, 2w)"),
+                    });
+                }
+                other => other.clone(),
+            },
             profile: profile_name,
             sources,
         })
@@ -886,7 +901,7 @@ mod tests {
           |
         1 | modle = "x"
           | ^^^^^
-        unknown field `modle`, expected one of `model`, `api_base`, `provider`, `tool_mode`, `auto_run`, `max_turns`, `max_output`, `timeout`, `workspace`, `temperature`, `max_tokens`, `sandbox`, `dangerously_disable_sandbox`, `network`, `hide`, `read`, `dangerously_allow_system_workspace`, `limit_memory`, `limit_cpu`, `limit_procs`, `limit_fsize`, `limit_nofile`, `auto_run_max_risk`, `refuse_critical`, `untrusted_narrows_auto_run`, `allow_commands`, `deny_commands`, `deny_paths`, `context_window`, `max_budget`, `default_profile`, `profiles`, `prices`
+        unknown field `modle`, expected one of `model`, `api_base`, `provider`, `tool_mode`, `auto_run`, `max_turns`, `max_output`, `timeout`, `workspace`, `temperature`, `max_tokens`, `sandbox`, `dangerously_disable_sandbox`, `network`, `hide`, `read`, `dangerously_allow_system_workspace`, `limit_memory`, `limit_cpu`, `limit_procs`, `limit_fsize`, `limit_nofile`, `auto_run_max_risk`, `refuse_critical`, `untrusted_narrows_auto_run`, `allow_commands`, `deny_commands`, `deny_paths`, `context_window`, `max_budget`, `default_profile`, `history_retention`, `profiles`, `prices`
         "#);
     }
 

@@ -370,6 +370,89 @@ pub fn find(dir: &Path, id: Option<&str>) -> Result<PathBuf, HistoryError> {
     }
 }
 
+/// Turns an age such as `30d`, `12h`, `2w` or `90m` (or `45s`) into a
+/// duration. None for anything else, and for zero.
+pub fn parse_age(text: &str) -> Option<std::time::Duration> {
+    let t = text.trim();
+    let unit = t.chars().last()?;
+    let mult: u64 = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        'w' => 604_800,
+        _ => return None,
+    };
+    let n: u64 = t[..t.len() - 1].parse().ok()?;
+    if n == 0 {
+        return None;
+    }
+    Some(std::time::Duration::from_secs(n.checked_mul(mult)?))
+}
+
+/// The ids of every conversation file in `dir` (readable or not), newest
+/// first.
+pub fn ids(dir: &Path) -> Result<Vec<String>, HistoryError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_err(dir)(e)),
+    };
+    let mut out: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            name.strip_suffix(".jsonl").map(str::to_string)
+        })
+        .collect();
+    out.sort_by(|a, b| b.cmp(a));
+    Ok(out)
+}
+
+/// The conversations last written to more than `age` before `now` (by the
+/// file's modification time: a conversation resumed yesterday is not old).
+pub fn older_than(
+    dir: &Path,
+    age: std::time::Duration,
+    now: SystemTime,
+) -> Result<Vec<String>, HistoryError> {
+    let cutoff = now.checked_sub(age).unwrap_or(UNIX_EPOCH);
+    Ok(ids(dir)?
+        .into_iter()
+        .filter(|id| {
+            std::fs::symlink_metadata(dir.join(format!("{id}.jsonl")))
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t < cutoff)
+        })
+        .collect())
+}
+
+/// Deletes conversation `id` from `dir` and, when `audit_dir` is given,
+/// records in the audit log that it was deleted: the id, who or what asked
+/// (`by`), and the record's own time. Never any of its content.
+pub fn delete(
+    dir: &Path,
+    id: &str,
+    audit_dir: Option<&Path>,
+    by: &str,
+) -> Result<(), HistoryError> {
+    let path = find(dir, Some(id))?;
+    std::fs::remove_file(&path).map_err(io_err(&path))?;
+    if let Some(audit) = audit_dir {
+        let mut log = interlock_audit::AuditLog::open(audit, id).map_err(|e| HistoryError::Io {
+            path: audit.to_path_buf(),
+            source: std::io::Error::other(format!("the audit log: {e}")),
+        })?;
+        log.append("history_deleted", serde_json::json!({ "id": id, "by": by }))
+            .and_then(|()| log.sync())
+            .map_err(|e| HistoryError::Io {
+                path: audit.to_path_buf(),
+                source: std::io::Error::other(format!("the audit log: {e}")),
+            })?;
+    }
+    Ok(())
+}
+
 fn ensure_private_dir(dir: &Path) -> Result<(), HistoryError> {
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -435,6 +518,69 @@ mod tests {
 
     fn user(s: &str) -> Message {
         Message::User { content: s.into() }
+    }
+
+    #[test]
+    fn ages_read_as_people_write_them() {
+        use std::time::Duration;
+        assert_eq!(parse_age("30d"), Some(Duration::from_secs(30 * 86_400)));
+        assert_eq!(parse_age(" 12h "), Some(Duration::from_secs(12 * 3600)));
+        assert_eq!(parse_age("2w"), Some(Duration::from_secs(14 * 86_400)));
+        for bad in ["", "d", "0d", "30", "30x", "-1d", "1.5d"] {
+            assert_eq!(parse_age(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_deleted_conversation_is_gone_and_the_audit_log_says_so_without_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let hdir = dir.path().join("h");
+        let state = dir.path().join("state");
+        let mut old = HistoryWriter::create(&hdir, "m", Path::new("/w")).unwrap();
+        old.message(&user("my secret plans")).unwrap();
+        old.sync().unwrap();
+        let old_id = old.id().to_string();
+        // A session's own records come first, as in real use.
+        let mut log = interlock_audit::AuditLog::open(&state, &old_id).unwrap();
+        log.append("session_start", serde_json::json!({"model": "m"}))
+            .unwrap();
+        log.sync().unwrap();
+        drop(log);
+        // Make it old.
+        let past = SystemTime::now() - std::time::Duration::from_secs(40 * 86_400);
+        File::options()
+            .write(true)
+            .open(old.path())
+            .unwrap()
+            .set_modified(past)
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let mut new = HistoryWriter::create(&hdir, "m", Path::new("/w")).unwrap();
+        new.message(&user("today")).unwrap();
+        new.sync().unwrap();
+
+        let aged = parse_age("30d").unwrap();
+        assert_eq!(
+            older_than(&hdir, aged, SystemTime::now()).unwrap(),
+            vec![old_id.clone()]
+        );
+        delete(&hdir, &old_id, Some(&state), "test").unwrap();
+        assert!(!old.path().exists());
+        assert_eq!(ids(&hdir).unwrap(), vec![new.id().to_string()]);
+        assert!(matches!(
+            delete(&hdir, &old_id, Some(&state), "test"),
+            Err(HistoryError::NotFound(_))
+        ));
+
+        let records = interlock_audit::read(&state).unwrap();
+        let last = records.last().unwrap();
+        assert_eq!(last.event_type, "history_deleted");
+        assert_eq!(last.session, old_id);
+        assert_eq!(last.payload["id"], old_id.as_str());
+        let all = serde_json::to_string(&last.payload).unwrap();
+        assert!(!all.contains("secret plans"), "{all}");
+        let report = interlock_audit::verify(&state, None).unwrap();
+        assert!(report.is_ok(), "{:?}", report.notes());
     }
 
     #[test]

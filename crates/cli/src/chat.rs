@@ -475,8 +475,8 @@ fn local_command(line: &str) -> Option<String> {
     let rest = line.strip_prefix('/')?;
     let name = rest.split_whitespace().next().unwrap_or("");
     const KNOWN: &[&str] = &[
-        "help", "reset", "clear", "diff", "forget", "undo", "tokens", "save", "load", "verbose",
-        "sandbox", "output", "exit", "quit",
+        "help", "reset", "clear", "diff", "forget", "model", "undo", "tokens", "save", "load",
+        "verbose", "sandbox", "output", "exit", "quit",
     ];
     KNOWN.contains(&name).then(|| format!("%{rest}"))
 }
@@ -509,6 +509,14 @@ fn magic(
             Err(e) => ui.info(&format!("reset failed: {e}")),
         },
         "%forget" => forget(agent, ui, rt, sandbox),
+        // Typed to interlock, so never sent to the model: the agent cannot
+        // switch models mid-session yet, but a resume with a flag can.
+        "%model" => ui.info(&format!(
+            "the model is {}; switching within a chat is not available yet. To go on with this conversation with another model, leave and run: interlock --resume={} --model {}",
+            agent.settings().model,
+            agent.session_id(),
+            if arg.is_empty() { "NAME" } else { arg }
+        )),
         "%diff" => {
             let report = sandbox.baseline.report(&sandbox.loaded.settings.workspace);
             ui.show_text(&report);
@@ -659,6 +667,11 @@ mod tests {
         assert_eq!(local_command("%tokens").as_deref(), Some("%tokens"));
         assert_eq!(local_command("/clear").as_deref(), Some("%clear"));
         assert_eq!(local_command("/diff").as_deref(), Some("%diff"));
+        assert_eq!(local_command("/forget").as_deref(), Some("%forget"));
+        assert_eq!(
+            local_command("/model llama3.1").as_deref(),
+            Some("%model llama3.1")
+        );
         assert_eq!(local_command("/etc/hosts has a typo"), None);
         assert_eq!(local_command("hello"), None);
     }

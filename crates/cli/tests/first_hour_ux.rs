@@ -389,6 +389,10 @@ fn diff_shows_workspace_changes_without_running_the_repositorys_programs() {
     t.wait_for_prompt();
     t.keys(&["/help", "Enter"]);
     t.wait_for("/diff");
+    t.wait_for_prompt();
+    // Typed out of habit from other tools: answered here, never sent.
+    t.keys(&["/model other-model", "Enter"]);
+    t.wait_for("--model other-model");
     assert!(
         srv.chat_requests().is_empty(),
         "a command reached the model"

@@ -565,7 +565,8 @@ enum Mode {
         hl: Option<Box<Highlighter>>,
         /// A hidden fence's code so far (shown if it never closes).
         code: String,
-        hidden: bool,
+        /// The language, when the fence is hidden (markdown tool mode).
+        hidden: Option<String>,
     },
 }
 
@@ -599,6 +600,9 @@ pub struct MarkdownStream {
     /// (markdown tool mode): they are shown once, under their risk, right
     /// above the question.
     defer_runnable: bool,
+    /// Hidden fences (language, code) not yet claimed by a proposal: shown
+    /// at the end of the turn if interlock never proposes them.
+    hidden: Vec<(String, String)>,
 }
 
 impl MarkdownStream {
@@ -619,6 +623,7 @@ impl MarkdownStream {
             current: Style::default(),
             in_escape: false,
             defer_runnable: false,
+            hidden: Vec::new(),
         }
     }
 
@@ -639,6 +644,21 @@ impl MarkdownStream {
     /// stream (a line says where the code will be shown instead).
     pub fn set_defer_runnable(&mut self, defer: bool) {
         self.defer_runnable = defer;
+    }
+
+    /// A block was proposed: the hidden fence with this code (sanitized) is
+    /// shown there, not left over.
+    pub fn claim_hidden(&mut self, code: &str) {
+        let same = |c: &str| c.trim_end_matches('\n') == code.trim_end_matches('\n');
+        if let Some(i) = self.hidden.iter().position(|(_, c)| same(c)) {
+            self.hidden.remove(i);
+        }
+    }
+
+    /// Hidden fences no proposal claimed (the turn ended early: an error,
+    /// an interrupt): their code, so the reply is not left with a promise.
+    pub fn take_unclaimed(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.hidden)
     }
 
     /// Prints the word read so far without waiting for the space after it:
@@ -681,7 +701,7 @@ impl MarkdownStream {
             } = &mut self.mode
             {
                 // An unclosed fence never runs: a hidden one is shown now.
-                let text = if *hidden {
+                let text = if hidden.is_some() {
                     std::mem::take(code) + &held
                 } else {
                     held
@@ -711,8 +731,10 @@ impl MarkdownStream {
             }
         }
         let defer = self.defer_runnable;
+        let hidden = std::mem::take(&mut self.hidden);
         *self = MarkdownStream::with_width(self.color, self.width);
         self.defer_runnable = defer;
+        self.hidden = hidden;
         out
     }
 
@@ -1016,7 +1038,7 @@ impl MarkdownStream {
             len,
             hl: self.color.then(|| Box::new(Highlighter::new(lang))),
             code: String::new(),
-            hidden,
+            hidden: hidden.then(|| lang.to_string()),
         };
         self.holding = true;
     }
@@ -1032,13 +1054,17 @@ impl MarkdownStream {
         else {
             return;
         };
+        let hidden_lang = hidden.clone();
         let t = line.trim();
         let closes = line.len() - line.trim_start().len() <= 3
             && t.chars().all(|c| c == *marker)
             && t.chars().count() >= *len;
         if closes {
-            if *hidden {
-                // The placeholder line stands for the whole fence.
+            if let Some(lang) = hidden_lang {
+                // The placeholder line stood for the whole fence; its code
+                // waits for the proposal that shows it.
+                let code = std::mem::take(code);
+                self.hidden.push((lang, code));
             } else if self.color {
                 out.push_str("\x1b[2m");
                 out.push_str(line.trim_end());
@@ -1051,7 +1077,7 @@ impl MarkdownStream {
             self.holding = true;
             return;
         }
-        if *hidden {
+        if hidden.is_some() {
             code.push_str(line);
             return;
         }
@@ -1451,6 +1477,20 @@ mod tests {
     fn colour_escapes_in_the_text_are_dropped() {
         let out = render(&["\x1b[31mred\x1b[0m text\n"], false);
         assert_eq!(out, "red text\n");
+    }
+
+    #[test]
+    fn hidden_fences_not_proposed_are_handed_back() {
+        let mut m = MarkdownStream::with_width(false, 0);
+        m.set_defer_runnable(true);
+        m.push("```python\nprint(1)\n```\n```sh\necho two\n```\n");
+        m.finish();
+        m.claim_hidden("print(1)");
+        assert_eq!(
+            m.take_unclaimed(),
+            vec![("sh".to_string(), "echo two\n".to_string())]
+        );
+        assert!(m.take_unclaimed().is_empty());
     }
 
     #[test]

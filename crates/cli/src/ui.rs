@@ -352,6 +352,17 @@ impl TerminalUi {
         self.last_output = Some(all);
     }
 
+    /// Code the message's stream left for its proposal, when the turn ended
+    /// without one (an error, an interrupt): shown, marked as not run.
+    fn show_unclaimed(&mut self) {
+        for (language, code) in self.md.take_unclaimed() {
+            let h = self.header(&format!("{language} (not run)"));
+            self.line(&h);
+            let shown = highlight_block(&code, &language, self.color);
+            self.out(&shown);
+        }
+    }
+
     fn header(&self, title: &str) -> String {
         let rule = "─".repeat(40usize.saturating_sub(title.chars().count()));
         paint(self.color, "2", &format!("── {title} {rule}"))
@@ -455,6 +466,7 @@ impl Frontend for TerminalUi {
             Event::CodeProposed { language, code, .. } => {
                 self.stop_spinner();
                 self.release_held();
+                self.md.claim_hidden(&sanitize(code));
                 let h = self.header(&sanitize(language));
                 self.line(&h);
                 self.pending_code = Some((language.clone(), code.clone()));
@@ -594,6 +606,7 @@ impl Frontend for TerminalUi {
                     let rest = self.md.finish();
                     self.out(&rest);
                 }
+                self.show_unclaimed();
             }
         }
     }

@@ -648,3 +648,19 @@ fn forget_deletes_this_conversation_from_disk() {
     let records = audit_ok_and_records(&env, &srv.base_url());
     assert!(records.contains("chat /forget"), "{records}");
 }
+
+#[test]
+fn code_the_stream_left_for_a_proposal_that_never_came_is_still_shown() {
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![Reply::stream_error(
+        "Here it is:\n```python\nprint('LEFT' + 'OVER')\n```\n",
+        "the server fell over",
+    )]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args(["--tool-mode", "markdown", "exec", "go"]);
+    let out = run(c);
+    let err = stderr(&out);
+    assert!(err.contains("the server fell over"), "{err}");
+    assert!(err.contains("python (not run)"), "{err}");
+    assert!(err.contains("print('LEFT' + 'OVER')"), "{err}");
+}

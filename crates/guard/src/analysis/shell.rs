@@ -1367,31 +1367,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
         range: Range<usize>,
         verb: &str,
     ) -> bool {
-        use paths::Scope;
-        let sensitive = class.history
-            || class.log
-            || class.privilege
-            || class.persistence.is_some()
-            || class.credential;
-        if sensitive
-            || matches!(
-                class.scope,
-                Scope::Special | Scope::Device | Scope::System | Scope::SystemTop | Scope::Root
-            )
-        {
-            return false;
-        }
-        let relative = !path.starts_with(['/', '~']);
-        let unknown = class.scope == Scope::Dynamic
-            || path.is_empty()
-            || path.contains(['$', '`', '*', '?', '['])
-            || path.contains(paths::DYNAMIC)
-            || (relative && self.cx.changed_dir);
-        let known = !unknown;
-        let target = known.then(|| path.to_string());
-        self.cx
-            .push_write(target, format!("{verb} {path}"), SH, range);
-        true
+        self.cx.note_write(path, class, verb, SH, range)
     }
 
     /// `cp`/`mv`/`install SRC… DEST`: when DEST is a directory, each source
@@ -3020,6 +2996,11 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             v
         };
         let r = range.clone();
+        if let Some(what) = run_time_writes(name, &texts) {
+            // A fact for the agent (risk none): which files change is known
+            // only when it runs.
+            self.cx.push_write(None, what, SH, r.clone());
+        }
         match name {
             "cd" | "pushd" => self.change_dir(args),
             "popd" => self.cwd = None,
@@ -4416,6 +4397,224 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                 r.clone(),
             );
         }
+    }
+}
+
+/// What a command does that writes files whose names are known only when
+/// it runs: extracting an archive (over any existing file of the same name)
+/// or running the project's own build, test or package scripts (a Makefile,
+/// `package.json` scripts, `setup.py`, `build.rs`, test files), which can
+/// change any file. `None` for listing, version and help invocations, and
+/// for extraction that keeps existing files (`tar -k`, `unzip -n`).
+fn run_time_writes(name: &str, args: &[&str]) -> Option<String> {
+    const EXTRACTS: &str =
+        "extracts an archive, which overwrites any existing file of the same name";
+    let first = args.iter().find(|a| !a.starts_with('-')).copied();
+    let only_info = !args.is_empty()
+        && args
+            .iter()
+            .all(|a| matches!(*a, "--version" | "-V" | "--help" | "-h"));
+    if only_info {
+        return None;
+    }
+    let project = |tool: &str| {
+        Some(format!(
+            "{tool} runs the project's own build, test or script code, which can change any file"
+        ))
+    };
+    // A cluster of short options (`-xzf`), or tar's old style (`xzf`).
+    let short = |a: &str, c: char| {
+        a.strip_prefix('-')
+            .is_some_and(|o| !o.starts_with('-') && o.contains(c))
+    };
+    match name {
+        "tar" | "gtar" | "bsdtar" => {
+            let old_style = args
+                .first()
+                .is_some_and(|a| !a.starts_with('-') && a.chars().all(|c| c.is_ascii_alphabetic()));
+            let has =
+                |c: char| args.iter().any(|a| short(a, c)) || (old_style && args[0].contains(c));
+            let extracts = has('x') || args.iter().any(|a| matches!(*a, "--extract" | "--get"));
+            let keeps = has('k')
+                || args
+                    .iter()
+                    .any(|a| matches!(*a, "--keep-old-files" | "--skip-old-files" | "--to-stdout"))
+                || has('O');
+            (extracts && !keeps).then(|| EXTRACTS.to_string())
+        }
+        "unzip" => {
+            let opts: Vec<&str> = args
+                .iter()
+                .copied()
+                .filter(|a| a.starts_with('-') && !a.starts_with("--"))
+                .collect();
+            let any = |c: char| opts.iter().any(|o| o.contains(c));
+            // -n never overwrites; -l/-t/-v/-Z/-z/-p only list or print.
+            let reads = ['n', 'l', 't', 'v', 'Z', 'z', 'p'].into_iter().any(any);
+            (!args.is_empty() && !reads).then(|| EXTRACTS.to_string())
+        }
+        "7z" | "7za" | "7zz" | "7zr" | "unrar" | "ar" => {
+            let x = matches!(first, Some("x" | "e"))
+                || (name == "ar" && first.is_some_and(|f| f.contains('x')));
+            let skip = args.iter().any(|a| *a == "-aos" || *a == "-o-");
+            (x && !skip).then(|| EXTRACTS.to_string())
+        }
+        "cpio" => args
+            .iter()
+            .any(|a| short(a, 'i') || *a == "--extract")
+            .then(|| EXTRACTS.to_string()),
+        "make" | "gmake" | "bmake" | "ninja" | "rake" | "scons" | "bazel" | "bazelisk" | "buck"
+        | "buck2" | "just" | "task" | "ant" | "mvn" | "mvnw" | "gradle" | "gradlew" | "sbt"
+        | "lein" | "ctest" | "tox" | "nox" | "pytest" | "py.test" | "jest" | "vitest" | "mocha"
+        | "ava" | "karma" | "phpunit" | "rspec" | "cucumber" | "behave" | "invoke" | "doit"
+        | "waf" | "xcodebuild" | "msbuild" => project(name),
+        // `-E` runs one built-in tool (checked on its own); anything else
+        // configures (running CMakeLists.txt) or builds.
+        "cmake" => (!args.contains(&"-E")).then_some(name).and_then(project),
+        "meson" => matches!(
+            first,
+            Some("compile" | "test" | "install" | "dist" | "setup")
+        )
+        .then_some(name)
+        .and_then(project),
+        "cargo" => matches!(
+            first,
+            Some(
+                "build"
+                    | "b"
+                    | "check"
+                    | "c"
+                    | "test"
+                    | "t"
+                    | "run"
+                    | "r"
+                    | "bench"
+                    | "clippy"
+                    | "doc"
+                    | "d"
+                    | "rustc"
+                    | "rustdoc"
+                    | "fix"
+                    | "publish"
+                    | "package"
+                    | "miri"
+                    | "nextest"
+                    | "llvm-cov"
+                    | "tarpaulin"
+                    | "expand"
+                    | "criterion"
+            )
+        )
+        .then_some("cargo")
+        .and_then(project),
+        "go" => matches!(first, Some("build" | "run" | "test" | "generate"))
+            .then_some("go")
+            .and_then(project),
+        "dotnet" => matches!(
+            first,
+            Some("build" | "test" | "run" | "publish" | "pack" | "msbuild" | "watch")
+        )
+        .then_some("dotnet")
+        .and_then(project),
+        "swift" => matches!(first, Some("build" | "test" | "run"))
+            .then_some("swift")
+            .and_then(project),
+        "mix" => matches!(first, Some("test" | "compile" | "run" | "release"))
+            .then_some("mix")
+            .and_then(project),
+        "npm" | "cnpm" => matches!(
+            first,
+            Some(
+                "run"
+                    | "run-script"
+                    | "rum"
+                    | "urn"
+                    | "test"
+                    | "tst"
+                    | "t"
+                    | "start"
+                    | "stop"
+                    | "restart"
+                    | "pack"
+                    | "publish"
+                    | "rebuild"
+                    | "rb"
+                    | "it"
+                    | "install-test"
+                    | "cit"
+            )
+        )
+        .then_some(name)
+        .and_then(project),
+        // yarn/pnpm/bun run a package script for any name that is not one
+        // of their own commands.
+        "yarn" | "pnpm" | "bun" => match first {
+            None => None,
+            Some(
+                "add"
+                | "install"
+                | "i"
+                | "remove"
+                | "rm"
+                | "list"
+                | "ls"
+                | "why"
+                | "info"
+                | "view"
+                | "outdated"
+                | "audit"
+                | "config"
+                | "version"
+                | "help"
+                | "init"
+                | "create"
+                | "dlx"
+                | "x"
+                | "link"
+                | "unlink"
+                | "cache"
+                | "store"
+                | "upgrade"
+                | "update"
+                | "up"
+                | "import"
+                | "licenses"
+                | "global"
+                | "bin"
+                | "pm"
+                | "whoami"
+                | "login"
+                | "logout"
+                | "owner"
+                | "node"
+                | "env"
+                | "patch"
+                | "set"
+                | "dedupe"
+                | "prune"
+                | "fetch"
+                | "setup"
+                | "repl"
+                | "upgrade-interactive",
+            ) => None,
+            Some(_) => project(name),
+        },
+        _ if is_python(name) => {
+            let script = first.map(|f| f.rsplit('/').next().unwrap_or(f));
+            let module = args
+                .iter()
+                .position(|a| *a == "-m")
+                .and_then(|i| args.get(i + 1))
+                .copied();
+            (script == Some("setup.py")
+                || matches!(
+                    module,
+                    Some("pytest" | "tox" | "nox" | "build" | "unittest" | "setup" | "invoke")
+                ))
+            .then_some(name)
+            .and_then(project)
+        }
+        _ => None,
     }
 }
 

@@ -2743,11 +2743,16 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
         if dynamic {
             self.dynamic_command(q, taint, range);
         }
-        let cmd = if string_form || shell_true {
+        let mut cmd = if string_form || shell_true {
             words.join(" ")
         } else {
             super::argv_command_line(&words, &holes)
         };
+        // Arguments known only at run time (`*args`) are still arguments:
+        // `bash` with them is not a bare shell.
+        if dynamic && !string_form && !shell_true {
+            cmd.push_str(&format!(" \"{}\"", paths::HOLE_VAR));
+        }
         // A shell started on a socket (reverse shell) or interactively.
         let prog = words[0].rsplit('/').next().unwrap_or("");
         if matches!(prog, "sh" | "bash" | "zsh" | "dash")

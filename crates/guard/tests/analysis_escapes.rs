@@ -230,3 +230,15 @@ fn a_program_by_path_is_only_known_when_it_is_the_systems() {
         ],
     );
 }
+
+#[test]
+fn a_shell_on_another_host_is_a_login_not_an_escape() {
+    for code in ["ssh host bash", "ssh -t host 'bash -l'"] {
+        assert!(!has_rule(code, "exec.shell-escape"), "{code}");
+    }
+    at_most(
+        Risk::Low,
+        &["bundle exec jekyll build", "bundle exec rails test"],
+    );
+    at_least(Risk::Medium, &["bundle exec rails runner 'puts 1'"]);
+}

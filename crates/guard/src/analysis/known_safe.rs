@@ -335,6 +335,7 @@ pub(crate) static KNOWN_SAFE: &[Entry] = &[
             "shfmt",
             "rspec",
             "rubocop",
+            "jekyll",
             "uv",
             "mvn",
             "gradle",
@@ -367,6 +368,11 @@ pub(crate) static KNOWN_SAFE: &[Entry] = &[
             "--rakelibdir",
         ]),
         reason: "runs the workspace Rakefile's tasks; -e/-p run Ruby code, -f/-r load other files",
+    },
+    Entry {
+        names: &["rails"],
+        check: Custom(rails_safe),
+        reason: "runs the workspace Rails app's tasks, server and tests; runner and the consoles run code given to them",
     },
     Entry {
         names: &["make", "gmake"],
@@ -807,6 +813,15 @@ fn systemctl_safe(args: &[&str]) -> Result<(), String> {
         return Err("`systemctl edit` runs an editor".into());
     }
     Ok(())
+}
+
+fn rails_safe(args: &[&str]) -> Result<(), String> {
+    match args.iter().find(|a| !a.starts_with('-')).copied() {
+        Some(sub @ ("runner" | "r" | "console" | "c" | "dbconsole" | "db")) => {
+            Err(format!("`rails {sub}` runs code or a console given to it"))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn no_positional(args: &[&str]) -> Result<(), String> {

@@ -902,6 +902,9 @@ pub(crate) struct Ctx<'a> {
     /// Set once shell code changed directory (`cd`, `pushd`): relative
     /// names written after it are no longer known relative to the start.
     pub(crate) changed_dir: bool,
+    /// While > 0, the code being analysed runs on another host (`ssh host
+    /// CMD`).
+    pub(crate) remote: usize,
     /// Byte offsets where lines of `original` start (computed on first use).
     line_starts: Vec<usize>,
     /// Findings of nested code already analysed, by language, depth, tree
@@ -943,6 +946,7 @@ impl<'a> Ctx<'a> {
             suppress: 0,
             nest: 0,
             changed_dir: false,
+            remote: 0,
             line_starts: Vec::new(),
             nested_seen: HashMap::new(),
             tree: None,

@@ -1710,7 +1710,11 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
         // An interactive shell started by another program (`find -exec
         // /bin/sh`, `env /bin/sh`, `bundle exec /bin/sh`, nested code): the
         // classic way out of a restricted command (GTFOBins).
-        if (level > 0 || self.cx.depth > 0) && is_shell(name) && bare_shell(args) {
+        if (level > 0 || self.cx.depth > 0)
+            && self.cx.remote == 0
+            && is_shell(name)
+            && bare_shell(args)
+        {
             self.push(
                 "exec.shell-escape",
                 Risk::High,
@@ -3045,7 +3049,11 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                         w.text.push_str(&extra.text);
                         w.dynamic |= extra.dynamic;
                     }
+                    // It runs on the other host: a shell there is a login,
+                    // not an escape from a program here.
+                    self.cx.remote += 1;
                     self.nested_shell_string(&w, range, "ssh");
+                    self.cx.remote -= 1;
                 }
             }
             _ => {}

@@ -512,3 +512,42 @@ fn sensitive_targets_keep_their_own_findings() {
         );
     }
 }
+
+#[test]
+fn moving_files_out_of_the_workspace_is_a_deletion_for_the_agent() {
+    for (lang, code) in [
+        (SH, "mv report.docx /tmp/.x"),
+        (SH, "mv *.csv ~/old/"),
+        (PY, "import shutil\nshutil.move('report.docx', '/tmp/.x')"),
+        (PY, "import os\nos.rename('report.docx', '../report.docx')"),
+        (
+            PY,
+            "from pathlib import Path\nPath('report.docx').rename('/tmp/r')",
+        ),
+        (
+            JS,
+            "const fs = require('fs');\nfs.renameSync('report.docx', '/tmp/r');",
+        ),
+    ] {
+        let r = analyze(lang, code);
+        assert!(
+            r.findings.iter().any(|f| f.rule == "delete.move-out"),
+            "{code}: {r:?}"
+        );
+        // Ordinary work when nothing untrusted was read.
+        assert!(r.risk <= Risk::Low || lang == JS, "{code}: {r:?}");
+    }
+    // Renames inside the workspace keep the files.
+    for (lang, code) in [
+        (SH, "mv report.txt report-old.txt"),
+        (SH, "mv a.txt sub/"),
+        (PY, "import shutil\nshutil.move('a.txt', 'archive/a.txt')"),
+        (PY, "import os\nos.replace('a.tmp', 'a.txt')"),
+        (
+            JS,
+            "const fs = require('fs');\nfs.renameSync('a.tmp', 'a.txt');",
+        ),
+    ] {
+        assert!(state_rules(lang, code).is_empty(), "{code}");
+    }
+}

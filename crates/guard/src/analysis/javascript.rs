@@ -1986,6 +1986,17 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                 if vals.len() >= 2 =>
             {
                 self.write_val(vals.get(1), range, "writes to");
+                if matches!(m, "rename" | "move")
+                    && let Some(d) = vals[1].text.as_deref()
+                    && paths::leaves_workspace(d)
+                {
+                    self.push(
+                        "delete.move-out",
+                        Risk::Low,
+                        format!("moves files out of the workspace (to {d})"),
+                        range.clone(),
+                    );
+                }
             }
             "chmod" => {
                 if let (Some(p), Some(mode)) = (path, vals.get(1)) {

@@ -2163,6 +2163,7 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 }
                 let (src, dst) = (arg_vals[0].clone(), arg_vals[1].clone());
                 self.copy_target(&src, &dst, &range, "moves onto");
+                self.move_out(&dst, &range);
             }
             "os.rename" | "os.replace" | "shutil.copy" | "shutil.copy2" | "shutil.copyfile"
             | "shutil.copytree" | "os.symlink" | "os.link" | "shutil.copyfileobj"
@@ -2174,6 +2175,9 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                     self.copy_target(&src, &dst, &range, "copies onto");
                 } else if q != "shutil.copyfileobj" {
                     self.write_val(&dst, &range, "writes to");
+                }
+                if matches!(q.as_str(), "os.rename" | "os.replace") {
+                    self.move_out(&dst, &range);
                 }
             }
             "os.truncate" if !pos.is_empty() => {
@@ -2356,6 +2360,7 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 "rename" | "replace" if !pos.is_empty() => {
                     let dst = self.eval(pos[0]);
                     self.write_val(&dst, &range, "moves onto");
+                    self.move_out(&dst, &range);
                 }
                 "open" => {
                     let mode = pos
@@ -2544,6 +2549,21 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 PY,
                 range.clone(),
             ),
+        }
+    }
+
+    /// A move whose destination is outside the workspace takes the file
+    /// out of it (see [`paths::leaves_workspace`]).
+    fn move_out(&mut self, dst: &Val, range: &Range<usize>) {
+        if let Some(d) = dst.text.as_deref()
+            && paths::leaves_workspace(d)
+        {
+            self.push(
+                "delete.move-out",
+                Risk::Low,
+                format!("moves files out of the workspace (to {d})"),
+                range.clone(),
+            );
         }
     }
 

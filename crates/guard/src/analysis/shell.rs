@@ -3483,6 +3483,14 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                     }
                     let class = self.classify_at(&dest.text);
                     self.write_target(&dest.text, &class, r.clone(), "mv writes to");
+                    if !dest.dynamic && paths::leaves_workspace(&dest.text) {
+                        self.push(
+                            "delete.move-out",
+                            Risk::Low,
+                            format!("moves files out of the workspace (to {})", dest.text),
+                            r.clone(),
+                        );
+                    }
                     let srcs = &positional[..positional.len() - 1];
                     self.note_writes_into(dest, srcs, &r, "mv writes to");
                     // A move keeps the files (at the destination): only

@@ -551,3 +551,22 @@ fn moving_files_out_of_the_workspace_is_a_deletion_for_the_agent() {
         assert!(state_rules(lang, code).is_empty(), "{code}");
     }
 }
+
+#[test]
+fn patches_and_compiler_outputs_are_writes() {
+    assert!(writes(SH, "patch -p1 < fix.diff").contains(&None));
+    assert!(writes(SH, "patch --dry-run -p1 < fix.diff").is_empty());
+    for (code, target) in [
+        ("gcc -O2 -o app main.c", "app"),
+        ("cc -o build/tool tool.c", "build/tool"),
+        ("rustc -o hello hello.rs", "hello"),
+        ("go build -o bin/app ./cmd/app", "bin/app"),
+    ] {
+        assert!(
+            known(SH, code).iter().any(|t| t == target),
+            "{code}: {:?}",
+            writes(SH, code)
+        );
+        assert!(analyze(SH, code).risk <= Risk::Low, "{code}");
+    }
+}

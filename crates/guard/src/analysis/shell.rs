@@ -3313,6 +3313,21 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             // only when it runs.
             self.cx.push_write(None, what, SH, r.clone());
         }
+        // Compilers write their output file (`-o app`), over an old one.
+        if matches!(
+            name,
+            "gcc" | "g++" | "cc" | "c++" | "clang" | "clang++" | "rustc" | "go" | "ld"
+        ) && let Some(out) = option_value(args, 'o', "\0")
+        {
+            let class = self.classify_at(&out.text);
+            let verb = format!("{name} writes to");
+            if out.dynamic {
+                self.cx
+                    .push_write(None, format!("{verb} {}", out.text), SH, r.clone());
+            } else {
+                self.write_target(&out.text, &class, r.clone(), &verb);
+            }
+        }
         match name {
             "cd" | "pushd" => self.change_dir(args),
             "popd" => self.cwd = None,
@@ -4779,6 +4794,8 @@ fn run_time_writes(name: &str, args: &[&str]) -> Option<String> {
             let skip = args.iter().any(|a| *a == "-aos" || *a == "-o-");
             (x && !skip).then(|| EXTRACTS.to_string())
         }
+        "patch" => (!args.iter().any(|a| *a == "--dry-run" || *a == "-C"))
+            .then(|| "patch changes the files the patch names".to_string()),
         "cpio" => args
             .iter()
             .any(|a| short(a, 'i') || *a == "--extract")

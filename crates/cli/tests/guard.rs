@@ -184,3 +184,27 @@ fn check_exit_codes_follow_the_risk() {
     let out = run(c);
     assert_eq!(code(&out), 3, "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+#[test]
+fn a_shell_started_through_a_project_tool_is_not_auto_run() {
+    let env = Env::new();
+    // `bundle exec` runs its command: an interactive shell through it is
+    // the GTFOBins escape, rated high; the project's own tests stay low.
+    assert_eq!(
+        check(&env, &["--language", "shell"], "bundle exec /bin/sh\n").0,
+        2
+    );
+    assert_eq!(
+        check(&env, &["--language", "shell"], "cmake -E env /bin/sh\n").0,
+        2
+    );
+    assert_eq!(
+        check(&env, &["--language", "shell"], "bundle exec rspec\n").0,
+        0
+    );
+    let (out, ev, _srv) = exec(&env, ("shell", "bundle exec /bin/sh"), &["--auto-run"]);
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    let d = of_type(&ev, "decision");
+    assert_eq!(d[0]["approved"], false, "{d:?}");
+    assert!(of_type(&ev, "execution_started").is_empty());
+}

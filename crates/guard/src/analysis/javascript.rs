@@ -1436,6 +1436,8 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                 }
             });
             self.cwd = dir.filter(|d| paths::sensitive_dir(d));
+            // Relative names written after this no longer say which file.
+            self.cx.changed_dir = true;
         }
         if let Some(cred) = vals
             .iter()
@@ -1509,6 +1511,19 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
         }
         if module == "fs" {
             self.fs(method, &vals, &range);
+        }
+        // Archive extraction overwrites whatever the archive names.
+        if (module == "tar" && matches!(method, "x" | "extract"))
+            || matches!(method, "extractAllTo" | "extractEntryTo")
+            || matches!(module, "extract-zip" | "decompress")
+            || (module == "unzipper" && method == "Extract")
+        {
+            self.cx.push_write(
+                None,
+                "extracts an archive, which overwrites any existing file of the same name".into(),
+                JS,
+                range.clone(),
+            );
         }
         // Code evaluation.
         match q.as_str() {
@@ -1945,16 +1960,42 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
                     ),
                 }
             }
-            "writeFile" | "appendFile" | "createWriteStream" | "outputFile" | "mkdir" => {
-                if let Some(p) = path
-                    && m != "mkdir"
-                {
-                    self.write_target(&p, range, "writes to");
+            "writeFile" | "appendFile" | "createWriteStream" | "outputFile" | "outputJson"
+            | "outputJSON" | "writeJson" | "writeJSON" | "truncate" => {
+                let verb = if m == "truncate" {
+                    "truncates"
+                } else {
+                    "writes to"
+                };
+                self.write_val(vals.first(), range, verb);
+            }
+            "open" => {
+                // `fs.open(p, 'w')`: any flag but reading writes (numeric
+                // flags are read as writes too, to be safe).
+                let flags = vals.get(1).map(|v| v.text.as_deref());
+                let writes = match flags {
+                    None => false,
+                    Some(Some(f)) => f.contains(['w', 'a', '+']),
+                    Some(None) => true,
+                };
+                if writes {
+                    self.write_val(vals.first(), range, "writes to");
                 }
             }
-            "copyFile" | "rename" | "symlink" | "link" | "copy" | "cp" | "move" => {
-                if let Some(dst) = vals.get(1).and_then(Val::path).map(str::to_string) {
-                    self.write_target(&dst, range, "writes to");
+            "copyFile" | "rename" | "symlink" | "link" | "copy" | "cp" | "move"
+                if vals.len() >= 2 =>
+            {
+                self.write_val(vals.get(1), range, "writes to");
+                if matches!(m, "rename" | "move")
+                    && let Some(d) = vals[1].text.as_deref()
+                    && paths::leaves_workspace(d)
+                {
+                    self.push(
+                        "delete.move-out",
+                        Risk::Low,
+                        format!("moves files out of the workspace (to {d})"),
+                        range.clone(),
+                    );
                 }
             }
             "chmod" => {
@@ -1981,6 +2022,25 @@ impl<'c, 'a, 't> Js<'c, 'a, 't> {
     fn write_target(&mut self, p: &str, range: &Range<usize>, verb: &str) {
         if let Some((risk, rule, msg)) = paths::write_risk_in(self.cwd.as_deref(), p, verb) {
             self.push(rule, risk, msg, range.clone());
+        }
+        let class = paths::classify_in(self.cwd.as_deref(), p);
+        self.cx.note_write(p, &class, verb, JS, range.clone());
+    }
+
+    /// A write to the file `v` names: [`Self::write_target`] when the name
+    /// is known, else a write whose target is known only at run time.
+    fn write_val(&mut self, v: Option<&Val>, range: &Range<usize>, verb: &str) {
+        match v.and_then(Val::path) {
+            Some(p) => {
+                let p = p.to_string();
+                self.write_target(&p, range, verb);
+            }
+            None => self.cx.push_write(
+                None,
+                format!("{verb} a file named only at run time"),
+                JS,
+                range.clone(),
+            ),
         }
     }
 

@@ -116,7 +116,7 @@ pub(crate) static KNOWN_SAFE: &[Entry] = &[
     },
     Entry {
         names: &["uniq", "split", "csplit"],
-        check: Any,
+        check: Without(&["--filter"]),
         reason: "filters lines or splits a file into pieces in the current directory",
     },
     Entry {
@@ -210,11 +210,8 @@ pub(crate) static KNOWN_SAFE: &[Entry] = &[
     },
     Entry {
         names: &[
-            "convert",
-            "magick",
             "ffmpeg",
             "ffprobe",
-            "pandoc",
             "jupyter",
             "pre-commit",
             "csvsort",
@@ -223,8 +220,6 @@ pub(crate) static KNOWN_SAFE: &[Entry] = &[
             "conda",
             "mamba",
             "clear",
-            "open",
-            "xdg-open",
         ],
         check: Any,
         reason: "converts or opens files, or runs project tooling, in the workspace",
@@ -242,14 +237,8 @@ pub(crate) static KNOWN_SAFE: &[Entry] = &[
             "pkill",
             "killall",
             "ulimit",
-            "crontab",
-            "openssl",
-            "rsync",
-            "scp",
             "dd",
             "ping",
-            "systemctl",
-            "service",
             "netstat",
             "ss",
             "vmstat",
@@ -264,6 +253,46 @@ pub(crate) static KNOWN_SAFE: &[Entry] = &[
         ],
         check: Any,
         reason: "system tools whose dangerous uses (uploads, raw connections, disk writes, services, schedules, firewall) have their own rules",
+    },
+    Entry {
+        names: &["convert", "magick"],
+        check: Custom(imagemagick_safe),
+        reason: "converts images; `|cmd` file names and MSL/MVG scripts would run programs",
+    },
+    Entry {
+        names: &["open", "xdg-open"],
+        check: Custom(open_safe),
+        reason: "opens documents with their usual viewer; applications, scripts and -a would run programs",
+    },
+    Entry {
+        names: &["crontab"],
+        check: Without(&["-e"]),
+        reason: "lists or installs schedules (rated by the persistence rules); -e runs an editor",
+    },
+    Entry {
+        names: &["systemctl"],
+        check: Custom(systemctl_safe),
+        reason: "service management, rated by the service rules; `edit` runs an editor",
+    },
+    Entry {
+        names: &["pandoc"],
+        check: Without(&["--filter", "-F", "--lua-filter", "-L"]),
+        reason: "converts documents; filters are programs or Lua code it runs",
+    },
+    Entry {
+        names: &["openssl"],
+        check: Without(&["-engine", "-provider-path", "-provider"]),
+        reason: "cryptography on files and connections (uploads and raw connections have their own rules); -engine and providers load libraries",
+    },
+    Entry {
+        names: &["rsync", "scp"],
+        check: Custom(remote_copy_safe),
+        reason: "copies files (uploads are rated by their own rules); -e, --rsync-path, -S and ProxyCommand run other programs",
+    },
+    Entry {
+        names: &["service"],
+        check: Custom(service_safe),
+        reason: "manages services (rated by the service rules); a name with a path runs that file",
     },
     Entry {
         names: &["sed"],
@@ -282,21 +311,10 @@ pub(crate) static KNOWN_SAFE: &[Entry] = &[
     },
     Entry {
         names: &[
-            "cargo",
-            "rustc",
             "rustfmt",
-            "make",
-            "cmake",
             "ninja",
             "meson",
-            "go",
             "gofmt",
-            "gcc",
-            "g++",
-            "cc",
-            "c++",
-            "clang",
-            "clang++",
             "ld",
             "javac",
             "tsc",
@@ -315,15 +333,10 @@ pub(crate) static KNOWN_SAFE: &[Entry] = &[
             "mocha",
             "shellcheck",
             "shfmt",
-            "npm",
-            "yarn",
-            "pnpm",
-            "pip",
-            "pip3",
+            "rspec",
+            "rubocop",
+            "jekyll",
             "uv",
-            "poetry",
-            "bundle",
-            "gem",
             "mvn",
             "gradle",
             "dotnet",
@@ -335,6 +348,76 @@ pub(crate) static KNOWN_SAFE: &[Entry] = &[
         ],
         check: Any,
         reason: "builds, tests or formats the project in the workspace (running only the project's own code); installs and network use are rated by their own rules",
+    },
+    Entry {
+        names: &["rake"],
+        check: Without(&[
+            "-e",
+            "--execute",
+            "-p",
+            "--execute-print",
+            "-E",
+            "--execute-continue",
+            "-f",
+            "--rakefile",
+            "-r",
+            "--require",
+            "-I",
+            "--libdir",
+            "-R",
+            "--rakelibdir",
+        ]),
+        reason: "runs the workspace Rakefile's tasks; -e/-p run Ruby code, -f/-r load other files",
+    },
+    Entry {
+        names: &["rails"],
+        check: Custom(rails_safe),
+        reason: "runs the workspace Rails app's tasks, server and tests; runner and the consoles run code given to them",
+    },
+    Entry {
+        names: &["make", "gmake"],
+        check: Custom(make_safe),
+        reason: "builds the workspace project; --eval, a SHELL override or a Makefile from elsewhere would run other code",
+    },
+    Entry {
+        names: &["cmake"],
+        check: Custom(cmake_safe),
+        reason: "configures or builds the workspace project (`cmake -E` tools are checked as the commands they stand for)",
+    },
+    Entry {
+        names: &["gcc", "g++", "cc", "c++", "clang", "clang++"],
+        check: Custom(cc_safe),
+        reason: "compiles the workspace's sources; -wrapper, plugins, -B and spec files would run other programs",
+    },
+    Entry {
+        names: &["cargo"],
+        check: Custom(cargo_safe),
+        reason: "builds, tests or runs the workspace crate; --config could set a runner or wrapper program",
+    },
+    Entry {
+        names: &["rustc"],
+        check: Custom(rustc_safe),
+        reason: "compiles Rust sources; -C linker=… would run another program",
+    },
+    Entry {
+        names: &["go"],
+        check: Custom(go_safe),
+        reason: "builds, tests or runs the workspace module; -toolexec and -exec run other programs, `go run pkg@version` downloads and runs",
+    },
+    Entry {
+        names: &["npm", "yarn", "pnpm"],
+        check: Custom(npm_safe),
+        reason: "runs the workspace package's scripts; --script-shell or a project elsewhere would run other code (installs are rated by their own rules)",
+    },
+    Entry {
+        names: &["pip", "pip3"],
+        check: Custom(pip_safe),
+        reason: "package queries and installs (rated by their own rules); `pip config edit` and --editor run an editor program",
+    },
+    Entry {
+        names: &["gem", "bundle", "poetry"],
+        check: Custom(ruby_py_env_safe),
+        reason: "package managers (installs rated by their own rules); open, console, shell and --editor start editors or interpreters",
     },
     Entry {
         names: &[
@@ -365,6 +448,30 @@ pub(crate) static KNOWN_SAFE: &[Entry] = &[
         reason: "never safe: these run commands from their own input",
     },
 ];
+
+/// Whether `path` (a program given by path) is in one of the usual program
+/// directories, where the programs [`KNOWN_SAFE`] describes are installed.
+pub(crate) fn system_program_path(path: &str) -> bool {
+    const DIRS: &[&str] = &[
+        "/bin/",
+        "/usr/bin/",
+        "/usr/local/bin/",
+        "/sbin/",
+        "/usr/sbin/",
+        "/usr/local/sbin/",
+        "/opt/homebrew/bin/",
+        "/usr/local/go/bin/",
+        "~/.cargo/bin/",
+        "~/.local/bin/",
+        "~/go/bin/",
+        "$HOME/.cargo/bin/",
+        "$HOME/.local/bin/",
+    ];
+    DIRS.iter().any(|d| {
+        path.strip_prefix(d)
+            .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
+    })
+}
 
 /// The verdict of the gate for one program and its arguments.
 #[derive(Debug, PartialEq, Eq)]
@@ -431,6 +538,290 @@ fn forbidden_option<'a>(exact: bool, opts: &[&str], args: &[&'a str]) -> Option<
         }
     }
     None
+}
+
+/// A path outside the workspace: absolute, or in the home directory.
+fn outside(p: &str) -> bool {
+    p.starts_with(['/', '~']) || p.starts_with("$HOME") || p.starts_with("${HOME}")
+}
+
+/// Each value of an option: `--long=V`, `--long V`, `-sV` or `-s V` (`short`
+/// and `long` may be empty).
+fn values<'a>(args: &[&'a str], short: &str, long: &str) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    for (i, a) in args.iter().enumerate() {
+        if !long.is_empty() {
+            if *a == long {
+                out.extend(args.get(i + 1).copied());
+                continue;
+            }
+            if let Some(v) = a.strip_prefix(long).and_then(|r| r.strip_prefix('=')) {
+                out.push(v);
+                continue;
+            }
+        }
+        if !short.is_empty() && a.starts_with(short) && !a.starts_with("--") {
+            if *a == short {
+                out.extend(args.get(i + 1).copied());
+            } else {
+                out.push(&a[short.len()..]);
+            }
+        }
+    }
+    out
+}
+
+/// GNU make: `--eval` (and its short form `-E`) runs make code from the
+/// command line (`$(shell …)`); `SHELL=` replaces the program recipes run
+/// with; `-f`/`-C` outside the workspace run another project's Makefile.
+fn make_safe(args: &[&str]) -> Result<(), String> {
+    for a in args {
+        if *a == "-E" || a.starts_with("--eval") {
+            return Err(format!("{a} runs make code given on the command line"));
+        }
+        let var = a.split('=').next().unwrap_or("");
+        if a.contains('=') && matches!(var, "SHELL" | ".SHELLFLAGS" | "MAKESHELL" | "MAKEFLAGS") {
+            return Err(format!("{a} changes the program make runs recipes with"));
+        }
+    }
+    for v in values(args, "-f", "--file")
+        .into_iter()
+        .chain(values(args, "", "--makefile"))
+        .chain(values(args, "-C", "--directory"))
+    {
+        if outside(v) || v.starts_with("/dev/") || v == "-" {
+            return Err(format!("runs a Makefile from outside the workspace ({v})"));
+        }
+    }
+    Ok(())
+}
+
+/// CMake: configuring runs the project's CMakeLists.txt, `-P` a script and
+/// `-C` a cache script; outside the workspace those are someone else's code.
+fn cmake_safe(args: &[&str]) -> Result<(), String> {
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i];
+        match a {
+            "-G" | "-T" | "-A" | "--prefix" | "--config" | "--target" | "-t" | "-j"
+            | "--parallel" | "--component" | "--preset" | "--log-level" => i += 2,
+            "-S" | "-B" | "-P" | "-C" | "--build" | "--install" => {
+                if let Some(v) = args.get(i + 1)
+                    && outside(v)
+                {
+                    return Err(format!("runs CMake code from outside the workspace ({v})"));
+                }
+                i += 2;
+            }
+            _ if a.starts_with('-') => i += 1,
+            _ => {
+                if outside(a) {
+                    return Err(format!("runs CMake code from outside the workspace ({a})"));
+                }
+                i += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// C compilers: `-wrapper PROG` runs PROG around every tool, `-fplugin`
+/// loads code, `-B DIR` takes the compiler's own programs from DIR and spec
+/// files can run commands.
+fn cc_safe(args: &[&str]) -> Result<(), String> {
+    for a in args {
+        if *a == "-wrapper"
+            || a.starts_with("-fplugin")
+            || a.starts_with("-B")
+            || a.starts_with("-specs")
+            || a.starts_with("--specs")
+            || a.starts_with("-fuse-ld=/")
+        {
+            return Err(format!(
+                "{a} makes the compiler run or load another program"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn cargo_safe(args: &[&str]) -> Result<(), String> {
+    if let Some(a) = args.iter().find(|a| a.starts_with("--config")) {
+        return Err(format!(
+            "{a} can set a program cargo runs (runner, wrapper, linker)"
+        ));
+    }
+    if let Some(v) = values(args, "", "--manifest-path")
+        .into_iter()
+        .find(|v| outside(v))
+    {
+        return Err(format!("builds a crate outside the workspace ({v})"));
+    }
+    Ok(())
+}
+
+fn rustc_safe(args: &[&str]) -> Result<(), String> {
+    for v in values(args, "-C", "--codegen") {
+        if v.starts_with("linker") {
+            return Err(format!("-C {v} runs another program as the linker"));
+        }
+    }
+    Ok(())
+}
+
+fn go_safe(args: &[&str]) -> Result<(), String> {
+    for a in args {
+        if a.starts_with("-toolexec") || a.starts_with("--toolexec") || *a == "-exec" {
+            return Err(format!("{a} makes go run another program"));
+        }
+    }
+    if args.first() == Some(&"run")
+        && let Some(p) = args.iter().skip(1).find(|a| !a.starts_with('-'))
+        && p.contains('@')
+    {
+        return Err(format!("go run {p} downloads and runs a module"));
+    }
+    Ok(())
+}
+
+fn npm_safe(args: &[&str]) -> Result<(), String> {
+    if let Some(a) = args.iter().find(|a| a.starts_with("--script-shell")) {
+        return Err(format!(
+            "{a} replaces the shell that package scripts run with"
+        ));
+    }
+    if args.windows(2).any(|w| w[0] == "config" && w[1] == "set")
+        && args
+            .iter()
+            .any(|a| a.contains("script-shell") || a.contains("shell"))
+    {
+        return Err("sets the shell that package scripts run with".into());
+    }
+    for v in values(args, "-C", "--prefix")
+        .into_iter()
+        .chain(values(args, "", "--cwd"))
+        .chain(values(args, "", "--dir"))
+    {
+        if outside(v) {
+            return Err(format!(
+                "runs the scripts of a package outside the workspace ({v})"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn pip_safe(args: &[&str]) -> Result<(), String> {
+    if args.iter().any(|a| a.starts_with("--editor")) {
+        return Err("--editor runs a program".into());
+    }
+    if args.first() == Some(&"config") && args.contains(&"edit") {
+        return Err("`pip config edit` runs an editor, which can run commands".into());
+    }
+    Ok(())
+}
+
+fn ruby_py_env_safe(args: &[&str]) -> Result<(), String> {
+    if let Some(a) = args
+        .iter()
+        .find(|a| *a == &"-e" || a.starts_with("--editor"))
+    {
+        return Err(format!("{a} runs a program as the editor"));
+    }
+    match args.iter().find(|a| !a.starts_with('-')).copied() {
+        Some(sub @ ("open" | "console" | "shell" | "irb")) => Err(format!(
+            "`{sub}` starts an editor, an interpreter or a shell, which run commands"
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn remote_copy_safe(args: &[&str]) -> Result<(), String> {
+    // `-e ssh` / `-e "ssh -p 2222"` is the usual transport.
+    let plain_ssh = |v: &str| {
+        let mut words = v.split_whitespace();
+        words
+            .next()
+            .is_some_and(|p| p.rsplit('/').next() == Some("ssh"))
+            && words.all(|w| {
+                w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./~=@:".contains(c))
+            })
+            && !v.to_ascii_lowercase().contains("command")
+    };
+    for v in values(args, "-e", "--rsh") {
+        if !plain_ssh(v) {
+            return Err(format!("-e {v} runs another program to connect"));
+        }
+    }
+    for (i, a) in args.iter().enumerate() {
+        let opt = a.split('=').next().unwrap_or(a);
+        if matches!(opt, "--rsync-path" | "-S" | "-F") {
+            return Err(format!("{a} runs another program to connect"));
+        }
+        let o = if *a == "-o" {
+            args.get(i + 1).copied()
+        } else {
+            a.strip_prefix("-o")
+        };
+        if let Some(o) = o
+            && (o.to_ascii_lowercase().contains("proxycommand")
+                || o.to_ascii_lowercase().contains("localcommand"))
+        {
+            return Err(format!("-o {o} runs a command"));
+        }
+    }
+    Ok(())
+}
+
+fn service_safe(args: &[&str]) -> Result<(), String> {
+    match args.iter().find(|a| !a.starts_with('-')) {
+        Some(a) if a.contains('/') => Err(format!("{a} names a file to run, not a service")),
+        _ => Ok(()),
+    }
+}
+
+fn imagemagick_safe(args: &[&str]) -> Result<(), String> {
+    for a in args {
+        let l = a.to_ascii_lowercase();
+        if a.starts_with('|')
+            || l.starts_with("msl:")
+            || l.starts_with("mvg:")
+            || l.contains("ephemeral:")
+        {
+            return Err(format!("{a} makes ImageMagick run a command or a script"));
+        }
+    }
+    Ok(())
+}
+
+fn open_safe(args: &[&str]) -> Result<(), String> {
+    const RUNS: &[&str] = &[
+        ".app", ".command", ".desktop", ".sh", ".jar", ".tool", ".pkg", ".exe",
+    ];
+    for a in args {
+        let l = a.trim_end_matches('/').to_ascii_lowercase();
+        if *a == "-a" || a.starts_with("-b") || RUNS.iter().any(|e| l.ends_with(e)) {
+            return Err(format!("{a}: opening it runs a program"));
+        }
+    }
+    Ok(())
+}
+
+fn systemctl_safe(args: &[&str]) -> Result<(), String> {
+    if args.contains(&"edit") {
+        return Err("`systemctl edit` runs an editor".into());
+    }
+    Ok(())
+}
+
+fn rails_safe(args: &[&str]) -> Result<(), String> {
+    match args.iter().find(|a| !a.starts_with('-')).copied() {
+        Some(sub @ ("runner" | "r" | "console" | "c" | "dbconsole" | "db")) => {
+            Err(format!("`rails {sub}` runs code or a console given to it"))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn no_positional(args: &[&str]) -> Result<(), String> {
@@ -806,6 +1197,9 @@ fn db_client_safe(args: &[&str]) -> Result<(), String> {
             || l.contains("system ")
             || l.contains("\\o |")
             || l.contains("copy") && l.contains("program")
+            || l.starts_with("--default-auth")
+            || l.starts_with("--plugin-dir")
+            || l.starts_with("--pager")
         {
             return Err("the commands run programs".into());
         }

@@ -902,6 +902,9 @@ pub(crate) struct Ctx<'a> {
     /// Set once shell code changed directory (`cd`, `pushd`): relative
     /// names written after it are no longer known relative to the start.
     pub(crate) changed_dir: bool,
+    /// While > 0, the code being analysed runs on another host (`ssh host
+    /// CMD`).
+    pub(crate) remote: usize,
     /// Byte offsets where lines of `original` start (computed on first use).
     line_starts: Vec<usize>,
     /// Findings of nested code already analysed, by language, depth, tree
@@ -943,6 +946,7 @@ impl<'a> Ctx<'a> {
             suppress: 0,
             nest: 0,
             changed_dir: false,
+            remote: 0,
             line_starts: Vec::new(),
             nested_seen: HashMap::new(),
             tree: None,
@@ -1125,6 +1129,45 @@ impl<'a> Ctx<'a> {
             f.target = target;
         }
         self.suppress = saved;
+    }
+
+    /// Records which ordinary file (not a device, system, credential,
+    /// persistence, history or log path: those have their own findings) the
+    /// code writes, so that a caller can tell overwriting an existing file
+    /// from creating a new one. The target is dropped (known only at run
+    /// time) when the name is computed, or relative after a change of
+    /// directory. Returns whether it recorded one.
+    pub(crate) fn note_write(
+        &mut self,
+        path: &str,
+        class: &paths::PathClass,
+        verb: &str,
+        language: Language,
+        range: std::ops::Range<usize>,
+    ) -> bool {
+        use paths::Scope;
+        let sensitive = class.history
+            || class.log
+            || class.privilege
+            || class.persistence.is_some()
+            || class.credential;
+        if sensitive
+            || matches!(
+                class.scope,
+                Scope::Special | Scope::Device | Scope::System | Scope::SystemTop | Scope::Root
+            )
+        {
+            return false;
+        }
+        let relative = !path.starts_with(['/', '~']);
+        let unknown = class.scope == Scope::Dynamic
+            || path.is_empty()
+            || path.contains(['$', '`', '*', '?', '['])
+            || path.contains(paths::DYNAMIC)
+            || (relative && self.changed_dir);
+        let target = (!unknown).then(|| path.to_string());
+        self.push_write(target, format!("{verb} {path}"), language, range);
+        true
     }
 
     /// Records a finding at a byte offset of the *original* text.

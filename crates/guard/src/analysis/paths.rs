@@ -1113,6 +1113,17 @@ pub(crate) fn under_dir(cwd: Option<&str>, p: &str) -> Option<String> {
     Some(format!("{}/{p}", cwd.trim_end_matches('/')))
 }
 
+/// Whether a move to `dest` takes files out of the workspace (to an
+/// absolute path, the home directory or a parent): they are gone from it,
+/// which the agent treats like a deletion. `/dev/null` has its own rule;
+/// a name known only at run time is not judged here.
+pub(crate) fn leaves_workspace(dest: &str) -> bool {
+    !matches!(
+        classify(dest).scope,
+        Scope::Relative | Scope::Cwd | Scope::Dynamic | Scope::Special | Scope::Device
+    )
+}
+
 /// [`classify`] of `p` as written and as seen from `cwd`: what is sensitive
 /// in either reading counts (so a misplaced `cwd` can only over-rate).
 pub(crate) fn classify_in(cwd: Option<&str>, p: &str) -> PathClass {

@@ -2137,23 +2137,56 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                     }
                 });
                 self.cwd = dir.filter(|d| paths::sensitive_dir(d));
+                // Relative names written after this no longer say which file.
+                self.cx.changed_dir = true;
             }
             "shutil.rmtree" | "os.remove" | "os.unlink" | "os.rmdir" | "os.removedirs"
-            | "shutil.move"
                 if !pos.is_empty() =>
             {
-                let recursive = q == "shutil.rmtree" || q == "shutil.move";
+                let recursive = q == "shutil.rmtree";
                 self.deletion(&arg_vals[0], recursive, &range, &q, n);
             }
+            "shutil.move" if pos.len() >= 2 => {
+                // A move keeps the files (at the destination): only moving a
+                // sensitive place away breaks something, as with `mv`.
+                let (risk, rule, msg) = match arg_vals[0].path() {
+                    Some(p) => paths::deletion_risk_in(self.cwd.as_deref(), p, true),
+                    None => (Risk::None, "", String::new()),
+                };
+                if risk >= Risk::High && rule != "destroy.workspace-all" {
+                    self.push(
+                        rule,
+                        risk.min(Risk::High),
+                        format!("moves away: {msg}"),
+                        range.clone(),
+                    );
+                }
+                let (src, dst) = (arg_vals[0].clone(), arg_vals[1].clone());
+                self.copy_target(&src, &dst, &range, "moves onto");
+                self.move_out(&dst, &range);
+            }
             "os.rename" | "os.replace" | "shutil.copy" | "shutil.copy2" | "shutil.copyfile"
-            | "shutil.copytree" | "os.symlink" | "os.link"
+            | "shutil.copytree" | "os.symlink" | "os.link" | "shutil.copyfileobj"
                 if pos.len() >= 2 =>
             {
-                if let Some(dst) = arg_vals[1].path().map(str::to_string) {
-                    self.write_target(&dst, &range, "writes to");
+                // `copy`/`copy2` put SRC inside DST when DST is a directory.
+                let (src, dst) = (arg_vals[0].clone(), arg_vals[1].clone());
+                if matches!(q.as_str(), "shutil.copy" | "shutil.copy2") {
+                    self.copy_target(&src, &dst, &range, "copies onto");
+                } else if q != "shutil.copyfileobj" {
+                    self.write_val(&dst, &range, "writes to");
+                }
+                if matches!(q.as_str(), "os.rename" | "os.replace") {
+                    self.move_out(&dst, &range);
                 }
             }
-            "open" | "io.open" | "codecs.open" | "os.open" => {
+            "os.truncate" if !pos.is_empty() => {
+                let v = arg_vals[0].clone();
+                self.write_val(&v, &range, "truncates");
+            }
+            "open" | "io.open" | "codecs.open" | "os.open" | "gzip.open" | "bz2.open"
+            | "lzma.open" | "wave.open" | "tarfile.open" | "zipfile.ZipFile"
+            | "tarfile.TarFile" => {
                 let mode = kwv("mode")
                     .or_else(|| pos.get(1).copied())
                     .map(|m| {
@@ -2170,9 +2203,11 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 } else {
                     mode.contains(['w', 'a', 'x', '+'])
                 };
-                if writes && let Some(p) = arg_vals.first().and_then(Val::path).map(str::to_string)
-                {
-                    self.write_target(&p, &range, "writes to");
+                if writes && let Some(v) = arg_vals.first().cloned() {
+                    // An integer is a file descriptor, opened elsewhere.
+                    if pos.first().is_none_or(|a| kind(*a) != "integer") {
+                        self.write_val(&v, &range, "writes to");
+                    }
                 }
             }
             "os.chmod" | "os.lchmod" | "pathlib.Path.chmod" if pos.len() >= 2 => {
@@ -2322,10 +2357,17 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                 "write_text" | "write_bytes" | "touch" | "symlink_to" | "hardlink_to" => {
                     self.write_target(&p, &range, "writes to")
                 }
+                "rename" | "replace" if !pos.is_empty() => {
+                    let dst = self.eval(pos[0]);
+                    self.write_val(&dst, &range, "moves onto");
+                    self.move_out(&dst, &range);
+                }
                 "open" => {
                     let mode = pos
                         .first()
-                        .map(|m| self.eval(*m).text.unwrap_or_default())
+                        .copied()
+                        .or_else(|| kwv("mode"))
+                        .map(|m| self.eval(m).text.unwrap_or_default())
                         .unwrap_or_default();
                     if mode.contains(['w', 'a', 'x', '+']) {
                         self.write_target(&p, &range, "writes to");
@@ -2336,6 +2378,212 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
                     self.chmod(&p, &m, &range);
                 }
                 _ => {}
+            }
+        }
+        self.file_writes(&q, attr, obj_val.as_ref(), &pos, &kw, &range);
+    }
+
+    /// Writes through file and data APIs whose target the generic call
+    /// rules above do not see: pathlib methods on a path known only at run
+    /// time, data savers (`np.save`, `df.to_csv`, `plt.savefig`) and archive
+    /// extraction, which can overwrite any file the archive names.
+    #[allow(clippy::too_many_arguments)]
+    fn file_writes(
+        &mut self,
+        q: &str,
+        attr: Option<&str>,
+        obj: Option<&Val>,
+        pos: &[Node<'t>],
+        kw: &[(&str, Node<'t>)],
+        range: &Range<usize>,
+    ) {
+        let kwv = |name: &str| kw.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        // The module's own savers: the file is the first argument (numpy)
+        // or the second (`torch.save(obj, f)`, `joblib.dump(obj, f)`).
+        let saver_arg = match q {
+            "numpy.save"
+            | "numpy.savez"
+            | "numpy.savez_compressed"
+            | "numpy.savetxt"
+            | "scipy.io.savemat"
+            | "imageio.imwrite"
+            | "cv2.imwrite" => Some(0),
+            "torch.save" | "joblib.dump" | "pickle.dump" | "json.dump" | "yaml.dump"
+            | "yaml.safe_dump" | "toml.dump" | "tomli_w.dump" => Some(1),
+            _ => None,
+        };
+        if let Some(i) = saver_arg {
+            let at = pos.get(i).copied().or_else(|| {
+                kwv("file")
+                    .or_else(|| kwv("f"))
+                    .or_else(|| kwv("fname"))
+                    .or_else(|| kwv("filename"))
+                    .or_else(|| kwv("fp"))
+                    .or_else(|| kwv("stream"))
+            });
+            // The dumpers of the second group take a file object, reported
+            // where it was opened: only a name known here is a write.
+            if let Some(a) = at {
+                let v = self.eval(a);
+                if i == 0 || v.text.is_some() {
+                    self.write_val(&v, range, "saves to");
+                }
+            }
+            return;
+        }
+        if matches!(q, "shutil.unpack_archive")
+            || (matches!(attr, Some("extractall"))
+                || (matches!(attr, Some("extract"))
+                    && (q.starts_with("tarfile.") || q.starts_with("zipfile."))))
+        {
+            let dest = match q {
+                "shutil.unpack_archive" => pos.get(1).copied().or_else(|| kwv("extract_dir")),
+                _ => kwv("path").or_else(|| {
+                    pos.get(if attr == Some("extract") { 1 } else { 0 })
+                        .copied()
+                }),
+            };
+            if let Some(d) = dest.and_then(|d| self.eval(d).text)
+                && let Some((risk, rule, msg)) =
+                    paths::write_risk_in(self.cwd.as_deref(), &d, "extracts an archive into")
+            {
+                self.push(rule, risk, msg, range.clone());
+            }
+            self.cx.push_write(
+                None,
+                "extracts an archive, which overwrites any existing file of the same name".into(),
+                PY,
+                range.clone(),
+            );
+            return;
+        }
+        let Some(attr) = attr else { return };
+        // Methods of objects this analysis does not model (a DataFrame, a
+        // figure, an image): the file is the first argument or the
+        // conventional keyword.
+        const SAVERS: &[&str] = &[
+            "to_csv",
+            "to_excel",
+            "to_parquet",
+            "to_json",
+            "to_pickle",
+            "to_feather",
+            "to_hdf",
+            "to_stata",
+            "to_orc",
+            "to_html",
+            "to_latex",
+            "to_markdown",
+            "to_xml",
+            "to_netcdf",
+            "to_zarr",
+            "savefig",
+            "save",
+            "write_csv",
+            "write_parquet",
+            "write_json",
+            "write_ipc",
+            "write_excel",
+            "tofile",
+            "write_image",
+            "write_html",
+        ];
+        if SAVERS.contains(&attr) && !q.starts_with("os.") && !q.starts_with("shutil.") {
+            let at = pos.first().copied().or_else(|| {
+                [
+                    "path_or_buf",
+                    "path",
+                    "fname",
+                    "filename",
+                    "excel_writer",
+                    "file",
+                    "fp",
+                ]
+                .iter()
+                .find_map(|k| kwv(k))
+            });
+            if let Some(a) = at {
+                // A literal that is not a name (`save(True)`) is no file.
+                if !matches!(kind(a), "true" | "false" | "none" | "integer" | "float") {
+                    let v = self.eval(a);
+                    self.write_val(&v, range, "saves to");
+                }
+            }
+            return;
+        }
+        // pathlib methods on a path known only at run time (a known one
+        // was handled with its name).
+        if obj.is_some_and(|o| o.text.is_none() && o.module.is_none()) {
+            match attr {
+                "write_text" | "write_bytes" => {
+                    self.write_val(&Val::default(), range, "writes to");
+                }
+                "unlink"
+                    if obj.is_some_and(|o| {
+                        !o.shape.as_deref().is_some_and(|s| s.contains(FOUND))
+                    }) =>
+                {
+                    self.push(
+                        "delete.files",
+                        Risk::Low,
+                        "deletes a file named only at run time".into(),
+                        range.clone(),
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A write to the file `v` names: [`Self::write_target`] when the name
+    /// is known, else a write whose target is known only at run time.
+    fn write_val(&mut self, v: &Val, range: &Range<usize>, verb: &str) {
+        match v.path() {
+            Some(p) => {
+                let p = p.to_string();
+                self.write_target(&p, range, verb);
+            }
+            None => self.cx.push_write(
+                None,
+                format!("{verb} a file named only at run time"),
+                PY,
+                range.clone(),
+            ),
+        }
+    }
+
+    /// A move whose destination is outside the workspace takes the file
+    /// out of it (see [`paths::leaves_workspace`]).
+    fn move_out(&mut self, dst: &Val, range: &Range<usize>) {
+        if let Some(d) = dst.text.as_deref()
+            && paths::leaves_workspace(d)
+        {
+            self.push(
+                "delete.move-out",
+                Risk::Low,
+                format!("moves files out of the workspace (to {d})"),
+                range.clone(),
+            );
+        }
+    }
+
+    /// `shutil.copy`/`move(SRC, DST)`: DST itself, and DST/NAME in case DST
+    /// is a directory (both may already exist).
+    fn copy_target(&mut self, src: &Val, dst: &Val, range: &Range<usize>, verb: &str) {
+        self.write_val(dst, range, verb);
+        if let (Some(s), Some(d)) = (src.text.as_deref(), dst.text.as_deref()) {
+            let name = s.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+            let dir = d.trim_end_matches('/');
+            if !name.is_empty() && !dir.is_empty() && !matches!(name, "." | "..") {
+                let joined = format!("{dir}/{name}");
+                let class = paths::classify_in(self.cwd.as_deref(), &joined);
+                self.cx.note_write(
+                    &joined,
+                    &class,
+                    &format!("{verb} (if {d} is a directory)"),
+                    PY,
+                    range.clone(),
+                );
             }
         }
     }
@@ -2515,11 +2763,16 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
         if dynamic {
             self.dynamic_command(q, taint, range);
         }
-        let cmd = if string_form || shell_true {
+        let mut cmd = if string_form || shell_true {
             words.join(" ")
         } else {
             super::argv_command_line(&words, &holes)
         };
+        // Arguments known only at run time (`*args`) are still arguments:
+        // `bash` with them is not a bare shell.
+        if dynamic && !string_form && !shell_true {
+            cmd.push_str(&format!(" \"{}\"", paths::HOLE_VAR));
+        }
         // A shell started on a socket (reverse shell) or interactively.
         let prog = words[0].rsplit('/').next().unwrap_or("");
         if matches!(prog, "sh" | "bash" | "zsh" | "dash")
@@ -2806,6 +3059,8 @@ impl<'c, 'a, 't> Py<'c, 'a, 't> {
         if let Some((risk, rule, msg)) = paths::write_risk_in(self.cwd.as_deref(), p, verb) {
             self.push(rule, risk, msg, range.clone());
         }
+        let class = paths::classify_in(self.cwd.as_deref(), p);
+        self.cx.note_write(p, &class, verb, PY, range.clone());
     }
 
     fn chmod(&mut self, path: &str, mode_src: &str, range: &Range<usize>) {

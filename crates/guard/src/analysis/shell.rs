@@ -561,6 +561,16 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             }
         }
         self.cursors.put(cur);
+        // tree-sitter-bash reads the `0` of `sh 0<&2` as an argument: a
+        // number touching the redirect after it is that redirect's
+        // descriptor.
+        if let Some(last) = parts.args.last()
+            && kind(*last) == "number"
+            && n.next_sibling()
+                .is_some_and(|r| kind(r) == "file_redirect" && r.start_byte() == last.end_byte())
+        {
+            parts.args.pop();
+        }
         parts
     }
 
@@ -1367,31 +1377,7 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
         range: Range<usize>,
         verb: &str,
     ) -> bool {
-        use paths::Scope;
-        let sensitive = class.history
-            || class.log
-            || class.privilege
-            || class.persistence.is_some()
-            || class.credential;
-        if sensitive
-            || matches!(
-                class.scope,
-                Scope::Special | Scope::Device | Scope::System | Scope::SystemTop | Scope::Root
-            )
-        {
-            return false;
-        }
-        let relative = !path.starts_with(['/', '~']);
-        let unknown = class.scope == Scope::Dynamic
-            || path.is_empty()
-            || path.contains(['$', '`', '*', '?', '['])
-            || path.contains(paths::DYNAMIC)
-            || (relative && self.cx.changed_dir);
-        let known = !unknown;
-        let target = known.then(|| path.to_string());
-        self.cx
-            .push_write(target, format!("{verb} {path}"), SH, range);
-        true
+        self.cx.note_write(path, class, verb, SH, range)
     }
 
     /// `cp`/`mv`/`install SRC… DEST`: when DEST is a directory, each source
@@ -1721,8 +1707,31 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             );
         }
 
-        // Wrappers: check the wrapper itself, then the wrapped command.
-        if let Some(inner) = self.unwrap(name, args, &range) {
+        // An interactive shell started by another program (`find -exec
+        // /bin/sh`, `env /bin/sh`, `bundle exec /bin/sh`, nested code): the
+        // classic way out of a restricted command (GTFOBins).
+        if (level > 0 || self.cx.depth > 0)
+            && self.cx.remote == 0
+            && is_shell(name)
+            && bare_shell(args)
+        {
+            self.push(
+                "exec.shell-escape",
+                Risk::High,
+                format!(
+                    "starts an interactive shell ({raw_name}) from inside another program, a known way around restrictions"
+                ),
+                range.clone(),
+            );
+        }
+        // Wrappers: check the wrapper itself, then the wrapped command. A
+        // path (`/tmp/x/command`) names a program file, never a built-in.
+        let builtin_by_path = raw_name.contains('/')
+            && matches!(
+                name,
+                "command" | "builtin" | "exec" | "eval" | "source" | "."
+            );
+        if !builtin_by_path && let Some(inner) = self.unwrap(name, args, &range) {
             self.run(inner, range, level + 1);
             return;
         }
@@ -1828,6 +1837,31 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
         if self.code_on_stdin {
             return;
         }
+        // `/tmp/x/ls` is not the system's `ls`: only the usual program
+        // directories hold the programs the table describes.
+        if raw_name.starts_with(['/', '~', '$']) && !known_safe::system_program_path(raw_name) {
+            self.push(
+                "shell.not-known-safe",
+                Risk::Medium,
+                format!("{raw_name} is a program outside the system's program directories, not known to be safe"),
+                range.clone(),
+            );
+            return;
+        }
+        if raw_name.contains('/')
+            && matches!(
+                name,
+                "command" | "builtin" | "exec" | "eval" | "source" | "."
+            )
+        {
+            self.push(
+                "shell.not-known-safe",
+                Risk::Medium,
+                format!("{raw_name} is not known to be safe, so it is not run without asking"),
+                range.clone(),
+            );
+            return;
+        }
         let texts: Vec<&str> = args.iter().map(|w| w.text.as_str()).collect();
         match known_safe::verdict(name, &texts) {
             known_safe::Verdict::Safe => {}
@@ -1873,6 +1907,29 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             }
             &args[i.min(args.len())..]
         };
+        // Programs that run the command they are given (GTFOBins): the
+        // command is checked as its own, and the runner, not known to be
+        // safe, still needs a yes.
+        if let Some(r) = RUNNERS.iter().find(|r| r.name == name)
+            && r.sub
+                .is_none_or(|s| args.first().is_some_and(|w| w.text == s))
+        {
+            let args = if r.sub.is_some() { &args[1..] } else { args };
+            let rest = match r.option {
+                Some(opt) => {
+                    let i = args.iter().position(|w| w.text == opt);
+                    i.map_or(&[][..], |i| &args[i + 1..])
+                }
+                None => skip_opts(args, r.with_value),
+            };
+            self.push(
+                "shell.not-known-safe",
+                Risk::Medium,
+                format!("{name} runs another program and is not known to be safe, so it is not run without asking"),
+                range.clone(),
+            );
+            return Some(rest.get(r.skip..).unwrap_or(&[]));
+        }
         let inner: &'w [Word] = match name {
             "sudo" | "doas" | "pkexec" | "run0" => {
                 let rest = skip_opts(
@@ -2008,6 +2065,15 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             "screen" => return Some(self.screen(args, range)),
             "tmux" => return Some(self.tmux(args, range)),
             "systemd-run" => {
+                if args.iter().any(|w| w.text == "-S" || w.text == "--shell") {
+                    self.push(
+                        "exec.shell-escape",
+                        Risk::High,
+                        "systemd-run --shell starts an interactive shell as a system service"
+                            .into(),
+                        range.clone(),
+                    );
+                }
                 let mut i = 0;
                 while i < args.len() {
                     let t = args[i].text.as_str();
@@ -2092,6 +2158,13 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                 if let Some(w) = rest.first() {
                     let w = w.clone();
                     self.nested_shell_string(&w, range, "sg");
+                } else {
+                    self.push(
+                        "exec.shell-escape",
+                        Risk::High,
+                        "sg without a command starts an interactive shell (with another group's rights)".into(),
+                        range.clone(),
+                    );
                 }
                 return Some(&[]);
             }
@@ -2103,10 +2176,76 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             }
             "unshare" | "dbus-run-session" | "dbus-launch" => skip_opts(args, &[]),
             "busybox" | "toybox" => args,
+            // Project environments that run a command: `bundle exec CMD`,
+            // `uv run CMD`, `poetry run CMD`, `conda run -n ENV CMD`, …
+            "bundle" | "rbenv" | "pyenv" | "nodenv" | "goenv" | "jenv"
+                if args.first().is_some_and(|w| w.text == "exec") =>
+            {
+                skip_opts(&args[1..], &["--gemfile"])
+            }
+            "uv" | "poetry" | "pipenv" | "pdm" | "rye" | "hatch"
+                if args.first().is_some_and(|w| w.text == "run") =>
+            {
+                let rest = skip_opts(
+                    &args[1..],
+                    &[
+                        "--with",
+                        "--python",
+                        "-p",
+                        "--env-file",
+                        "--directory",
+                        "--project",
+                        "--extra",
+                        "--group",
+                        "--package",
+                        "--index",
+                    ],
+                );
+                // `uv run script.py` runs the script with Python.
+                if let Some(script) = rest.first()
+                    && script.text.ends_with(".py")
+                {
+                    let script = script.clone();
+                    self.run_script(&script, range, name);
+                    return Some(&[]);
+                }
+                rest
+            }
+            "conda" | "mamba" | "micromamba" if args.first().is_some_and(|w| w.text == "run") => {
+                skip_opts(&args[1..], &["-n", "--name", "-p", "--prefix", "--cwd"])
+            }
+            // `ip netns exec NAME CMD`, `ip vrf exec NAME CMD`.
+            "ip" if args.len() >= 3
+                && matches!(args[0].text.as_str(), "netns" | "vrf" | "n")
+                && args[1].text == "exec" =>
+            {
+                &args[3..]
+            }
+            "cmake" if args.first().is_some_and(|w| w.text == "-E") => {
+                self.cmake_tool(&args[1..], range);
+                return Some(&[]);
+            }
             "xargs" => {
                 let Some(inner) = xargs_inner(args) else {
                     return Some(&[]);
                 };
+                // `xargs -a FILE sh` / `xargs -o sh`: the shell keeps the
+                // terminal as its input (arguments come from FILE).
+                let keeps_stdin = args.iter().any(|w| {
+                    matches!(w.text.as_str(), "-a" | "-o" | "--open-tty")
+                        || w.text.starts_with("--arg-file")
+                });
+                if keeps_stdin && is_shell(basename(&inner[0].text)) && bare_shell(&inner[1..]) {
+                    self.push(
+                        "exec.shell-escape",
+                        Risk::High,
+                        format!(
+                            "xargs starts an interactive shell ({}), a known way around restrictions",
+                            inner[0].text
+                        ),
+                        range.clone(),
+                    );
+                }
                 // The arguments arrive on stdin: model them as one more word.
                 let mut argv: Vec<Word> = inner.to_vec();
                 let input = self.xargs_input.take();
@@ -2154,6 +2293,57 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
 
     /// `screen [opts] [CMD…]`, `screen -X stuff STRING` (types STRING into a
     /// session), `screen -X exec CMD…`.
+    /// `cmake -E TOOL ARGS…`: its portable tools are checked as the
+    /// commands they stand for (`cat`, `rm -r`, `cp -r`, `mv`, …); `env`,
+    /// `chdir DIR` and `time` run the rest as a command.
+    fn cmake_tool(&mut self, args: &[Word], range: &Range<usize>) {
+        let Some(tool) = args.first() else { return };
+        let rest = &args[1..];
+        let as_cmd = |name: &str, opts: &[&str]| -> Vec<Word> {
+            std::iter::once(name)
+                .chain(opts.iter().copied())
+                .map(|t| Word::lit(t.to_string(), tool.range.clone()))
+                .chain(rest.iter().cloned())
+                .collect()
+        };
+        let argv: Vec<Word> = match tool.text.as_str() {
+            "cat" | "rm" | "touch" | "echo" | "true" | "false" | "sleep" | "md5sum" | "sha1sum"
+            | "sha224sum" | "sha256sum" | "sha384sum" | "sha512sum" | "tar" => args.to_vec(),
+            "env" | "time" => rest.to_vec(),
+            "chdir" => rest.get(1..).unwrap_or(&[]).to_vec(),
+            "remove" => as_cmd("rm", &[]),
+            "remove_directory" | "rm_directory" => as_cmd("rm", &["-r"]),
+            "copy" | "copy_if_different" | "copy_directory" | "copy_directory_if_different" => {
+                as_cmd("cp", &["-r"])
+            }
+            "rename" => as_cmd("mv", &[]),
+            "make_directory" => as_cmd("mkdir", &["-p"]),
+            "create_symlink" => as_cmd("ln", &["-s"]),
+            "create_hardlink" => as_cmd("ln", &[]),
+            "capabilities" | "compare_files" | "echo_append" | "environment" | "md5" => Vec::new(),
+            other => {
+                self.push(
+                    "shell.unsafe-option",
+                    Risk::Medium,
+                    format!(
+                        "cmake -E {other} is not known to be safe, so it is not run without asking"
+                    ),
+                    range.clone(),
+                );
+                Vec::new()
+            }
+        };
+        // `env VAR=… CMD` keeps its own wrapper rules (LD_PRELOAD).
+        let argv = if tool.text == "env" {
+            std::iter::once(Word::lit("env".into(), tool.range.clone()))
+                .chain(argv)
+                .collect()
+        } else {
+            argv
+        };
+        self.run(&argv, range.clone(), 1);
+    }
+
     fn screen<'w>(&mut self, args: &'w [Word], range: &Range<usize>) -> &'w [Word] {
         let mut i = 0;
         while i < args.len() {
@@ -2708,6 +2898,100 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                     self.run(&inner, range.clone(), 1);
                 }
             }
+            // Options whose value is a command the program runs.
+            "split" => {
+                if let Some(w) = option_value(args, '\0', "--filter") {
+                    self.nested_shell_string(&w, range, "split --filter");
+                }
+            }
+            "rsync" => {
+                for w in [
+                    option_value(args, 'e', "--rsh"),
+                    option_value(args, '\0', "--rsync-path"),
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    self.nested_shell_string(&w, range, "rsync");
+                }
+            }
+            "scp" | "sftp" => {
+                if let Some(w) = option_value(args, 'S', "\0") {
+                    self.run(&[w], range.clone(), 1);
+                }
+                for (i, w) in args.iter().enumerate() {
+                    let o = match w.text.strip_prefix("-o") {
+                        Some("") => args.get(i + 1).map(|v| v.text.as_str()),
+                        Some(v) => Some(v),
+                        None => None,
+                    };
+                    let Some((k, cmd)) = o.and_then(|o| o.split_once(['=', ' '])) else {
+                        continue;
+                    };
+                    if matches!(
+                        k.to_ascii_lowercase().as_str(),
+                        "proxycommand" | "localcommand" | "knownhostscommand"
+                    ) {
+                        let mut inner = w.clone();
+                        inner.text = cmd.trim_start_matches([';', ' ']).to_string();
+                        self.nested_shell_string(&inner, range, name);
+                    }
+                }
+            }
+            "gcc" | "g++" | "cc" | "c++" | "clang" | "clang++" => {
+                // `-wrapper PROG,ARG,…` runs PROG around every tool.
+                if let Some(w) = option_value(args, '\0', "-wrapper") {
+                    let argv: Vec<Word> = w
+                        .text
+                        .split(',')
+                        .map(|t| Word::lit(t.to_string(), w.range.clone()))
+                        .collect();
+                    self.run(&argv, range.clone(), 1);
+                }
+            }
+            "go" => {
+                if let Some(w) = option_value(args, '\0', "-toolexec") {
+                    self.nested_shell_string(&w, range, "go -toolexec");
+                }
+                if let Some(w) = option_value(args, '\0', "-exec") {
+                    self.nested_shell_string(&w, range, "go -exec");
+                }
+            }
+            "gem" | "pip" | "pip3" | "bundle" => {
+                let editor = option_value(args, '\0', "--editor").or_else(|| {
+                    (name == "gem")
+                        .then(|| option_value(args, 'e', "\0"))
+                        .flatten()
+                });
+                if let Some(w) = editor {
+                    self.nested_shell_string(&w, range, name);
+                }
+            }
+            "pandoc" => {
+                for w in [option_value(args, 'F', "--filter")].into_iter().flatten() {
+                    self.run(&[w], range.clone(), 1);
+                }
+            }
+            "make" | "gmake" => {
+                for (i, w) in args.iter().enumerate() {
+                    let code = if w.text == "-E" || w.text == "--eval" {
+                        args.get(i + 1).map(|v| v.text.clone())
+                    } else {
+                        w.text.strip_prefix("--eval=").map(str::to_string)
+                    };
+                    if let Some(code) = code {
+                        for cmd in make_shell_calls(&code) {
+                            let mut inner = w.clone();
+                            inner.text = cmd;
+                            self.nested_shell_string(&inner, range, "make $(shell …)");
+                        }
+                    }
+                    if let Some(prog) = w.text.strip_prefix("SHELL=") {
+                        let inner = [Word::lit(prog.to_string(), w.range.clone())];
+                        self.run(&inner, range.clone(), 1);
+                    }
+                }
+            }
             "trap" => {
                 // A DEBUG trap runs before every command: with
                 // $BASH_COMMAND it records everything typed (a keylogger).
@@ -2765,7 +3049,11 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                         w.text.push_str(&extra.text);
                         w.dynamic |= extra.dynamic;
                     }
+                    // It runs on the other host: a shell there is a login,
+                    // not an escape from a program here.
+                    self.cx.remote += 1;
                     self.nested_shell_string(&w, range, "ssh");
+                    self.cx.remote -= 1;
                 }
             }
             _ => {}
@@ -3020,6 +3308,26 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
             v
         };
         let r = range.clone();
+        if let Some(what) = run_time_writes(name, &texts) {
+            // A fact for the agent (risk none): which files change is known
+            // only when it runs.
+            self.cx.push_write(None, what, SH, r.clone());
+        }
+        // Compilers write their output file (`-o app`), over an old one.
+        if matches!(
+            name,
+            "gcc" | "g++" | "cc" | "c++" | "clang" | "clang++" | "rustc" | "go" | "ld"
+        ) && let Some(out) = option_value(args, 'o', "\0")
+        {
+            let class = self.classify_at(&out.text);
+            let verb = format!("{name} writes to");
+            if out.dynamic {
+                self.cx
+                    .push_write(None, format!("{verb} {}", out.text), SH, r.clone());
+            } else {
+                self.write_target(&out.text, &class, r.clone(), &verb);
+            }
+        }
         match name {
             "cd" | "pushd" => self.change_dir(args),
             "popd" => self.cwd = None,
@@ -3190,6 +3498,14 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
                     }
                     let class = self.classify_at(&dest.text);
                     self.write_target(&dest.text, &class, r.clone(), "mv writes to");
+                    if !dest.dynamic && paths::leaves_workspace(&dest.text) {
+                        self.push(
+                            "delete.move-out",
+                            Risk::Low,
+                            format!("moves files out of the workspace (to {})", dest.text),
+                            r.clone(),
+                        );
+                    }
                     let srcs = &positional[..positional.len() - 1];
                     self.note_writes_into(dest, srcs, &r, "mv writes to");
                     // A move keeps the files (at the destination): only
@@ -4419,6 +4735,226 @@ impl<'c, 'a, 't> Shell<'c, 'a, 't> {
     }
 }
 
+/// What a command does that writes files whose names are known only when
+/// it runs: extracting an archive (over any existing file of the same name)
+/// or running the project's own build, test or package scripts (a Makefile,
+/// `package.json` scripts, `setup.py`, `build.rs`, test files), which can
+/// change any file. `None` for listing, version and help invocations, and
+/// for extraction that keeps existing files (`tar -k`, `unzip -n`).
+fn run_time_writes(name: &str, args: &[&str]) -> Option<String> {
+    const EXTRACTS: &str =
+        "extracts an archive, which overwrites any existing file of the same name";
+    let first = args.iter().find(|a| !a.starts_with('-')).copied();
+    let only_info = !args.is_empty()
+        && args
+            .iter()
+            .all(|a| matches!(*a, "--version" | "-V" | "--help" | "-h"));
+    if only_info {
+        return None;
+    }
+    let project = |tool: &str| {
+        Some(format!(
+            "{tool} runs the project's own build, test or script code, which can change any file"
+        ))
+    };
+    // A cluster of short options (`-xzf`), or tar's old style (`xzf`).
+    let short = |a: &str, c: char| {
+        a.strip_prefix('-')
+            .is_some_and(|o| !o.starts_with('-') && o.contains(c))
+    };
+    match name {
+        "tar" | "gtar" | "bsdtar" => {
+            let old_style = args
+                .first()
+                .is_some_and(|a| !a.starts_with('-') && a.chars().all(|c| c.is_ascii_alphabetic()));
+            let has =
+                |c: char| args.iter().any(|a| short(a, c)) || (old_style && args[0].contains(c));
+            let extracts = has('x') || args.iter().any(|a| matches!(*a, "--extract" | "--get"));
+            let keeps = has('k')
+                || args
+                    .iter()
+                    .any(|a| matches!(*a, "--keep-old-files" | "--skip-old-files" | "--to-stdout"))
+                || has('O');
+            (extracts && !keeps).then(|| EXTRACTS.to_string())
+        }
+        "unzip" => {
+            let opts: Vec<&str> = args
+                .iter()
+                .copied()
+                .filter(|a| a.starts_with('-') && !a.starts_with("--"))
+                .collect();
+            let any = |c: char| opts.iter().any(|o| o.contains(c));
+            // -n never overwrites; -l/-t/-v/-Z/-z/-p only list or print.
+            let reads = ['n', 'l', 't', 'v', 'Z', 'z', 'p'].into_iter().any(any);
+            (!args.is_empty() && !reads).then(|| EXTRACTS.to_string())
+        }
+        "7z" | "7za" | "7zz" | "7zr" | "unrar" | "ar" => {
+            let x = matches!(first, Some("x" | "e"))
+                || (name == "ar" && first.is_some_and(|f| f.contains('x')));
+            let skip = args.iter().any(|a| *a == "-aos" || *a == "-o-");
+            (x && !skip).then(|| EXTRACTS.to_string())
+        }
+        "patch" => (!args.iter().any(|a| *a == "--dry-run" || *a == "-C"))
+            .then(|| "patch changes the files the patch names".to_string()),
+        "cpio" => args
+            .iter()
+            .any(|a| short(a, 'i') || *a == "--extract")
+            .then(|| EXTRACTS.to_string()),
+        "make" | "gmake" | "bmake" | "ninja" | "rake" | "scons" | "bazel" | "bazelisk" | "buck"
+        | "buck2" | "just" | "task" | "ant" | "mvn" | "mvnw" | "gradle" | "gradlew" | "sbt"
+        | "lein" | "ctest" | "tox" | "nox" | "pytest" | "py.test" | "jest" | "vitest" | "mocha"
+        | "ava" | "karma" | "phpunit" | "rspec" | "cucumber" | "behave" | "invoke" | "doit"
+        | "waf" | "xcodebuild" | "msbuild" => project(name),
+        // `-E` runs one built-in tool (checked on its own); anything else
+        // configures (running CMakeLists.txt) or builds.
+        "cmake" => (!args.contains(&"-E")).then_some(name).and_then(project),
+        "meson" => matches!(
+            first,
+            Some("compile" | "test" | "install" | "dist" | "setup")
+        )
+        .then_some(name)
+        .and_then(project),
+        "cargo" => matches!(
+            first,
+            Some(
+                "build"
+                    | "b"
+                    | "check"
+                    | "c"
+                    | "test"
+                    | "t"
+                    | "run"
+                    | "r"
+                    | "bench"
+                    | "clippy"
+                    | "doc"
+                    | "d"
+                    | "rustc"
+                    | "rustdoc"
+                    | "fix"
+                    | "publish"
+                    | "package"
+                    | "miri"
+                    | "nextest"
+                    | "llvm-cov"
+                    | "tarpaulin"
+                    | "expand"
+                    | "criterion"
+            )
+        )
+        .then_some("cargo")
+        .and_then(project),
+        "go" => matches!(first, Some("build" | "run" | "test" | "generate"))
+            .then_some("go")
+            .and_then(project),
+        "dotnet" => matches!(
+            first,
+            Some("build" | "test" | "run" | "publish" | "pack" | "msbuild" | "watch")
+        )
+        .then_some("dotnet")
+        .and_then(project),
+        "swift" => matches!(first, Some("build" | "test" | "run"))
+            .then_some("swift")
+            .and_then(project),
+        "mix" => matches!(first, Some("test" | "compile" | "run" | "release"))
+            .then_some("mix")
+            .and_then(project),
+        "npm" | "cnpm" => matches!(
+            first,
+            Some(
+                "run"
+                    | "run-script"
+                    | "rum"
+                    | "urn"
+                    | "test"
+                    | "tst"
+                    | "t"
+                    | "start"
+                    | "stop"
+                    | "restart"
+                    | "pack"
+                    | "publish"
+                    | "rebuild"
+                    | "rb"
+                    | "it"
+                    | "install-test"
+                    | "cit"
+            )
+        )
+        .then_some(name)
+        .and_then(project),
+        // yarn/pnpm/bun run a package script for any name that is not one
+        // of their own commands.
+        "yarn" | "pnpm" | "bun" => match first {
+            None => None,
+            Some(
+                "add"
+                | "install"
+                | "i"
+                | "remove"
+                | "rm"
+                | "list"
+                | "ls"
+                | "why"
+                | "info"
+                | "view"
+                | "outdated"
+                | "audit"
+                | "config"
+                | "version"
+                | "help"
+                | "init"
+                | "create"
+                | "dlx"
+                | "x"
+                | "link"
+                | "unlink"
+                | "cache"
+                | "store"
+                | "upgrade"
+                | "update"
+                | "up"
+                | "import"
+                | "licenses"
+                | "global"
+                | "bin"
+                | "pm"
+                | "whoami"
+                | "login"
+                | "logout"
+                | "owner"
+                | "node"
+                | "env"
+                | "patch"
+                | "set"
+                | "dedupe"
+                | "prune"
+                | "fetch"
+                | "setup"
+                | "repl"
+                | "upgrade-interactive",
+            ) => None,
+            Some(_) => project(name),
+        },
+        _ if is_python(name) => {
+            let script = first.map(|f| f.rsplit('/').next().unwrap_or(f));
+            let module = args
+                .iter()
+                .position(|a| *a == "-m")
+                .and_then(|i| args.get(i + 1))
+                .copied();
+            (script == Some("setup.py")
+                || matches!(
+                    module,
+                    Some("pytest" | "tox" | "nox" | "build" | "unittest" | "setup" | "invoke")
+                ))
+            .then_some(name)
+            .and_then(project)
+        }
+        _ => None,
+    }
+}
+
 /// The value of option `-X` (alone, last in a group like `-qc`, or as
 /// `--long VALUE` / `--long=VALUE`) anywhere among `args`.
 /// What `git SUB REST…` changes in the repository (commits, branches,
@@ -5169,6 +5705,206 @@ fn xargs_source(prev: &[Word]) -> Option<String> {
 }
 
 /// The command run by `xargs [opts] CMD …`.
+/// A program that runs the command on its command line.
+struct Runner {
+    name: &'static str,
+    /// The subcommand that runs it (`perf stat CMD`).
+    sub: Option<&'static str>,
+    /// The command follows this option (`pidstat -e CMD…`).
+    option: Option<&'static str>,
+    /// Options that take a value (skipped with it).
+    with_value: &'static [&'static str],
+    /// Operands before the command (`logsave FILE CMD`).
+    skip: usize,
+}
+
+const fn runner(name: &'static str, with_value: &'static [&'static str], skip: usize) -> Runner {
+    Runner {
+        name,
+        sub: None,
+        option: None,
+        with_value,
+        skip,
+    }
+}
+
+/// Programs of the GTFOBins family that run a command given to them.
+static RUNNERS: &[Runner] = &[
+    runner("aa-exec", &["-p", "--profile", "-n", "--namespace"], 0),
+    runner("choom", &["-n", "--adjust", "-p", "--pid"], 0),
+    runner(
+        "cpulimit",
+        &["-l", "--limit", "-p", "--pid", "-e", "--exe"],
+        0,
+    ),
+    runner("firejail", &[], 0),
+    runner("multitime", &["-n", "-s", "-i", "-o"], 0),
+    runner(
+        "nsenter",
+        &[
+            "-t", "--target", "-S", "--setuid", "-G", "--setgid", "-w", "--wd", "-r", "--root",
+        ],
+        0,
+    ),
+    runner("pexec", &[], 0),
+    runner(
+        "rlwrap",
+        &[
+            "-a", "-b", "-f", "-H", "-l", "-P", "-s", "-S", "-t", "-w", "-z",
+        ],
+        0,
+    ),
+    runner("setarch", &[], 1),
+    runner("linux32", &[], 0),
+    runner("linux64", &[], 0),
+    runner(
+        "softlimit",
+        &[
+            "-m", "-a", "-d", "-o", "-p", "-f", "-c", "-r", "-t", "-l", "-s",
+        ],
+        0,
+    ),
+    runner("ssh-agent", &["-a", "-E", "-P", "-t"], 0),
+    runner("sshpass", &["-p", "-f", "-d", "-P"], 0),
+    runner("torify", &[], 0),
+    runner("valgrind", &[], 0),
+    runner("grc", &[], 0),
+    runner("distcc", &[], 0),
+    runner("logsave", &[], 1),
+    runner("setlock", &[], 1),
+    runner(
+        "chpst",
+        &[
+            "-u", "-U", "-b", "-e", "-/", "-n", "-l", "-L", "-m", "-d", "-o", "-p", "-f", "-c",
+        ],
+        0,
+    ),
+    runner("prlimit", &["-p", "--pid"], 0),
+    runner("numactl", &[], 0),
+    runner("capsh", &[], 0),
+    runner(
+        "xvfb-run",
+        &["-n", "-s", "-f", "-e", "-p", "--server-args"],
+        0,
+    ),
+    Runner {
+        name: "perf",
+        sub: Some("stat"),
+        option: None,
+        with_value: &["-e", "-o", "-r", "-p", "-C", "-G", "-x"],
+        skip: 0,
+    },
+    Runner {
+        name: "perf",
+        sub: Some("record"),
+        option: None,
+        with_value: &["-e", "-o", "-p", "-C", "-F", "-c"],
+        skip: 0,
+    },
+    Runner {
+        name: "perf",
+        sub: Some("trace"),
+        option: None,
+        with_value: &["-e", "-o", "-p"],
+        skip: 0,
+    },
+    Runner {
+        name: "xdotool",
+        sub: Some("exec"),
+        option: None,
+        with_value: &[],
+        skip: 0,
+    },
+    Runner {
+        name: "task",
+        sub: Some("execute"),
+        option: None,
+        with_value: &[],
+        skip: 0,
+    },
+    Runner {
+        name: "pidstat",
+        sub: None,
+        option: Some("-e"),
+        with_value: &[],
+        skip: 0,
+    },
+    Runner {
+        name: "ksu",
+        sub: None,
+        option: Some("-e"),
+        with_value: &[],
+        skip: 0,
+    },
+    Runner {
+        name: "dhclient",
+        sub: None,
+        option: Some("-sf"),
+        with_value: &[],
+        skip: 0,
+    },
+    Runner {
+        name: "start-stop-daemon",
+        sub: None,
+        option: Some("-x"),
+        with_value: &[],
+        skip: 0,
+    },
+    Runner {
+        name: "start-stop-daemon",
+        sub: None,
+        option: Some("--exec"),
+        with_value: &[],
+        skip: 0,
+    },
+    Runner {
+        name: "cabal",
+        sub: Some("exec"),
+        option: None,
+        with_value: &["--project-file"],
+        skip: 0,
+    },
+];
+
+/// The commands of make's `$(shell …)` calls in `code` (nested
+/// parentheses balanced).
+fn make_shell_calls(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = code;
+    while let Some(i) = rest.find("$(shell ") {
+        let body = &rest[i + "$(shell ".len()..];
+        let mut depth = 1usize;
+        let mut end = body.len();
+        for (j, c) in body.char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = j;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.push(body[..end].to_string());
+        rest = &body[end..];
+    }
+    out
+}
+
+/// Arguments of a shell that make it read commands from its input (an
+/// interactive shell): options only, none of them `-c`.
+fn bare_shell(args: &[Word]) -> bool {
+    args.iter().all(|w| {
+        let t = w.text.as_str();
+        t.starts_with('-')
+            && !(t.len() > 1 && !t.starts_with("--") && t[1..].contains('c'))
+            && !matches!(t, "--rcfile" | "--init-file")
+    })
+}
+
 fn xargs_inner(args: &[Word]) -> Option<&[Word]> {
     let mut i = 0;
     while i < args.len() {

@@ -63,7 +63,7 @@ impl FixedResolver {
     pub fn new() -> FixedResolver {
         FixedResolver::default()
     }
-    /// Map `name` to `addrs`, and vouch for them.
+    /// Map `name` to `addrs`, and vouch for them. An address with port 0 takes the requested port.
     pub fn vouched(mut self, name: &str, addrs: &[SocketAddr]) -> FixedResolver {
         self.map.insert(name.to_string(), addrs.to_vec());
         self.vouched
@@ -98,7 +98,10 @@ impl Resolver for FixedResolver {
         })
     }
     fn vouches_for(&self, host: &str, addr: &SocketAddr) -> bool {
-        self.vouched.iter().any(|(h, a)| h == host && a == addr)
+        // A mapped port of 0 stands for whichever port was asked for.
+        self.vouched.iter().any(|(h, a)| {
+            h == host && a.ip() == addr.ip() && (a.port() == 0 || a.port() == addr.port())
+        })
     }
 }
 

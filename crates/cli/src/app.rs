@@ -143,6 +143,7 @@ pub fn load(opts: &SharedOpts) -> Result<Loaded, Failure> {
                 NetworkArg::None => NetworkSetting::None,
                 NetworkArg::Full => NetworkSetting::Full,
             }),
+            allow_net: (!opts.allow_net.is_empty()).then(|| opts.allow_net.clone()),
             hide: (!opts.hide.is_empty()).then(|| absolute(&opts.hide)),
             read: (!opts.read.is_empty()).then(|| absolute(&opts.read)),
             dangerously_allow_system_workspace: opts

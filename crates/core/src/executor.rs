@@ -76,6 +76,9 @@ pub fn policy(
         p.add_readable(r.clone(), "--read");
     }
     p.network = match settings.network {
+        NetworkSetting::None if !settings.allow_net.is_empty() => {
+            NetworkMode::Allowlist(settings.allow_net.clone())
+        }
         NetworkSetting::None => NetworkMode::None,
         NetworkSetting::Full => NetworkMode::Full,
     };
@@ -162,6 +165,7 @@ pub fn choose(
             "Landlock + seccomp only"
         },
         match settings.network {
+            NetworkSetting::None if !settings.allow_net.is_empty() => "network via proxy",
             NetworkSetting::None => "no network",
             NetworkSetting::Full => "full network",
         }
@@ -220,6 +224,14 @@ impl Backend for SandboxBackend {
     }
 
     fn command(&self, spec: &LaunchSpec) -> std::io::Result<std::process::Command> {
+        // Seam for issue 18 in chat: the kernels' sandbox needs a proxy served by this process
+        // (a `ProxyChannel` per launch, events to the Frontend). Until then, say so.
+        if self.plan.proxy.is_some() {
+            return Err(std::io::Error::other(
+                "--allow-net works with `interlock sandbox -- CMD` so far; chat sessions run \
+                 without network (drop --allow-net) or with --network full",
+            ));
+        }
         Ok(interlock_sandbox::command(
             &self.plan,
             &spec.program,
@@ -248,6 +260,20 @@ mod tests {
         s.sandbox = sandbox;
         s.dangerously_disable_sandbox = consent;
         s
+    }
+
+    #[test]
+    fn allow_net_turns_the_proxy_on_unless_the_network_is_full() {
+        let mut s = settings(SandboxSetting::WorkspaceWrite, false);
+        s.allow_net = vec!["pypi".into(), "*.example.org".into()];
+        let p = policy(&s, Path::new("/home/u"), &[], OsStr::new("")).unwrap();
+        assert_eq!(
+            p.network,
+            NetworkMode::Allowlist(vec!["pypi".into(), "*.example.org".into()])
+        );
+        s.network = NetworkSetting::Full;
+        let p = policy(&s, Path::new("/home/u"), &[], OsStr::new("")).unwrap();
+        assert_eq!(p.network, NetworkMode::Full);
     }
 
     #[test]

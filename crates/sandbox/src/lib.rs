@@ -24,7 +24,9 @@ pub use exec::{
     HELPER_ARG, NamespacesUnavailable, Outcome, SETUP_FAILED, TIMED_OUT, command, helper_main,
     helper_request, run_here,
 };
-pub use net::{PROXY_PORT, ProxyChannel, ProxyPlan, inheritable, proxy_channel, proxy_env};
+pub use net::{
+    PROXY_PORT, ProxyChannel, ProxyPlan, inheritable, proxy_channel, proxy_env, proxy_rendezvous,
+};
 pub use plan::{
     CgroupPlan, DENIED_SYSCALLS, DEVICES, FsAccess, Isolation, LandlockPlan, LandlockRule, MountOp,
     Namespace, Plan, Resource, Rlimit, SeccompPlan, SocketPolicy, explain, plan,

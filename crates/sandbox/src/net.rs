@@ -22,19 +22,47 @@ use serde::{Deserialize, Serialize};
 /// it clashes with nothing on the host).
 pub const PROXY_PORT: u16 = 3128;
 
-/// The proxy part of a plan: where the listener is bound, and the inherited fd it is sent over
-/// (filled in by the caller at run time; `None` in a plan that was only computed).
+/// The proxy part of a plan: where the listener is bound, and how it is sent out, both filled in
+/// by the caller at run time (`None` in a plan that was only computed): an inherited fd
+/// ([`proxy_channel`]), or a unix socket path in a private directory ([`proxy_rendezvous`]) for
+/// callers whose spawn closes inherited fds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProxyPlan {
     pub port: u16,
     #[serde(default)]
     pub fd: Option<RawFd>,
+    #[serde(default)]
+    pub socket: Option<std::path::PathBuf>,
 }
 
 /// The caller's end of the channel the sandbox sends its listener over.
 #[derive(Debug)]
 pub struct ProxyChannel {
     ours: OwnedFd,
+    /// For a rendezvous: the listening unix socket's path, removed once used.
+    path: Option<std::path::PathBuf>,
+}
+
+impl Drop for ProxyChannel {
+    fn drop(&mut self) {
+        if let Some(p) = &self.path {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// A listening unix socket at `dir/proxy.sock` (`dir` must be private to this user) for the
+/// sandbox to connect to and send its listener over; put the path in [`ProxyPlan::socket`].
+pub fn proxy_rendezvous(dir: &std::path::Path) -> io::Result<(ProxyChannel, std::path::PathBuf)> {
+    let path = dir.join("proxy.sock");
+    let l = std::os::unix::net::UnixListener::bind(&path)?;
+    Ok((
+        ProxyChannel {
+            ours: OwnedFd::from(l),
+            path: Some(path.clone()),
+        },
+        path,
+    ))
 }
 
 /// A socket pair for the listener: the caller keeps the [`ProxyChannel`] and puts the other end's
@@ -47,7 +75,13 @@ pub fn proxy_channel() -> io::Result<(ProxyChannel, OwnedFd)> {
         None,
         SockFlag::SOCK_CLOEXEC,
     )?;
-    Ok((ProxyChannel { ours: a }, b))
+    Ok((
+        ProxyChannel {
+            ours: a,
+            path: None,
+        },
+        b,
+    ))
 }
 
 /// Let `fd` survive `exec` (the helper must inherit its end of the channel).
@@ -59,10 +93,29 @@ pub fn inheritable(fd: &OwnedFd) -> io::Result<()> {
 }
 
 impl ProxyChannel {
+    /// Wait up to `timeout` for the sandbox to send its listener (or to close its end); false
+    /// on timeout.
+    pub fn wait(&self, timeout: std::time::Duration) -> bool {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        use std::os::fd::AsFd;
+        let mut fds = [PollFd::new(self.ours.as_fd(), PollFlags::POLLIN)];
+        let ms = PollTimeout::try_from(timeout).unwrap_or(PollTimeout::MAX);
+        matches!(poll(&mut fds, ms), Ok(n) if n > 0)
+    }
+
     /// Wait for the sandbox's listener. Fails when the sandbox ended (or failed) without sending
     /// one: every copy of its end must be closed by then, so the caller drops its own copy as
     /// soon as the sandbox has started.
     pub fn receive(self) -> io::Result<TcpListener> {
+        if self.path.is_some() {
+            let l = std::os::unix::net::UnixListener::from(self.ours.try_clone()?);
+            let (stream, _) = l.accept()?;
+            let chan = ProxyChannel {
+                ours: OwnedFd::from(stream),
+                path: None,
+            };
+            return chan.receive();
+        }
         let mut byte = [0u8; 1];
         let mut iov = [io::IoSliceMut::new(&mut byte)];
         let mut space = nix::cmsg_space!(RawFd);
@@ -93,14 +146,17 @@ impl ProxyChannel {
 /// In the sandbox's init, right after the network namespace exists: bring loopback up, listen on
 /// `127.0.0.1:port` and send the listener over the inherited `fd`, then close both.
 pub(crate) fn open_proxy_port(plan: &ProxyPlan) -> io::Result<()> {
-    let Some(fd) = plan.fd else {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "network allowlist without a proxy channel (the caller must create one)",
-        ));
+    let chan = match (plan.fd, &plan.socket) {
+        // The caller put this fd in the plan for us: no other object in this process owns it.
+        (Some(fd), _) => crate::sys::take_fd(fd),
+        (None, Some(path)) => OwnedFd::from(std::os::unix::net::UnixStream::connect(path)?),
+        (None, None) => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "network allowlist without a proxy channel (the caller must create one)",
+            ));
+        }
     };
-    // The caller put this fd in the plan for us: no other object in this process owns it.
-    let chan = crate::sys::take_fd(fd);
     crate::sys::loopback_up()?;
     let listener = TcpListener::bind(("127.0.0.1", plan.port))?;
     let fds = [listener.as_raw_fd()];

@@ -625,6 +625,7 @@ pub fn plan(policy: &Policy, support: &Support) -> Result<Plan, SandboxError> {
         proxy: allowlist.then_some(crate::net::ProxyPlan {
             port: crate::net::PROXY_PORT,
             fd: None,
+            socket: None,
         }),
     })
 }
@@ -1211,7 +1212,8 @@ mod tests {
             p.proxy,
             Some(crate::net::ProxyPlan {
                 port: crate::net::PROXY_PORT,
-                fd: None
+                fd: None,
+                socket: None,
             })
         );
         let text = explain(&pol, &full());

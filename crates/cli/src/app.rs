@@ -143,6 +143,7 @@ pub fn load(opts: &SharedOpts) -> Result<Loaded, Failure> {
                 NetworkArg::None => NetworkSetting::None,
                 NetworkArg::Full => NetworkSetting::Full,
             }),
+            allow_net: (!opts.allow_net.is_empty()).then(|| opts.allow_net.clone()),
             hide: (!opts.hide.is_empty()).then(|| absolute(&opts.hide)),
             read: (!opts.read.is_empty()).then(|| absolute(&opts.read)),
             dangerously_allow_system_workspace: opts
@@ -419,6 +420,10 @@ pub fn build_agent(loaded: &Loaded, no_history: bool) -> Result<(Agent, Executor
         code: exit::MODEL,
         message: format!("cannot set up the model client: {e}"),
     })?;
+    executor.on_network_event(crate::sandbox_cmd::net_event_sink(
+        &loaded.dirs.state_dir,
+        &format!("net-{}", std::process::id()),
+    ));
     let kernels = Kernels::new(
         KernelConfig {
             workspace: s.workspace.clone(),

@@ -192,6 +192,17 @@ pub struct SharedOpts {
     )]
     pub network: Option<NetworkArg>,
 
+    /// Let sandboxed code reach HOST through interlock's filtering proxy (repeatable): a name,
+    /// *.example.org, HOST:PORT, an IP address, or a preset (pypi, npm, crates, github)
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Sandbox",
+        value_name = "HOST",
+        action = clap::ArgAction::Append
+    )]
+    pub allow_net: Vec<String>,
+
     /// Stop before a request could take this conversation's cost past USD (known models only)
     #[arg(long, global = true, help_heading = "Model", value_name = "USD")]
     pub max_budget: Option<f64>,

@@ -167,6 +167,9 @@ pub struct Layer {
     pub dangerously_disable_sandbox: Option<bool>,
     /// Network access for sandboxed code: "none" (default) or "full".
     pub network: Option<NetworkSetting>,
+    /// Hosts sandboxed code may reach through interlock's proxy (host, `*.suffix`, `HOST:PORT`,
+    /// IP address, or a preset: pypi, npm, crates, github). Adds up across layers.
+    pub allow_net: Option<Vec<String>>,
     /// Extra paths hidden from sandboxed code.
     pub hide: Option<Vec<PathBuf>>,
     /// Paths in home directories that sandboxed code may read (home is otherwise invisible).
@@ -225,6 +228,7 @@ pub struct ConfigFile {
     pub sandbox: Option<SandboxSetting>,
     pub dangerously_disable_sandbox: Option<bool>,
     pub network: Option<NetworkSetting>,
+    pub allow_net: Option<Vec<String>>,
     pub hide: Option<Vec<PathBuf>>,
     pub read: Option<Vec<PathBuf>>,
     pub dangerously_allow_system_workspace: Option<bool>,
@@ -307,6 +311,7 @@ impl ConfigFile {
             sandbox: self.sandbox,
             dangerously_disable_sandbox: self.dangerously_disable_sandbox,
             network: self.network,
+            allow_net: self.allow_net.clone(),
             hide: self.hide.clone(),
             read: self.read.clone(),
             dangerously_allow_system_workspace: self.dangerously_allow_system_workspace,
@@ -464,6 +469,11 @@ impl Layer {
                 "critical blocks are never run without asking; use high at most",
             ));
         }
+        if let Some(entries) = &self.allow_net
+            && let Err(e) = interlock_netproxy::AllowList::parse(entries)
+        {
+            return Err(bad("allow_net", &e.to_string()));
+        }
         for (key, paths) in [("hide", &self.hide), ("read", &self.read)] {
             for p in paths.iter().flatten() {
                 if !p.is_absolute() {
@@ -579,6 +589,9 @@ pub struct Settings {
     pub dangerously_disable_sandbox: bool,
     /// Network access for sandboxed code.
     pub network: NetworkSetting,
+    /// Hosts reachable through the proxy (every layer's list, combined); with `network = "none"`
+    /// a non-empty list turns the proxy on.
+    pub allow_net: Vec<String>,
     /// Extra hidden paths: every layer's list, combined.
     pub hide: Vec<PathBuf>,
     /// Paths in home directories sandboxed code may read: every layer's list, combined.
@@ -720,6 +733,7 @@ impl Settings {
             sandbox: pick!(sandbox),
             dangerously_disable_sandbox: pick!(dangerously_disable_sandbox),
             network: pick!(network),
+            allow_net: None,
             hide: None,
             read: None,
             dangerously_allow_system_workspace: pick!(dangerously_allow_system_workspace),
@@ -762,6 +776,14 @@ impl Settings {
             for p in layer.hide.iter().flatten() {
                 if !hide.contains(p) {
                     hide.push(p.clone());
+                }
+            }
+        }
+        let mut allow_net: Vec<String> = Vec::new();
+        for (layer, _) in &layers {
+            for h in layer.allow_net.iter().flatten() {
+                if !allow_net.contains(h) {
+                    allow_net.push(h.clone());
                 }
             }
         }
@@ -836,6 +858,7 @@ impl Settings {
             sandbox: merged.sandbox.unwrap_or_default(),
             dangerously_disable_sandbox: merged.dangerously_disable_sandbox.unwrap_or(false),
             network: merged.network.unwrap_or_default(),
+            allow_net,
             hide,
             read,
             dangerously_allow_system_workspace: merged
@@ -901,7 +924,7 @@ mod tests {
           |
         1 | modle = "x"
           | ^^^^^
-        unknown field `modle`, expected one of `model`, `api_base`, `provider`, `tool_mode`, `auto_run`, `max_turns`, `max_output`, `timeout`, `workspace`, `temperature`, `max_tokens`, `sandbox`, `dangerously_disable_sandbox`, `network`, `hide`, `read`, `dangerously_allow_system_workspace`, `limit_memory`, `limit_cpu`, `limit_procs`, `limit_fsize`, `limit_nofile`, `auto_run_max_risk`, `refuse_critical`, `untrusted_narrows_auto_run`, `allow_commands`, `deny_commands`, `deny_paths`, `context_window`, `max_budget`, `default_profile`, `history_retention`, `profiles`, `prices`
+        unknown field `modle`, expected one of `model`, `api_base`, `provider`, `tool_mode`, `auto_run`, `max_turns`, `max_output`, `timeout`, `workspace`, `temperature`, `max_tokens`, `sandbox`, `dangerously_disable_sandbox`, `network`, `allow_net`, `hide`, `read`, `dangerously_allow_system_workspace`, `limit_memory`, `limit_cpu`, `limit_procs`, `limit_fsize`, `limit_nofile`, `auto_run_max_risk`, `refuse_critical`, `untrusted_narrows_auto_run`, `allow_commands`, `deny_commands`, `deny_paths`, `context_window`, `max_budget`, `default_profile`, `history_retention`, `profiles`, `prices`
         "#);
     }
 
@@ -1048,6 +1071,9 @@ api_base = "http://profile/v1"
         assert!(err.to_string().contains("unknown variant `some`"), "{err}");
         let err = ConfigFile::parse("sandbox = \"none\"\n", &p()).unwrap_err();
         assert!(err.to_string().contains("unknown variant `none`"), "{err}");
+        let err = ConfigFile::parse("allow_net = [\"*.org\"]\n", &p()).unwrap_err();
+        assert!(err.to_string().contains("allow_net"), "{err}");
+        assert!(ConfigFile::parse("allow_net = [\"pypi\", \"a.org:8443\"]\n", &p()).is_ok());
         let err = ConfigFile::parse("hide = [\"relative\"]\n", &p()).unwrap_err();
         assert_eq!(err.to_string(), "hide: relative must be an absolute path");
     }

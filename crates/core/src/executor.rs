@@ -30,6 +30,9 @@ pub enum ExecutorError {
         "the workspace {0} is a system directory: code allowed to write there could change how this machine works. Use a project directory (cd into it, or --workspace DIR), --sandbox read-only, or, if you really mean it, --dangerously-allow-system-workspace"
     )]
     SystemWorkspace(PathBuf),
+    /// An `--allow-net` entry that cannot be understood.
+    #[error(transparent)]
+    AllowNet(#[from] interlock_netproxy::EntryError),
 }
 
 /// The executor chosen for a session.
@@ -43,6 +46,34 @@ pub struct Executor {
     pub plan: Option<Plan>,
     /// Keeps the fallback mode's private temp dir alive for the session.
     _tmp: Option<tempfile::TempDir>,
+    /// Where the network proxy's events go (`--allow-net`); see [`Executor::on_network_event`].
+    net_sink: NetSink,
+}
+
+/// The receiver of the proxy's events, replaceable after the executor was chosen.
+type NetSink = Arc<std::sync::Mutex<interlock_netproxy::EventSink>>;
+
+fn default_net_sink() -> NetSink {
+    // Until the caller says where events go, refusals at least reach stderr.
+    Arc::new(std::sync::Mutex::new(Arc::new(|e| {
+        if let interlock_netproxy::Event::Denied { host, port, reason } = e {
+            eprintln!(
+                "interlock: network: blocked {}:{port}: {reason}",
+                host.escape_debug()
+            );
+        }
+    })))
+}
+
+impl Executor {
+    /// Send every event of the network proxy (`--allow-net`) of sessions started from now on to
+    /// `sink`: the caller shows refusals to the user and writes the audit log. (Issue 18 seam:
+    /// the chat Frontend's notice path is the next caller.)
+    pub fn on_network_event(&self, sink: interlock_netproxy::EventSink) {
+        if let Ok(mut s) = self.net_sink.lock() {
+            *s = sink;
+        }
+    }
 }
 
 /// Builds the sandbox policy for these settings (pure).
@@ -76,6 +107,9 @@ pub fn policy(
         p.add_readable(r.clone(), "--read");
     }
     p.network = match settings.network {
+        NetworkSetting::None if !settings.allow_net.is_empty() => {
+            NetworkMode::Allowlist(settings.allow_net.clone())
+        }
         NetworkSetting::None => NetworkMode::None,
         NetworkSetting::Full => NetworkMode::Full,
     };
@@ -105,6 +139,7 @@ pub fn choose(
             return Err(ExecutorError::OffWithoutConsent);
         }
         return Ok(Executor {
+            net_sink: default_net_sink(),
             backend: Arc::new(DirectBackend),
             sandboxed: false,
             warnings: vec![
@@ -162,15 +197,26 @@ pub fn choose(
             "Landlock + seccomp only"
         },
         match settings.network {
+            NetworkSetting::None if !settings.allow_net.is_empty() => "network via proxy",
             NetworkSetting::None => "no network",
             NetworkSetting::Full => "full network",
         }
     );
+    let net_sink = default_net_sink();
+    let net = match &policy.network {
+        NetworkMode::Allowlist(entries) => Some(NetAllow {
+            list: interlock_netproxy::AllowList::parse(entries)?,
+            sink: net_sink.clone(),
+        }),
+        _ => None,
+    };
     Ok(Executor {
+        net_sink,
         backend: Arc::new(SandboxBackend {
             plan: plan.clone(),
             helper,
             name,
+            net,
         }),
         sandboxed: true,
         warnings,
@@ -202,11 +248,83 @@ pub struct SandboxBackend {
     plan: Plan,
     helper: PathBuf,
     name: String,
+    net: Option<NetAllow>,
 }
+
+/// The allowlist of a sandbox with `--allow-net`, and where its proxy's events go.
+struct NetAllow {
+    list: interlock_netproxy::AllowList,
+    sink: NetSink,
+}
+
+/// How long a launched sandbox has to hand over its proxy listener.
+const PROXY_HANDOVER: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl SandboxBackend {
     pub fn new(plan: Plan, helper: PathBuf, name: String) -> SandboxBackend {
-        SandboxBackend { plan, helper, name }
+        SandboxBackend {
+            plan,
+            helper,
+            name,
+            net: None,
+        }
+    }
+
+    /// The helper command for a sandbox whose only way out is a proxy served here: a channel
+    /// for its listener, a thread that receives it and serves the proxy for the sandbox's life.
+    fn command_with_proxy(
+        &self,
+        net: &NetAllow,
+        spec: &LaunchSpec,
+    ) -> std::io::Result<std::process::Command> {
+        // The kernels' spawn closes every inherited fd above 4, so the sandbox connects to a
+        // unix socket in a directory private to this user instead.
+        let dir = tempfile::Builder::new()
+            .prefix("interlock-net-")
+            .tempdir()?;
+        let (chan, path) = interlock_sandbox::proxy_rendezvous(dir.path())?;
+        let mut plan = self.plan.clone();
+        let Some(p) = plan.proxy.as_mut() else {
+            return Err(std::io::Error::other("allowlist without a proxy plan"));
+        };
+        p.socket = Some(path);
+        let port = p.port;
+        let mut cmd = interlock_sandbox::command(
+            &plan,
+            &spec.program,
+            &spec.args,
+            &spec.env,
+            &spec.cwd,
+            &self.helper,
+        );
+        for (k, v) in interlock_sandbox::proxy_env(port) {
+            cmd.env(k, v);
+        }
+        let sink = net
+            .sink
+            .lock()
+            .map(|s| s.clone())
+            .map_err(|_| std::io::Error::other("network event sink poisoned"))?;
+        let proxy =
+            interlock_netproxy::Proxy::new(net.list.clone(), interlock_netproxy::Caps::default())
+                .on_event(sink);
+        std::thread::Builder::new()
+            .name("interlock-netproxy-handover".into())
+            .spawn(move || {
+                // The sandbox connects as soon as it has its network namespace; one that
+                // failed before that never does.
+                let ready = chan.wait(PROXY_HANDOVER);
+                let received = if ready { chan.receive().ok() } else { None };
+                drop(dir);
+                if let Some(listener) = received
+                    && let Ok(handle) = proxy.spawn(listener)
+                {
+                    // The proxy serves as long as the session's sandbox may run; the listener
+                    // keeps the sandbox's namespace, so it never reports the end by itself.
+                    std::mem::forget(handle);
+                }
+            })?;
+        Ok(cmd)
     }
 
     pub fn plan(&self) -> &Plan {
@@ -220,6 +338,9 @@ impl Backend for SandboxBackend {
     }
 
     fn command(&self, spec: &LaunchSpec) -> std::io::Result<std::process::Command> {
+        if let Some(net) = &self.net {
+            return self.command_with_proxy(net, spec);
+        }
         Ok(interlock_sandbox::command(
             &self.plan,
             &spec.program,
@@ -248,6 +369,20 @@ mod tests {
         s.sandbox = sandbox;
         s.dangerously_disable_sandbox = consent;
         s
+    }
+
+    #[test]
+    fn allow_net_turns_the_proxy_on_unless_the_network_is_full() {
+        let mut s = settings(SandboxSetting::WorkspaceWrite, false);
+        s.allow_net = vec!["pypi".into(), "*.example.org".into()];
+        let p = policy(&s, Path::new("/home/u"), &[], OsStr::new("")).unwrap();
+        assert_eq!(
+            p.network,
+            NetworkMode::Allowlist(vec!["pypi".into(), "*.example.org".into()])
+        );
+        s.network = NetworkSetting::Full;
+        let p = policy(&s, Path::new("/home/u"), &[], OsStr::new("")).unwrap();
+        assert_eq!(p.network, NetworkMode::Full);
     }
 
     #[test]

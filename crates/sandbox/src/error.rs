@@ -9,11 +9,13 @@ pub enum SandboxError {
          user namespaces or Landlock, or pass --dangerously-disable-sandbox if you accept the risk"
     )]
     Unsupported { missing: String },
-    /// The network allowlist proxy does not exist yet.
+    /// A network allowlist needs the sandbox's own network namespace, which this kernel refuses.
     #[error(
-        "network allowlists (--allow-net) are not supported yet; use no network (the default) or full network"
+        "network allowlists (--allow-net) need user namespaces, which this kernel does not allow \
+         (the Landlock-only fallback cannot keep code off the host's network); drop --allow-net, or \
+         enable unprivileged user namespaces"
     )]
-    AllowlistUnsupported,
+    AllowlistNeedsNamespaces,
     /// A path in the policy is not absolute.
     #[error("sandbox policy path {0:?} must be absolute")]
     RelativePath(PathBuf),

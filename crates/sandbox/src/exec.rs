@@ -604,6 +604,11 @@ fn init_main(
     if let Err(e) = nix::sched::unshare(inner) {
         fail("creating mount/ipc/uts/net namespaces (unshare)", e);
     }
+    if let Some(proxy) = &plan.proxy
+        && let Err(e) = crate::net::open_proxy_port(proxy)
+    {
+        fail("opening the network proxy's port in the sandbox", e);
+    }
     // Before the fresh read-only /proc replaces the host's: the sysctl acts on the writer's pid
     // namespace, ours, as its init.
     if let Some(max) = plan.pid_max

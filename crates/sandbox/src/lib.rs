@@ -12,6 +12,7 @@
 
 mod error;
 mod exec;
+mod net;
 mod plan;
 mod policy;
 mod seccomp;
@@ -22,6 +23,9 @@ pub use error::SandboxError;
 pub use exec::{
     HELPER_ARG, NamespacesUnavailable, Outcome, SETUP_FAILED, TIMED_OUT, command, helper_main,
     helper_request, run_here,
+};
+pub use net::{
+    PROXY_PORT, ProxyChannel, ProxyPlan, inheritable, proxy_channel, proxy_env, proxy_rendezvous,
 };
 pub use plan::{
     CgroupPlan, DENIED_SYSCALLS, DEVICES, FsAccess, Isolation, LandlockPlan, LandlockRule, MountOp,

@@ -123,6 +123,10 @@ pub enum SocketPolicy {
     /// pathname unix socket on a read-only mount can still be connected to, and host sockets (docker,
     /// tmux, X11, the systemd user manager, ssh-agent) are ways out of any sandbox.
     None,
+    /// Only `AF_INET` and `AF_INET6` (network allowlist): the sandbox's own network namespace has
+    /// nothing but loopback, where the proxy listens. `AF_UNIX`, netlink, packet sockets stay
+    /// refused, for the reasons above.
+    Inet,
 }
 
 /// The seccomp part of the plan. The filter returns `EPERM` for what it denies.
@@ -215,6 +219,9 @@ pub struct Plan {
     /// caller that gave the program a pseudo-terminal of its own, never the user's terminal.
     #[serde(default)]
     pub controlling_tty: bool,
+    /// The proxy endpoint of a network allowlist (see [`crate::net`]); `None` otherwise.
+    #[serde(default)]
+    pub proxy: Option<crate::net::ProxyPlan>,
 }
 
 impl Plan {
@@ -275,9 +282,6 @@ pub const DENIED_SYSCALLS: &[&str] = &[
 
 /// Turn a policy into a plan for a kernel with `support`. Pure.
 pub fn plan(policy: &Policy, support: &Support) -> Result<Plan, SandboxError> {
-    if let NetworkMode::Allowlist(_) = policy.network {
-        return Err(SandboxError::AllowlistUnsupported);
-    }
     for p in policy
         .readable_roots
         .iter()
@@ -327,6 +331,11 @@ pub fn plan(policy: &Policy, support: &Support) -> Result<Plan, SandboxError> {
         });
     };
 
+    let allowlist = matches!(policy.network, NetworkMode::Allowlist(_));
+    if allowlist && isolation != Isolation::Namespaces {
+        // Without its own network namespace the program could reach the host's network directly.
+        return Err(SandboxError::AllowlistNeedsNamespaces);
+    }
     let mut notes = Vec::new();
     let net_off = policy.network == NetworkMode::None;
     let abi = support.landlock_abi;
@@ -367,7 +376,7 @@ pub fn plan(policy: &Policy, support: &Support) -> Result<Plan, SandboxError> {
                 Namespace::Ipc,
                 Namespace::Uts,
             ]);
-            if net_off {
+            if net_off || allowlist {
                 namespaces.push(Namespace::Net);
             }
             let tmp_bytes = match &policy.private_tmp {
@@ -523,6 +532,8 @@ pub fn plan(policy: &Policy, support: &Support) -> Result<Plan, SandboxError> {
         deny: DENIED_SYSCALLS.iter().map(|s| s.to_string()).collect(),
         sockets: if net_off {
             SocketPolicy::None
+        } else if allowlist {
+            SocketPolicy::Inet
         } else {
             SocketPolicy::Any
         },
@@ -611,6 +622,11 @@ pub fn plan(policy: &Policy, support: &Support) -> Result<Plan, SandboxError> {
         notes,
         timeout_seconds: policy.timeout_seconds,
         controlling_tty: false,
+        proxy: allowlist.then_some(crate::net::ProxyPlan {
+            port: crate::net::PROXY_PORT,
+            fd: None,
+            socket: None,
+        }),
     })
 }
 
@@ -936,7 +952,12 @@ pub fn explain(policy: &Policy, support: &Support) -> String {
         ),
         NetworkMode::Allowlist(domains) => {
             let domains: Vec<String> = domains.to_vec();
-            wrapped(&mut s, "  ", "only these domains:", &domains);
+            let _ = writeln!(
+                s,
+                "  allowlist: an empty network namespace whose only way out is interlock's proxy\n  \
+                 (HTTP and HTTPS; names checked, then addresses: internal ones are refused)"
+            );
+            wrapped(&mut s, "  ", "hosts:", &domains);
             Ok(())
         }
     };
@@ -1029,6 +1050,8 @@ pub fn explain(policy: &Policy, support: &Support) -> String {
             match p.seccomp.sockets {
                 SocketPolicy::Any => "any family",
                 SocketPolicy::None => "none (socket(2) is refused; socketpair(2) works)",
+                SocketPolicy::Inet =>
+                    "IPv4/IPv6 only (the namespace has only loopback and the proxy)",
             }
         );
         let mut also = Vec::new();
@@ -1179,12 +1202,29 @@ mod tests {
     }
 
     #[test]
-    fn allowlist_is_rejected_clearly() {
+    fn allowlist_keeps_an_empty_namespace_with_inet_sockets_and_a_proxy_port() {
         let mut pol = pol(SandboxMode::WorkspaceWrite);
         pol.network = NetworkMode::Allowlist(vec!["pypi.org".into()]);
-        let e = plan(&pol, &full()).unwrap_err();
-        assert_eq!(e, SandboxError::AllowlistUnsupported);
-        assert!(e.to_string().contains("not supported yet"));
+        let p = plan(&pol, &full()).unwrap();
+        assert!(p.namespaces.contains(&Namespace::Net));
+        assert_eq!(p.seccomp.sockets, SocketPolicy::Inet);
+        assert_eq!(
+            p.proxy,
+            Some(crate::net::ProxyPlan {
+                port: crate::net::PROXY_PORT,
+                fd: None,
+                socket: None,
+            })
+        );
+        let text = explain(&pol, &full());
+        assert!(text.contains("only way out is interlock's proxy"), "{text}");
+        assert!(text.contains("pypi.org"), "{text}");
+        // Without namespaces there is no empty network namespace to hold the program: refuse.
+        let e = plan(&pol, &fallback()).unwrap_err();
+        assert_eq!(e, SandboxError::AllowlistNeedsNamespaces);
+        // The other modes have no proxy.
+        pol.network = NetworkMode::None;
+        assert_eq!(plan(&pol, &full()).unwrap().proxy, None);
     }
 
     #[test]

@@ -23,8 +23,9 @@ pub enum NetworkMode {
     None,
     /// The host network, unchanged.
     Full,
-    /// Egress through a filtering proxy to these domains. Reserved: rejected by [`crate::plan`] until
-    /// the proxy exists.
+    /// Egress only through a filtering proxy that the caller serves (crate `interlock-netproxy`),
+    /// to these entries (shown by `explain`; the proxy enforces them): an empty network namespace
+    /// whose loopback holds the proxy's port, and `AF_INET`/`AF_INET6` sockets only. Needs namespaces.
     Allowlist(Vec<String>),
 }
 

@@ -117,6 +117,9 @@ pub fn main_filter(plan: &SeccompPlan) -> Result<BpfProgram, String> {
     if plan.sockets == SocketPolicy::None {
         rules.insert(libc::SYS_socket, vec![]);
     }
+    if plan.sockets == SocketPolicy::Inet {
+        rules.insert(libc::SYS_socket, crate::net::inet_only_socket_rules());
+    }
     if plan.deny_tty_injection {
         // The ioctl request is an `unsigned int` in the kernel: compare the low 32 bits only, so
         // garbage in the upper half cannot slip past the filter.

@@ -475,3 +475,39 @@ pub fn set_controlling_tty(fd: RawFd) -> io::Result<()> {
         Ok(())
     }
 }
+
+/// Take ownership of a raw fd number handed to us (through a plan, or by `SCM_RIGHTS`).
+///
+/// The caller guarantees that nothing else in this process owns `fd`.
+pub fn take_fd(fd: RawFd) -> OwnedFd {
+    // SAFETY: by this function's contract the fd is open and owned by no other object, so
+    // exactly one `OwnedFd` will close it.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// Bring the loopback interface of this process's network namespace up (`SIOCSIFFLAGS` on `lo`).
+/// A new network namespace has `lo`, down.
+pub fn loopback_up() -> io::Result<()> {
+    // SAFETY: plain socket(2); the returned fd is checked and owned by `sock` below.
+    let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let sock = take_fd(raw);
+    // SAFETY: `ifreq` is a plain C struct for which all-zero bytes are a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
+        *dst = *src as libc::c_char;
+    }
+    // SAFETY: SIOCGIFFLAGS reads the name and writes the flags of `req`, which lives for the call.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel just filled `ifru_flags`, the union member SIOCGIFFLAGS writes.
+    unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
+    // SAFETY: SIOCSIFFLAGS reads `req` (name and flags), which lives for the call.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

@@ -63,8 +63,11 @@ pub fn run(
     // It is still single-threaded here, which `run_here` requires.
     let support = interlock_sandbox::probe_quick();
     let executor = app::executor_for(&loaded, &support)?;
-    // The tripwire's helper is forked first, so it holds none of the pty's fds.
-    let tripwire = GitTripwireHelper::arm(workspace);
+    // The git tripwire: repositories the command creates may hold hooks or
+    // settings git would run later, outside the sandbox. Armed before the
+    // command starts; checked (asking the host's git) after it ends, in this
+    // process, which `run_here` leaves in the host's namespaces.
+    let mut tripwire = interlock_core::tripwire::GitTripwire::new(workspace);
     // At a terminal the command gets a pty of its own (see pty.rs); the guard
     // puts the user's terminal back however this function is left.
     let tty = terminal(raw_tty)?;
@@ -96,7 +99,7 @@ pub fn run(
     if let Some(tty) = tty {
         tty.finish();
     }
-    tripwire.fire();
+    warn(&mut tripwire);
     Ok(match outcome {
         Outcome::Exited(code) => code,
         Outcome::Signaled(sig) => {
@@ -164,82 +167,6 @@ fn start(
     argv.push(program.clone());
     argv.extend(args.iter().cloned());
     Ok(interlock_sandbox::run_here(&plan, cwd, program, &argv, env))
-}
-
-/// The git tripwire around one command: repositories the command creates may
-/// hold hooks or settings git would run later, outside the sandbox.
-///
-/// It is armed in a process forked before the sandbox starts, because
-/// afterwards this process is inside the sandbox's user namespace and can no
-/// longer start the host's git (its pid namespace for children is gone).
-/// Where forking fails, it runs here and reads the files itself.
-enum GitTripwireHelper {
-    Forked {
-        go: std::fs::File,
-        pid: nix::unistd::Pid,
-        /// For when the helper is gone.
-        here: interlock_core::tripwire::GitTripwire,
-    },
-    Here(interlock_core::tripwire::GitTripwire),
-}
-
-impl GitTripwireHelper {
-    /// Records the workspace's repositories. Must run while this process is
-    /// single-threaded (as `run_here` requires anyway).
-    fn arm(workspace: &Path) -> GitTripwireHelper {
-        use nix::unistd::{ForkResult, fork, pipe2};
-        use std::io::Read;
-        let mut tripwire = interlock_core::tripwire::GitTripwire::new(workspace);
-        // Close-on-exec: the sandboxed command must not hold the pipe.
-        let Ok((r, w)) = pipe2(nix::fcntl::OFlag::O_CLOEXEC) else {
-            return GitTripwireHelper::Here(tripwire);
-        };
-        // SAFETY: this process is single-threaded here, so the child may run any code.
-        match unsafe { fork() } {
-            Ok(ForkResult::Child) => {
-                drop(w);
-                // The user's Ctrl-C is for the command; the check still runs after it.
-                for sig in [nix::sys::signal::SIGINT, nix::sys::signal::SIGQUIT] {
-                    // SAFETY: installs SIG_IGN, no handler code runs.
-                    let _ = unsafe {
-                        nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::SigIgn)
-                    };
-                }
-                let mut b = [0u8; 1];
-                // EOF (the parent ended early): nothing ran, nothing to check.
-                if std::fs::File::from(r).read(&mut b).is_ok_and(|n| n == 1) {
-                    warn(&mut tripwire);
-                }
-                std::process::exit(0)
-            }
-            Ok(ForkResult::Parent { child }) => GitTripwireHelper::Forked {
-                go: std::fs::File::from(w),
-                pid: child,
-                here: tripwire,
-            },
-            Err(_) => GitTripwireHelper::Here(tripwire),
-        }
-    }
-
-    /// Checks now that the command has finished, warns on stderr and offers
-    /// to make what it found inert.
-    fn fire(self) {
-        match self {
-            GitTripwireHelper::Forked {
-                mut go,
-                pid,
-                mut here,
-            } => {
-                let sent = go.write_all(b"g").is_ok();
-                drop(go);
-                let done = nix::sys::wait::waitpid(pid, None);
-                if !sent || !matches!(done, Ok(nix::sys::wait::WaitStatus::Exited(_, 0))) {
-                    warn(&mut here);
-                }
-            }
-            GitTripwireHelper::Here(mut tripwire) => warn(&mut tripwire),
-        }
-    }
 }
 
 fn warn(tripwire: &mut interlock_core::tripwire::GitTripwire) {

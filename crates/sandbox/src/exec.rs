@@ -6,7 +6,8 @@
 //! caller ── helper P (host pid ns) ── init C (pid 1 in the new pid ns) ── program G (pid 2, new session)
 //! ```
 //!
-//! P creates the cgroup (if any) and the namespaces, forks C, forwards signals to it, and exits with
+//! P creates the cgroup (if any), forks C into new user and pid namespaces (P itself stays in the
+//! host's), forwards signals to C, and exits with
 //! the program's status (dying by the same signal when the program was killed). C builds the mount tree,
 //! forks G, forwards signals to G's process group, reaps orphans and reports G's wait status to P
 //! through a pipe. When C exits the kernel kills everything left in the pid namespace; when P dies C gets
@@ -276,34 +277,37 @@ fn run(
 
     match plan.isolation {
         Isolation::Namespaces => {
-            // The ids must be read before unshare (afterwards they read as the overflow id).
+            // The ids must be read before the new user namespace exists (inside it they read as
+            // the overflow id until the maps are written).
             let uid = nix::unistd::geteuid();
             let gid = nix::unistd::getegid();
-            // P joins only the new user namespace and creates the pid namespace for its child; the
-            // other namespaces are created by C, so P keeps the host's mount namespace (it must
-            // remove the cgroup afterwards, and the new mount tree is read-only).
+            // C is created inside the new user and pid namespaces (clone flags, not unshare), so P
+            // stays in the host's: it keeps the host's mount namespace (it must remove the cgroup
+            // afterwards) and can still start processes once the sandbox is gone (the caller's git
+            // tripwire runs git then). The other namespaces are created by C.
             let (outer, inner) = clone_flags(&plan.namespaces);
-            if let Err(e) = nix::sched::unshare(outer) {
-                // Nothing has started: undo what this process changed and let the caller decide.
-                drop(cgroup);
-                let _ = old_mask.thread_set_mask();
-                return Err(NamespacesUnavailable(e.to_string()));
-            }
-            if plan.identity_map {
-                let w = |p: &str, s: String| std::fs::write(p, s);
-                if let Err(e) = w("/proc/self/setgroups", "deny".into())
-                    .and_then(|_| w("/proc/self/uid_map", format!("{uid} {uid} 1")))
-                    .and_then(|_| w("/proc/self/gid_map", format!("{gid} {gid} 1")))
-                {
-                    fail("writing the user namespace id maps", e);
-                }
-            }
             let (status_r, status_w) = pipe();
             let (alive_r, alive_w) = pipe();
             let go = Go::new(cgroup.is_some());
-            match sys::fork() {
-                Err(e) => fail("fork", e),
+            match sys::fork_into(outer.bits()) {
+                Err(e @ (nix::errno::Errno::EAGAIN | nix::errno::Errno::ENOMEM)) => fail("fork", e),
+                Err(e) => {
+                    // Nothing has started: undo what this process changed and let the caller
+                    // decide.
+                    drop(cgroup);
+                    let _ = old_mask.thread_set_mask();
+                    Err(NamespacesUnavailable(e.to_string()))
+                }
                 Ok(Forked::Child) => {
+                    if plan.identity_map {
+                        let w = |p: &str, s: String| std::fs::write(p, s);
+                        if let Err(e) = w("/proc/self/setgroups", "deny".into())
+                            .and_then(|_| w("/proc/self/uid_map", format!("{uid} {uid} 1")))
+                            .and_then(|_| w("/proc/self/gid_map", format!("{gid} {gid} 1")))
+                        {
+                            fail("writing the user namespace id maps", e);
+                        }
+                    }
                     drop(status_r);
                     drop(alive_w);
                     let go = go.child();

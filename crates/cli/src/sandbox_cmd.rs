@@ -21,20 +21,28 @@ pub fn run(
     command: &[OsString],
 ) -> Result<i32, Failure> {
     let loaded = app::load(opts)?;
-    let Some(mut policy) = interlock_core::executor::policy(
-        &loaded.settings,
-        &app::home_dir(),
-        &app::interlock_dirs(&loaded),
-        &std::env::var_os("PATH").unwrap_or_default(),
-    ) else {
-        return Err(Failure::config(
+    let off = || {
+        Failure::config(
             "`interlock sandbox` always runs the command sandboxed; --sandbox off makes no sense here",
-        ));
+        )
     };
-    // Only the flag: the configured `timeout` is per chat block, and a command
-    // started by hand (an interactive shell, a build) may rightly run for long.
-    policy.timeout_seconds = opts.timeout;
+    if loaded.settings.sandbox == interlock_core::config::SandboxSetting::Off {
+        return Err(off());
+    }
     if explain {
+        // Built here only: running the command builds its own (in
+        // `executor_for`), and building one walks the workspace for `.git`.
+        let Some(mut policy) = interlock_core::executor::policy(
+            &loaded.settings,
+            &app::home_dir(),
+            &app::interlock_dirs(&loaded),
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ) else {
+            return Err(off());
+        };
+        // Only the flag: the configured `timeout` is per chat block, and a command
+        // started by hand (an interactive shell, a build) may rightly run for long.
+        policy.timeout_seconds = opts.timeout;
         let support = interlock_sandbox::probe();
         let text = interlock_sandbox::explain(&policy, &support);
         print!("{text}");

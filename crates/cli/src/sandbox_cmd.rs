@@ -21,20 +21,28 @@ pub fn run(
     command: &[OsString],
 ) -> Result<i32, Failure> {
     let loaded = app::load(opts)?;
-    let Some(mut policy) = interlock_core::executor::policy(
-        &loaded.settings,
-        &app::home_dir(),
-        &app::interlock_dirs(&loaded),
-        &std::env::var_os("PATH").unwrap_or_default(),
-    ) else {
-        return Err(Failure::config(
+    let off = || {
+        Failure::config(
             "`interlock sandbox` always runs the command sandboxed; --sandbox off makes no sense here",
-        ));
+        )
     };
-    // Only the flag: the configured `timeout` is per chat block, and a command
-    // started by hand (an interactive shell, a build) may rightly run for long.
-    policy.timeout_seconds = opts.timeout;
+    if loaded.settings.sandbox == interlock_core::config::SandboxSetting::Off {
+        return Err(off());
+    }
     if explain {
+        // Built here only: running the command builds its own (in
+        // `executor_for`), and building one walks the workspace for `.git`.
+        let Some(mut policy) = interlock_core::executor::policy(
+            &loaded.settings,
+            &app::home_dir(),
+            &app::interlock_dirs(&loaded),
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ) else {
+            return Err(off());
+        };
+        // Only the flag: the configured `timeout` is per chat block, and a command
+        // started by hand (an interactive shell, a build) may rightly run for long.
+        policy.timeout_seconds = opts.timeout;
         let support = interlock_sandbox::probe();
         let text = interlock_sandbox::explain(&policy, &support);
         print!("{text}");
@@ -59,14 +67,17 @@ pub fn run(
         .unwrap_or_else(|| workspace.clone());
     let mut env = scrubbed_env(std::env::vars_os());
     // With --allow-net the command's only way out is the proxy: point every tool at it.
-    let net = match &policy.network {
-        interlock_sandbox::NetworkMode::Allowlist(entries) => {
-            for (k, v) in interlock_sandbox::proxy_env(interlock_sandbox::PROXY_PORT) {
-                env.push((k.into(), v.into()));
-            }
-            Some(NetProxyHelper::start(entries, &loaded.dirs.state_dir)?)
+    // (The same rule as `executor::policy`: an allowlist only with the network off.)
+    let entries = &loaded.settings.allow_net;
+    let net = if loaded.settings.network == interlock_core::config::NetworkSetting::None
+        && !entries.is_empty()
+    {
+        for (k, v) in interlock_sandbox::proxy_env(interlock_sandbox::PROXY_PORT) {
+            env.push((k.into(), v.into()));
         }
-        _ => None,
+        Some(NetProxyHelper::start(entries, &loaded.dirs.state_dir)?)
+    } else {
+        None
     };
     let proxy_fd = net.as_ref().map(NetProxyHelper::sandbox_fd);
     // This process supervises the sandbox itself (no helper re-exec, no probe
@@ -74,8 +85,11 @@ pub fn run(
     // It is still single-threaded here, which `run_here` requires.
     let support = interlock_sandbox::probe_quick();
     let executor = app::executor_for(&loaded, &support)?;
-    // The tripwire's helper is forked first, so it holds none of the pty's fds.
-    let tripwire = GitTripwireHelper::arm(workspace);
+    // The git tripwire: repositories the command creates may hold hooks or
+    // settings git would run later, outside the sandbox. Armed before the
+    // command starts; checked (asking the host's git) after it ends, in this
+    // process, which `run_here` leaves in the host's namespaces.
+    let mut tripwire = interlock_core::tripwire::GitTripwire::new(workspace);
     // At a terminal the command gets a pty of its own (see pty.rs); the guard
     // puts the user's terminal back however this function is left.
     let tty = terminal(raw_tty)?;
@@ -125,7 +139,7 @@ pub fn run(
     if let Some(tty) = tty {
         tty.finish();
     }
-    tripwire.fire();
+    warn(&mut tripwire);
     if let Some(net) = net {
         net.finish();
     }
@@ -201,82 +215,6 @@ fn start(
     argv.push(program.clone());
     argv.extend(args.iter().cloned());
     Ok(interlock_sandbox::run_here(&plan, cwd, program, &argv, env))
-}
-
-/// The git tripwire around one command: repositories the command creates may
-/// hold hooks or settings git would run later, outside the sandbox.
-///
-/// It is armed in a process forked before the sandbox starts, because
-/// afterwards this process is inside the sandbox's user namespace and can no
-/// longer start the host's git (its pid namespace for children is gone).
-/// Where forking fails, it runs here and reads the files itself.
-enum GitTripwireHelper {
-    Forked {
-        go: std::fs::File,
-        pid: nix::unistd::Pid,
-        /// For when the helper is gone.
-        here: interlock_core::tripwire::GitTripwire,
-    },
-    Here(interlock_core::tripwire::GitTripwire),
-}
-
-impl GitTripwireHelper {
-    /// Records the workspace's repositories. Must run while this process is
-    /// single-threaded (as `run_here` requires anyway).
-    fn arm(workspace: &Path) -> GitTripwireHelper {
-        use nix::unistd::{ForkResult, fork, pipe2};
-        use std::io::Read;
-        let mut tripwire = interlock_core::tripwire::GitTripwire::new(workspace);
-        // Close-on-exec: the sandboxed command must not hold the pipe.
-        let Ok((r, w)) = pipe2(nix::fcntl::OFlag::O_CLOEXEC) else {
-            return GitTripwireHelper::Here(tripwire);
-        };
-        // SAFETY: this process is single-threaded here, so the child may run any code.
-        match unsafe { fork() } {
-            Ok(ForkResult::Child) => {
-                drop(w);
-                // The user's Ctrl-C is for the command; the check still runs after it.
-                for sig in [nix::sys::signal::SIGINT, nix::sys::signal::SIGQUIT] {
-                    // SAFETY: installs SIG_IGN, no handler code runs.
-                    let _ = unsafe {
-                        nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::SigIgn)
-                    };
-                }
-                let mut b = [0u8; 1];
-                // EOF (the parent ended early): nothing ran, nothing to check.
-                if std::fs::File::from(r).read(&mut b).is_ok_and(|n| n == 1) {
-                    warn(&mut tripwire);
-                }
-                std::process::exit(0)
-            }
-            Ok(ForkResult::Parent { child }) => GitTripwireHelper::Forked {
-                go: std::fs::File::from(w),
-                pid: child,
-                here: tripwire,
-            },
-            Err(_) => GitTripwireHelper::Here(tripwire),
-        }
-    }
-
-    /// Checks now that the command has finished, warns on stderr and offers
-    /// to make what it found inert.
-    fn fire(self) {
-        match self {
-            GitTripwireHelper::Forked {
-                mut go,
-                pid,
-                mut here,
-            } => {
-                let sent = go.write_all(b"g").is_ok();
-                drop(go);
-                let done = nix::sys::wait::waitpid(pid, None);
-                if !sent || !matches!(done, Ok(nix::sys::wait::WaitStatus::Exited(_, 0))) {
-                    warn(&mut here);
-                }
-            }
-            GitTripwireHelper::Here(mut tripwire) => warn(&mut tripwire),
-        }
-    }
 }
 
 fn warn(tripwire: &mut interlock_core::tripwire::GitTripwire) {

@@ -370,7 +370,7 @@ impl GitTripwire {
         let workspace = workspace
             .canonicalize()
             .unwrap_or_else(|_| workspace.to_path_buf());
-        let baseline = walk(&workspace, since).repos;
+        let baseline = walk(&workspace, since, false).repos;
         GitTripwire {
             git: find_git(),
             workspace,
@@ -392,7 +392,7 @@ impl GitTripwire {
     /// Each is reported once.
     pub fn check_findings(&mut self) -> Vec<Finding> {
         let started = SystemTime::now();
-        let now = walk(&self.workspace, self.since);
+        let now = walk(&self.workspace, self.since, true);
         let mut found = Vec::new();
         // Nothing changed: no repository can hold anything new. (A change
         // deep inside a dependency or build directory that existed before is
@@ -530,8 +530,10 @@ fn changed_since(path: &Path, since: SystemTime) -> bool {
 /// Searches the workspace for repositories: `.git` directories, files and
 /// symlinks, and bare repositories. Never follows symlinks; does not enter
 /// `.git`, dependency or build-output directories; bounded in depth and
-/// entries.
-fn walk(workspace: &Path, since: SystemTime) -> Walk {
+/// entries. Without `changes` (the baseline only needs the repositories) it
+/// reads each entry's type from the directory instead of one `lstat` per
+/// entry, and `changed` is not computed.
+fn walk(workspace: &Path, since: SystemTime, changes: bool) -> Walk {
     let mut w = Walk::default();
     let mut entries = 0usize;
     let mut stack = vec![(workspace.to_path_buf(), 0usize)];
@@ -548,22 +550,29 @@ fn walk(workspace: &Path, since: SystemTime) -> Walk {
                 break;
             }
             let path = e.path();
-            let Ok(meta) = std::fs::symlink_metadata(&path) else {
-                continue;
+            // Whether the entry changed since `since`: known here when
+            // `changes`, else asked only where it decides something.
+            let (file_type, fresh) = if changes {
+                let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                    continue;
+                };
+                let fresh = ctime(&meta) >= since;
+                w.changed |= fresh;
+                (meta.file_type(), Some(fresh))
+            } else {
+                let Ok(t) = e.file_type() else { continue };
+                (t, None)
             };
-            if ctime(&meta) >= since {
-                w.changed = true;
-            }
             let name = e.file_name();
             if name == ".git" {
-                if let Some(id) = repo_id(&dir, Marker::of(&meta), since, &mut w.changed) {
+                if let Some(id) = repo_id(&dir, Marker::of(file_type), since, &mut w.changed) {
                     w.repos.insert(dir.clone(), id);
                 }
                 continue;
             }
             names.insert(name.to_string_lossy().into_owned());
-            if meta.file_type().is_dir() {
-                subdirs.push((path, name, ctime(&meta) >= since));
+            if file_type.is_dir() {
+                subdirs.push((path, name, fresh));
             }
         }
         if names.contains("HEAD") && names.contains("objects") && names.contains("refs") {
@@ -577,14 +586,17 @@ fn walk(workspace: &Path, since: SystemTime) -> Walk {
             // Dependencies and build output are skipped — but only when they
             // are older than the tripwire: marking a fresh directory as a
             // cache must not hide a repository planted in it.
-            let skip = !fresh
+            let skip = fresh != Some(true)
                 && (SKIPPED_DIRS.iter().any(|s| name == *s)
                     || path.join("CACHEDIR.TAG").exists()
-                    || path.join("pyvenv.cfg").exists());
+                    || path.join("pyvenv.cfg").exists())
+                && (fresh == Some(false)
+                    || !std::fs::symlink_metadata(&path).is_ok_and(|m| ctime(&m) >= since));
             if skip {
                 let git = path.join(".git");
                 if let Ok(meta) = std::fs::symlink_metadata(&git)
-                    && let Some(id) = repo_id(&path, Marker::of(&meta), since, &mut w.changed)
+                    && let Some(id) =
+                        repo_id(&path, Marker::of(meta.file_type()), since, &mut w.changed)
                 {
                     w.repos.insert(path, id);
                 }
@@ -602,8 +614,7 @@ fn walk(workspace: &Path, since: SystemTime) -> Walk {
 }
 
 impl Marker {
-    fn of(meta: &std::fs::Metadata) -> Marker {
-        let t = meta.file_type();
+    fn of(t: std::fs::FileType) -> Marker {
         if t.is_symlink() {
             Marker::Symlink
         } else if t.is_dir() {
@@ -1473,14 +1484,17 @@ mod tests {
             &ws.path().join("node_modules/p/.git"),
             "[alias]\n\tx = !make\n",
         );
-        // Old enough to be skipped as a dependency directory.
-        let since = SystemTime::now() + Duration::from_secs(60);
-        let w = walk(ws.path(), since);
-        assert!(w.repos.is_empty(), "{:?}", w.repos);
-        assert!(w.unchecked.is_none());
-        // A fresh one is searched: calling a new directory a cache hides nothing.
-        let w = walk(ws.path(), UNIX_EPOCH);
-        assert_eq!(w.repos.len(), 1, "{:?}", w.repos);
+        // The baseline's walk (no change detection) finds the same.
+        for changes in [true, false] {
+            // Old enough to be skipped as a dependency directory.
+            let since = SystemTime::now() + Duration::from_secs(60);
+            let w = walk(ws.path(), since, changes);
+            assert!(w.repos.is_empty(), "{:?}", w.repos);
+            assert!(w.unchecked.is_none());
+            // A fresh one is searched: calling a new directory a cache hides nothing.
+            let w = walk(ws.path(), UNIX_EPOCH, changes);
+            assert_eq!(w.repos.len(), 1, "{:?}", w.repos);
+        }
     }
 
     #[test]

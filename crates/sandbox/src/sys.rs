@@ -214,6 +214,31 @@ pub fn fork() -> io::Result<Forked> {
     }
 }
 
+/// fork(2) into new namespaces: `clone(flags | SIGCHLD)` without a new stack, so the child continues
+/// here like a forked one, already inside the namespaces `flags` create (user, pid), while the
+/// parent stays in its own. Same rule as [`fork`]: single-threaded callers only.
+pub fn fork_into(flags: libc::c_int) -> Result<Forked, nix::errno::Errno> {
+    // SAFETY: no CLONE_VM and no stack: the child gets a copy of this (single-threaded) process's
+    // memory, as with fork(2), and may continue running ordinary Rust code. glibc's own pid/tid
+    // bookkeeping is not consulted by anything the child runs (getpid is a syscall; raise() asks the
+    // kernel for its tid).
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (flags | libc::SIGCHLD) as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    match pid {
+        -1 => Err(nix::errno::Errno::last()),
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent(pid as libc::pid_t)),
+    }
+}
+
 /// `open_tree(path, OPEN_TREE_CLONE [| AT_RECURSIVE])`: a detached copy of the mount at `path`.
 pub fn clone_tree(path: &Path, recursive: bool) -> io::Result<OwnedFd> {
     let c = cstr(path)?;

@@ -78,7 +78,7 @@ fn default_sigpipe() {
 /// Dispatches to the subcommand.
 fn run(cli: Cli) -> Result<i32, Failure> {
     match &cli.command {
-        None | Some(Command::Exec { .. }) => {}
+        None | Some(Command::Exec { .. }) | Some(Command::Serve { .. }) => {}
         Some(Command::Sandbox { explain, .. }) => {
             if *explain {
                 default_sigpipe();
@@ -110,6 +110,11 @@ fn run(cli: Cli) -> Result<i32, Failure> {
             }
         }
         Some(Command::History) => history(&cli.opts),
+        Some(Command::Serve {
+            listen,
+            rotate_token,
+            insecure_listen,
+        }) => app::serve(&cli.opts, listen, rotate_token, insecure_listen),
         Some(Command::Config { action }) => config(&cli.opts, action),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(

@@ -592,12 +592,21 @@ pub fn serve(
             d.display()
         )));
     }
+    if let Some(r) = interlock_sandbox::DEFAULT_READABLE_SYSTEM
+        .iter()
+        .find(|r| root.starts_with(r))
+    {
+        return Err(Failure::config(format!(
+            "the sessions' workspace root {} is under the system directory {r}; pass --workspace DIR elsewhere (e.g. under /srv or /var/lib)",
+            root.display()
+        )));
+    }
     // Fail closed now, not at the first session: the sandbox must plan here.
     let support = interlock_sandbox::probe();
     {
         let mut probe_settings = loaded.settings.clone();
         probe_settings.workspace = root.join("probe");
-        choose(&loaded, &probe_settings, &support)?;
+        choose_session(&loaded, probe_settings, &root, &support)?;
     }
     let token = interlock_serve::Token::load_or_create(&loaded.dirs.state_dir, rotate_token)
         .map_err(Failure::config)?;
@@ -640,6 +649,7 @@ pub fn serve(
         );
     }
     let loaded = std::sync::Arc::new(loaded);
+    let root_for_sessions = cfg.workspaces_root.clone();
     let factory: interlock_serve::Factory = std::sync::Arc::new(move |spec| {
         let mut settings = loaded.settings.clone();
         settings.workspace = spec.workspace.clone();
@@ -648,7 +658,8 @@ pub fn serve(
         settings.auto_run = spec.auto_run;
         settings.guard.auto_run_max_risk = spec.auto_run_max_risk;
         settings.network = spec.network;
-        let executor = choose(&loaded, &settings, &support).map_err(|f| f.message)?;
+        let (settings, executor) = choose_session(&loaded, settings, &root_for_sessions, &support)
+            .map_err(|f| f.message)?;
         let warnings = executor.warnings.clone();
         let (agent, executor) =
             assemble(&loaded, &settings, executor, false).map_err(|f| f.message)?;
@@ -680,4 +691,39 @@ pub fn serve(
             message: e.to_string(),
         }),
     }
+}
+
+/// The executor for one served session. Sessions' workspaces are siblings
+/// under `root`, so `root` is given to the sandbox as the home directory:
+/// homes are default-deny (an empty cover through which only the workspace
+/// shows), so a session's code sees its own workspace and nothing else of
+/// the root. The user's real home stays covered: `/home` and `/root` always
+/// are; a home elsewhere is hidden (or, when it holds the root, its
+/// credential stores are).
+fn choose_session(
+    loaded: &Loaded,
+    mut settings: Settings,
+    root: &std::path::Path,
+    support: &interlock_sandbox::Support,
+) -> Result<(Settings, Executor), Failure> {
+    let real_home = home_dir();
+    let covered = interlock_sandbox::denied_roots(root)
+        .iter()
+        .any(|d| real_home.starts_with(d));
+    if !covered {
+        if root.starts_with(&real_home) {
+            settings.hide.extend(
+                interlock_sandbox::DEFAULT_HIDDEN_IN_HOME
+                    .iter()
+                    .map(|p| real_home.join(p)),
+            );
+        } else {
+            settings.hide.push(real_home);
+        }
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let executor =
+        interlock_core::executor::choose(&settings, root, &interlock_dirs(loaded), &path, support)
+            .map_err(Failure::config)?;
+    Ok((settings, executor))
 }

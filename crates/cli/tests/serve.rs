@@ -899,3 +899,54 @@ async fn sigterm_ends_sessions_and_leaves_history_and_audit_valid() {
         "{decisions:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sessions_code_cannot_see_another_sessions_workspace() {
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![]);
+    let s = Served::start(&env, &srv.base_url(), &[]);
+    let token = s.token.clone().unwrap();
+    let c = client();
+    let a = create_ok(&c, &s, &token).await;
+    let b = create_ok(&c, &s, &token).await;
+    let (_, sa) = get_json(&c, &s, &token, &format!("/api/sessions/{a}")).await;
+    let (_, sb) = get_json(&c, &s, &token, &format!("/api/sessions/{b}")).await;
+    let wa = std::path::PathBuf::from(sa["workspace"].as_str().unwrap());
+    let wb = std::path::PathBuf::from(sb["workspace"].as_str().unwrap());
+    std::fs::write(wa.join("a-notes.txt"), "only for a").unwrap();
+    // Only its own directory shows in the root; A's is not there at all.
+    let probe = format!(
+        "import os\nfor p in [{:?}, {:?}]:\n    print(p.rsplit('/', 1)[-1], os.path.exists(p))\nprint('root', sorted(os.listdir('..')))\nprint('own', sorted(os.listdir('.')))",
+        wa.join("a-notes.txt").display().to_string(),
+        wa.display().to_string(),
+    );
+    srv.push(Reply::tool_call("python", &probe));
+    srv.push(Reply::text("done"));
+    std::fs::write(wb.join("b-notes.txt"), "b").unwrap();
+    let mut ev = Events::open(&c, &s, &token, &b).await;
+    post_json(
+        &c,
+        &s,
+        &token,
+        &format!("/api/sessions/{b}/messages"),
+        json!({"text": "look around"}),
+    )
+    .await;
+    let block = ev.until("approval_requested").await.last().unwrap()["block_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    post_json(
+        &c,
+        &s,
+        &token,
+        &format!("/api/sessions/{b}/approvals/{block}"),
+        json!({"decision": "approve"}),
+    )
+    .await;
+    let out = output_text(&ev.until("turn_finished").await);
+    assert_eq!(
+        out,
+        format!("a-notes.txt False\n{a} False\nroot ['{b}']\nown ['b-notes.txt']\n"),
+    );
+}

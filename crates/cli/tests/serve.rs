@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite;
 
 /// A guard against hanging, not a timing assertion.
-const PATIENCE: Duration = Duration::from_secs(90);
+const PATIENCE: Duration = Duration::from_secs(60);
 
 struct Served {
     child: Child,
@@ -202,8 +202,12 @@ impl Events {
     /// Events up to and including the first of type `ty`.
     async fn until(&mut self, ty: &str) -> Vec<Value> {
         let mut out = Vec::new();
+        // Keep-alives arrive on their own, so the patience is for the whole wait.
+        let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
-            let e = self.next().await;
+            let e = tokio::time::timeout_at(deadline, self.next())
+                .await
+                .unwrap_or_else(|_| panic!("no {ty} event; got {out:?}"));
             let done = e["type"] == ty;
             out.push(e);
             if done {
@@ -949,4 +953,124 @@ async fn a_sessions_code_cannot_see_another_sessions_workspace() {
         out,
         format!("a-notes.txt False\n{a} False\nroot ['{b}']\nown ['b-notes.txt']\n"),
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn edit_runs_the_edited_code_magic_strings_are_text_and_interrupt_declines() {
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::tool_call("python", "print(1)"),
+        Reply::text("ok"),
+        Reply::tool_call("python", "print('second')"),
+        Reply::text("stopped"),
+    ]);
+    let s = Served::start(&env, &srv.base_url(), &[]);
+    let token = s.token.clone().unwrap();
+    let c = client();
+    let id = create_ok(&c, &s, &token).await;
+    let mut ev = Events::open(&c, &s, &token, &id).await;
+    // Open Interpreter's server acted on magic strings; here they are text for the model.
+    let magic = "%sandbox off";
+    let (status, _) = post_json(
+        &c,
+        &s,
+        &token,
+        &format!("/api/sessions/{id}/messages"),
+        json!({ "text": magic }),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let first = ev.until("approval_requested").await;
+    let block = first.last().unwrap()["block_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A second message while a turn runs is refused, not queued.
+    let (status, _) = post_json(
+        &c,
+        &s,
+        &token,
+        &format!("/api/sessions/{id}/messages"),
+        json!({"text": "more"}),
+    )
+    .await;
+    assert_eq!(status, 409);
+    let (status, _) = post_json(
+        &c,
+        &s,
+        &token,
+        &format!("/api/sessions/{id}/approvals/{block}"),
+        json!({"decision": "edit", "code": "print(2)"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // The edited code gets its own rating and is asked about again, as at the terminal.
+    let again = ev.until("approval_requested").await;
+    assert!(of_type(&again, "execution_started").is_empty());
+    let (_, pending) = get_json(&c, &s, &token, &format!("/api/sessions/{id}/approvals")).await;
+    let block = pending["approvals"][0]["block_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _) = post_json(
+        &c,
+        &s,
+        &token,
+        &format!("/api/sessions/{id}/approvals/{block}"),
+        json!({"decision": "approve"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let rest = ev.until("turn_finished").await;
+    let decision = of_type(&rest, "decision");
+    assert_eq!(decision[0]["approved"], true);
+    assert_eq!(decision[0]["edited_code"], "print(2)", "{rest:?}");
+    assert_eq!(output_text(&rest), "2\n");
+    let user = srv.chat_requests()[0].body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .map(|m| m["content"].as_str().unwrap().to_string())
+        .collect::<Vec<_>>();
+    assert_eq!(user, vec![magic.to_string()]);
+    let (_, summary) = get_json(&c, &s, &token, &format!("/api/sessions/{id}")).await;
+    assert_eq!(summary["settings"]["sandbox"], "workspace-write");
+
+    // The next block waits for an answer; interrupt declines it and ends the turn.
+    post_json(
+        &c,
+        &s,
+        &token,
+        &format!("/api/sessions/{id}/messages"),
+        json!({"text": "again"}),
+    )
+    .await;
+    ev.until("approval_requested").await;
+    let (status, _) = post_json(
+        &c,
+        &s,
+        &token,
+        &format!("/api/sessions/{id}/interrupt"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let rest = ev.until("turn_finished").await;
+    let decision = of_type(&rest, "decision");
+    assert_eq!(decision[0]["approved"], false, "{rest:?}");
+    assert_eq!(decision[0]["by"], "policy");
+    assert!(of_type(&rest, "execution_started").is_empty());
+    let (_, pending) = get_json(&c, &s, &token, &format!("/api/sessions/{id}/approvals")).await;
+    assert_eq!(pending["approvals"].as_array().unwrap().len(), 0);
+    // The session takes messages again.
+    let (status, _) = post_json(
+        &c,
+        &s,
+        &token,
+        &format!("/api/sessions/{id}/messages"),
+        json!({"text": "still there?"}),
+    )
+    .await;
+    assert_eq!(status, 202);
 }

@@ -248,10 +248,27 @@ impl Session {
 /// The [`Frontend`] of a served session.
 struct WireFrontend {
     session: Arc<Session>,
+    /// `turn_finished`, held back until the history snapshot is updated and
+    /// the session takes messages again, so a client acting on it finds both.
+    turn_finished: Option<String>,
+    /// `approval_requested`, held back until the question is registered, so
+    /// a client answering at once finds it pending.
+    approval_requested: Option<String>,
 }
 
 impl Frontend for WireFrontend {
     fn event(&mut self, event: &Event) {
+        match event {
+            Event::TurnFinished { .. } => {
+                self.turn_finished = Some(event.to_json_line());
+                return;
+            }
+            Event::ApprovalRequested { .. } => {
+                self.approval_requested = Some(event.to_json_line());
+                return;
+            }
+            _ => {}
+        }
         self.session.publish(event.to_json_line());
     }
 
@@ -267,6 +284,9 @@ impl Frontend for WireFrontend {
             "held_back": req.held_back,
         });
         lock(&self.session.pending).insert(req.block_id.to_string(), Pending { info, reply: tx });
+        if let Some(line) = self.approval_requested.take() {
+            self.session.publish(line);
+        }
         // An interrupt that came before the insert above would not have seen
         // this entry: check after inserting, so no question is left hanging.
         if lock(&self.session.cancel).is_cancelled() {
@@ -301,6 +321,8 @@ pub(crate) fn spawn(
 ) -> Result<(), String> {
     let mut fe = WireFrontend {
         session: session.clone(),
+        turn_finished: None,
+        approval_requested: None,
     };
     agent
         .start(None, &mut fe)
@@ -323,6 +345,9 @@ pub(crate) fn spawn(
             let _ = agent.send(&text, &mut fe, &token).await;
             *lock(&s.history) = agent.messages().to_vec();
             s.busy.store(false, Ordering::SeqCst);
+            if let Some(line) = fe.turn_finished.take() {
+                s.publish(line);
+            }
             s.touch();
         }
         agent.shutdown().await;

@@ -1074,3 +1074,44 @@ async fn edit_runs_the_edited_code_magic_strings_are_text_and_interrupt_declines
     .await;
     assert_eq!(status, 202);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_page_is_served_with_a_strict_policy_and_holds_no_data() {
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![]);
+    let s = Served::start(&env, &srv.base_url(), &[]);
+    let c = client();
+    for (path, ty) in [
+        ("/", "text/html"),
+        ("/app.js", "text/javascript"),
+        ("/app.css", "text/css"),
+    ] {
+        let r = c.get(s.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let h = r.headers();
+        assert!(h["content-type"].to_str().unwrap().starts_with(ty));
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"));
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"));
+        assert!(csp.contains("frame-ancestors 'none'"));
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert!(h.get("access-control-allow-origin").is_none());
+    }
+    let html = c
+        .get(s.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(r#"<script src="/app.js""#));
+    // Another site's page cannot load it into its own context either.
+    let r = c
+        .get(s.url("/"))
+        .header("Origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}

@@ -15,6 +15,7 @@
 mod auth;
 mod limits;
 mod openapi;
+mod page;
 mod session;
 
 pub use auth::{Origins, TOKEN_FILE, Token, TokenError, WS_BEARER_PREFIX, WS_PROTOCOL};
@@ -294,8 +295,10 @@ fn router(server: Shared) -> Router {
             require_bearer,
         ));
     // The WebSocket authenticates itself: browsers cannot set headers on it.
+    // The page's static files hold no data and load before the token is typed.
     Router::new()
         .merge(api)
+        .merge(page::routes())
         .route("/api/sessions/{id}/ws", get(ws_events))
         .layer(axum::middleware::from_fn_with_state(
             server.clone(),

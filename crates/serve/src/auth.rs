@@ -178,6 +178,14 @@ impl Origins {
             hosts.push(format!("127.0.0.1:{port}"));
             hosts.push(format!("[::1]:{port}"));
         }
+        if port == 80 {
+            // Browsers leave the default port out of Host and Origin.
+            let bare: Vec<String> = hosts
+                .iter()
+                .filter_map(|h| h.strip_suffix(":80").map(str::to_string))
+                .collect();
+            hosts.extend(bare);
+        }
         hosts.dedup();
         let mut origins: Vec<String> = hosts.iter().map(|h| format!("http://{h}")).collect();
         origins.extend(extra.iter().map(|o| o.trim_end_matches('/').to_string()));
@@ -273,5 +281,7 @@ mod tests {
         assert!(any.host_allowed("10.0.0.5:8765"));
         assert!(any.origin_allowed("http://10.0.0.5:8765", "10.0.0.5:8765"));
         assert!(!any.origin_allowed("http://evil.example", "10.0.0.5:8765"));
+        let p80 = Origins::for_listen("127.0.0.1:80".parse().unwrap(), &[]);
+        assert!(p80.host_allowed("localhost") && p80.origin_allowed("http://localhost", "localhost"));
     }
 }

@@ -162,6 +162,10 @@ fn error(status: StatusCode, message: &str) -> Response {
 /// Runs the server until SIGINT or SIGTERM, then closes every session
 /// (kernels ended, histories synced) and the audit log. `ready` is called
 /// with the bound address before the first request is served.
+///
+/// Needs a multi-threaded tokio runtime: a session waiting for an approval
+/// blocks its worker (`block_in_place`), as the agent's `Frontend::approve`
+/// is synchronous.
 pub async fn run(
     cfg: Config,
     token: Token,

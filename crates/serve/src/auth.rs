@@ -282,6 +282,8 @@ mod tests {
         assert!(any.origin_allowed("http://10.0.0.5:8765", "10.0.0.5:8765"));
         assert!(!any.origin_allowed("http://evil.example", "10.0.0.5:8765"));
         let p80 = Origins::for_listen("127.0.0.1:80".parse().unwrap(), &[]);
-        assert!(p80.host_allowed("localhost") && p80.origin_allowed("http://localhost", "localhost"));
+        assert!(
+            p80.host_allowed("localhost") && p80.origin_allowed("http://localhost", "localhost")
+        );
     }
 }

@@ -393,11 +393,21 @@ fn choose(
 /// Builds the model client, language sessions and agent. The returned
 /// [`Executor`] must live as long as the agent.
 pub fn build_agent(loaded: &Loaded, no_history: bool) -> Result<(Agent, Executor), Failure> {
-    let s = &loaded.settings;
     let executor = executor(loaded)?;
-    if !executor.sandboxed && s.auto_run {
+    if !executor.sandboxed && loaded.settings.auto_run {
         confirm_unsandboxed_auto_run()?;
     }
+    assemble(loaded, &loaded.settings, executor, no_history)
+}
+
+/// The model client, language sessions and agent for settings `s` and an
+/// executor already chosen for them.
+fn assemble(
+    loaded: &Loaded,
+    s: &Settings,
+    executor: Executor,
+    no_history: bool,
+) -> Result<(Agent, Executor), Failure> {
     let provider = match s.provider.as_str() {
         "anthropic" => Provider::Anthropic,
         _ => Provider::OpenAi,
@@ -555,4 +565,170 @@ pub fn read_stdin_prompt() -> Result<String, Failure> {
         return Err(Failure::config("the prompt read from stdin is empty"));
     }
     Ok(s)
+}
+
+/// `interlock serve`: checks the address and settings, loads (or creates)
+/// the token, then serves until SIGINT/SIGTERM. Each session is built like
+/// the chat's agent, with its own workspace and the sandbox always on.
+pub fn serve(
+    opts: &SharedOpts,
+    listen: std::net::SocketAddr,
+    rotate_token: bool,
+    insecure_listen: bool,
+) -> Result<i32, Failure> {
+    use std::io::Write;
+    let loaded = load(opts)?;
+    let warning =
+        interlock_serve::check_listen(listen, insecure_listen).map_err(Failure::config)?;
+    if loaded.settings.sandbox == SandboxSetting::Off {
+        return Err(Failure::config(
+            "interlock serve always runs sessions in the sandbox; drop --sandbox off / --dangerously-disable-sandbox",
+        ));
+    }
+    let root = if opts.workspace.is_some() {
+        loaded.settings.workspace.clone()
+    } else {
+        loaded.settings.workspace.join("interlock-sessions")
+    };
+    if let Some(d) = interlock_dirs(&loaded).iter().find(|d| root.starts_with(d)) {
+        return Err(Failure::config(format!(
+            "the sessions' workspace root {} is inside interlock's own directory {}, which sandboxed code may not see; pass --workspace DIR elsewhere",
+            root.display(),
+            d.display()
+        )));
+    }
+    if let Some(r) = interlock_sandbox::DEFAULT_READABLE_SYSTEM
+        .iter()
+        .find(|r| root.starts_with(r))
+    {
+        return Err(Failure::config(format!(
+            "the sessions' workspace root {} is under the system directory {r}; pass --workspace DIR elsewhere (e.g. under /srv or /var/lib)",
+            root.display()
+        )));
+    }
+    // Fail closed now, not at the first session: the sandbox must plan here.
+    let support = interlock_sandbox::probe();
+    {
+        let mut probe_settings = loaded.settings.clone();
+        probe_settings.workspace = root.join("probe");
+        choose_session(&loaded, probe_settings, &root, &support)?;
+    }
+    let token = interlock_serve::Token::load_or_create(&loaded.dirs.state_dir, rotate_token)
+        .map_err(Failure::config)?;
+    let s = &loaded.settings;
+    let cfg = interlock_serve::Config {
+        listen,
+        state_dir: loaded.dirs.state_dir.clone(),
+        workspaces_root: root,
+        extra_origins: Vec::new(),
+        limits: interlock_serve::Limits {
+            auto_run_max_risk: s.auto_run.then_some(s.guard.auto_run_max_risk),
+            allow_full_network: s.network == NetworkSetting::Full,
+            ..interlock_serve::Limits::default()
+        },
+        default_sandbox: s.sandbox,
+    };
+    let mut err = std::io::stderr();
+    if let Some(w) = warning {
+        let _ = writeln!(err, "interlock: WARNING: {w}");
+    }
+    if needs_a_key(&loaded) {
+        let _ = writeln!(
+            err,
+            "interlock: WARNING: {}",
+            first_run_message(&s.api_base)
+        );
+    }
+    if token.created {
+        let _ = writeln!(
+            err,
+            "interlock serve: token (shown once; kept in {}): {}",
+            token.path.display(),
+            token.expose()
+        );
+    } else {
+        let _ = writeln!(
+            err,
+            "interlock serve: the token is in {} (--rotate-token makes a new one)",
+            token.path.display()
+        );
+    }
+    let loaded = std::sync::Arc::new(loaded);
+    let root_for_sessions = cfg.workspaces_root.clone();
+    let factory: interlock_serve::Factory = std::sync::Arc::new(move |spec| {
+        let mut settings = loaded.settings.clone();
+        settings.workspace = spec.workspace.clone();
+        settings.sandbox = spec.sandbox;
+        settings.dangerously_disable_sandbox = false;
+        settings.auto_run = spec.auto_run;
+        settings.guard.auto_run_max_risk = spec.auto_run_max_risk;
+        settings.network = spec.network;
+        let (settings, executor) = choose_session(&loaded, settings, &root_for_sessions, &support)
+            .map_err(|f| f.message)?;
+        let warnings = executor.warnings.clone();
+        let (agent, executor) =
+            assemble(&loaded, &settings, executor, false).map_err(|f| f.message)?;
+        Ok(interlock_serve::Built {
+            agent,
+            keep: Box::new(executor),
+            warnings,
+        })
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure {
+            code: exit::INTERNAL,
+            message: format!("cannot start the async runtime: {e}"),
+        })?;
+    let ready = |addr: std::net::SocketAddr| {
+        let _ = writeln!(
+            std::io::stderr(),
+            "interlock serve: listening on http://{addr} (API: /api/sessions, /openapi.json; Ctrl-C stops)"
+        );
+    };
+    match rt.block_on(interlock_serve::run(cfg, token, factory, ready)) {
+        Ok(()) => Ok(exit::OK),
+        Err(e @ interlock_serve::ServeError::Bind { .. }) => Err(Failure::config(e)),
+        Err(e) => Err(Failure {
+            code: exit::INTERNAL,
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// The executor for one served session. Sessions' workspaces are siblings
+/// under `root`, so `root` is given to the sandbox as the home directory:
+/// homes are default-deny (an empty cover through which only the workspace
+/// shows), so a session's code sees its own workspace and nothing else of
+/// the root. The user's real home stays covered: `/home` and `/root` always
+/// are; a home elsewhere is hidden (or, when it holds the root, its
+/// credential stores are).
+fn choose_session(
+    loaded: &Loaded,
+    mut settings: Settings,
+    root: &std::path::Path,
+    support: &interlock_sandbox::Support,
+) -> Result<(Settings, Executor), Failure> {
+    let real_home = home_dir();
+    let covered = interlock_sandbox::denied_roots(root)
+        .iter()
+        .any(|d| real_home.starts_with(d));
+    if !covered {
+        if root.starts_with(&real_home) {
+            settings.hide.extend(
+                interlock_sandbox::DEFAULT_HIDDEN_IN_HOME
+                    .iter()
+                    .map(|p| real_home.join(p)),
+            );
+        } else {
+            settings.hide.push(real_home);
+        }
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let executor =
+        interlock_core::executor::choose(&settings, root, &interlock_dirs(loaded), &path, support)
+            .map_err(Failure::config)?;
+    Ok((settings, executor))
 }

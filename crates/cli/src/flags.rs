@@ -340,6 +340,25 @@ pub enum Command {
     },
     /// Print the man page (roff)
     Man,
+    /// Serve sandboxed sessions over HTTP, Server-Sent Events and WebSocket
+    ///
+    /// Every request needs `Authorization: Bearer TOKEN`. The token is created on
+    /// the first start (kept 0600 as serve-token in interlock's state directory) and
+    /// printed once on stderr. Each session gets its own workspace under --workspace
+    /// (default: ./interlock-sessions), the sandbox and its own language sessions.
+    /// Exit status: 0 after SIGINT/SIGTERM, 2 for a configuration error (such as a
+    /// non-loopback --listen without --insecure-listen), 1 when the server fails.
+    Serve {
+        /// Address to listen on (loopback only unless --insecure-listen)
+        #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8765")]
+        listen: std::net::SocketAddr,
+        /// Replace the token with a new one (clients using the old one are refused)
+        #[arg(long)]
+        rotate_token: bool,
+        /// Allow a non-loopback --listen: without TLS, the token and all traffic travel in clear text
+        #[arg(long)]
+        insecure_listen: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

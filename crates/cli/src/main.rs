@@ -79,7 +79,7 @@ fn default_sigpipe() {
 /// Dispatches to the subcommand.
 fn run(cli: Cli) -> Result<i32, Failure> {
     match &cli.command {
-        None | Some(Command::Exec { .. }) => {}
+        None | Some(Command::Exec { .. }) | Some(Command::Serve { .. }) => {}
         Some(Command::Sandbox { explain, .. }) => {
             if *explain {
                 default_sigpipe();
@@ -114,6 +114,11 @@ fn run(cli: Cli) -> Result<i32, Failure> {
         Some(Command::History {
             action: Some(action),
         }) => chat::history_delete(&cli.opts, action),
+        Some(Command::Serve {
+            listen,
+            rotate_token,
+            insecure_listen,
+        }) => app::serve(&cli.opts, listen, rotate_token, insecure_listen),
         Some(Command::Config { action }) => config(&cli.opts, action),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(

@@ -739,6 +739,15 @@ def fork_bomb():
             n += 1
     except OSError as e:
         raise Exception('stopped after %d forks: %s' % (n, e))
+    finally:
+        # Reap the children before the next attack: each holds pages of its
+        # own (copy-on-write), and a memory bomb next to them is OOM-killed
+        # rather than refused, depending on the machine's load.
+        while True:
+            try:
+                os.wait()
+            except ChildProcessError:
+                break
     return '%d forks' % n
 attempt('fork_bomb', fork_bomb)
 def memory_bomb():

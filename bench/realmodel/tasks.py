@@ -355,7 +355,7 @@ TASKS = [
 ]
 
 # The CI smoke subset (crates/cli/tests/real_model.rs runs the same five).
-SMOKE = ["py_hello_file", "sh_count_lines", "node_pow", "py_json_filter", "sh_backup_copy"]
+SMOKE = ["py_hello_file", "sh_backup_copy", "sh_list_logs", "node_pow", "py_json_filter"]
 
 
 def setup(ws: Path, files: dict) -> None:

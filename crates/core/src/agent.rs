@@ -119,6 +119,10 @@ pub struct Agent {
     languages: Vec<Language>,
     executor: String,
     system: Message,
+    /// The system prompt for fenced blocks, taken over when the server turns
+    /// out not to work with tools ([`Adapt::NoTools`]): a prompt that asks for
+    /// `execute` calls no request offers only confuses a small model.
+    system_fenced: Message,
     messages: Vec<Message>,
     history: Option<HistoryWriter>,
     history_dir: Option<PathBuf>,
@@ -187,16 +191,18 @@ impl Agent {
         let languages = Kernels::available();
         let settings_workspace = settings.workspace.clone();
         let boundary = random_boundary();
-        let system = Message::System {
+        let prompt_for = |tool_mode| Message::System {
             content: system_prompt(&PromptFacts {
                 languages: &languages,
                 workspace: &settings.workspace,
-                tool_mode: settings.tool_mode,
+                tool_mode,
                 sandboxed,
                 network: false,
                 boundary: &boundary,
             }),
         };
+        let system = prompt_for(settings.tool_mode);
+        let system_fenced = prompt_for(ToolMode::Markdown);
         Agent {
             client,
             kernels,
@@ -205,6 +211,7 @@ impl Agent {
             languages,
             executor,
             system,
+            system_fenced,
             messages: Vec::new(),
             history: None,
             history_dir,
@@ -608,6 +615,7 @@ impl Agent {
                     Err(e) => {
                         if let Some(adapt) = adaptation_for_error(&e, &req) {
                             self.adapt(frontend, adapt, &e.to_string());
+                            request_messages[0] = self.system.clone();
                             continue;
                         }
                         return Err(e.into());
@@ -618,7 +626,14 @@ impl Agent {
                     if let Some(u) = reply.usage {
                         self.usage.add(u);
                     }
-                    self.adapt(frontend, adapt, reply.text.trim());
+                    let t = reply.text.trim();
+                    let seen = if t.is_empty() {
+                        String::new()
+                    } else {
+                        format!("it answered {t:?}")
+                    };
+                    self.adapt(frontend, adapt, &seen);
+                    request_messages[0] = self.system.clone();
                     continue;
                 }
                 break reply;
@@ -823,10 +838,14 @@ impl Agent {
 
     /// Changes the request shape for the rest of the session and says so once.
     fn adapt(&mut self, frontend: &mut dyn Frontend, adapt: Adapt, seen: &str) {
-        let seen = shorten(seen, 120);
+        let seen = match shorten(seen, 120) {
+            s if s.is_empty() => "it answered with nothing".to_string(),
+            s => s,
+        };
         let message = match adapt {
             Adapt::NoTools => {
                 self.fit.no_tools = true;
+                self.system = self.system_fenced.clone();
                 format!(
                     "the model server does not take tool definitions ({seen}); from now on this session asks for code in fenced blocks"
                 )
@@ -834,7 +853,7 @@ impl Agent {
             Adapt::NoToolStream => {
                 self.fit.no_tool_stream = true;
                 format!(
-                    "the model server cannot stream tool calls (it answered {seen:?}); from now on this session asks for tool calls without streaming"
+                    "the model server cannot stream tool calls ({seen}); from now on this session asks for tool calls without streaming"
                 )
             }
         };
@@ -1635,8 +1654,12 @@ fn shorten(text: &str, max: usize) -> String {
 
 /// How to adapt when the server rejected a request for its shape: the
 /// tools (Ollama for a model without tool support, vLLM without a tool
-/// parser) or streaming them.
+/// parser) or streaming them (an error saying so, or a stream that ended
+/// before any data: see [`LlmError::is_empty_stream`]).
 fn adaptation_for_error(e: &LlmError, req: &ChatRequest<'_>) -> Option<Adapt> {
+    if req.offer_tools && req.stream && e.is_empty_stream() {
+        return Some(Adapt::NoToolStream);
+    }
     if !req.offer_tools || !e.is_request_rejected() {
         return None;
     }
@@ -1666,19 +1689,35 @@ fn adaptation_for_error(e: &LlmError, req: &ChatRequest<'_>) -> Option<Adapt> {
     }
 }
 
-/// A streamed reply that is only the start of a call written as text
-/// (`functions.execute:`): the server cannot stream automatic tool calls.
+/// A reply with tools offered that holds neither a tool call nor anything
+/// else: empty, or only the start of a call written as text
+/// (`functions.execute:`). llama-cpp-python's `chatml-function-calling`
+/// answers so under `tool_choice: "auto"`: it first lets the model pick
+/// between a message and a call, then holds a message to a grammar that
+/// allows only `functions.NAME:` or the end, so every prose reply comes out
+/// empty or as that fragment. Streamed, first try without streaming (its
+/// calls work then); not streamed, ask without tools for the rest of the
+/// session (code then comes back in tagged fences).
 fn adaptation_for_reply(
     reply: &interlock_llm::ChatResponse,
     req: &ChatRequest<'_>,
 ) -> Option<Adapt> {
-    if !req.offer_tools || !req.stream || !reply.tool_calls.is_empty() {
+    if !req.offer_tools || !reply.tool_calls.is_empty() {
         return None;
     }
     let t = reply.text.trim();
-    let name = t.strip_prefix("functions.")?.trim_end_matches(':');
-    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-        .then_some(Adapt::NoToolStream)
+    let bare_call_start = t.strip_prefix("functions.").is_some_and(|rest| {
+        let name = rest.trim_end_matches(':');
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    });
+    if !t.is_empty() && !bare_call_start {
+        return None;
+    }
+    Some(if req.stream {
+        Adapt::NoToolStream
+    } else {
+        Adapt::NoTools
+    })
 }
 
 fn digest(text: &str) -> String {

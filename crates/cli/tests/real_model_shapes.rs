@@ -95,6 +95,16 @@ fn a_message_pick_that_comes_back_empty_ends_in_fenced_code_that_runs() {
     // The empty answers are not part of the conversation sent back.
     let msgs = reqs[2].body["messages"].as_array().unwrap();
     assert_eq!(msgs.len(), 2, "{msgs:?}");
+    // The result says in words that the block ran: told only "(no output)",
+    // the model answered "The user declined the code."
+    let result = reqs[3].body["messages"].as_array().unwrap().last().unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        result.starts_with("Result of your python code block: it ran; its output follows.\n"),
+        "{result}"
+    );
     let said = notices(&ev);
     assert_eq!(said.len(), 2, "each change said once: {said:?}");
     assert!(said[0].contains("without streaming"), "{said:?}");

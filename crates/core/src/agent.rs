@@ -698,6 +698,7 @@ impl Agent {
             let mut markdown_results = Vec::new();
             let mut interrupted = false;
             for block in blocks {
+                let mut ran = false;
                 let result = if interrupted {
                     "Not run: the user interrupted the previous block.".to_string()
                 } else {
@@ -718,6 +719,7 @@ impl Agent {
                         BlockResult::Declined => outcome.blocks_declined += 1,
                         BlockResult::Invalid => {}
                     }
+                    ran = matches!(status, BlockResult::Ran(_));
                     text
                 };
                 match &block.call_id {
@@ -727,9 +729,16 @@ impl Agent {
                     })?,
                     // No call to answer: a user message, marked as what
                     // interlock did with the code, not as the user's words.
+                    // Said in words whether it ran: a small model told only
+                    // "(no output)" reported that the user had declined it.
                     None => markdown_results.push(format!(
-                        "Result of your {} code block:\n{result}",
-                        block.language
+                        "Result of your {} code block: {}\n{result}",
+                        block.language,
+                        if ran {
+                            "it ran; its output follows."
+                        } else {
+                            "it did not run."
+                        }
                     )),
                 }
             }

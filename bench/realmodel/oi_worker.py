@@ -11,10 +11,22 @@ for them with unknown models.
 
 import json
 import os
+import signal
 import sys
 
 req = json.load(sys.stdin)
 os.chdir(req["workspace"])
+
+
+def out_of_time(signum, frame):
+    raise TimeoutError("the task ran past its time limit")
+
+
+# Stop a little before run.py kills the process, so what happened so far
+# (code that ran) is still reported. Seen: after a reply, Open Interpreter
+# sometimes waited forever with the server's connection in CLOSE-WAIT.
+signal.signal(signal.SIGALRM, out_of_time)
+signal.alarm(max(30, int(req.get("timeout", 600)) - 20))
 
 from interpreter import interpreter  # noqa: E402
 
@@ -31,7 +43,7 @@ messages = []
 error = None
 try:
     messages = interpreter.chat(req["prompt"], display=False, stream=False)
-except Exception as e:  # report it; the judge decides from the workspace
+except (Exception, TimeoutError) as e:  # report it; the judge decides from the workspace
     error = f"{type(e).__name__}: {e}"
     messages = list(getattr(interpreter, "messages", []) or [])
 finally:

@@ -80,7 +80,7 @@ def run_interlock(args, task, ws, home, log):
 def run_oi(args, task, ws, home, log):
     """One Open Interpreter run in its own process (oi_worker.py in its venv)."""
     req = {"prompt": task[2], "workspace": str(ws), "api_base": args.api_base,
-           "model": args.model}
+           "model": args.model, "timeout": args.timeout}
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),

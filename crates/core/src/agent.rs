@@ -461,6 +461,9 @@ impl Agent {
         cancel: &CancellationToken,
         outcome: &mut TurnOutcome,
     ) -> Result<(), AgentError> {
+        // Whether the model was already asked, in this turn, to put code it
+        // wrote where interlock runs it (see `unrun_code`).
+        let mut nudged = false;
         for _ in 0..self.settings.max_turns {
             let mut request_messages: Vec<Message> = Vec::with_capacity(self.messages.len() + 1);
             request_messages.push(self.system.clone());
@@ -679,6 +682,32 @@ impl Agent {
                 tool_calls,
             })?;
             if blocks.is_empty() {
+                if outcome.blocks_run == 0
+                    && !nudged
+                    && let Some(what) = unrun_code(&reply.text)
+                {
+                    // Code the model meant to run but wrote where nothing
+                    // runs (an untagged fence, a bare command): ask once for
+                    // a tagged block, which then goes through the same
+                    // rating, approval and sandbox as any other. The text
+                    // itself is never run.
+                    nudged = true;
+                    self.emit(
+                        frontend,
+                        Event::Notice {
+                            level: NoticeLevel::Info,
+                            message: format!(
+                                "no code ran in this turn, but the reply holds {what}; asking the model once to write it in a tagged block"
+                            ),
+                        },
+                    );
+                    self.record(Message::User {
+                        content: format!(
+                            "[from interlock, not the user] Nothing ran: your reply holds {what}, and only code in a fenced block tagged with its language (```python, ```shell or ```javascript) is run. If the task needs code, write it in such a block now; otherwise answer in plain text."
+                        ),
+                    })?;
+                    continue;
+                }
                 if outcome.blocks_run == 0
                     && let Some(why) = unbacked_claim(&reply.text)
                 {
@@ -1562,6 +1591,51 @@ fn existing_file(workspace: &Path, target: &str) -> bool {
 /// Why a final answer that follows no run at all may mislead: it holds code
 /// that was not run (a fence without a language interlock runs), or it claims
 /// to have created, changed or run something. None when it does neither.
+/// Code in a reply that interlock does not run although the model seems to
+/// have meant it to: a fence with code but without a runnable tag, or a
+/// reply that is only a shell command line (`ls -l *.log`), as small models
+/// answer. Says what it found, for the notice and the model.
+fn unrun_code(text: &str) -> Option<String> {
+    let fenced: Vec<String> = fences::extract(text)
+        .into_iter()
+        .filter(|f| f.language.is_none() && !f.code.trim().is_empty())
+        .map(|f| {
+            if f.tag.is_empty() {
+                "untagged".to_string()
+            } else {
+                format!("`{}`", f.tag)
+            }
+        })
+        .collect();
+    if !fenced.is_empty() {
+        return Some(format!(
+            "{} code block(s) that interlock does not run ({})",
+            fenced.len(),
+            fenced.join(", ")
+        ));
+    }
+    let t = text.trim().trim_start_matches("$ ");
+    if t.is_empty() || t.contains('\n') || t.len() > 200 {
+        return None;
+    }
+    const COMMANDS: &[&str] = &[
+        "ls", "cat", "wc", "grep", "find", "mkdir", "cp", "mv", "rm", "echo", "head", "tail",
+        "sort", "uniq", "tar", "touch", "awk", "sed", "printf", "du", "df", "pwd", "python",
+        "python3", "node", "bash", "sh", "cut", "tr", "diff", "gzip", "zip", "unzip", "chmod",
+    ];
+    let first = t.split_whitespace().next().unwrap_or("");
+    // A command line, not a sentence that starts with the word ("Sort the
+    // list by name."): no sentence end, and more than one word or a flag.
+    let command_like =
+        COMMANDS.contains(&first) && !t.ends_with('.') && t.split_whitespace().count() > 1;
+    command_like.then(|| {
+        format!(
+            "a shell command outside a code block (`{}`)",
+            shorten(t, 60)
+        )
+    })
+}
+
 fn unbacked_claim(text: &str) -> Option<String> {
     let unrun: Vec<String> = fences::extract(text)
         .into_iter()

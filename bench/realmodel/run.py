@@ -147,7 +147,9 @@ def suite(args):
 
 def table(paths):
     runs = [json.loads(Path(p).read_text()) for p in paths]
-    ids = [r["id"] for r in runs[0]["results"]]
+    ids = []
+    for r in runs:
+        ids += [x["id"] for x in r["results"] if x["id"] not in ids]
     name = {"interlock": "interlock", "oi": "Open Interpreter 0.4.3"}
     print("| task | " + " | ".join(name.get(r["agent"], r["agent"]) for r in runs) + " |")
     print("| --- |" + " --- |" * len(runs))
@@ -161,13 +163,17 @@ def table(paths):
                 mark = "done" if x["done"] else ("ran, wrong" if x["ran"] else "no code ran")
                 cells.append(f"{mark}, {x['wall_s']:.0f} s")
         print(f"| {tid} | " + " | ".join(cells) + " |")
-    tot = []
-    for r in runs:
-        res = r["results"]
-        tot.append(f"**{sum(x['done'] for x in res)}/{len(res)} done, code ran in "
-                   f"{sum(x['ran'] for x in res)}/{len(res)}, "
-                   f"{sum(x['wall_s'] for x in res) / 60:.1f} min**")
-    print("| total | " + " | ".join(tot) + " |")
+
+    def total(res):
+        return (f"**{sum(x['done'] for x in res)}/{len(res)} done, code ran in "
+                f"{sum(x['ran'] for x in res)}/{len(res)}, "
+                f"{sum(x['wall_s'] for x in res) / 60:.1f} min**")
+
+    print("| total | " + " | ".join(total(r["results"]) for r in runs) + " |")
+    common = [t for t in ids if all(any(y["id"] == t for y in r["results"]) for r in runs)]
+    if len(runs) > 1 and len(common) < len(ids):
+        print(f"| the {len(common)} tasks both reached | " + " | ".join(
+            total([y for y in r["results"] if y["id"] in common]) for r in runs) + " |")
 
 
 def main():

@@ -119,6 +119,10 @@ pub struct Agent {
     languages: Vec<Language>,
     executor: String,
     system: Message,
+    /// The system prompt for fenced blocks, taken over when the server turns
+    /// out not to work with tools ([`Adapt::NoTools`]): a prompt that asks for
+    /// `execute` calls no request offers only confuses a small model.
+    system_fenced: Message,
     messages: Vec<Message>,
     history: Option<HistoryWriter>,
     history_dir: Option<PathBuf>,
@@ -187,16 +191,18 @@ impl Agent {
         let languages = Kernels::available();
         let settings_workspace = settings.workspace.clone();
         let boundary = random_boundary();
-        let system = Message::System {
+        let prompt_for = |tool_mode| Message::System {
             content: system_prompt(&PromptFacts {
                 languages: &languages,
                 workspace: &settings.workspace,
-                tool_mode: settings.tool_mode,
+                tool_mode,
                 sandboxed,
                 network: false,
                 boundary: &boundary,
             }),
         };
+        let system = prompt_for(settings.tool_mode);
+        let system_fenced = prompt_for(ToolMode::Markdown);
         Agent {
             client,
             kernels,
@@ -205,6 +211,7 @@ impl Agent {
             languages,
             executor,
             system,
+            system_fenced,
             messages: Vec::new(),
             history: None,
             history_dir,
@@ -454,6 +461,9 @@ impl Agent {
         cancel: &CancellationToken,
         outcome: &mut TurnOutcome,
     ) -> Result<(), AgentError> {
+        // Whether the model was already asked, in this turn, to put code it
+        // wrote where interlock runs it (see `unrun_code`).
+        let mut nudged = false;
         for _ in 0..self.settings.max_turns {
             let mut request_messages: Vec<Message> = Vec::with_capacity(self.messages.len() + 1);
             request_messages.push(self.system.clone());
@@ -608,6 +618,7 @@ impl Agent {
                     Err(e) => {
                         if let Some(adapt) = adaptation_for_error(&e, &req) {
                             self.adapt(frontend, adapt, &e.to_string());
+                            request_messages[0] = self.system.clone();
                             continue;
                         }
                         return Err(e.into());
@@ -618,7 +629,14 @@ impl Agent {
                     if let Some(u) = reply.usage {
                         self.usage.add(u);
                     }
-                    self.adapt(frontend, adapt, reply.text.trim());
+                    let t = reply.text.trim();
+                    let seen = if t.is_empty() {
+                        String::new()
+                    } else {
+                        format!("it answered {t:?}")
+                    };
+                    self.adapt(frontend, adapt, &seen);
+                    request_messages[0] = self.system.clone();
                     continue;
                 }
                 break reply;
@@ -665,6 +683,32 @@ impl Agent {
             })?;
             if blocks.is_empty() {
                 if outcome.blocks_run == 0
+                    && !nudged
+                    && let Some(what) = unrun_code(&reply.text)
+                {
+                    // Code the model meant to run but wrote where nothing
+                    // runs (an untagged fence, a bare command): ask once for
+                    // a tagged block, which then goes through the same
+                    // rating, approval and sandbox as any other. The text
+                    // itself is never run.
+                    nudged = true;
+                    self.emit(
+                        frontend,
+                        Event::Notice {
+                            level: NoticeLevel::Info,
+                            message: format!(
+                                "no code ran in this turn, but the reply holds {what}; asking the model once to write it in a tagged block"
+                            ),
+                        },
+                    );
+                    self.record(Message::User {
+                        content: format!(
+                            "[from interlock, not the user] Nothing ran: your reply holds {what}, and only code in a fenced block tagged with its language (```python, ```shell or ```javascript) is run. If the task needs code, write it in such a block now; otherwise answer in plain text."
+                        ),
+                    })?;
+                    continue;
+                }
+                if outcome.blocks_run == 0
                     && let Some(why) = unbacked_claim(&reply.text)
                 {
                     // A silent end after "I created the file" is the worst
@@ -683,6 +727,7 @@ impl Agent {
             let mut markdown_results = Vec::new();
             let mut interrupted = false;
             for block in blocks {
+                let mut ran = false;
                 let result = if interrupted {
                     "Not run: the user interrupted the previous block.".to_string()
                 } else {
@@ -703,6 +748,7 @@ impl Agent {
                         BlockResult::Declined => outcome.blocks_declined += 1,
                         BlockResult::Invalid => {}
                     }
+                    ran = matches!(status, BlockResult::Ran(_));
                     text
                 };
                 match &block.call_id {
@@ -712,9 +758,16 @@ impl Agent {
                     })?,
                     // No call to answer: a user message, marked as what
                     // interlock did with the code, not as the user's words.
+                    // Said in words whether it ran: a small model told only
+                    // "(no output)" reported that the user had declined it.
                     None => markdown_results.push(format!(
-                        "Result of your {} code block:\n{result}",
-                        block.language
+                        "Result of your {} code block: {}\n{result}",
+                        block.language,
+                        if ran {
+                            "it ran; its output follows."
+                        } else {
+                            "it did not run."
+                        }
                     )),
                 }
             }
@@ -823,10 +876,14 @@ impl Agent {
 
     /// Changes the request shape for the rest of the session and says so once.
     fn adapt(&mut self, frontend: &mut dyn Frontend, adapt: Adapt, seen: &str) {
-        let seen = shorten(seen, 120);
+        let seen = match shorten(seen, 120) {
+            s if s.is_empty() => "it answered with nothing".to_string(),
+            s => s,
+        };
         let message = match adapt {
             Adapt::NoTools => {
                 self.fit.no_tools = true;
+                self.system = self.system_fenced.clone();
                 format!(
                     "the model server does not take tool definitions ({seen}); from now on this session asks for code in fenced blocks"
                 )
@@ -834,7 +891,7 @@ impl Agent {
             Adapt::NoToolStream => {
                 self.fit.no_tool_stream = true;
                 format!(
-                    "the model server cannot stream tool calls (it answered {seen:?}); from now on this session asks for tool calls without streaming"
+                    "the model server cannot stream tool calls ({seen}); from now on this session asks for tool calls without streaming"
                 )
             }
         };
@@ -1534,6 +1591,51 @@ fn existing_file(workspace: &Path, target: &str) -> bool {
 /// Why a final answer that follows no run at all may mislead: it holds code
 /// that was not run (a fence without a language interlock runs), or it claims
 /// to have created, changed or run something. None when it does neither.
+/// Code in a reply that interlock does not run although the model seems to
+/// have meant it to: a fence with code but without a runnable tag, or a
+/// reply that is only a shell command line (`ls -l *.log`), as small models
+/// answer. Says what it found, for the notice and the model.
+fn unrun_code(text: &str) -> Option<String> {
+    let fenced: Vec<String> = fences::extract(text)
+        .into_iter()
+        .filter(|f| f.language.is_none() && !f.code.trim().is_empty())
+        .map(|f| {
+            if f.tag.is_empty() {
+                "untagged".to_string()
+            } else {
+                format!("`{}`", f.tag)
+            }
+        })
+        .collect();
+    if !fenced.is_empty() {
+        return Some(format!(
+            "{} code block(s) that interlock does not run ({})",
+            fenced.len(),
+            fenced.join(", ")
+        ));
+    }
+    let t = text.trim().trim_start_matches("$ ");
+    if t.is_empty() || t.contains('\n') || t.len() > 200 {
+        return None;
+    }
+    const COMMANDS: &[&str] = &[
+        "ls", "cat", "wc", "grep", "find", "mkdir", "cp", "mv", "rm", "echo", "head", "tail",
+        "sort", "uniq", "tar", "touch", "awk", "sed", "printf", "du", "df", "pwd", "python",
+        "python3", "node", "bash", "sh", "cut", "tr", "diff", "gzip", "zip", "unzip", "chmod",
+    ];
+    let first = t.split_whitespace().next().unwrap_or("");
+    // A command line, not a sentence that starts with the word ("Sort the
+    // list by name."): no sentence end, and more than one word or a flag.
+    let command_like =
+        COMMANDS.contains(&first) && !t.ends_with('.') && t.split_whitespace().count() > 1;
+    command_like.then(|| {
+        format!(
+            "a shell command outside a code block (`{}`)",
+            shorten(t, 60)
+        )
+    })
+}
+
 fn unbacked_claim(text: &str) -> Option<String> {
     let unrun: Vec<String> = fences::extract(text)
         .into_iter()
@@ -1635,8 +1737,12 @@ fn shorten(text: &str, max: usize) -> String {
 
 /// How to adapt when the server rejected a request for its shape: the
 /// tools (Ollama for a model without tool support, vLLM without a tool
-/// parser) or streaming them.
+/// parser) or streaming them (an error saying so, or a stream that ended
+/// before any data: see [`LlmError::is_empty_stream`]).
 fn adaptation_for_error(e: &LlmError, req: &ChatRequest<'_>) -> Option<Adapt> {
+    if req.offer_tools && req.stream && e.is_empty_stream() {
+        return Some(Adapt::NoToolStream);
+    }
     if !req.offer_tools || !e.is_request_rejected() {
         return None;
     }
@@ -1666,19 +1772,35 @@ fn adaptation_for_error(e: &LlmError, req: &ChatRequest<'_>) -> Option<Adapt> {
     }
 }
 
-/// A streamed reply that is only the start of a call written as text
-/// (`functions.execute:`): the server cannot stream automatic tool calls.
+/// A reply with tools offered that holds neither a tool call nor anything
+/// else: empty, or only the start of a call written as text
+/// (`functions.execute:`). llama-cpp-python's `chatml-function-calling`
+/// answers so under `tool_choice: "auto"`: it first lets the model pick
+/// between a message and a call, then holds a message to a grammar that
+/// allows only `functions.NAME:` or the end, so every prose reply comes out
+/// empty or as that fragment. Streamed, first try without streaming (its
+/// calls work then); not streamed, ask without tools for the rest of the
+/// session (code then comes back in tagged fences).
 fn adaptation_for_reply(
     reply: &interlock_llm::ChatResponse,
     req: &ChatRequest<'_>,
 ) -> Option<Adapt> {
-    if !req.offer_tools || !req.stream || !reply.tool_calls.is_empty() {
+    if !req.offer_tools || !reply.tool_calls.is_empty() {
         return None;
     }
     let t = reply.text.trim();
-    let name = t.strip_prefix("functions.")?.trim_end_matches(':');
-    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-        .then_some(Adapt::NoToolStream)
+    let bare_call_start = t.strip_prefix("functions.").is_some_and(|rest| {
+        let name = rest.trim_end_matches(':');
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    });
+    if !t.is_empty() && !bare_call_start {
+        return None;
+    }
+    Some(if req.stream {
+        Adapt::NoToolStream
+    } else {
+        Adapt::NoTools
+    })
 }
 
 fn digest(text: &str) -> String {

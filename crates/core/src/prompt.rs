@@ -77,7 +77,7 @@ pub fn system_prompt(f: &PromptFacts<'_>) -> String {
          \n\
          Languages you can run: {langs}. Each language has a persistent session: variables, imports, functions and the working directory carry over between blocks.\n\
          {how}\n\
-         The user must approve each block before it runs and may decline it; if they decline, do not retry the same code — ask or choose another way.\n\
+         Each block is checked before it runs and may be declined, by the user or by policy; if a block is declined, do not retry the same code — ask or choose another way.\n\
          The working directory (workspace) is {workspace}. Write output files there.\n\
          {isolation} {network}\n\
          Code cannot read from the terminal: never call input() or wait for keyboard input.\n\

@@ -111,6 +111,16 @@ impl LlmError {
         }
     }
 
+    /// Whether a streamed response ended before carrying any data: HTTP 200
+    /// and then nothing. llama-cpp-python answers so when the model picks a
+    /// tool call under `tool_choice: "auto"` with streaming (it raises
+    /// "Automatic streaming tool choice is not supported" after sending the
+    /// headers), so with tools offered it is a reason to stop streaming them,
+    /// not to send the same request again.
+    pub fn is_empty_stream(&self) -> bool {
+        matches!(self, LlmError::Protocol(m) if m.starts_with(STREAM_ENDED_EARLY) && m.ends_with(EMPTY_STREAM))
+    }
+
     /// Whether the server's address refused the connection: nothing is
     /// listening there (the server is not running, or runs on another port).
     pub fn is_connection_refused(&self) -> bool {
@@ -161,6 +171,8 @@ fn looks_like_request_error(message: &str) -> bool {
 }
 
 pub(crate) const STREAM_ENDED_EARLY: &str = "stream ended early";
+/// Why a stream ended early, when not one `data:` event came before the end.
+pub(crate) const EMPTY_STREAM: &str = "the server closed it before sending any data";
 
 /// The operating system's words for `ECONNREFUSED`, as the transport reports them.
 fn is_refusal(message: &str) -> bool {

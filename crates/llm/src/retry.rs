@@ -144,8 +144,12 @@ pub(crate) async fn run<A: Attempt>(
         // A refused connection is retryable in principle, but nothing listens
         // there now: retrying within seconds only repeats the refusal and
         // buries the one useful message (start the server, or another URL).
+        // A streamed request with tools that ends before any data is how
+        // llama-cpp-python says it cannot stream tool calls: the same body
+        // fails the same way, and the caller adapts (stops streaming them).
         if !error.is_retryable()
             || error.is_connection_refused()
+            || (req.offer_tools && req.stream && error.is_empty_stream())
             || attempt >= policy.max_attempts.max(1)
         {
             return Err(error);

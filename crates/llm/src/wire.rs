@@ -6,7 +6,7 @@
 //! without `index`, repeated or empty `id`/`name`, arguments sent as an
 //! object, content as an array of parts) are accepted.
 
-use crate::error::{LlmError, STREAM_ENDED_EARLY};
+use crate::error::{EMPTY_STREAM, LlmError, STREAM_ENDED_EARLY};
 use crate::{ChatRequest, ChatResponse, ClientConfig, StreamDelta, execute_tool_schema};
 use interlock_protocol::{EXECUTE_TOOL, Message, ToolCall, Usage};
 use serde::Deserialize;
@@ -218,6 +218,8 @@ pub(crate) struct Assembler {
     finish_reason: Option<String>,
     usage: Option<Usage>,
     done: bool,
+    /// Whether any `data:` arrived at all (keep-alive comments do not count).
+    seen_data: bool,
 }
 
 impl Assembler {
@@ -242,6 +244,7 @@ impl Assembler {
         if data.is_empty() {
             return Ok(());
         }
+        self.seen_data = true;
         if data == "[DONE]" {
             self.done = true;
             return Ok(());
@@ -396,6 +399,11 @@ impl Assembler {
     /// finish reason.
     pub fn finish(self) -> Result<ChatResponse, LlmError> {
         if !self.has_finished() {
+            if !self.seen_data {
+                return Err(LlmError::Protocol(format!(
+                    "{STREAM_ENDED_EARLY}: {EMPTY_STREAM}"
+                )));
+            }
             return Err(LlmError::Protocol(STREAM_ENDED_EARLY.into()));
         }
         let tool_calls = self

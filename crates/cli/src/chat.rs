@@ -257,6 +257,7 @@ Type a request in plain language. Each block of code is shown and runs only if y
   /clear        start a new conversation (language sessions restart too; also %reset)
   /diff         what changed in the workspace (git diff and new files in a git repository)
   /forget       delete this conversation from disk and start a new one
+  /model [NAME] show the model, or switch to NAME for the next turns (same server)
   %undo         forget the last message and everything after it
   %tokens       tokens used in this conversation
   %save PATH    save the conversation as JSON
@@ -509,14 +510,19 @@ fn magic(
             Err(e) => ui.info(&format!("reset failed: {e}")),
         },
         "%forget" => forget(agent, ui, rt, sandbox),
-        // Typed to interlock, so never sent to the model: the agent cannot
-        // switch models mid-session yet, but a resume with a flag can.
-        "%model" => ui.info(&format!(
-            "the model is {}; switching within a chat is not available yet. To go on with this conversation with another model, leave and run: interlock --resume={} --model {}",
-            agent.settings().model,
-            agent.session_id(),
-            if arg.is_empty() { "NAME" } else { arg }
+        // Typed to interlock, so never sent to the model.
+        "%model" if arg.is_empty() => ui.info(&format!(
+            "the model is {}; `/model NAME` switches to another one on the same server",
+            agent.settings().model
         )),
+        "%model" => match agent.set_model(ui, arg) {
+            Ok(()) => ui.info(&format!(
+                "the model is now {} for the next turns (same server; the conversation is kept). `interlock --resume={}` starts with the model the conversation began with; add --model to change it",
+                agent.settings().model,
+                agent.session_id()
+            )),
+            Err(e) => ui.info(&e),
+        },
         "%diff" => {
             let report = sandbox.baseline.report(&sandbox.loaded.settings.workspace);
             ui.show_text(&report);

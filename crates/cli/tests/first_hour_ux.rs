@@ -392,7 +392,7 @@ fn diff_shows_workspace_changes_without_running_the_repositorys_programs() {
     t.wait_for_prompt();
     // Typed out of habit from other tools: answered here, never sent.
     t.keys(&["/model other-model", "Enter"]);
-    t.wait_for("--model other-model");
+    t.wait_for("the model is now other-model");
     assert!(
         srv.chat_requests().is_empty(),
         "a command reached the model"
@@ -663,4 +663,40 @@ fn code_the_stream_left_for_a_proposal_that_never_came_is_still_shown() {
     assert!(err.contains("the server fell over"), "{err}");
     assert!(err.contains("python (not run)"), "{err}");
     assert!(err.contains("print('LEFT' + 'OVER')"), "{err}");
+}
+
+#[test]
+fn slash_model_switches_the_model_for_the_next_turns_and_is_audited() {
+    if skip() {
+        return;
+    }
+    let env = Env::new();
+    let srv = ScriptedServer::start_background(vec![
+        Reply::text_stream("first answer"),
+        Reply::text_stream("second answer"),
+    ]);
+    let t = Tmux::start(
+        "model",
+        &chat_command(&env, &srv.base_url(), "NO_COLOR=1", "--model first-model"),
+    );
+    t.wait_for_prompt();
+    t.keys(&["hello", "Enter"]);
+    t.wait_for("first answer");
+    t.wait_for_prompt();
+    t.keys(&["/model second-model", "Enter"]);
+    t.wait_for("the model is now second-model");
+    t.wait_for_prompt();
+    t.keys(&["again", "Enter"]);
+    t.wait_for("second answer");
+    let models: Vec<String> = srv
+        .chat_requests()
+        .iter()
+        .map(|r| r.body["model"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(models, ["first-model", "second-model"], "{}", t.screen());
+    // The switch never reached the model as a message.
+    let last = &srv.chat_requests()[1];
+    assert!(!last.body_text.contains("/model"), "{}", last.body_text);
+    let records = audit_ok_and_records(&env, &srv.base_url());
+    assert!(records.contains("model_changed"), "{records}");
 }

@@ -1417,6 +1417,26 @@ impl Agent {
         Ok(())
     }
 
+    /// Switches the model for the turns that follow (same server, key and
+    /// settings; the conversation and what it has read are kept, so auto-run
+    /// stays narrowed). The server's adaptations are found again, since tool
+    /// support can differ per model (Ollama). Records `model_changed`.
+    pub fn set_model(&mut self, frontend: &mut dyn Frontend, model: &str) -> Result<(), String> {
+        let model = model.trim();
+        if model.is_empty() || model.chars().any(char::is_control) {
+            return Err("give a model name, e.g. /model gpt-4o".into());
+        }
+        let from = std::mem::replace(&mut self.settings.model, model.to_string());
+        self.client.set_model(model);
+        self.fit = ServerFit::default();
+        self.audit(
+            frontend,
+            "model_changed",
+            |a| json!({ "from": from, "to": a.settings.model }),
+        );
+        Ok(())
+    }
+
     /// Removes the last user message and everything after it. Returns false
     /// when there is nothing to undo. Language session state is not rolled back.
     pub fn undo(&mut self) -> Result<bool, AgentError> {

@@ -97,6 +97,12 @@ impl AnthropicClient {
         &self.t.cfg
     }
 
+    /// Names another model in the requests that follow (same server, key and
+    /// timeouts).
+    pub fn set_model(&mut self, model: &str) {
+        self.t.cfg.model = model.to_string();
+    }
+
     /// The JSON body `chat` would send for this request.
     pub fn request_body(&self, req: &ChatRequest<'_>) -> Value {
         request_body(&self.t.cfg, req)

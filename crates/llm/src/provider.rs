@@ -111,6 +111,15 @@ impl Client {
         }
     }
 
+    /// Names another model in the requests that follow (same server, key,
+    /// timeouts and retry policy).
+    pub fn set_model(&mut self, model: &str) {
+        match self {
+            Client::OpenAi(c) => c.set_model(model),
+            Client::Anthropic(c) => c.set_model(model),
+        }
+    }
+
     /// The JSON body `chat` would send.
     pub fn request_body(&self, req: &ChatRequest<'_>) -> serde_json::Value {
         match self {

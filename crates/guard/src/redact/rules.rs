@@ -438,7 +438,7 @@ fn command_line_rules() -> Vec<Rule> {
         // `psexec \\host -u USER -p VALUE`
         cli(
             &["psexec"],
-            r#"\b((?i:psexec)(?:\.exe)?(?:\s+[^\s|;&]+)*?\s+-p)\s+(?:'([^'\r\n]{1,300})'|"([^"\r\n]{1,300})"|([^\s'"|;&]{1,300}))"#,
+            r#"\b((?i:psexec(?:\.exe)?)(?:\s+[^\s|;&]+)*?\s+-p)\s+(?:'([^'\r\n]{1,300})'|"([^"\r\n]{1,300})"|([^\s'"|;&]{1,300}))"#,
             0,
         ),
         // PowerShell: `Connect-VIServer … -Password VALUE`.
@@ -1155,6 +1155,49 @@ fn assignment_forward(text: &str, anchor: usize) -> Option<Hit<'_>> {
         {
             j += 1;
         }
+        // `secret: m{{h}o)p$#x}}`: brackets that do not pair up are part of
+        // the value, not code around it.
+        if j > vs && j < n && matches!(b[j], b'(' | b')' | b'{' | b'}' | b'[' | b']') {
+            let mut k = j;
+            while k < n
+                && k - vs < 300
+                && !b[k].is_ascii_whitespace()
+                && !matches!(b[k], b'"' | b'\'' | b'`')
+            {
+                k += 1;
+            }
+            while k > j && matches!(b[k - 1], b',' | b';') {
+                k -= 1;
+            }
+            // Only a value that ends its line (a stray closing quote or comma
+            // aside), does not end in an opening bracket and is more than a
+            // name with brackets (`secrets[`, `password}`).
+            let mut r = k;
+            while r < n
+                && matches!(
+                    b[r],
+                    b'"' | b'\'' | b'`' | b',' | b';' | b' ' | b'\t' | b'\r'
+                )
+            {
+                r += 1;
+            }
+            let ends_line = r >= n || b[r] == b'\n';
+            let bare: Vec<u8> = b[vs..k]
+                .iter()
+                .copied()
+                .filter(|c| !matches!(c, b'(' | b')' | b'{' | b'}' | b'[' | b']'))
+                .collect();
+            let name_only = bare
+                .iter()
+                .all(|&c| is_alnum(c) || matches!(c, b'_' | b'.'));
+            if ends_line
+                && !matches!(b[k - 1], b'(' | b'[' | b'{')
+                && !name_only
+                && !brackets_balanced(&b[vs..k])
+            {
+                j = k;
+            }
+        }
         (vs, j, j)
     };
     if ve <= vs || !text.is_char_boundary(vs) || !text.is_char_boundary(ve) {
@@ -1166,6 +1209,28 @@ fn assignment_forward(text: &str, anchor: usize) -> Option<Hit<'_>> {
         secret: (vs, ve),
         name: Some(&text[ns..ne]),
     })
+}
+
+/// Every `(`, `[`, `{` closed in order: code such as `get(x)` or `a[i]`.
+fn brackets_balanced(v: &[u8]) -> bool {
+    let mut stack = Vec::new();
+    for &c in v {
+        match c {
+            b'(' | b'[' | b'{' => stack.push(c),
+            b')' | b']' | b'}' => {
+                let open = match c {
+                    b')' => b'(',
+                    b']' => b'[',
+                    _ => b'{',
+                };
+                if stack.pop() != Some(open) {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    stack.is_empty()
 }
 
 /// `"VALUE" == NAME` (`!=`, `===`, `!==`): the quoted literal before the
@@ -2004,6 +2069,18 @@ fn assignment_kind(h: &Hit<'_>, explicit: bool) -> Option<&'static str> {
         .iter()
         .any(|w| name.contains(w))
         || ends_with_word(h.name?, "pass");
+    let tier_secret_name = [
+        "secret",
+        "token",
+        "credential",
+        "api_key",
+        "apikey",
+        "api-key",
+    ]
+    .iter()
+    .any(|w| name.contains(w));
+    // `if creds.Secret != "open-sesame"`: a literal compared with a secret.
+    let compared = tier_secret_name && !tier_password && is_comparison(h) && v.len() >= 8;
     let explicit = explicit && tier_password;
     if classes < 2 && v.len() < 10 && !explicit {
         return None;
@@ -2026,7 +2103,7 @@ fn assignment_kind(h: &Hit<'_>, explicit: bool) -> Option<&'static str> {
     let quick = if tier_password {
         classes >= 2 || v.len() >= 10 || explicit
     } else if tier_secret {
-        v.len() >= 12 && classes >= 2
+        (v.len() >= 12 || compared) && classes >= 2
     } else {
         v.len() >= 16 && lo && di && (up || v.len() >= 20)
     };
@@ -2040,7 +2117,8 @@ fn assignment_kind(h: &Hit<'_>, explicit: bool) -> Option<&'static str> {
         (st.len >= 6 && (st.classes() >= 2 || st.len >= 10 || explicit) && st.distinct >= 4)
             .then_some("password")
     } else if tier_secret {
-        (st.len >= 12 && st.entropy >= 3.0 && st.classes() >= 2 && st.distinct >= 8)
+        (st.len >= 12 && st.entropy >= 3.0 && st.classes() >= 2 && st.distinct >= 8
+            || compared && st.classes() >= 2 && st.distinct >= 6)
             .then_some("secret")
     } else {
         // Only "…key": must look like a random key.
@@ -2136,7 +2214,9 @@ fn config_line_value(h: &Hit<'_>) -> bool {
     let before = h.text[ls..ns].trim();
     let le = line_end(b, ve, 400);
     let after = h.text[ve..le].trim();
-    (before.is_empty() || before == "export")
+    // Also a commented-out line (`# DB_PASS=…`) and a connection string
+    // (`Server=db;User Id=app;Password=…;`).
+    (before.is_empty() || before == "export" || before == "#" || before.ends_with(';'))
         && (after.is_empty() || after.starts_with('#') || after.starts_with(';'))
 }
 

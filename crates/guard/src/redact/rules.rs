@@ -452,6 +452,7 @@ fn command_line_rules() -> Vec<Rule> {
         Rule {
             check: check_named_value,
             next_line: true,
+            prefilter: Some(value_follows),
             ..named(
                 &["password", "passwd", "pwd", "secret", "token", "key"],
                 r#"(?i:name|key)["']?\s*:\s*["']?([A-Za-z0-9_.-]*(?i:password|passwd|pwd|secret|token|api_?key|apikey|pass))["']?\s*,?\s*(?:\r?\n\s*)?["']?(?i:value)["']?\s*:\s*(?:"([^"\r\n]{1,300})"|'([^'\r\n]{1,300})'|([^\s,}"']{1,300}))"#,
@@ -461,6 +462,7 @@ fn command_line_rules() -> Vec<Rule> {
         Rule {
             check: check_named_value,
             next_line: true,
+            prefilter: Some(value_follows),
             ..named(
                 &["password<", "passwd<", "pwd<", "secret<", "token<", "key<"],
                 r#"<(?:name|key)>\s*([A-Za-z0-9_.-]*(?i:password|passwd|pwd|secret|token|api_?key|apikey))\s*</(?:name|key)>\s*<value>([^<\r\n]{1,300})</value>"#,
@@ -1231,6 +1233,15 @@ fn brackets_balanced(v: &[u8]) -> bool {
         }
     }
     stack.is_empty()
+}
+
+/// `value` within the next 160 bytes: a name/value pair can follow (the
+/// regex is far costlier than this test on logs full of `"key":`).
+fn value_follows(b: &[u8], at: usize) -> bool {
+    let hi = (at + 160).min(b.len());
+    b[at..hi]
+        .windows(5)
+        .any(|w| w.eq_ignore_ascii_case(b"value"))
 }
 
 /// `"VALUE" == NAME` (`!=`, `===`, `!==`): the quoted literal before the

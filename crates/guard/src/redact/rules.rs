@@ -97,7 +97,7 @@ fn build_automaton<'a>(
         .match_kind(MatchKind::Standard)
         .kind(Some(AhoCorasickKind::DFA))
         .prefilter(false)
-        .byte_classes(false)
+        .byte_classes(true)
         .build(patterns)
 }
 

@@ -1,6 +1,8 @@
 //! Throughput of the text guards on a 10 MB mixed log (generated):
 //! `cargo bench -p interlock-guard --bench text`.
 //! Targets (issue 5): redaction ≥ 200 MB/s, sanitizer ≥ 200 MB/s.
+//! `TEXT_BENCH_WRITE_LOG=FILE cargo bench -p interlock-guard --bench text`
+//! only writes the generated log to FILE.
 
 use std::hint::black_box;
 
@@ -81,6 +83,13 @@ fn mixed_log() -> String {
 
 fn bench(c: &mut Criterion) {
     let log = mixed_log();
+    // `TEXT_BENCH_WRITE_LOG=FILE`: write the log and stop, so that the same
+    // mix can be fed to `interlock redact` under an instruction counter
+    // (`valgrind --tool=callgrind`) when the machine is too loaded to time.
+    if let Some(path) = std::env::var_os("TEXT_BENCH_WRITE_LOG") {
+        std::fs::write(&path, &log).expect("write the mixed log");
+        return;
+    }
     let mut redactor = Redactor::new();
     redactor.add_known_secret("OPENAI_API_KEY", "sk-known-value-0123456789abcdef");
     redactor.add_known_secret("DB_PASSWORD", "correct horse battery staple");

@@ -402,6 +402,52 @@ fn provider_samples(rng: &mut Rng) -> Vec<(&'static str, String)> {
             "huggingface_token",
             format!("hf_{}", rng.string(LETTERS, 34)),
         ),
+        // Held-out misses of issue 16.
+        ("teams_webhook", {
+            let u = |rng: &mut Rng| {
+                let h = rng.string(HEX, 32);
+                format!(
+                    "{}-{}-{}-{}-{}",
+                    &h[..8],
+                    &h[8..12],
+                    &h[12..16],
+                    &h[16..20],
+                    &h[20..]
+                )
+            };
+            format!(
+                "https://outlook.office.com/webhook/{}@{}/IncomingWebhook/{}/{}",
+                u(rng),
+                u(rng),
+                rng.string(HEX, 32),
+                u(rng)
+            )
+        }),
+        (
+            "sourcegraph_token",
+            format!("sgp_{}_{}", rng.string(HEX, 16), rng.string(HEX, 40)),
+        ),
+        ("tavily_key", format!("tvly-{}", rng.string(ALNUM, 32))),
+        (
+            "newrelic_key",
+            format!("{}NRAL", rng.string(LOWER_ALNUM, 36)),
+        ),
+        ("newrelic_key", format!("NRAA-{}", rng.string(HEX, 27))),
+        ("newrelic_key", {
+            let h = rng.string(HEX, 32);
+            format!(
+                "px-api-{}-{}-{}-{}-{}",
+                &h[..8],
+                &h[8..12],
+                &h[12..16],
+                &h[16..20],
+                &h[20..]
+            )
+        }),
+        (
+            "azure_devops_pat",
+            format!("{}AZDO{}", rng.string(ALNUM, 76), rng.string(ALNUM, 4)),
+        ),
     ];
     // Keyword-anchored formats: the value alone is not telling.
     v.push(("snyk_token", {

@@ -75,6 +75,9 @@ struct Rule {
     prefilter: Option<fn(&[u8], usize) -> bool>,
     /// The finding's kind when the check passes (overrides the check's).
     kind: Option<&'static str>,
+    /// The match may continue on the next line (`- name: DB_PASSWORD` then
+    /// `value: …`).
+    next_line: bool,
 }
 
 pub(super) struct Rules {
@@ -94,7 +97,7 @@ fn build_automaton<'a>(
         .match_kind(MatchKind::Standard)
         .kind(Some(AhoCorasickKind::DFA))
         .prefilter(false)
-        .byte_classes(false)
+        .byte_classes(true)
         .build(patterns)
 }
 
@@ -141,6 +144,7 @@ fn rule(
         prio,
         prefilter: None,
         kind: None,
+        next_line: false,
     }
 }
 
@@ -153,6 +157,8 @@ const ASSIGN_ANCHORS: &[&str] = &[
     "token",
     "credential",
     "key",
+    "pass",
+    "auth",
 ];
 
 /// A provider format recognised by its prefix: `kind` when the match is not
@@ -334,6 +340,52 @@ fn provider_rules() -> Vec<Rule> {
             )
         },
         provider(&["sk-or-v1-"], r"sk-or-v1-[a-f0-9]{64}", "openrouter_key"),
+        // Held-out misses (issue 16): Microsoft Teams incoming webhooks, Sourcegraph
+        // and Tavily tokens.
+        provider(
+            &["webhook.office.com/", "outlook.office.com/webhook"],
+            r"(?:[a-z0-9-]+\.webhook|outlook)\.office\.com/webhook(?:b2)?/[a-f0-9-]{36}@[a-f0-9-]{36}/IncomingWebhook/[a-f0-9]{32}/[a-f0-9-]{36}",
+            "teams_webhook",
+        ),
+        provider(
+            &["sgp_"],
+            r"sgp_(?:[a-f0-9]{16}_)?[a-f0-9]{40}",
+            "sourcegraph_token",
+        ),
+        provider(&["tvly-"], r"tvly-(?:dev-)?[A-Za-z0-9]{32}", "tavily_key"),
+        // New Relic licence (`…NRAL`) and admin (`NRAA-`) keys, Pixie deploy and
+        // API keys (a UUID behind the prefix).
+        Rule {
+            back: 36,
+            ..provider(&["NRAL"], r"[a-z0-9]{36}NRAL", "newrelic_key")
+        },
+        provider(&["NRAA-"], r"NRAA-[a-f0-9]{27}", "newrelic_key"),
+        provider(
+            &["px-dep-", "px-api-"],
+            r"px-(?:dep|api)-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}",
+            "newrelic_key",
+        ),
+        // Azure DevOps personal access tokens (84 characters, `AZDO` at 77).
+        Rule {
+            back: 76,
+            ..provider(
+                &["AZDO"],
+                r"[a-zA-Z0-9]{76}AZDO[a-zA-Z0-9]{4}",
+                "azure_devops_pat",
+            )
+        },
+        // ThingsBoard device access tokens in the telemetry URL path.
+        Rule {
+            right_boundary: false,
+            kind: Some("provider_token"),
+            ..rule(
+                &["thingsboard.cloud/api/v1/"],
+                r"thingsboard\.cloud/api/v1/([a-z0-9]{20})/",
+                1,
+                check_provider,
+                PRIO_PROVIDER,
+            )
+        },
         // Keyword-anchored: a Snyk token is a UUID, telling only by its name.
         Rule {
             kind: Some("snyk_token"),
@@ -383,10 +435,80 @@ fn command_line_rules() -> Vec<Rule> {
             r#"\b((?:docker|podman|buildah|helm\s+registry|oras|skopeo|nerdctl)\s+login(?:\s+[^\s|;&]+)*?\s+(?:-p|--password)[ =])\s*(?:'([^'\r\n]{1,300})'|"([^"\r\n]{1,300})"|([^\s'"|;&]{1,300}))"#,
             40,
         ),
-        // `<password>VALUE</password>`
+        // `psexec \\host -u USER -p VALUE`
+        cli(
+            &["psexec"],
+            r#"\b((?i:psexec(?:\.exe)?)(?:\s+[^\s|;&]+)*?\s+-p)\s+(?:'([^'\r\n]{1,300})'|"([^"\r\n]{1,300})"|([^\s'"|;&]{1,300}))"#,
+            0,
+        ),
+        // PowerShell: `Connect-VIServer … -Password VALUE`.
+        cli(
+            &["-password "],
+            r#"(?:^|\s)(-(?i:password))\s+(?:'([^'\r\n]{1,300})'|"([^"\r\n]{1,300})"|([^\s'"|;&]{1,300}))"#,
+            1,
+        ),
+        // `{"key": "db_password", "value": "…"}`, `- name: DB_PASSWORD` then
+        // `value: …` (Kubernetes env lists), `<name>…</name><value>…</value>`.
+        Rule {
+            check: check_named_value,
+            next_line: true,
+            prefilter: Some(value_follows),
+            ..named(
+                &["password", "passwd", "pwd", "secret", "token", "key"],
+                r#"(?i:name|key)["']?\s*:\s*["']?([A-Za-z0-9_.-]*(?i:password|passwd|pwd|secret|token|api_?key|apikey|pass))["']?\s*,?\s*(?:\r?\n\s*)?["']?(?i:value)["']?\s*:\s*(?:"([^"\r\n]{1,300})"|'([^'\r\n]{1,300})'|([^\s,}"']{1,300}))"#,
+                64,
+            )
+        },
+        Rule {
+            check: check_named_value,
+            next_line: true,
+            prefilter: Some(value_follows),
+            ..named(
+                &["password<", "passwd<", "pwd<", "secret<", "token<", "key<"],
+                r#"<(?:name|key)>\s*([A-Za-z0-9_.-]*(?i:password|passwd|pwd|secret|token|api_?key|apikey))\s*</(?:name|key)>\s*<value>([^<\r\n]{1,300})</value>"#,
+                64,
+            )
+        },
+        // Prose: `the password is 'Secret123'`, `the default password for user
+        // "x" is "y"`.
+        cli(
+            &["password"],
+            r#"\b((?i:password))\s+(?:for\s+(?:the\s+)?(?:user\s+)?['"]?[^\s'"]{1,64}['"]?\s+)?is\s+(?:'([^'\s]{1,64})'|"([^"\s]{1,64})")"#,
+            0,
+        ),
+        // SonarQube: `-Dsonar.login=…`, `$sonarLogin = "…"`.
+        Rule {
+            kind: Some("sonar_token"),
+            left_boundary: false,
+            ..rule(
+                &["sonar.login", "sonarlogin", "sonar_login"],
+                r#"(?i:sonar[._]?login)['"]?\s*(?:=|:|,)\s*['"]?([a-f0-9]{40})\b"#,
+                1,
+                check_provider,
+                PRIO_CONTEXT,
+            )
+        },
+        // A default in code: `os.getenv("DB_PASSWORD", "…")`,
+        // `environ.get("pwd", "…")`, PHP `define("DB_PASSWORD", "…")`.
         named(
-            &["password>", "passwd>", "pwd>", "secret>", "token>", "key>"],
-            r#"<([A-Za-z0-9_:.-]*(?i:password|passwd|pwd|secret|token|api_?key|apikey|private_?key|access_?key))>([^<\r\n]{1,300})</"#,
+            &["getenv(", "environ.get(", "define("],
+            r#"\b(?:getenv|environ\.get|define)\(\s*["']([A-Za-z0-9_.-]*(?i:password|passwd|pwd|secret|token|api_?key|apikey))["']\s*,\s*(?:"([^"\r\n]{1,300})"|'([^'\r\n]{1,300})')"#,
+            0,
+        ),
+        // `<password>VALUE</password>`, `<db_passwords>VALUE</db_passwords>`
+        named(
+            &[
+                "password>",
+                "passwd>",
+                "pwd>",
+                "secret>",
+                "token>",
+                "key>",
+                "passwords>",
+                "secrets>",
+                "tokens>",
+            ],
+            r#"<([A-Za-z0-9_:.-]*(?i:password|passwd|pwd|secret|token|api_?key|apikey|private_?key|access_?key)s?)>([^<\r\n]{1,300})</"#,
             64,
         ),
         // `<add key="ApiKey" value="VALUE"/>`, `<entry name="client_secret">VALUE</entry>`
@@ -473,6 +595,7 @@ fn data_rules(data: &'static str) -> Vec<Rule> {
                 prio: PRIO_PROVIDER - 1,
                 prefilter: None,
                 kind: Some(DATA_KIND),
+                next_line: false,
             })
         })
         .collect()
@@ -492,6 +615,7 @@ impl Rules {
                 prio: PRIO_PEM,
                 prefilter: None,
                 kind: None,
+                next_line: false,
             },
             Rule {
                 anchors: vec!["LS0tLS1CRUdJTi"],
@@ -504,6 +628,7 @@ impl Rules {
                 prio: PRIO_PEM,
                 prefilter: None,
                 kind: None,
+                next_line: false,
             },
             rule(
                 &["sk-ant-"],
@@ -674,7 +799,7 @@ impl Rules {
                 right_boundary: false,
                 ..rule(
                     &["authorization"],
-                    r#"(?i:authorization)\\?["']?\s*[:=]\s*\\?["']?(?i:bearer|basic|token|digest|apikey|api-key|bot)\s+([A-Za-z0-9._~+/=-]{8,4096})"#,
+                    r#"(?i:authorization)\\?["']?\s*[:=]\s*\\?["']?(?i:bearer|basic|token|digest|apikey|api-key|bot|ssws)\s+([A-Za-z0-9._~+/=-]{8,4096})"#,
                     1,
                     check_auth_header,
                     PRIO_CONTEXT + 5,
@@ -849,7 +974,28 @@ fn assignment_follows(b: &[u8], at: usize) -> bool {
     while i < hi && matches!(b[i], b' ' | b'\t') {
         i += 1;
     }
-    i < hi && matches!(b[i], b'=' | b':')
+    i < hi && matches!(b[i], b'=' | b':' | b'!') || comparison_before(b, at).is_some()
+}
+
+/// `"VALUE" == password`: the start of the operator before the name that
+/// contains the keyword at `at` (spaces skipped), for `==`, `!=`, `===`, `!==`.
+fn comparison_before(b: &[u8], at: usize) -> Option<usize> {
+    let lo = at.saturating_sub(64);
+    let mut j = at;
+    while j > lo && is_name_byte(b[j - 1]) {
+        j -= 1;
+    }
+    while j > 0 && matches!(b[j - 1], b' ' | b'\t') {
+        j -= 1;
+    }
+    if j < 2 || b[j - 1] != b'=' || !matches!(b[j - 2], b'=' | b'!') {
+        return None;
+    }
+    j -= 2;
+    if j > 0 && b[j] == b'=' && matches!(b[j - 1], b'=' | b'!') {
+        j -= 1;
+    }
+    Some(j)
 }
 
 /// `NAME" value=` or `NAME">`: an XML attribute naming a secret (JSON's
@@ -895,6 +1041,23 @@ fn is_name_byte(c: u8) -> bool {
 /// `NAME = VALUE`, `"NAME": "VALUE"`, `NAME: VALUE`, `['NAME'] = VALUE`,
 /// `\"NAME\": \"VALUE\"` around the keyword at `anchor`.
 fn assignment_at(text: &str, anchor: usize) -> Option<Hit<'_>> {
+    assignment_forward(text, anchor).or_else(|| {
+        // `if "…" != admin_secret:`: the `:` after the name ends a statement.
+        let b = text.as_bytes();
+        let lo = anchor.saturating_sub(64);
+        let mut ns = anchor;
+        while ns > lo && is_name_byte(b[ns - 1]) {
+            ns -= 1;
+        }
+        let mut ne = anchor;
+        while ne < b.len() && ne - anchor < 64 && is_name_byte(b[ne]) {
+            ne += 1;
+        }
+        comparison_literal_before(text, ns, ne)
+    })
+}
+
+fn assignment_forward(text: &str, anchor: usize) -> Option<Hit<'_>> {
     let b = text.as_bytes();
     let n = b.len();
     let lo = anchor.saturating_sub(64);
@@ -922,16 +1085,26 @@ fn assignment_at(text: &str, anchor: usize) -> Option<Hit<'_>> {
     while i < n && matches!(b[i], b' ' | b'\t') {
         i += 1;
     }
+    // `password == "…"`, `secret !== '…'`: a comparison with a literal.
+    let mut compare = false;
     match b.get(i..i + 2) {
         Some(b"=>") | Some(b":=") => i += 2,
-        Some(b"==") => return None,
+        // `Auth::Unauthenticated`: a path in Rust or C++.
+        Some(b"::") => return None,
+        Some(b"==") | Some(b"!=") => {
+            compare = true;
+            i += 2;
+            if b.get(i) == Some(&b'=') {
+                i += 1;
+            }
+        }
         _ if i < n && matches!(b[i], b'=' | b':') => i += 1,
-        _ => return None,
+        _ => return comparison_literal_before(text, ns, ne),
     }
     while i < n && matches!(b[i], b' ' | b'\t') {
         i += 1;
     }
-    if i >= n {
+    if i >= n || compare && !matches!(b[i], b'"' | b'\'' | b'`') {
         return None;
     }
     let stop = |c: u8| c == b'\n' || c == b'\r';
@@ -984,6 +1157,49 @@ fn assignment_at(text: &str, anchor: usize) -> Option<Hit<'_>> {
         {
             j += 1;
         }
+        // `secret: m{{h}o)p$#x}}`: brackets that do not pair up are part of
+        // the value, not code around it.
+        if j > vs && j < n && matches!(b[j], b'(' | b')' | b'{' | b'}' | b'[' | b']') {
+            let mut k = j;
+            while k < n
+                && k - vs < 300
+                && !b[k].is_ascii_whitespace()
+                && !matches!(b[k], b'"' | b'\'' | b'`')
+            {
+                k += 1;
+            }
+            while k > j && matches!(b[k - 1], b',' | b';') {
+                k -= 1;
+            }
+            // Only a value that ends its line (a stray closing quote or comma
+            // aside), does not end in an opening bracket and is more than a
+            // name with brackets (`secrets[`, `password}`).
+            let mut r = k;
+            while r < n
+                && matches!(
+                    b[r],
+                    b'"' | b'\'' | b'`' | b',' | b';' | b' ' | b'\t' | b'\r'
+                )
+            {
+                r += 1;
+            }
+            let ends_line = r >= n || b[r] == b'\n';
+            let bare: Vec<u8> = b[vs..k]
+                .iter()
+                .copied()
+                .filter(|c| !matches!(c, b'(' | b')' | b'{' | b'}' | b'[' | b']'))
+                .collect();
+            let name_only = bare
+                .iter()
+                .all(|&c| is_alnum(c) || matches!(c, b'_' | b'.'));
+            if ends_line
+                && !matches!(b[k - 1], b'(' | b'[' | b'{')
+                && !name_only
+                && !brackets_balanced(&b[vs..k])
+            {
+                j = k;
+            }
+        }
         (vs, j, j)
     };
     if ve <= vs || !text.is_char_boundary(vs) || !text.is_char_boundary(ve) {
@@ -992,6 +1208,70 @@ fn assignment_at(text: &str, anchor: usize) -> Option<Hit<'_>> {
     Some(Hit {
         text,
         whole: (ns, end),
+        secret: (vs, ve),
+        name: Some(&text[ns..ne]),
+    })
+}
+
+/// Every `(`, `[`, `{` closed in order: code such as `get(x)` or `a[i]`.
+fn brackets_balanced(v: &[u8]) -> bool {
+    let mut stack = Vec::new();
+    for &c in v {
+        match c {
+            b'(' | b'[' | b'{' => stack.push(c),
+            b')' | b']' | b'}' => {
+                let open = match c {
+                    b')' => b'(',
+                    b']' => b'[',
+                    _ => b'{',
+                };
+                if stack.pop() != Some(open) {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    stack.is_empty()
+}
+
+/// `value` within the next 160 bytes: a name/value pair can follow (the
+/// regex is far costlier than this test on logs full of `"key":`).
+fn value_follows(b: &[u8], at: usize) -> bool {
+    let hi = (at + 160).min(b.len());
+    b[at..hi]
+        .windows(5)
+        .any(|w| w.eq_ignore_ascii_case(b"value"))
+}
+
+/// `"VALUE" == NAME` (`!=`, `===`, `!==`): the quoted literal before the
+/// operator in front of the name `ns..ne`.
+fn comparison_literal_before(text: &str, ns: usize, ne: usize) -> Option<Hit<'_>> {
+    let b = text.as_bytes();
+    let mut j = comparison_before(b, ns)?;
+    while j > 0 && matches!(b[j - 1], b' ' | b'\t') {
+        j -= 1;
+    }
+    let q = *b.get(j.checked_sub(1)?)?;
+    if !matches!(q, b'"' | b'\'' | b'`') {
+        return None;
+    }
+    let ve = j - 1;
+    let lo = ve.saturating_sub(300);
+    let vs = b[lo..ve]
+        .iter()
+        .rposition(|&c| c == q || c == b'\n')
+        .map(|k| lo + k)?;
+    if b[vs] != q || ve <= vs + 1 {
+        return None;
+    }
+    let vs = vs + 1;
+    if !text.is_char_boundary(vs) || !text.is_char_boundary(ve) {
+        return None;
+    }
+    Some(Hit {
+        text,
+        whole: (vs - 1, ne),
         secret: (vs, ve),
         name: Some(&text[ns..ne]),
     })
@@ -1097,6 +1377,9 @@ impl Rule {
                     ws += 1;
                 }
                 let mut we = line_end(b, anchor, self.fwd);
+                if self.next_line && we < b.len() {
+                    we = line_end(b, we + 1, self.fwd);
+                }
                 while !text.is_char_boundary(we) {
                     we -= 1;
                 }
@@ -1360,6 +1643,7 @@ pub(crate) fn is_placeholder(s: &str) -> bool {
         "123456789",
         "abcdefgh",
         "qwerty",
+        "fake",
     ];
     WORDS.iter().any(|w| l.contains(w)) || has_template_ref(s) || has_angle_placeholder(s)
 }
@@ -1501,7 +1785,22 @@ fn check_cli_password(h: &Hit<'_>) -> Option<&'static str> {
         secret: h.secret,
         name: Some("password"),
     };
-    check_assignment(&hit)
+    assignment_kind(&hit, true)
+}
+
+/// A value named by a separate key (`{"key": "db_password", "value": "…"}`,
+/// `- name: DB_PASSWORD` / `value: …`, `<name>…</name><value>…</value>`): the
+/// name is explicit, so a short password counts as with a command-line flag.
+fn check_named_value(h: &Hit<'_>) -> Option<&'static str> {
+    let name = h.name?.to_ascii_lowercase();
+    let password = ["password", "passwd", "pwd", "pass"]
+        .iter()
+        .any(|w| name.contains(w));
+    let hit = Hit {
+        name: Some(if password { "password" } else { h.name? }),
+        ..*h
+    };
+    assignment_kind(&hit, password)
 }
 
 /// `curl -u TOKEN:`: the user name is the secret when no password follows.
@@ -1586,9 +1885,11 @@ fn is_template(v: &str) -> bool {
         rest.first()
             .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, b'_' | b'{' | b'('))
     };
-    v.starts_with('$') && var(&v.as_bytes()[1..]) && !v.starts_with("$argon")
+    v.starts_with("$$") && var(&v.as_bytes()[2..])
+        || v.starts_with('$') && var(&v.as_bytes()[1..]) && !v.starts_with("$argon")
         || v.starts_with('%') && var(&v.as_bytes()[1..])
-        || v.starts_with('{')
+        // `{AQAAABAAA…}` is a Jenkins-encrypted secret, not a template.
+        || v.starts_with('{') && !v.starts_with("{AQAAAB")
         || v.starts_with('[')
         || has_template_ref(v)
         || v.contains("%s")
@@ -1658,7 +1959,11 @@ fn names_an_id(name: &str) -> bool {
 /// dotted reference (`X25519.secret_length`, `settings.API_KEY_V2`) or a
 /// constant name (`OPENAI_API_KEY_V2`).
 fn is_code_reference(b: &[u8], s: usize, e: usize) -> bool {
-    let v = &b[s..e];
+    let mut v = &b[s..e];
+    // A macro call: `unwrap_or_continue!(…)`.
+    if v.last() == Some(&b'!') && b.get(e) == Some(&b'(') {
+        v = &v[..v.len() - 1];
+    }
     let ident_start = |c: u8| c.is_ascii_alphabetic() || c == b'_';
     if v.is_empty()
         || !ident_start(v[0])
@@ -1727,6 +2032,26 @@ fn names_not_a_secret(original: &str, lower: &str, not: &[&str]) -> bool {
 /// `password = "…"`, `"api_key": "…"`, `TOKEN=…`, `--token …`: the name decides
 /// how random the value has to look.
 fn check_assignment(h: &Hit<'_>) -> Option<&'static str> {
+    assignment_kind(h, is_comparison(h) || config_line_value(h))
+}
+
+/// `password == "…"` or `"…" != password`.
+fn is_comparison(h: &Hit<'_>) -> bool {
+    let Some(name) = h.name else { return false };
+    // The literal before the name (`"…" == password`) ends at least an
+    // operator and the name before the match does.
+    let between = if h.whole.1 >= h.secret.1 + name.len() + 2 {
+        h.text.get(h.secret.1..h.whole.1 - name.len())
+    } else {
+        h.text.get(h.whole.0 + name.len()..h.secret.0)
+    };
+    between.is_some_and(|t| t.contains("==") || t.contains("!="))
+}
+
+/// `explicit`: the context leaves no doubt that the value is the password (a
+/// `-p` flag, a comparison with a literal, `NAME=value` alone on a config
+/// line), so a short single-case password such as `whiteduke` counts too.
+fn assignment_kind(h: &Hit<'_>, explicit: bool) -> Option<&'static str> {
     let name = h.name?.to_ascii_lowercase();
     let v = h.secret();
     let quoted =
@@ -1739,7 +2064,7 @@ fn check_assignment(h: &Hit<'_>) -> Option<&'static str> {
         "cache", "index", "label", "_at", "time", "date", "mode", "enabled", "strength", "pattern",
         "regex", "prompt", "length", "url", "uri",
     ];
-    if v.len() < 6 {
+    if v.len() < 6 || !v.bytes().any(|c| c.is_ascii_alphanumeric()) {
         return None;
     }
     // Quick class test before the full statistics.
@@ -1751,12 +2076,26 @@ fn check_assignment(h: &Hit<'_>) -> Option<&'static str> {
     }
     let other = v.bytes().any(|c| !c.is_ascii_alphanumeric());
     let classes = up as usize + lo as usize + di as usize + other as usize;
-    if classes < 2 && v.len() < 10 {
-        return None;
-    }
     let tier_password = ["password", "passwd", "passphrase", "pwd"]
         .iter()
-        .any(|w| name.contains(w));
+        .any(|w| name.contains(w))
+        || ends_with_word(h.name?, "pass");
+    let tier_secret_name = [
+        "secret",
+        "token",
+        "credential",
+        "api_key",
+        "apikey",
+        "api-key",
+    ]
+    .iter()
+    .any(|w| name.contains(w));
+    // `if creds.Secret != "open-sesame"`: a literal compared with a secret.
+    let compared = tier_secret_name && !tier_password && is_comparison(h) && v.len() >= 8;
+    let explicit = explicit && tier_password;
+    if classes < 2 && v.len() < 10 && !explicit {
+        return None;
+    }
     let tier_secret = [
         "secret",
         "token",
@@ -1767,15 +2106,17 @@ fn check_assignment(h: &Hit<'_>) -> Option<&'static str> {
         "access_key",
         "private_key",
         "auth",
+        "license_key",
+        "licence_key",
     ]
     .iter()
     .any(|w| name.contains(w));
     let quick = if tier_password {
-        classes >= 2 || v.len() >= 10
+        classes >= 2 || v.len() >= 10 || explicit
     } else if tier_secret {
-        v.len() >= 12 && classes >= 2
+        (v.len() >= 12 || compared) && classes >= 2
     } else {
-        v.len() >= 16 && up && lo && di
+        v.len() >= 16 && lo && di && (up || v.len() >= 20)
     };
     if !quick {
         return None;
@@ -1784,33 +2125,199 @@ fn check_assignment(h: &Hit<'_>) -> Option<&'static str> {
     // placeholder exclusions.
     let st = stats(v.as_bytes());
     let kind = if tier_password {
-        (st.len >= 6 && (st.classes() >= 2 || st.len >= 10) && st.distinct >= 4)
+        (st.len >= 6 && (st.classes() >= 2 || st.len >= 10 || explicit) && st.distinct >= 4)
             .then_some("password")
     } else if tier_secret {
-        (st.len >= 12 && st.entropy >= 3.0 && st.classes() >= 2 && st.distinct >= 8)
+        (st.len >= 12 && st.entropy >= 3.0 && st.classes() >= 2 && st.distinct >= 8
+            || compared && st.classes() >= 2 && st.distinct >= 6)
             .then_some("secret")
     } else {
         // Only "…key": must look like a random key.
-        (st.len >= 16 && st.upper > 0 && st.lower > 0 && st.digit > 0 && st.entropy >= 3.5)
-            .then_some("secret")
+        let mixed = st.upper > 0 && st.lower > 0 && st.digit > 0;
+        // `chartmogul_key: "e8hwspf9…"`: lower case and digits, not hex (a
+        // hash is often a cache or object key).
+        let lower_digits = st.len >= 20
+            && st.upper == 0
+            && st.digit >= 4
+            && v.bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && v.bytes().any(|c| c.is_ascii_lowercase() && c > b'f');
+        (st.len >= 16 && (mixed || lower_digits) && st.entropy >= 3.5).then_some("secret")
     }?;
-    // A YAML tag (`!vault |`, `!Ref DbPassword`): the value follows elsewhere.
-    let yaml_tag = v.starts_with('!') && v[1..].bytes().all(|c| c.is_ascii_alphanumeric());
+    // A YAML tag (`!vault |`, `!Ref DbPassword`, `"!Ref 'DbPassword'"`): the
+    // value follows elsewhere.
+    let yaml_tag = v.starts_with('!')
+        && v[1..]
+            .split(' ')
+            .next()
+            .is_some_and(|t| !t.is_empty() && t.bytes().all(|c| c.is_ascii_alphanumeric()));
     if yaml_tag || names_not_a_secret(h.name?, &name, NOT_SECRET_NAMES) || names_an_id(h.name?) {
         return None;
     }
     if !quoted && is_code_reference(h.text.as_bytes(), h.secret.0, h.secret.1) {
         return None;
     }
+    // `Credential = &pb.Token{`, `key = *ptr`: a reference in code.
+    if !quoted
+        && (v.starts_with('&') || v.starts_with('*'))
+        && v[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && v[1..]
+            .bytes()
+            .all(|c| is_alnum(c) || matches!(c, b'_' | b'.' | b':'))
+    {
+        return None;
+    }
+    // `author_timestamp`, `authors`: not `auth`.
+    if name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| w.starts_with("author") && !w.starts_with("authoriz"))
+    {
+        return None;
+    }
+    // `Auth::PersonalAccessToken(…)`, `Require2FactorAuthentication`,
+    // `"obj.aFunctionCall()"`: code.
+    if !quoted && (v.contains("::") && is_path_expr(v) || !tier_password && is_camel_type(v))
+        || quoted && is_call_expr(v)
+    {
+        return None;
+    }
+    // `' + access_key + '`: the gap between two concatenated literals.
+    if quoted && (v.trim_start().starts_with("+ ") || v.trim_end().ends_with(" +")) {
+        return None;
+    }
     if is_placeholder_word(v)
         || is_template(v)
         || is_placeholder(v)
-        || (!quoted && is_identifier_like(v))
+        || (!quoted && is_identifier_like(v) && !explicit)
+        || (!quoted && is_snake_identifier(v) && !explicit)
         || (quoted && is_identifier_like(v) && v.contains('_') && v.len() < 40)
+        || is_location(v)
+        || names_a_secret(v)
+        || (!tier_password && is_prose(v))
     {
         return None;
     }
     Some(kind)
+}
+
+/// `db_pass`, `REACT_APP_PASS`, `smtpPass`: `word` is the name's last word.
+fn ends_with_word(name: &str, word: &str) -> bool {
+    let n = name.trim_end_matches(['"', '\'', '\\', ']']);
+    let l = n.to_ascii_lowercase();
+    let Some(head) = l.strip_suffix(word) else {
+        return false;
+    };
+    let camel = n.len() >= word.len() && n.as_bytes()[n.len() - word.len()].is_ascii_uppercase();
+    head.is_empty() || head.ends_with(['_', '-', '.']) || camel
+}
+
+/// `NAME=value` alone on its line (env files, ini, `.properties`): a bare word
+/// there is the value itself, not a variable of some code.
+fn config_line_value(h: &Hit<'_>) -> bool {
+    let b = h.text.as_bytes();
+    let (ns, (vs, ve)) = (h.whole.0, h.secret);
+    let Some(name) = h.name else { return false };
+    let ne = ns + name.len();
+    if b.get(ne..vs) != Some(b"=".as_slice()) {
+        return false;
+    }
+    let ls = line_start(b, ns, 200);
+    let before = h.text[ls..ns].trim();
+    let le = line_end(b, ve, 400);
+    let after = h.text[ve..le].trim();
+    // Also a commented-out line (`# DB_PASS=…`) and a connection string
+    // (`Server=db;User Id=app;Password=…;`).
+    (before.is_empty() || before == "export" || before == "#" || before.ends_with(';'))
+        && (after.is_empty() || after.starts_with('#') || after.starts_with(';'))
+}
+
+/// A URL without credentials or an absolute path (`"/api/2.0/git-credentials"`,
+/// `"https://app.example.com/tokens"`): where a secret is, not the secret.
+fn is_location(v: &str) -> bool {
+    let url = ["http://", "https://"]
+        .iter()
+        .any(|p| v.starts_with(p) && !v.contains('@') && !v.contains('?'));
+    let path = v.starts_with('/')
+        && v.bytes().filter(|&c| c == b'/').count() >= 2
+        && v.bytes()
+            .all(|c| is_alnum(c) || matches!(c, b'/' | b'_' | b'-' | b'.'));
+    url || path
+}
+
+/// A scope or permission name that itself names a secret
+/// (`"codespace_secrets:read"`, `"user.password.update"`).
+fn names_a_secret(v: &str) -> bool {
+    let digits = v.bytes().filter(u8::is_ascii_digit).count();
+    let underscores = v.bytes().filter(|&c| c == b'_').count();
+    v.bytes().all(|c| {
+        c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'.' | b':' | b'-')
+    }) && digits <= 2
+        && (v.bytes().any(|c| matches!(c, b'.' | b':')) || underscores >= 3)
+        && ["secret", "password", "token", "key", "credential", "auth"]
+            .iter()
+            .any(|w| v.contains(w))
+}
+
+/// `Auth::Unauthenticated`: a Rust or C++ path.
+fn is_path_expr(v: &str) -> bool {
+    v.split("::").all(|seg| {
+        seg.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && seg.bytes().all(|c| is_alnum(c) || c == b'_')
+    })
+}
+
+/// `Require2FactorAuthentication`: a type or constant name in CamelCase
+/// (three humps or more, few digits).
+fn is_camel_type(v: &str) -> bool {
+    let b = v.as_bytes();
+    let humps = b
+        .windows(2)
+        .filter(|w| {
+            w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase()
+                || w[0].is_ascii_digit() && w[1].is_ascii_uppercase()
+        })
+        .count();
+    b.first().is_some_and(u8::is_ascii_uppercase)
+        && b.iter().all(|c| c.is_ascii_alphanumeric())
+        && humps >= 2
+        && b.iter().filter(|c| c.is_ascii_digit()).count() <= 2
+}
+
+/// `obj.aFunctionCall()`, `getenv("X")`: a call.
+fn is_call_expr(v: &str) -> bool {
+    let Some(open) = v.find('(') else {
+        return false;
+    };
+    let head = &v[..open];
+    v.ends_with(')')
+        && head.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && head
+            .bytes()
+            .all(|c| is_alnum(c) || matches!(c, b'_' | b'.'))
+}
+
+/// `v4auth_header`: a lower-case snake_case name, which unquoted is a
+/// variable in code.
+fn is_snake_identifier(v: &str) -> bool {
+    v.starts_with(|c: char| c.is_ascii_lowercase())
+        && v.contains('_')
+        && v.bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+}
+
+/// A sentence (`"Get this from elsewhere"`, `"Repository Access Token (Can
+/// access 1 repository)"`): four or more words, nearly all plain letters. Not
+/// applied to passwords, which may be pass phrases.
+fn is_prose(v: &str) -> bool {
+    let words: Vec<&str> = v.split(' ').filter(|w| !w.is_empty()).collect();
+    let plain = words
+        .iter()
+        .filter(|w| {
+            let t = w.trim_matches(|c: char| c.is_ascii_punctuation());
+            !t.is_empty() && t.bytes().all(|c| c.is_ascii_alphabetic())
+        })
+        .count();
+    words.len() >= 4 && plain * 4 >= words.len() * 3
 }
 
 // ---------------------------------------------------------------------------

